@@ -1,0 +1,13 @@
+# Writes OUT: a C++ file holding each rules/*.json as a string, so the binary needs no data dir.
+set(body "// Generated from rules/*.json by cmake/embed_rules.cmake. Do not edit.\n#include <string_view>\n#include <vector>\nnamespace ckd {\nconst std::vector<std::pair<std::string_view, std::string_view>>& embedded_rule_files() {\n  static const std::vector<std::pair<std::string_view, std::string_view>> files = {\n")
+foreach(input ${INPUTS})
+  file(READ ${input} content)
+  get_filename_component(name ${input} NAME)
+  string(FIND "${content}" ")ckdrules\"" clash)
+  if(NOT clash EQUAL -1)
+    message(FATAL_ERROR "${input} contains the raw-string delimiter")
+  endif()
+  string(APPEND body "    {\"${name}\", R\"ckdrules(${content})ckdrules\"},\n")
+endforeach()
+string(APPEND body "  };\n  return files;\n}\n}  // namespace ckd\n")
+file(WRITE ${OUT} "${body}")

@@ -1,0 +1,106 @@
+// A checkpoint directory: config files, the index, the shards and one table of every tensor.
+// Opening never throws for bad content; what cannot be loaded becomes a LoadProblem or a
+// ShardIssue for the rules to report. Only a missing directory is a tool error.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "checkpoint/module_table.h"
+#include "checkpoint/quant_scheme.h"
+#include "safetensors/shard.h"
+
+namespace ckd {
+
+enum class LoadProblemKind {
+  kInvalidConfig,    // config.json / hf_quant_config.json unreadable or not JSON
+  kInvalidIndex,     // index unreadable or of the wrong shape
+  kUnsafePath,       // index names a file outside the directory: never opened
+  kMissingShard,     // index names a file that does not exist
+  kUnreadableShard,  // exists but cannot be opened or mapped
+  kDuplicateIndexKey,
+};
+
+struct LoadProblem {
+  LoadProblemKind kind;
+  std::string file;
+  std::string tensor;
+  std::string message;
+};
+
+struct IndexFile {
+  std::vector<std::pair<std::string, std::string>> weight_map;  // tensor -> shard, file order
+  std::optional<double> total_size;
+  bool total_size_present = false;
+};
+
+// Where one tensor lives.
+struct TensorRef {
+  const Shard* shard = nullptr;
+  const TensorInfo* info = nullptr;
+};
+
+struct OpenOptions {
+  int threads = 0;  // 0: hardware concurrency
+};
+
+class Checkpoint {
+ public:
+  // Throws IoError when `dir` is not a readable directory.
+  static std::unique_ptr<Checkpoint> open(const std::string& dir, const OpenOptions& options = {});
+
+  const std::string& dir() const { return dir_; }
+  const nlohmann::json* config() const { return config_ ? &*config_ : nullptr; }
+  const nlohmann::json* hf_quant_config() const { return hf_quant_config_ ? &*hf_quant_config_ : nullptr; }
+  const std::optional<IndexFile>& index() const { return index_; }
+  const std::vector<std::unique_ptr<Shard>>& shards() const { return shards_; }
+  const Shard* shard(const std::string& name) const;
+  // Names of *.safetensors files in the directory that the index does not reference.
+  const std::vector<std::string>& orphan_files() const { return orphans_; }
+  const std::vector<LoadProblem>& problems() const { return problems_; }
+
+  // Every tensor of every shard by name (the first occurrence when duplicated).
+  const std::unordered_map<std::string, TensorRef>& tensors() const { return tensors_; }
+  const std::vector<std::string>& tensor_names() const { return names_; }  // sorted
+  // Names found in more than one shard, with every shard holding them.
+  const std::vector<std::pair<std::string, std::vector<const Shard*>>>& cross_shard_duplicates() const {
+    return cross_duplicates_;
+  }
+  const TensorRef* find(const std::string& name) const;
+
+  const QuantScheme& scheme() const { return scheme_; }
+  const ModuleTable& modules() const { return modules_; }
+
+  // A config value looked up at the top level, then in text_config / language_config.
+  const nlohmann::json* config_value(const char* key) const;
+
+ private:
+  void load_configs();
+  void load_index();
+  void open_shards(const std::vector<std::string>& names, int threads);
+  void build_tensor_table();
+
+  std::string dir_;
+  std::string real_dir_;
+  std::optional<nlohmann::json> config_;
+  std::optional<nlohmann::json> hf_quant_config_;
+  std::optional<IndexFile> index_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::vector<std::string> orphans_;
+  std::vector<LoadProblem> problems_;
+  std::unordered_map<std::string, TensorRef> tensors_;
+  std::vector<std::string> names_;
+  std::vector<std::pair<std::string, std::vector<const Shard*>>> cross_duplicates_;
+  QuantScheme scheme_;
+  ModuleTable modules_;
+};
+
+// Parses an index file's text (exposed for the fuzzer). Throws JsonError.
+IndexFile parse_index_json(std::string_view text, std::vector<std::string>* duplicate_keys);
+
+}  // namespace ckd

@@ -1,0 +1,178 @@
+#include "checkpoint/module_table.h"
+
+#include <array>
+
+#include "checkpoint/checkpoint.h"
+
+namespace ckd {
+
+namespace {
+
+struct ParamRole {
+  std::string_view name;
+  TensorRole role;
+};
+
+constexpr std::array<ParamRole, 19> kParams = {{
+    {"weight", TensorRole::kWeight},
+    {"weight_packed", TensorRole::kPackedWeight},
+    {"weight_scale", TensorRole::kWeightScale},
+    {"weight_scale_inv", TensorRole::kWeightScale},
+    {"weight_scale_2", TensorRole::kGlobalScale},
+    {"weight_global_scale", TensorRole::kGlobalScale},
+    {"input_scale", TensorRole::kInputScale},
+    {"input_global_scale", TensorRole::kInputScale},
+    {"act_scale", TensorRole::kInputScale},
+    {"weight_zero_point", TensorRole::kZeroPoint},
+    {"input_zero_point", TensorRole::kZeroPoint},
+    {"weight_g_idx", TensorRole::kGIdx},
+    {"weight_shape", TensorRole::kShape},
+    {"k_scale", TensorRole::kKvScale},
+    {"v_scale", TensorRole::kKvScale},
+    {"q_scale", TensorRole::kKvScale},
+    {"kv_scale", TensorRole::kKvScale},
+    {"output_scale", TensorRole::kKvScale},
+    {"bias", TensorRole::kBias},
+}};
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool contains_segment(std::string_view path, std::string_view segment) {
+  size_t at = 0;
+  while ((at = path.find(segment, at)) != std::string_view::npos) {
+    bool start_ok = at == 0 || path[at - 1] == '.';
+    size_t end = at + segment.size();
+    bool end_ok = end == path.size() || path[end] == '.';
+    if (start_ok && end_ok) return true;
+    at = end;
+  }
+  return false;
+}
+
+std::string_view last_segment(std::string_view path) {
+  size_t dot = path.rfind('.');
+  return dot == std::string_view::npos ? path : path.substr(dot + 1);
+}
+
+}  // namespace
+
+const char* tensor_role_name(TensorRole role) {
+  switch (role) {
+    case TensorRole::kWeight: return "weight";
+    case TensorRole::kPackedWeight: return "packed weight";
+    case TensorRole::kWeightScale: return "weight scale";
+    case TensorRole::kGlobalScale: return "global scale";
+    case TensorRole::kInputScale: return "input scale";
+    case TensorRole::kZeroPoint: return "zero point";
+    case TensorRole::kGIdx: return "g_idx";
+    case TensorRole::kShape: return "shape";
+    case TensorRole::kKvScale: return "KV scale";
+    case TensorRole::kBias: return "bias";
+    case TensorRole::kOther: return "other";
+  }
+  return "?";
+}
+
+bool is_scale_role(TensorRole role) {
+  return role == TensorRole::kWeightScale || role == TensorRole::kGlobalScale ||
+         role == TensorRole::kInputScale || role == TensorRole::kKvScale;
+}
+
+std::pair<std::string, std::string> split_tensor_name(std::string_view name) {
+  size_t dot = name.rfind('.');
+  if (dot != std::string_view::npos) {
+    std::string_view last = name.substr(dot + 1);
+    for (const auto& p : kParams) {
+      if (p.name == last) return {std::string(name.substr(0, dot)), std::string(last)};
+    }
+    // gpt-oss: experts.gate_up_proj_blocks -> module experts.gate_up_proj, parameter "blocks".
+    for (std::string_view suffix : {"_blocks", "_scales", "_bias"}) {
+      if (ends_with(last, suffix) && last.size() > suffix.size()) {
+        return {std::string(name.substr(0, name.size() - suffix.size())), std::string(suffix.substr(1))};
+      }
+    }
+  }
+  return {std::string(name), ""};
+}
+
+TensorRole role_of_param(std::string_view param, std::string_view module) {
+  for (const auto& p : kParams) {
+    if (p.name == param) return p.role;
+  }
+  if (param == "blocks") return TensorRole::kPackedWeight;
+  if (param == "scales") return TensorRole::kWeightScale;
+  if (param.empty() && ends_with(module, "_proj")) return TensorRole::kWeight;  // fused experts
+  return TensorRole::kOther;
+}
+
+bool is_never_quantized_name(std::string_view module) {
+  std::string_view last = last_segment(module);
+  if (last == "lm_head" || last == "gate" || last == "router" || last == "shared_expert_gate") return true;
+  if (last.find("norm") != std::string_view::npos || last.find("embed") != std::string_view::npos) return true;
+  if (last == "wte" || last == "wpe" || last.rfind("ln_", 0) == 0) return true;
+  return contains_segment(module, "router") || contains_segment(module, "embed_tokens");
+}
+
+const ModuleParam* Module::param(std::string_view name) const {
+  for (const auto& p : params) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+const ModuleParam* Module::first_with_role(TensorRole role) const {
+  for (const auto& p : params) {
+    if (p.role == role) return &p;
+  }
+  return nullptr;
+}
+
+const ModuleParam* Module::weight() const {
+  if (auto* p = first_with_role(TensorRole::kPackedWeight)) return p;
+  return first_with_role(TensorRole::kWeight);
+}
+
+bool Module::is_quantized() const {
+  if (has_role(TensorRole::kWeightScale) || has_role(TensorRole::kGlobalScale) ||
+      has_role(TensorRole::kPackedWeight)) {
+    return true;
+  }
+  const ModuleParam* w = weight();
+  if (!w || !w->ref->info->dtype) return false;
+  Dtype d = *w->ref->info->dtype;
+  return is_low_precision_float(d) || d == Dtype::kI8 || d == Dtype::kU8 || d == Dtype::kI32;
+}
+
+bool Module::is_linear() const {
+  const ModuleParam* w = weight();
+  if (!w) return false;
+  size_t rank = w->ref->info->shape.size();
+  bool fused_experts = rank >= 3 && path.find("experts") != std::string::npos;
+  if (rank != 2 && !fused_experts) return false;
+  return !is_never_quantized_name(path);
+}
+
+void ModuleTable::build(const std::vector<std::string>& sorted_names,
+                        const std::vector<const TensorRef*>& refs) {
+  modules_.clear();
+  by_path_.clear();
+  for (size_t i = 0; i < sorted_names.size(); ++i) {
+    auto [module, param] = split_tensor_name(sorted_names[i]);
+    auto it = by_path_.find(module);
+    if (it == by_path_.end()) {
+      it = by_path_.emplace(module, modules_.size()).first;
+      modules_.push_back(Module{module, {}});
+    }
+    TensorRole role = role_of_param(param, module);
+    modules_[it->second].params.push_back(ModuleParam{param, role, refs[i]});
+  }
+}
+
+const Module* ModuleTable::find(std::string_view path) const {
+  auto it = by_path_.find(path);
+  return it == by_path_.end() ? nullptr : &modules_[it->second];
+}
+
+}  // namespace ckd

@@ -1,0 +1,86 @@
+// One normalized view of the quantization a checkpoint declares, whatever wrote it:
+// quant_method fp8, compressed-tensors, modelopt (config.json or hf_quant_config.json) and
+// gpt-oss mxfp4 (FORMATS.md §3-§6). Unknown methods are recorded, never guessed.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace re2 {
+class RE2;
+}
+
+namespace ckd {
+
+enum class QuantMethod { kNone, kFp8, kCompressedTensors, kModelOpt, kMxfp4, kUnknown };
+
+enum class WeightFormat {
+  kNone,       // declared group with no weight quantization (sparsity only, dense)
+  kFp8Block,   // F8_E4M3 weight, scale grid [ceil(out/bn), ceil(in/bk)]
+  kFp8Tensor,  // F8_E4M3 weight, one scale
+  kFp8Channel, // F8_E4M3 weight, one scale per output row
+  kFp8Group,   // F8_E4M3 weight, [out, ceil(in/g)] scales
+  kNvfp4,      // packed E2M1 U8 [out, in/2], F8_E4M3 scales per 16, F32 global
+  kMxfp4,      // packed E2M1 U8 [out, in/2], E8M0 U8 scales per 32
+  kMxfp8,      // F8_E4M3 weight, E8M0 U8 scales per 32
+  kIntPacked,  // I32-packed ints (compressed-tensors pack-quantized)
+  kInt8,       // I8 weights (naive / int-quantized)
+  kUnknown,
+};
+
+enum class InputActivations { kNone, kDynamic, kStatic };
+
+const char* quant_method_name(QuantMethod m);
+const char* weight_format_name(WeightFormat f);
+
+// An ignore / target / exclude entry with the matching semantics of the format that wrote it.
+struct NamePattern {
+  enum class Kind { kExact, kRegex, kGlob, kClass };
+  std::string text;
+  Kind kind = Kind::kExact;
+  std::shared_ptr<re2::RE2> regex;  // kRegex, kGlob
+
+  static NamePattern compressed_tensors(std::string text);  // "re:" prefix, exact or class name
+  static NamePattern glob(std::string text);                // fnmatch + exact + module prefix
+  bool matches(std::string_view module, bool is_linear) const;
+  bool valid() const;
+};
+
+struct QuantGroup {
+  std::string name;
+  std::vector<NamePattern> targets;  // empty: every linear module
+  WeightFormat format = WeightFormat::kUnknown;
+  int bits = 0;
+  std::optional<std::array<uint64_t, 2>> block;  // [rows, cols]
+  uint64_t group_size = 0;
+  InputActivations input = InputActivations::kNone;
+  bool symmetric = true;
+};
+
+struct QuantScheme {
+  QuantMethod method = QuantMethod::kNone;
+  std::string method_name;  // as declared
+  std::string algo;         // modelopt quant_algo
+  std::string source_file;  // config.json or hf_quant_config.json
+  std::string ignore_key;   // "ignore", "exclude_modules" or "modules_to_not_convert"
+  std::vector<QuantGroup> groups;
+  std::vector<NamePattern> ignore;
+  bool kv_cache = false;
+  std::vector<std::string> problems;  // declaration problems (unsupported algo, bad pattern)
+
+  bool quantizes() const;
+  const QuantGroup* group_for(std::string_view module, bool is_linear) const;
+  const NamePattern* ignored_by(std::string_view module, bool is_linear) const;
+};
+
+// Reads the declaration from config.json (`quantization_config`, or legacy
+// `compression_config`) and hf_quant_config.json; either may be null.
+QuantScheme parse_quant_scheme(const nlohmann::json* config, const nlohmann::json* hf_quant_config);
+
+}  // namespace ckd

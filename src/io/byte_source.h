@@ -1,0 +1,65 @@
+// Where shard bytes come from: a mapped local file today, HTTP ranges later. Every read is
+// bounds-checked against the source size before any byte is touched.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace ckd {
+
+class IoError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  virtual uint64_t size() const = 0;
+  // Returns a view of [offset, offset+length) that stays valid while the source lives.
+  // Throws IoError when the range is out of bounds or cannot be read.
+  virtual std::string_view read(uint64_t offset, uint64_t length) = 0;
+  // Hints that the range will be read soon (page-cache read-ahead); may do nothing.
+  virtual void will_need(uint64_t /*offset*/, uint64_t /*length*/) {}
+  virtual const std::string& name() const = 0;
+};
+
+// Read-only memory map of a whole file. Empty files are supported (nothing is mapped).
+class MappedFile final : public ByteSource {
+ public:
+  static std::unique_ptr<MappedFile> open(const std::string& path);
+  ~MappedFile() override;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  uint64_t size() const override { return size_; }
+  std::string_view read(uint64_t offset, uint64_t length) override;
+  void will_need(uint64_t offset, uint64_t length) override;
+  const std::string& name() const override { return path_; }
+
+ private:
+  MappedFile(std::string path, const char* data, uint64_t size)
+      : path_(std::move(path)), data_(data), size_(size) {}
+  std::string path_;
+  const char* data_;
+  uint64_t size_;
+};
+
+// Bytes held in memory (tests, fuzzing, small remote files).
+class MemorySource final : public ByteSource {
+ public:
+  MemorySource(std::string name, std::string bytes)
+      : name_(std::move(name)), bytes_(std::move(bytes)) {}
+  uint64_t size() const override { return bytes_.size(); }
+  std::string_view read(uint64_t offset, uint64_t length) override;
+  const std::string& name() const override { return name_; }
+
+ private:
+  std::string name_;
+  std::string bytes_;
+};
+
+}  // namespace ckd

@@ -1,0 +1,77 @@
+// A strict, non-recursive JSON pull reader for the large, hostile JSON in checkpoints
+// (safetensors headers, index weight maps). It validates UTF-8 inside strings, decodes escapes,
+// rejects anything RFC 8259 rejects, caps nesting depth, and reports errors with a byte offset.
+// Small, trusted-shape files (config.json) go through nlohmann::json instead.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ckd {
+
+class JsonError : public std::runtime_error {
+ public:
+  JsonError(size_t offset, const std::string& message)
+      : std::runtime_error(message), offset_(offset) {}
+  size_t offset() const { return offset_; }
+
+ private:
+  size_t offset_;
+};
+
+enum class JsonType { kObject, kArray, kString, kNumber, kTrue, kFalse, kNull, kEnd, kInvalid };
+
+const char* json_type_name(JsonType type);
+
+class JsonReader {
+ public:
+  explicit JsonReader(std::string_view text, int max_depth = 64)
+      : text_(text), max_depth_(max_depth) {}
+
+  // The type of the next value, after skipping whitespace.
+  JsonType peek();
+  void begin_object();
+  // Reads the next member key of the current object; false once its '}' is consumed.
+  bool next_key(std::string& key);
+  void begin_array();
+  // Positions on the next element of the current array; false once its ']' is consumed.
+  bool next_element();
+  void read_string(std::string& out);
+  // A non-negative integer that fits in 64 bits; fractions, exponents and signs are errors.
+  uint64_t read_u64();
+  bool read_bool();
+  void read_null();
+  void skip_value();
+  // Only whitespace may follow the top-level value.
+  void expect_end();
+
+  size_t offset() const { return pos_; }
+  size_t leading_whitespace() const { return leading_ws_; }
+  [[noreturn]] void fail(const std::string& message) const;
+
+ private:
+  void skip_ws();
+  void skip_number();
+  void expect_literal(std::string_view literal);
+  void push_container();
+
+  std::string_view text_;
+  size_t pos_ = 0;
+  size_t leading_ws_ = 0;
+  bool seen_value_ = false;
+  int max_depth_;
+  std::vector<uint8_t> first_;  // per open container: no member/element read yet
+};
+
+// True when `bytes` is well-formed UTF-8 (no overlongs, surrogates or code points > U+10FFFF).
+bool is_valid_utf8(std::string_view bytes);
+
+}  // namespace ckd
+
+namespace ckd {
+// Appends `s` as a JSON string literal (quotes included), escaping what RFC 8259 requires.
+void append_json_string(std::string& out, std::string_view s);
+}  // namespace ckd

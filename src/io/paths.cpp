@@ -1,0 +1,61 @@
+#include "io/paths.h"
+
+#include <sys/stat.h>
+
+#include <climits>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "io/byte_source.h"
+
+namespace ckd {
+
+std::string real_path(const std::string& path) {
+  char buf[PATH_MAX];
+  if (::realpath(path.c_str(), buf) == nullptr) return {};
+  return buf;
+}
+
+ResolvedPath resolve_inside(const std::string& root_real, std::string_view relative) {
+  if (relative.empty()) return {PathStatus::kUnsafe, "", "empty file name"};
+  if (relative.find('\0') != std::string_view::npos) return {PathStatus::kUnsafe, "", "NUL byte in name"};
+  if (relative.front() == '/') return {PathStatus::kUnsafe, "", "absolute path"};
+  if (relative.find('\\') != std::string_view::npos) return {PathStatus::kUnsafe, "", "backslash in name"};
+  size_t start = 0;
+  while (start <= relative.size()) {
+    size_t slash = relative.find('/', start);
+    std::string_view part = relative.substr(start, slash == std::string_view::npos ? relative.npos : slash - start);
+    if (part == "..") return {PathStatus::kUnsafe, "", "'..' component leaves the checkpoint directory"};
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  std::string joined = root_real + "/" + std::string(relative);
+  struct stat st {};
+  if (::lstat(joined.c_str(), &st) != 0) return {PathStatus::kMissing, joined, ""};
+  std::string real = real_path(joined);
+  if (real.empty()) return {PathStatus::kMissing, joined, ""};  // dangling symlink
+  if (real.compare(0, root_real.size() + 1, root_real + "/") != 0) {
+    return {PathStatus::kUnsafe, "", fmt::format("resolves to {} outside the checkpoint directory", real)};
+  }
+  if (::stat(real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {PathStatus::kNotRegular, real, ""};
+  return {PathStatus::kOk, real, ""};
+}
+
+std::string read_small_file(const std::string& path, uint64_t max_bytes) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw IoError(fmt::format("{}: cannot stat", path));
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    throw IoError(fmt::format("{}: {} bytes is over the {}-byte limit for this file", path,
+                              st.st_size, max_bytes));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError(fmt::format("{}: cannot open", path));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace ckd

@@ -1,0 +1,27 @@
+// Resolving untrusted relative paths (index shard names) without ever leaving a root directory.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace ckd {
+
+enum class PathStatus { kOk, kMissing, kUnsafe, kNotRegular };
+
+struct ResolvedPath {
+  PathStatus status;
+  std::string path;    // absolute path when kOk / kMissing / kNotRegular
+  std::string reason;  // why it is unsafe
+};
+
+// `root_real` must be a realpath()'d directory. A name is unsafe when it is empty, absolute,
+// contains a NUL, a backslash or a ".." component, or resolves (through symlinks) outside root.
+ResolvedPath resolve_inside(const std::string& root_real, std::string_view relative);
+
+// realpath() as a string, or empty when the path does not exist.
+std::string real_path(const std::string& path);
+
+// Reads a whole small file, refusing files over `max_bytes`; throws IoError.
+std::string read_small_file(const std::string& path, uint64_t max_bytes);
+
+}  // namespace ckd

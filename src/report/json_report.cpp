@@ -1,0 +1,41 @@
+#include "report/json_report.h"
+
+#include <nlohmann/json.hpp>
+
+namespace ckd {
+
+namespace {
+
+nlohmann::json histogram(const DtypeBytes& h) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [dtype, bytes] : h.bytes) {
+    out[dtype] = {{"bytes", bytes}, {"share", h.total ? static_cast<double>(bytes) / static_cast<double>(h.total) : 0.0}};
+  }
+  return out;
+}
+
+}  // namespace
+
+void write_json_report(std::ostream& out, const ScanReport& r) {
+  nlohmann::json findings = nlohmann::json::array();
+  for (const Finding& f : r.findings) {
+    findings.push_back({{"code", f.code}, {"name", f.name}, {"severity", severity_name(f.severity)},
+                        {"file", f.file}, {"tensor", f.tensor}, {"message", f.message}});
+  }
+  nlohmann::json doc = {
+      {"version", kJsonReportVersion},
+      {"checkpoint", r.dir},
+      {"findings", findings},
+      {"dtype_bytes", {{"checkpoint", histogram(r.checkpoint_dtypes)}, {"targets", histogram(r.target_dtypes)}}},
+      {"summary",
+       {{"errors", r.errors}, {"warnings", r.warnings}, {"infos", r.infos}, {"files", r.files},
+        {"tensors", r.tensors}, {"tensor_bytes", r.tensor_bytes}, {"quantization", r.scheme},
+        {"fail_on", r.fail_on ? severity_name(*r.fail_on) : "never"}, {"failed", r.failed},
+        {"seconds", r.seconds}}},
+  };
+  if (!r.source_dir.empty()) doc["source"] = r.source_dir;
+  // Messages can carry bytes from the file (names are validated UTF-8, but be safe).
+  out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+}  // namespace ckd

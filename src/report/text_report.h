@@ -1,0 +1,17 @@
+// Human output: findings grouped by rule with counts, then dtype-byte histograms.
+#pragma once
+
+#include <ostream>
+
+#include "scan/scan.h"
+
+namespace ckd {
+
+struct TextStyle {
+  bool color = false;
+  bool quiet = false;  // findings only
+};
+
+void write_text_report(std::ostream& out, const ScanReport& report, const TextStyle& style);
+
+}  // namespace ckd

@@ -1,0 +1,72 @@
+// The interface every check implements, and the context it runs in.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "checkpoint/checkpoint.h"
+#include "rules/finding.h"
+#include "rules/rule_set.h"
+#include "rules/data_stats.h"
+#include "rules/scale_values.h"
+
+namespace ckd {
+
+struct ScanOptions {
+  bool deep = false;
+  int threads = 0;
+  bool progress = false;  // --deep progress on stderr
+};
+
+// Shared by every check of one scan: the checkpoints, the options, decoded scale statistics.
+struct ScanState {
+  const Checkpoint& checkpoint;
+  const Checkpoint* source = nullptr;  // --source, headers only
+  ScanOptions options;
+  ScaleValueCache scales;
+  std::vector<Finding> findings;
+  std::mutex findings_mutex;
+  std::once_flag data_once;
+  DataScanSummary data;
+
+  // The --deep data pass, run once on first use.
+  const DataScanSummary& data_stats() {
+    std::call_once(data_once, [this] { data = scan_tensor_data(checkpoint, options.threads, options.progress); });
+    return data;
+  }
+};
+
+class CheckContext {
+ public:
+  CheckContext(ScanState& state, const Rule& rule) : state_(state), rule_(rule) {}
+
+  const Checkpoint& checkpoint() const { return state_.checkpoint; }
+  const Checkpoint* source() const { return state_.source; }
+  const ScanOptions& options() const { return state_.options; }
+  const Rule& rule() const { return rule_; }
+  const ScaleStats& scale_stats(const TensorRef& ref) const { return state_.scales.stats(ref); }
+  const DataScanSummary& data_stats() const { return state_.data_stats(); }
+
+  // Records a finding for this rule unless the rule's tensor selectors exclude it.
+  void emit(std::string file, std::string tensor, std::string message) const;
+  void emit(const TensorRef& ref, std::string message) const;
+
+  double param(const char* key, double fallback) const;
+  std::string param(const char* key, const std::string& fallback) const;
+  const nlohmann::json& params() const { return rule_.params; }
+
+ private:
+  ScanState& state_;
+  const Rule& rule_;
+};
+
+class Check {
+ public:
+  virtual ~Check() = default;
+  virtual void run(const CheckContext& ctx) const = 0;
+};
+
+}  // namespace ckd

@@ -1,0 +1,54 @@
+// Reports the container problems the shard reader recorded (FORMATS.md §1.2): one check kind
+// bound by rules/container.json to invalid-header, invalid-offsets, file-size-mismatch, ...
+#include <map>
+#include <stdexcept>
+
+#include "rules/checks/util.h"
+
+namespace ckd {
+namespace {
+
+ShardIssueKind kind_of(const std::string& issue) {
+  static const std::map<std::string, ShardIssueKind> kKinds = {
+      {"invalid-header", ShardIssueKind::kInvalidHeader},
+      {"invalid-offsets", ShardIssueKind::kInvalidOffsets},
+      {"file-size-mismatch", ShardIssueKind::kFileSizeMismatch},
+      {"lfs-pointer", ShardIssueKind::kLfsPointer},
+      {"header-padding", ShardIssueKind::kHeaderPadding},
+      {"unaligned-data", ShardIssueKind::kUnalignedData},
+      {"invalid-metadata", ShardIssueKind::kInvalidMetadata},
+  };
+  auto it = kKinds.find(issue);
+  if (it == kKinds.end()) throw std::runtime_error("shard-issues: unknown issue kind " + issue);
+  return it->second;
+}
+
+class ShardIssuesCheck : public Check {
+ public:
+  void run(const CheckContext& ctx) const override {
+    ShardIssueKind kind = kind_of(ctx.param("issue", std::string()));
+    for (const auto& shard : ctx.checkpoint().shards()) {
+      for (const ShardIssue& issue : shard->issues()) {
+        if (issue.kind == kind) ctx.emit(shard->display_name(), issue.tensor, issue.message);
+      }
+      // transformers refuses shards whose __metadata__ lacks a known "format".
+      if (kind == ShardIssueKind::kInvalidMetadata && shard->metadata()) {
+        auto it = shard->metadata()->find("format");
+        if (it == shard->metadata()->end()) {
+          ctx.emit(shard->display_name(), "",
+                   "__metadata__ has no \"format\" key; transformers refuses such shards (write \"format\": \"pt\")");
+        } else if (it->second != "pt" && it->second != "tf" && it->second != "flax" && it->second != "mlx") {
+          ctx.emit(shard->display_name(), "",
+                   fmt::format("__metadata__ format is \"{}\"; transformers accepts only pt, tf, flax or mlx",
+                               it->second));
+        }
+      }
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Check> make_shard_issues_check() { return std::make_unique<ShardIssuesCheck>(); }
+
+}  // namespace ckd

@@ -1,0 +1,146 @@
+#include "rules/checks/util.h"
+
+#include <cctype>
+
+namespace ckd {
+
+std::string with_commas(uint64_t n) {
+  std::string digits = std::to_string(n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string shape_string(const std::vector<uint64_t>& shape) {
+  return fmt::format("[{}]", fmt::join(shape, ", "));
+}
+
+std::string percent(uint64_t part, uint64_t whole) {
+  if (whole == 0) return "0%";
+  return fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
+}
+
+std::optional<ExpertKey> parse_expert_key(std::string_view name) {
+  constexpr std::string_view kExperts = ".experts.";
+  size_t at = name.find(kExperts);
+  while (at != std::string_view::npos) {
+    size_t digits_start = at + kExperts.size();
+    size_t i = digits_start;
+    while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i]))) ++i;
+    if (i > digits_start && i - digits_start <= 9 && i < name.size() && name[i] == '.') {
+      return ExpertKey{std::string(name.substr(0, at + kExperts.size() - 1)),
+                       std::stoull(std::string(name.substr(digits_start, i - digits_start))),
+                       std::string(name.substr(i + 1))};
+    }
+    at = name.find(kExperts, at + 1);
+  }
+  return std::nullopt;
+}
+
+void CappedEmitter::add(std::string file, std::string tensor, std::string message) {
+  ++total_;
+  last_file_ = file;
+  if (total_ <= limit_) ctx_.emit(std::move(file), std::move(tensor), std::move(message));
+}
+
+void CappedEmitter::add(const TensorRef& ref, std::string message) {
+  add(ref.shard->display_name(), ref.info->name, std::move(message));
+}
+
+void CappedEmitter::finish(const std::string& what) {
+  if (total_ > limit_) {
+    ctx_.emit("", "", fmt::format("... and {} more {} (first {} shown)", with_commas(total_ - limit_), what, limit_));
+  }
+}
+
+const QuantGroup* declared_group(const Checkpoint& ck, const Module& m) {
+  const QuantScheme& s = ck.scheme();
+  if (s.method == QuantMethod::kNone || s.method == QuantMethod::kUnknown) return nullptr;
+  bool linear = m.is_linear();
+  if (s.ignored_by(m.path, linear)) return nullptr;
+  // modelopt and vLLM leave vision towers unquantized whatever the config says.
+  if (s.method == QuantMethod::kModelOpt &&
+      (m.path.find("visual") != std::string::npos || m.path.find("vision") != std::string::npos)) {
+    return nullptr;
+  }
+  const QuantGroup* g = s.group_for(m.path, linear || m.is_quantized());
+  if (!g || g->format == WeightFormat::kNone || g->format == WeightFormat::kUnknown) return nullptr;
+  return g;
+}
+
+std::optional<uint64_t> config_uint(const Checkpoint& ck, std::initializer_list<const char*> keys) {
+  for (const char* key : keys) {
+    const nlohmann::json* v = ck.config_value(key);
+    if (v && v->is_number_integer() && v->get<int64_t>() >= 0) return v->get<uint64_t>();
+  }
+  return std::nullopt;
+}
+
+const TensorRef& module_anchor(const Module& m) {
+  if (const ModuleParam* w = m.weight()) return *w->ref;
+  return *m.params.front().ref;
+}
+
+}  // namespace ckd
+
+namespace ckd {
+
+bool weight_dtype_fits(WeightFormat format, Dtype d) {
+  switch (format) {
+    case WeightFormat::kFp8Block:
+    case WeightFormat::kFp8Tensor:
+    case WeightFormat::kFp8Channel:
+    case WeightFormat::kFp8Group:
+    case WeightFormat::kMxfp8: return d == Dtype::kF8_E4M3 || d == Dtype::kF8_E5M2;
+    case WeightFormat::kNvfp4:
+    case WeightFormat::kMxfp4: return d == Dtype::kU8 || d == Dtype::kF4;
+    case WeightFormat::kIntPacked: return d == Dtype::kI32 || d == Dtype::kU8;
+    case WeightFormat::kInt8: return d == Dtype::kI8;
+    case WeightFormat::kNone:
+    case WeightFormat::kUnknown: return true;
+  }
+  return true;
+}
+
+std::string expected_weight_dtypes(WeightFormat format) {
+  switch (format) {
+    case WeightFormat::kNvfp4:
+    case WeightFormat::kMxfp4: return "U8 (two E2M1 codes per byte) or F4";
+    case WeightFormat::kIntPacked: return "I32 (packed integers)";
+    case WeightFormat::kInt8: return "I8";
+    default: return "F8_E4M3";
+  }
+}
+
+std::vector<std::vector<std::string>> required_weight_params(QuantMethod method, const QuantGroup& g) {
+  switch (g.format) {
+    case WeightFormat::kFp8Block:
+      if (method == QuantMethod::kFp8) return {{"weight_scale_inv"}};
+      return {{"weight_scale"}};
+    case WeightFormat::kFp8Tensor:
+    case WeightFormat::kFp8Channel:
+    case WeightFormat::kFp8Group:
+    case WeightFormat::kInt8:
+    case WeightFormat::kMxfp8: return {{"weight_scale"}};
+    case WeightFormat::kNvfp4:
+      if (method == QuantMethod::kModelOpt) return {{"weight_scale"}, {"weight_scale_2"}};
+      return {{"weight_scale"}, {"weight_global_scale"}};
+    case WeightFormat::kMxfp4:
+      if (method == QuantMethod::kMxfp4) return {{"scales"}};
+      return {{"weight_scale"}};
+    case WeightFormat::kIntPacked: return {{"weight_scale"}, {"weight_shape"}};
+    case WeightFormat::kNone:
+    case WeightFormat::kUnknown: return {};
+  }
+  return {};
+}
+
+std::string input_scale_param(QuantMethod method, const QuantGroup& g) {
+  if (method == QuantMethod::kCompressedTensors && g.format == WeightFormat::kNvfp4) return "input_global_scale";
+  return "input_scale";
+}
+
+}  // namespace ckd

@@ -1,0 +1,71 @@
+// Small helpers shared by checks: number formatting, expert-key parsing, capped emission.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "rules/check.h"
+
+namespace ckd {
+
+// 12345678 -> "12,345,678"
+std::string with_commas(uint64_t n);
+std::string shape_string(const std::vector<uint64_t>& shape);
+std::string percent(uint64_t part, uint64_t whole);
+
+// "model.layers.3.mlp.experts.17.down_proj.weight" -> {"model.layers.3.mlp.experts", 17, "down_proj.weight"}
+struct ExpertKey {
+  std::string layer;
+  uint64_t expert;
+  std::string rest;
+};
+std::optional<ExpertKey> parse_expert_key(std::string_view name);
+
+// Emits up to `limit` findings, then one that counts the rest.
+class CappedEmitter {
+ public:
+  CappedEmitter(const CheckContext& ctx, size_t limit) : ctx_(ctx), limit_(limit) {}
+  void add(std::string file, std::string tensor, std::string message);
+  void add(const TensorRef& ref, std::string message);
+  // `what` completes "... and N more <what>".
+  void finish(const std::string& what);
+  size_t total() const { return total_; }
+
+ private:
+  const CheckContext& ctx_;
+  size_t limit_;
+  size_t total_ = 0;
+  std::string last_file_;
+};
+
+// Whether the module's declared group (if any) puts it in scope for quantization checks, and
+// which group applies. Ignored modules and modules outside every target return nullptr.
+const QuantGroup* declared_group(const Checkpoint& ck, const Module& m);
+
+// The unsigned integer value of a config key, looked up through text_config as well.
+std::optional<uint64_t> config_uint(const Checkpoint& ck, std::initializer_list<const char*> keys);
+
+// The file a module lives in (its weight's shard, or its first tensor's).
+const TensorRef& module_anchor(const Module& m);
+
+}  // namespace ckd
+
+namespace ckd {
+
+// Whether a weight stored as `dtype` is what `format` writes (U8/F4 for FP4, F8 for FP8, ...).
+bool weight_dtype_fits(WeightFormat format, Dtype dtype);
+std::string expected_weight_dtypes(WeightFormat format);
+
+// Weight-side tensors a quantized module must carry, for the declared method and format. Each
+// entry lists acceptable parameter names; the first is the conventional one.
+std::vector<std::vector<std::string>> required_weight_params(QuantMethod method, const QuantGroup& g);
+
+// The activation-scale parameter a statically quantized module carries.
+std::string input_scale_param(QuantMethod method, const QuantGroup& g);
+
+}  // namespace ckd

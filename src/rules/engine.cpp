@@ -1,0 +1,97 @@
+#include "rules/engine.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "rules/registry.h"
+
+namespace ckd {
+
+namespace {
+
+bool entry_matches(const Rule& r, const std::string& entry) {
+  if (entry == "ALL" || entry == "all") return true;
+  if (entry == r.name || entry == r.code || entry == r.family) return true;
+  return entry.size() >= 4 && entry.size() < r.code.size() && r.code.compare(0, entry.size(), entry) == 0;
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+std::string closest_name(const std::string& word, const std::vector<std::string>& names) {
+  std::string best;
+  size_t best_distance = std::max<size_t>(3, word.size() / 3) + 1;
+  for (const std::string& n : names) {
+    size_t d = edit_distance(word, n);
+    if (d < best_distance) {
+      best_distance = d;
+      best = n;
+    }
+  }
+  return best;
+}
+
+std::vector<const Rule*> select_rules(const RuleSet& rules, const std::vector<std::string>& select,
+                                      const std::vector<std::string>& ignore) {
+  std::vector<std::string> known;
+  for (const Rule& r : rules.rules()) known.push_back(r.name);
+  for (const char* f : {"container", "index", "quantization", "keys", "scales", "data", "roundtrip"}) known.push_back(f);
+  auto check_entries = [&](const std::vector<std::string>& entries, const char* flag) {
+    for (const std::string& e : entries) {
+      bool any = std::any_of(rules.rules().begin(), rules.rules().end(),
+                             [&](const Rule& r) { return entry_matches(r, e); });
+      if (!any) {
+        std::string hint = closest_name(e, known);
+        throw std::runtime_error(fmt::format("{} {}: no rule, code or family by that name{}", flag, e,
+                                             hint.empty() ? "" : fmt::format(" (did you mean {}?)", hint)));
+      }
+    }
+  };
+  check_entries(select, "--select");
+  check_entries(ignore, "--ignore");
+  std::vector<const Rule*> out;
+  for (const Rule& r : rules.rules()) {
+    bool selected = select.empty() || std::any_of(select.begin(), select.end(),
+                                                  [&](const std::string& e) { return entry_matches(r, e); });
+    bool ignored = std::any_of(ignore.begin(), ignore.end(), [&](const std::string& e) { return entry_matches(r, e); });
+    if (selected && !ignored) out.push_back(&r);
+  }
+  return out;
+}
+
+std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Checkpoint& checkpoint,
+                               const Checkpoint* source, const ScanOptions& options) {
+  ScanState state{checkpoint, source, options, {}, {}, {}, {}, {}};
+  for (const char* tier : {"header", "scales", "data"}) {
+    if (std::string_view(tier) == "data" && !options.deep) continue;
+    for (const Rule* rule : rules) {
+      if (rule->tier != tier) continue;
+      auto check = make_check(rule->check);
+      check->run(CheckContext(state, *rule));
+    }
+  }
+  std::vector<Finding> findings = std::move(state.findings);
+  std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
+    if (a.severity != b.severity) return a.severity > b.severity;
+    if (a.code != b.code) return a.code < b.code;
+    if (a.file != b.file) return a.file < b.file;
+    return a.tensor < b.tensor;
+  });
+  return findings;
+}
+
+}  // namespace ckd

@@ -1,0 +1,25 @@
+// Runs the selected rules over a checkpoint, tier by tier: headers, then scale bytes, then (with
+// --deep) all tensor data.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "rules/check.h"
+
+namespace ckd {
+
+// Resolves --select / --ignore entries (rule names, codes, code prefixes such as CKD5 or
+// CKD50, family names, or ALL) into the rules to run. Throws std::runtime_error for an entry
+// that matches nothing, with a suggestion.
+std::vector<const Rule*> select_rules(const RuleSet& rules, const std::vector<std::string>& select,
+                                      const std::vector<std::string>& ignore);
+
+// Findings sorted by severity (errors first), then code, file and tensor.
+std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Checkpoint& checkpoint,
+                               const Checkpoint* source, const ScanOptions& options);
+
+// The closest known name to `word` (for "did you mean"), or empty.
+std::string closest_name(const std::string& word, const std::vector<std::string>& names);
+
+}  // namespace ckd

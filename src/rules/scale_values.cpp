@@ -1,0 +1,69 @@
+#include "rules/scale_values.h"
+
+#include <cmath>
+
+#include "checkpoint/checkpoint.h"
+#include "numerics/float_decode.h"
+
+namespace ckd {
+
+ScaleStats compute_scale_stats(const TensorRef& ref) {
+  ScaleStats s;
+  const TensorInfo& t = *ref.info;
+  if (!t.readable || !t.dtype) {
+    s.error = "byte range invalid";
+    return s;
+  }
+  Dtype dtype = *t.dtype;
+  if (dtype == Dtype::kF4 || dtype == Dtype::kF6_E2M3 || dtype == Dtype::kF6_E3M2 || dtype == Dtype::kC64) {
+    s.error = "dtype has no per-element scale encoding";
+    return s;
+  }
+  std::string_view bytes;
+  try {
+    bytes = ref.shard->tensor_bytes(t);
+  } catch (const std::exception& e) {
+    s.error = e.what();
+    return s;
+  }
+  s.decoded = true;
+  s.count = t.numel;
+  for (uint64_t i = 0; i < t.numel; ++i) {
+    double v = dtype == Dtype::kU8 ? decode_e8m0(static_cast<uint8_t>(bytes[i]))
+                                   : *decode_element(dtype, bytes, i);
+    if (i == 0) s.first = v;
+    if (!std::isfinite(v)) {
+      if (s.nan + s.inf == 0) s.first_non_finite = i;
+      (std::isnan(v) ? s.nan : s.inf)++;
+      continue;
+    }
+    if (v <= 0) {
+      if (s.zero + s.negative == 0) {
+        s.first_non_positive = i;
+        s.first_non_positive_value = v;
+      }
+      (v == 0 ? s.zero : s.negative)++;
+    }
+    if (!s.any_finite) {
+      s.min = s.max = v;
+      s.any_finite = true;
+    } else {
+      s.min = std::min(s.min, v);
+      s.max = std::max(s.max, v);
+    }
+  }
+  return s;
+}
+
+const ScaleStats& ScaleValueCache::stats(const TensorRef& ref) {
+  {
+    std::lock_guard lock(mutex_);
+    auto it = cache_.find(ref.info);
+    if (it != cache_.end()) return it->second;
+  }
+  ScaleStats s = compute_scale_stats(ref);
+  std::lock_guard lock(mutex_);
+  return cache_.emplace(ref.info, std::move(s)).first->second;
+}
+
+}  // namespace ckd

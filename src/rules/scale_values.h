@@ -1,0 +1,38 @@
+// Decoded statistics of scale tensors, read once per scan (the "scales" tier reads only these
+// bytes). U8 scales are E8M0 exponents (MX formats); F8 scales use their own encodings.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace ckd {
+
+struct TensorRef;
+struct TensorInfo;
+
+struct ScaleStats {
+  bool decoded = false;   // false: not readable or not a numeric dtype
+  std::string error;      // why it could not be decoded
+  uint64_t count = 0;
+  uint64_t nan = 0, inf = 0, zero = 0, negative = 0;
+  uint64_t first_non_finite = 0, first_non_positive = 0;  // element indices
+  double first_non_positive_value = 0;
+  double min = 0, max = 0;  // over finite values
+  double first = 0;         // element 0 (the value of a single-element scale)
+  bool any_finite = false;
+};
+
+class ScaleValueCache {
+ public:
+  const ScaleStats& stats(const TensorRef& ref);
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<const TensorInfo*, ScaleStats> cache_;
+};
+
+ScaleStats compute_scale_stats(const TensorRef& ref);
+
+}  // namespace ckd

@@ -1,0 +1,116 @@
+// One safetensors file: its validated header and bounds-checked access to tensor bytes.
+// Parsing never throws for bad content: every problem becomes a ShardIssue naming the file,
+// the tensor, the value and the bound (FORMATS.md §1, MALFORMED.md).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "io/byte_source.h"
+#include "safetensors/dtype.h"
+
+namespace ckd {
+
+inline constexpr uint64_t kMaxHeaderBytes = 100'000'000;  // the reference reader's cap
+inline constexpr size_t kMaxRank = 64;
+inline constexpr int kMaxHeaderDepth = 16;
+
+// What went wrong in a shard; each maps onto one container rule.
+enum class ShardIssueKind {
+  kInvalidHeader,
+  kInvalidOffsets,
+  kFileSizeMismatch,
+  kDuplicateTensorName,
+  kLfsPointer,
+  kHeaderPadding,
+  kUnalignedData,
+  kInvalidMetadata,
+};
+
+struct ShardIssue {
+  ShardIssueKind kind;
+  std::string tensor;
+  std::string message;
+};
+
+struct TensorInfo {
+  std::string name;
+  std::optional<Dtype> dtype;  // empty when the dtype string is unknown
+  std::vector<uint64_t> shape;
+  uint64_t begin = 0;
+  uint64_t end = 0;
+  uint64_t numel = 0;           // valid when shape_valid
+  bool shape_valid = false;     // element count and byte size did not overflow
+  bool readable = false;        // bytes lie inside the file and match shape x dtype
+  bool duplicate = false;       // a second entry with an earlier entry's name
+
+  uint64_t nbytes() const { return end >= begin ? end - begin : 0; }
+};
+
+class Shard {
+ public:
+  // Parses and validates `source`. `display_name` is what findings call the file.
+  static std::unique_ptr<Shard> parse(std::unique_ptr<ByteSource> source, std::string display_name);
+
+  const std::string& display_name() const { return display_name_; }
+  uint64_t file_size() const { return file_size_; }
+  uint64_t header_length() const { return header_length_; }
+  uint64_t data_start() const { return 8 + header_length_; }
+  // True when the tensor table could be read (offset or size problems may remain).
+  bool header_ok() const { return header_ok_; }
+  // True when a reference reader would load this file.
+  bool loadable() const { return loadable_; }
+
+  const std::vector<TensorInfo>& tensors() const { return tensors_; }
+  const TensorInfo* find(std::string_view name) const;
+  const std::optional<std::map<std::string, std::string>>& metadata() const { return metadata_; }
+  const std::vector<ShardIssue>& issues() const { return issues_; }
+
+  // The bytes of a readable tensor; throws IoError for one that is not readable.
+  std::string_view tensor_bytes(const TensorInfo& tensor) const;
+  ByteSource& source() const { return *source_; }
+
+ private:
+  Shard() = default;
+  void add_issue(ShardIssueKind kind, std::string tensor, std::string message);
+  void parse_header(std::string_view header);
+  void validate_layout();
+  void finish_issue_counts();
+
+  std::unique_ptr<ByteSource> source_;
+  std::string display_name_;
+  uint64_t file_size_ = 0;
+  uint64_t header_length_ = 0;
+  bool header_ok_ = false;
+  bool loadable_ = false;
+  std::vector<TensorInfo> tensors_;
+  std::unordered_map<std::string_view, size_t> by_name_;
+  std::optional<std::map<std::string, std::string>> metadata_;
+  std::vector<ShardIssue> issues_;
+  std::map<ShardIssueKind, size_t> suppressed_;
+};
+
+// A tensor to write: name, dtype, shape and its bytes (or a size, for sparse writers).
+struct TensorSpec {
+  std::string name;
+  Dtype dtype;
+  std::vector<uint64_t> shape;
+  uint64_t nbytes;
+};
+
+// The reference writer's layout (FORMATS.md §1.3): tensors sorted by dtype (widest first) then
+// name; offsets contiguous from 0; compact JSON with __metadata__ first; padded with spaces to 8.
+// Returns the 8-byte length prefix plus the header, and fills `order` with the data order.
+std::string serialize_header(const std::map<std::string, std::string>* metadata,
+                             std::vector<TensorSpec>& tensors);
+
+// Byte size of `numel` elements of `dtype`, or nullopt on overflow or a partial byte.
+std::optional<uint64_t> tensor_byte_size(Dtype dtype, const std::vector<uint64_t>& shape);
+
+}  // namespace ckd

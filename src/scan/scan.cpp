@@ -1,0 +1,80 @@
+#include "scan/scan.h"
+
+#include <chrono>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "rules/checks/util.h"
+#include "rules/engine.h"
+
+namespace ckd {
+
+DtypeBytes count_dtype_bytes(const Checkpoint& ck) {
+  DtypeBytes out;
+  for (const auto& shard : ck.shards()) {
+    for (const TensorInfo& t : shard->tensors()) {
+      if (t.duplicate || !t.dtype) continue;
+      out.bytes[std::string(dtype_name(*t.dtype))] += t.nbytes();
+      out.total += t.nbytes();
+    }
+  }
+  return out;
+}
+
+DtypeBytes count_target_dtype_bytes(const Checkpoint& ck) {
+  DtypeBytes out;
+  for (const Module& m : ck.modules().modules()) {
+    if (!m.is_linear() || !declared_group(ck, m)) continue;
+    const ModuleParam* w = m.weight();
+    if (!w->ref->info->dtype) continue;
+    out.bytes[std::string(dtype_name(*w->ref->info->dtype))] += w->ref->info->nbytes();
+    out.total += w->ref->info->nbytes();
+  }
+  return out;
+}
+
+std::string describe_scheme(const QuantScheme& s) {
+  if (s.method == QuantMethod::kNone) return "no quantization declared";
+  if (s.method == QuantMethod::kUnknown) return fmt::format("unknown method {} ({})", s.method_name, s.source_file);
+  std::set<std::string> formats;
+  for (const QuantGroup& g : s.groups) {
+    std::string f = weight_format_name(g.format);
+    if (g.input == InputActivations::kStatic) f += " static activations";
+    formats.insert(f);
+  }
+  std::string method = s.algo.empty() ? std::string(quant_method_name(s.method))
+                                      : fmt::format("{} {}", quant_method_name(s.method), s.algo);
+  return fmt::format("{}: {} ({})", method, fmt::join(formats, ", "), s.source_file);
+}
+
+ScanReport run_scan(const ScanRequest& request) {
+  auto start = std::chrono::steady_clock::now();
+  OpenOptions open_options;
+  open_options.threads = request.options.threads;
+  auto ck = Checkpoint::open(request.dir, open_options);
+  std::unique_ptr<Checkpoint> source;
+  if (!request.source_dir.empty()) source = Checkpoint::open(request.source_dir, open_options);
+
+  ScanReport report;
+  report.dir = request.dir;
+  report.source_dir = request.source_dir;
+  report.scheme = describe_scheme(ck->scheme());
+  report.files = ck->shards().size();
+  report.tensors = ck->tensor_names().size();
+  report.checkpoint_dtypes = count_dtype_bytes(*ck);
+  report.tensor_bytes = report.checkpoint_dtypes.total;
+  report.target_dtypes = count_target_dtype_bytes(*ck);
+  report.findings = run_rules(request.rules, *ck, source.get(), request.options);
+  for (const Finding& f : report.findings) {
+    (f.severity == Severity::kError ? report.errors : f.severity == Severity::kWarning ? report.warnings : report.infos)++;
+  }
+  report.fail_on = request.fail_on;
+  if (request.fail_on) {
+    for (const Finding& f : report.findings) report.failed = report.failed || f.severity >= *request.fail_on;
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace ckd

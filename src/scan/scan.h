@@ -1,0 +1,51 @@
+// One scan: open the checkpoint (and the --source headers), run the selected rules, and gather
+// what the reporters print: findings, dtype-byte histograms and a summary.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "checkpoint/checkpoint.h"
+#include "rules/check.h"
+
+namespace ckd {
+
+struct DtypeBytes {
+  std::map<std::string, uint64_t> bytes;  // dtype name -> bytes
+  uint64_t total = 0;
+};
+
+struct ScanReport {
+  std::string dir;
+  std::string source_dir;
+  std::string scheme;  // human description of the declared quantization
+  size_t files = 0;
+  size_t tensors = 0;
+  uint64_t tensor_bytes = 0;
+  DtypeBytes checkpoint_dtypes;
+  DtypeBytes target_dtypes;  // weights of the modules the declaration targets
+  std::vector<Finding> findings;
+  size_t errors = 0, warnings = 0, infos = 0;
+  std::optional<Severity> fail_on;  // nullopt: never fail
+  bool failed = false;
+  double seconds = 0;
+};
+
+struct ScanRequest {
+  std::string dir;
+  std::string source_dir;
+  ScanOptions options;
+  std::vector<const Rule*> rules;
+  std::optional<Severity> fail_on = Severity::kError;
+};
+
+// Throws IoError when a directory cannot be read (exit code 2).
+ScanReport run_scan(const ScanRequest& request);
+
+DtypeBytes count_dtype_bytes(const Checkpoint& ck);
+DtypeBytes count_target_dtype_bytes(const Checkpoint& ck);
+std::string describe_scheme(const QuantScheme& scheme);
+
+}  // namespace ckd
