@@ -15,6 +15,7 @@
 
 #include "io/json_reader.h"
 #include "io/paths.h"
+#include "io/trace.h"
 
 namespace ckd {
 
@@ -48,6 +49,33 @@ double read_json_number(JsonReader& reader, std::string_view text) {
   return std::strtod(number.c_str(), nullptr);
 }
 
+// Parses shards on a small thread pool: name -> (shard, or the error that stopped it).
+using ParsedShards = std::map<std::string, std::pair<std::unique_ptr<Shard>, std::string>>;
+
+ParsedShards parse_shards(const std::string& dir, const std::vector<std::string>& names, int threads) {
+  std::vector<std::unique_ptr<Shard>> opened(names.size());
+  std::vector<std::string> errors(names.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < names.size(); i = next++) {
+      try {
+        opened[i] = Shard::parse(MappedFile::open(dir + "/" + names[i]), names[i]);
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    }
+  };
+  int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  n = std::min<int>(n, static_cast<int>(names.size()));
+  std::vector<std::thread> pool;
+  for (int t = 1; t < n; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  ParsedShards out;
+  for (size_t i = 0; i < names.size(); ++i) out[names[i]] = {std::move(opened[i]), std::move(errors[i])};
+  return out;
+}
+
 }  // namespace
 
 IndexFile parse_index_json(std::string_view text, std::vector<std::string>* duplicate_keys) {
@@ -60,11 +88,25 @@ IndexFile parse_index_json(std::string_view text, std::vector<std::string>* dupl
     if (key == "weight_map") {
       saw_map = true;
       reader.begin_object();
-      std::unordered_set<std::string> seen;
+      std::unordered_map<std::string, uint32_t> shard_ids;
       while (reader.next_key(tensor)) {
         reader.read_string(shard);
-        if (!seen.insert(tensor).second && duplicate_keys) duplicate_keys->push_back(tensor);
-        index.weight_map.emplace_back(tensor, shard);
+        auto it = shard_ids.find(shard);
+        if (it == shard_ids.end()) {
+          it = shard_ids.emplace(shard, static_cast<uint32_t>(index.shard_names.size())).first;
+          index.shard_names.push_back(shard);
+        }
+        index.weight_map.emplace_back(tensor, it->second);
+      }
+      if (duplicate_keys) {
+        // Sorting views finds repeated keys without hashing every name a second time.
+        std::vector<std::string_view> names;
+        names.reserve(index.weight_map.size());
+        for (const auto& entry : index.weight_map) names.emplace_back(entry.first);
+        std::sort(names.begin(), names.end());
+        for (size_t i = 1; i < names.size(); ++i) {
+          if (names[i] == names[i - 1] && (i < 2 || names[i - 2] != names[i])) duplicate_keys->emplace_back(names[i]);
+        }
       }
     } else if (key == "metadata" && reader.peek() == JsonType::kObject) {
       reader.begin_object();
@@ -99,13 +141,35 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
   if (ck->real_dir_.empty()) throw IoError(fmt::format("{}: cannot resolve the directory", dir));
 
   ck->load_configs();
-  ck->load_index();
-
   std::vector<std::string> present = list_safetensors(ck->real_dir_);
+  std::string index_path = ck->real_dir_ + "/" + kIndexName;
+  struct stat index_st {};
+  bool has_index = ::stat(index_path.c_str(), &index_st) == 0;
+
+  // Parse the index on its own thread while the shards found in the directory are parsed.
+  // Only regular files are parsed before the index is read: a symlink is opened only after
+  // resolve_inside() has proved it stays inside the directory.
+  std::thread index_thread;
+  if (has_index) index_thread = std::thread([&ck] {
+    PhaseTimer timer("index");
+    ck->load_index();
+  });
+  std::vector<std::string> regular;
+  for (const std::string& name : present) {
+    struct stat lst {};
+    if (::lstat((ck->real_dir_ + "/" + name).c_str(), &lst) == 0 && S_ISREG(lst.st_mode)) regular.push_back(name);
+  }
+  ParsedShards parsed;
+  {
+    PhaseTimer timer("shard headers");
+    parsed = parse_shards(ck->real_dir_, regular, options.threads);
+  }
+  if (index_thread.joinable()) index_thread.join();
+
   std::vector<std::string> to_open;
-  if (ck->index_) {
-    std::set<std::string> referenced;
-    for (const auto& [tensor, shard] : ck->index_->weight_map) referenced.insert(shard);
+  if (has_index && ck->index_) {
+    std::set<std::string> referenced(ck->index_->shard_names.begin(), ck->index_->shard_names.end());
+    std::vector<std::string> late;  // safe, but not parsed yet (symlinks, subdirectories)
     for (const std::string& name : referenced) {
       ResolvedPath r = resolve_inside(ck->real_dir_, name);
       switch (r.status) {
@@ -113,24 +177,42 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
           ck->problems_.push_back({LoadProblemKind::kUnsafePath, kIndexName, "",
                                    fmt::format("weight_map names \"{}\": {}; it was not opened", name, r.reason)});
           break;
-        case PathStatus::kMissing:
-          ck->problems_.push_back({LoadProblemKind::kMissingShard, name, "", ""});
-          break;
+        case PathStatus::kMissing: ck->problems_.push_back({LoadProblemKind::kMissingShard, name, "", ""}); break;
         case PathStatus::kNotRegular:
           ck->problems_.push_back({LoadProblemKind::kUnreadableShard, name, "", "not a regular file"});
           break;
-        case PathStatus::kOk: to_open.push_back(name); break;
+        case PathStatus::kOk:
+          to_open.push_back(name);
+          if (!parsed.count(name)) late.push_back(name);
+          break;
       }
     }
+    ParsedShards more = parse_shards(ck->real_dir_, late, options.threads);
+    for (auto& entry : more) parsed[entry.first] = std::move(entry.second);
     for (const std::string& name : present) {
       if (!referenced.count(name)) ck->orphans_.push_back(name);
     }
+  } else if (has_index) {
+    to_open = regular;  // the index is unreadable: scan what is there
   } else {
-    to_open = present;
+    to_open = regular;
   }
-  ck->open_shards(to_open, options.threads);
-  ck->build_tensor_table();
+  for (const std::string& name : to_open) {
+    auto& [shard, error] = parsed[name];
+    if (shard) {
+      ck->shard_by_name_[name] = shard.get();
+      ck->shards_.push_back(std::move(shard));
+    } else {
+      ck->problems_.push_back({LoadProblemKind::kUnreadableShard, name, "", error});
+    }
+  }
+  {
+    PhaseTimer timer("tensor table");
+    ck->build_tensor_table();
+  }
+  PhaseTimer timer("scheme");
   ck->scheme_ = parse_quant_scheme(ck->config(), ck->hf_quant_config());
+  for (Module& m : ck->modules_.mutable_modules()) m.group = ck->resolve_group(m);
   return ck;
 }
 
@@ -182,71 +264,67 @@ void Checkpoint::load_index() {
   }
 }
 
-void Checkpoint::open_shards(const std::vector<std::string>& names, int threads) {
-  std::vector<std::unique_ptr<Shard>> opened(names.size());
-  std::vector<std::string> errors(names.size());
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i = next++; i < names.size(); i = next++) {
-      try {
-        opened[i] = Shard::parse(MappedFile::open(real_dir_ + "/" + names[i]), names[i]);
-      } catch (const std::exception& e) {
-        errors[i] = e.what();
-      }
-    }
-  };
-  int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  n = std::min<int>(n, static_cast<int>(names.size()));
-  std::vector<std::thread> pool;
-  for (int t = 1; t < n; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (opened[i]) {
-      shards_.push_back(std::move(opened[i]));
-    } else {
-      problems_.push_back({LoadProblemKind::kUnreadableShard, names[i], "", errors[i]});
-    }
-  }
-}
-
 void Checkpoint::build_tensor_table() {
-  std::map<std::string, std::vector<const Shard*>> holders;
+  // One sorted vector: binary search serves find(), neighbours reveal cross-shard duplicates.
+  struct Entry {
+    std::string_view name;
+    uint32_t shard;
+    const TensorInfo* info;
+  };
+  std::vector<Entry> entries;
   size_t total = 0;
   for (const auto& s : shards_) total += s->tensors().size();
-  tensors_.reserve(total);
-  names_.reserve(total);
-  for (const auto& s : shards_) {
-    for (const TensorInfo& t : s->tensors()) {
-      if (t.duplicate) continue;
-      auto [it, inserted] = tensors_.emplace(t.name, TensorRef{s.get(), &t});
-      if (inserted) {
-        names_.push_back(t.name);
-      } else {
-        auto& list = holders[t.name];
-        if (list.empty()) list.push_back(it->second.shard);
-        list.push_back(s.get());
-      }
+  entries.reserve(total);
+  for (size_t si = 0; si < shards_.size(); ++si) {
+    for (const TensorInfo& t : shards_[si]->tensors()) {
+      if (!t.duplicate) entries.push_back({t.name, static_cast<uint32_t>(si), &t});
     }
   }
-  for (auto& [name, list] : holders) cross_duplicates_.emplace_back(name, std::move(list));
-  std::sort(names_.begin(), names_.end());
-  std::vector<const TensorRef*> refs;
-  refs.reserve(names_.size());
-  for (const std::string& n : names_) refs.push_back(&tensors_.at(n));
-  modules_.build(names_, refs);
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.name != b.name ? a.name < b.name : a.shard < b.shard;
+  });
+  ref_storage_.reserve(entries.size());
+  names_.reserve(entries.size());
+  for (size_t i = 0; i < entries.size();) {
+    size_t j = i + 1;
+    while (j < entries.size() && entries[j].name == entries[i].name) ++j;
+    if (j - i > 1) {
+      std::vector<const Shard*> holders;
+      for (size_t k = i; k < j; ++k) holders.push_back(shards_[entries[k].shard].get());
+      cross_duplicates_.emplace_back(std::string(entries[i].name), std::move(holders));
+    }
+    ref_storage_.push_back(TensorRef{shards_[entries[i].shard].get(), entries[i].info});
+    names_.push_back(entries[i].name);
+    i = j;
+  }
+  refs_.reserve(ref_storage_.size());
+  for (const TensorRef& r : ref_storage_) refs_.push_back(&r);
+  modules_.build(names_, refs_);
+}
+
+const QuantGroup* Checkpoint::resolve_group(const Module& m) const {
+  const QuantScheme& s = scheme_;
+  if (s.method == QuantMethod::kNone || s.method == QuantMethod::kUnknown) return nullptr;
+  if (s.ignored_by(m.path, m.linear)) return nullptr;
+  // modelopt and vLLM leave vision towers unquantized whatever the config says.
+  if (s.method == QuantMethod::kModelOpt &&
+      (m.path.find("visual") != std::string::npos || m.path.find("vision") != std::string::npos)) {
+    return nullptr;
+  }
+  const QuantGroup* g = s.group_for(m.path, m.linear || m.quantized);
+  if (!g || g->format == WeightFormat::kNone || g->format == WeightFormat::kUnknown) return nullptr;
+  return g;
 }
 
 const Shard* Checkpoint::shard(const std::string& name) const {
-  for (const auto& s : shards_) {
-    if (s->display_name() == name) return s.get();
-  }
-  return nullptr;
+  auto it = shard_by_name_.find(name);
+  return it == shard_by_name_.end() ? nullptr : it->second;
 }
 
-const TensorRef* Checkpoint::find(const std::string& name) const {
-  auto it = tensors_.find(name);
-  return it == tensors_.end() ? nullptr : &it->second;
+const TensorRef* Checkpoint::find(std::string_view name) const {
+  auto it = std::lower_bound(names_.begin(), names_.end(), name);
+  if (it == names_.end() || *it != name) return nullptr;
+  return refs_[static_cast<size_t>(it - names_.begin())];
 }
 
 const nlohmann::json* Checkpoint::config_value(const char* key) const {

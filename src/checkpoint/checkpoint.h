@@ -34,9 +34,12 @@ struct LoadProblem {
 };
 
 struct IndexFile {
-  std::vector<std::pair<std::string, std::string>> weight_map;  // tensor -> shard, file order
+  std::vector<std::string> shard_names;                      // distinct, in first-use order
+  std::vector<std::pair<std::string, uint32_t>> weight_map;  // tensor -> shard_names index
   std::optional<double> total_size;
   bool total_size_present = false;
+
+  const std::string& shard_of(size_t entry) const { return shard_names[weight_map[entry].second]; }
 };
 
 // Where one tensor lives.
@@ -64,14 +67,15 @@ class Checkpoint {
   const std::vector<std::string>& orphan_files() const { return orphans_; }
   const std::vector<LoadProblem>& problems() const { return problems_; }
 
-  // Every tensor of every shard by name (the first occurrence when duplicated).
-  const std::unordered_map<std::string, TensorRef>& tensors() const { return tensors_; }
-  const std::vector<std::string>& tensor_names() const { return names_; }  // sorted
+  // Every tensor of every shard, sorted by name (the first shard's copy when duplicated).
+  // Names are views into the shard headers, which live as long as the checkpoint.
+  const std::vector<std::string_view>& tensor_names() const { return names_; }
+  const std::vector<const TensorRef*>& tensor_refs() const { return refs_; }    // parallel to names
   // Names found in more than one shard, with every shard holding them.
   const std::vector<std::pair<std::string, std::vector<const Shard*>>>& cross_shard_duplicates() const {
     return cross_duplicates_;
   }
-  const TensorRef* find(const std::string& name) const;
+  const TensorRef* find(std::string_view name) const;
 
   const QuantScheme& scheme() const { return scheme_; }
   const ModuleTable& modules() const { return modules_; }
@@ -82,8 +86,8 @@ class Checkpoint {
  private:
   void load_configs();
   void load_index();
-  void open_shards(const std::vector<std::string>& names, int threads);
   void build_tensor_table();
+  const QuantGroup* resolve_group(const Module& m) const;
 
   std::string dir_;
   std::string real_dir_;
@@ -91,10 +95,12 @@ class Checkpoint {
   std::optional<nlohmann::json> hf_quant_config_;
   std::optional<IndexFile> index_;
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::unordered_map<std::string, const Shard*> shard_by_name_;
   std::vector<std::string> orphans_;
   std::vector<LoadProblem> problems_;
-  std::unordered_map<std::string, TensorRef> tensors_;
-  std::vector<std::string> names_;
+  std::vector<TensorRef> ref_storage_;
+  std::vector<std::string_view> names_;
+  std::vector<const TensorRef*> refs_;
   std::vector<std::pair<std::string, std::vector<const Shard*>>> cross_duplicates_;
   QuantScheme scheme_;
   ModuleTable modules_;

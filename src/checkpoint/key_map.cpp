@@ -25,7 +25,8 @@ size_t after_segments(std::string_view key, size_t k) {
 }  // namespace
 
 std::string normalize_key(std::string_view name) {
-  auto [module, param] = split_tensor_name(name);
+  auto [module_view, param_view] = split_tensor_name(name);
+  std::string module(module_view), param(param_view);
   TensorRole role = role_of_param(param, module);
   if (is_scale_role(role) || role == TensorRole::kZeroPoint || role == TensorRole::kGIdx ||
       role == TensorRole::kShape) {
@@ -55,9 +56,9 @@ std::string normalize_key(std::string_view name) {
 std::unordered_map<std::string, std::string> normalized_keys(const Checkpoint& ck) {
   std::unordered_map<std::string, std::string> out;
   out.reserve(ck.tensor_names().size());
-  for (const std::string& name : ck.tensor_names()) {
+  for (std::string_view name : ck.tensor_names()) {
     std::string key = normalize_key(name);
-    if (!key.empty()) out.emplace(std::move(key), name);
+    if (!key.empty()) out.emplace(std::move(key), std::string(name));
   }
   return out;
 }

@@ -80,21 +80,21 @@ bool is_scale_role(TensorRole role) {
          role == TensorRole::kInputScale || role == TensorRole::kKvScale;
 }
 
-std::pair<std::string, std::string> split_tensor_name(std::string_view name) {
+std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view name) {
   size_t dot = name.rfind('.');
   if (dot != std::string_view::npos) {
     std::string_view last = name.substr(dot + 1);
     for (const auto& p : kParams) {
-      if (p.name == last) return {std::string(name.substr(0, dot)), std::string(last)};
+      if (p.name == last) return {name.substr(0, dot), last};
     }
     // gpt-oss: experts.gate_up_proj_blocks -> module experts.gate_up_proj, parameter "blocks".
     for (std::string_view suffix : {"_blocks", "_scales", "_bias"}) {
       if (ends_with(last, suffix) && last.size() > suffix.size()) {
-        return {std::string(name.substr(0, name.size() - suffix.size())), std::string(suffix.substr(1))};
+        return {name.substr(0, name.size() - suffix.size()), name.substr(name.size() - suffix.size() + 1)};
       }
     }
   }
-  return {std::string(name), ""};
+  return {name, std::string_view()};
 }
 
 TensorRole role_of_param(std::string_view param, std::string_view module) {
@@ -134,7 +134,7 @@ const ModuleParam* Module::weight() const {
   return first_with_role(TensorRole::kWeight);
 }
 
-bool Module::is_quantized() const {
+bool Module::compute_quantized() const {
   if (has_role(TensorRole::kWeightScale) || has_role(TensorRole::kGlobalScale) ||
       has_role(TensorRole::kPackedWeight)) {
     return true;
@@ -145,7 +145,7 @@ bool Module::is_quantized() const {
   return is_low_precision_float(d) || d == Dtype::kI8 || d == Dtype::kU8 || d == Dtype::kI32;
 }
 
-bool Module::is_linear() const {
+bool Module::compute_linear() const {
   const ModuleParam* w = weight();
   if (!w) return false;
   size_t rank = w->ref->info->shape.size();
@@ -154,19 +154,21 @@ bool Module::is_linear() const {
   return !is_never_quantized_name(path);
 }
 
-void ModuleTable::build(const std::vector<std::string>& sorted_names,
+void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
                         const std::vector<const TensorRef*>& refs) {
   modules_.clear();
   by_path_.clear();
+  by_path_.reserve(sorted_names.size());
   for (size_t i = 0; i < sorted_names.size(); ++i) {
     auto [module, param] = split_tensor_name(sorted_names[i]);
-    auto it = by_path_.find(module);
-    if (it == by_path_.end()) {
-      it = by_path_.emplace(module, modules_.size()).first;
-      modules_.push_back(Module{module, {}});
-    }
+    auto [it, inserted] = by_path_.emplace(module, modules_.size());
+    if (inserted) modules_.push_back(Module{std::string(module), {}});
     TensorRole role = role_of_param(param, module);
     modules_[it->second].params.push_back(ModuleParam{param, role, refs[i]});
+  }
+  for (size_t i = 0; i < modules_.size(); ++i) {
+    modules_[i].linear = modules_[i].compute_linear();
+    modules_[i].quantized = modules_[i].compute_quantized();
   }
 }
 

@@ -3,7 +3,7 @@
 // parameter "weight_scale_inv", role kBlockScale.
 #pragma once
 
-#include <map>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +12,7 @@ namespace ckd {
 
 struct TensorRef;
 struct TensorInfo;
+struct QuantGroup;
 class Shard;
 
 enum class TensorRole {
@@ -32,7 +33,7 @@ const char* tensor_role_name(TensorRole role);
 bool is_scale_role(TensorRole role);
 
 struct ModuleParam {
-  std::string name;  // local parameter name ("" for a bare tensor)
+  std::string_view name;  // local parameter name ("" for a bare tensor); a view into the tensor name
   TensorRole role;
   const TensorRef* ref;
 };
@@ -40,6 +41,9 @@ struct ModuleParam {
 struct Module {
   std::string path;
   std::vector<ModuleParam> params;
+  bool linear = false;     // is_linear(), computed once by ModuleTable::build
+  bool quantized = false;  // is_quantized(), likewise
+  const QuantGroup* group = nullptr;  // the declared group, set by Checkpoint
 
   const ModuleParam* param(std::string_view name) const;
   const ModuleParam* first_with_role(TensorRole role) const;
@@ -47,28 +51,31 @@ struct Module {
   const ModuleParam* weight() const;
   bool has_role(TensorRole role) const { return first_with_role(role) != nullptr; }
   // True when a weight is stored low-precision or any weight scale is present.
-  bool is_quantized() const;
+  bool is_quantized() const { return quantized; }
   // A matrix multiply that quantization targets: a 2-D (or fused 3-D expert) weight whose
   // name is not an embedding, norm, router or lm_head.
-  bool is_linear() const;
+  bool is_linear() const { return linear; }
+  bool compute_quantized() const;
+  bool compute_linear() const;
 };
 
-// Splits a tensor name into (module path, parameter name).
-std::pair<std::string, std::string> split_tensor_name(std::string_view name);
+// Splits a tensor name into (module path, parameter name): views into `name`.
+std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view name);
 TensorRole role_of_param(std::string_view param, std::string_view module);
 // Routers, embeddings, norms and lm_head: modules the formats leave in high precision.
 bool is_never_quantized_name(std::string_view module);
 
 class ModuleTable {
  public:
-  void build(const std::vector<std::string>& sorted_names,
+  void build(const std::vector<std::string_view>& sorted_names,
              const std::vector<const TensorRef*>& refs);
   const std::vector<Module>& modules() const { return modules_; }
+  std::vector<Module>& mutable_modules() { return modules_; }
   const Module* find(std::string_view path) const;
 
  private:
   std::vector<Module> modules_;
-  std::map<std::string, size_t, std::less<>> by_path_;
+  std::unordered_map<std::string_view, size_t> by_path_;  // views into the tensor names
 };
 
 }  // namespace ckd

@@ -242,7 +242,9 @@ NamePattern NamePattern::glob(std::string text) {
   NamePattern p;
   p.text = text;
   p.kind = Kind::kGlob;
-  p.regex = std::make_shared<re2::RE2>(glob_to_regex(text), RE2::Quiet);
+  if (text.find_first_of("*?[") != std::string::npos) {
+    p.regex = std::make_shared<re2::RE2>(glob_to_regex(text), RE2::Quiet);
+  }
   return p;
 }
 
@@ -263,7 +265,7 @@ bool NamePattern::matches(std::string_view module, bool is_linear) const {
           module[stem.size()] == '.' && stem.find_first_of("*?[") == std::string_view::npos) {
         return true;
       }
-      return regex->ok() && RE2::FullMatch(module, *regex);
+      return regex && regex->ok() && RE2::FullMatch(module, *regex);
     }
   }
   return false;
@@ -288,9 +290,36 @@ const QuantGroup* QuantScheme::group_for(std::string_view module, bool is_linear
   return nullptr;
 }
 
+void QuantScheme::index_patterns() {
+  literal_ignore_.clear();
+  wildcard_ignore_.clear();
+  for (size_t i = 0; i < ignore.size(); ++i) {
+    const NamePattern& p = ignore[i];
+    if (p.kind == NamePattern::Kind::kClass) continue;
+    if (p.regex) {
+      wildcard_ignore_.push_back(i);
+    } else {
+      // A literal glob also covers its children ("x*" and "x.*" cover "x.y"); a literal
+      // compressed-tensors entry names exactly one module.
+      std::string key = p.text;
+      if (p.kind == NamePattern::Kind::kGlob) {
+        while (!key.empty() && (key.back() == '*' || key.back() == '.')) key.pop_back();
+      }
+      literal_ignore_.emplace(key, i);
+    }
+  }
+}
+
 const NamePattern* QuantScheme::ignored_by(std::string_view module, bool is_linear) const {
-  for (const NamePattern& p : ignore) {
-    if (p.kind != NamePattern::Kind::kClass && p.matches(module, is_linear)) return &p;
+  std::string path(module);
+  if (auto it = literal_ignore_.find(path); it != literal_ignore_.end()) return &ignore[it->second];
+  for (size_t dot = path.rfind('.'); dot != std::string::npos; dot = path.rfind('.')) {
+    path.resize(dot);
+    auto it = literal_ignore_.find(path);
+    if (it != literal_ignore_.end() && ignore[it->second].kind == NamePattern::Kind::kGlob) return &ignore[it->second];
+  }
+  for (size_t i : wildcard_ignore_) {
+    if (ignore[i].matches(module, is_linear)) return &ignore[i];
   }
   return nullptr;
 }
@@ -303,6 +332,7 @@ QuantScheme parse_quant_scheme(const json* config, const json* hf_quant_config) 
     if (q.is_object()) {
       parse_modelopt(q, s);
       s.source_file = "hf_quant_config.json";
+      s.index_patterns();
       return s;
     }
   }
@@ -357,6 +387,7 @@ QuantScheme parse_quant_scheme(const json* config, const json* hf_quant_config) 
     s.method = QuantMethod::kUnknown;
     if (s.method_name.empty()) s.method_name = "(no quant_method)";
   }
+  s.index_patterns();
   for (const NamePattern& p : s.ignore) {
     if (!p.valid()) {
       s.problems.push_back(fmt::format("{} entry \"{}\" is not a valid pattern", s.ignore_key, p.text));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <unordered_map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,7 +45,7 @@ struct NamePattern {
   enum class Kind { kExact, kRegex, kGlob, kClass };
   std::string text;
   Kind kind = Kind::kExact;
-  std::shared_ptr<re2::RE2> regex;  // kRegex, kGlob
+  std::shared_ptr<re2::RE2> regex;  // kRegex, kGlob with wildcards
 
   static NamePattern compressed_tensors(std::string text);  // "re:" prefix, exact or class name
   static NamePattern glob(std::string text);                // fnmatch + exact + module prefix
@@ -74,9 +75,18 @@ struct QuantScheme {
   bool kv_cache = false;
   std::vector<std::string> problems;  // declaration problems (unsupported algo, bad pattern)
 
+
   bool quantizes() const;
+  // Builds the lookup tables ignored_by uses; call after filling `ignore`.
+  void index_patterns();
   const QuantGroup* group_for(std::string_view module, bool is_linear) const;
   const NamePattern* ignored_by(std::string_view module, bool is_linear) const;
+
+ private:
+  // Patterns without wildcards, by text: a module or one of its parents is looked up directly.
+  // Indices into `ignore` (not pointers: the scheme is copied and moved).
+  std::unordered_map<std::string, size_t> literal_ignore_;
+  std::vector<size_t> wildcard_ignore_;
 };
 
 // Reads the declaration from config.json (`quantization_config`, or legacy

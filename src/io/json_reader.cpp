@@ -1,5 +1,7 @@
 #include "io/json_reader.h"
 
+#include <cstring>
+
 #include <fmt/format.h>
 
 namespace ckd {
@@ -176,8 +178,18 @@ void JsonReader::read_string(std::string& out) {
   size_t i = pos_ + 1;
   const size_t n = text_.size();
   while (true) {
-    // Fast path: copy the run of plain ASCII characters in one go.
+    // Fast path: copy the run of plain ASCII characters in one go, 8 bytes per step while no
+    // byte is '"', '\\', a control character or non-ASCII.
     size_t run = i;
+    while (run + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, text_.data() + run, 8);
+      constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+      uint64_t quote = w ^ (kOnes * '"'), backslash = w ^ (kOnes * '\\');
+      uint64_t special = ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) | (w - kOnes * 0x20) | w;
+      if (special & kHigh) break;
+      run += 8;
+    }
     while (run < n) {
       unsigned char c = static_cast<unsigned char>(text_[run]);
       if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;

@@ -1,6 +1,26 @@
 #include "rules/check.h"
 
+#include <atomic>
+#include <thread>
+
 namespace ckd {
+
+void ScanState::prefill_scale_stats(int threads) {
+  std::vector<const TensorRef*> scale_refs;
+  for (const Module& m : checkpoint.modules().modules()) {
+    for (const ModuleParam& p : m.params) {
+      if (is_scale_role(p.role)) scale_refs.push_back(p.ref);
+    }
+  }
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < scale_refs.size(); i = next++) scales.stats(*scale_refs[i]);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+}
 
 void CheckContext::emit(std::string file, std::string tensor, std::string message) const {
   if (!rule_.selects_tensor(tensor)) return;

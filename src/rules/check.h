@@ -32,6 +32,9 @@ struct ScanState {
   std::once_flag data_once;
   DataScanSummary data;
 
+  // Decodes every scale tensor's statistics on `threads` threads, before the scale rules run.
+  void prefill_scale_stats(int threads);
+
   // The --deep data pass, run once on first use.
   const DataScanSummary& data_stats() {
     std::call_once(data_once, [this] { data = scan_tensor_data(checkpoint, options.threads, options.progress); });

@@ -1,10 +1,14 @@
 #include "rules/engine.h"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
+#include "io/trace.h"
 #include "rules/registry.h"
 
 namespace ckd {
@@ -76,20 +80,41 @@ std::vector<const Rule*> select_rules(const RuleSet& rules, const std::vector<st
 std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Checkpoint& checkpoint,
                                const Checkpoint* source, const ScanOptions& options) {
   ScanState state{checkpoint, source, options, {}, {}, {}, {}, {}};
+  int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::string> errors;
+  std::mutex errors_mutex;
   for (const char* tier : {"header", "scales", "data"}) {
     if (std::string_view(tier) == "data" && !options.deep) continue;
+    PhaseTimer timer(tier);
+    std::vector<const Rule*> batch;
     for (const Rule* rule : rules) {
-      if (rule->tier != tier) continue;
-      auto check = make_check(rule->check);
-      check->run(CheckContext(state, *rule));
+      if (rule->tier == tier) batch.push_back(rule);
     }
+    if (std::string_view(tier) == "scales" && !batch.empty()) state.prefill_scale_stats(threads);
+    // Checks only read the checkpoint; findings and caches are guarded by ScanState.
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i = next++; i < batch.size(); i = next++) {
+        try {
+          PhaseTimer check_timer(batch[i]->name.c_str());
+          make_check(batch[i]->check)->run(CheckContext(state, *batch[i]));
+        } catch (const std::exception& e) {
+          std::lock_guard lock(errors_mutex);
+          errors.push_back(fmt::format("rule {}: {}", batch[i]->name, e.what()));
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 1; t < std::min<int>(threads, static_cast<int>(batch.size())); ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
   }
+  if (!errors.empty()) throw std::runtime_error(errors.front());
+  // Per rule, findings keep the order their check emitted them in (one thread per check).
   std::vector<Finding> findings = std::move(state.findings);
   std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {
     if (a.severity != b.severity) return a.severity > b.severity;
-    if (a.code != b.code) return a.code < b.code;
-    if (a.file != b.file) return a.file < b.file;
-    return a.tensor < b.tensor;
+    return a.code < b.code;
   });
   return findings;
 }

@@ -141,7 +141,7 @@ void RuleSet::add_json(std::string_view text, const std::string& origin) {
       r.include_tensors = regex_list(j["tensors"].value("include", nlohmann::json()), where);
       r.exclude_tensors = regex_list(j["tensors"].value("exclude", nlohmann::json()), where);
     }
-    const auto& docs = j.value("docs", nlohmann::json::object());
+    const nlohmann::json docs = j.value("docs", nlohmann::json::object());
     r.docs.summary = required_string(docs, "summary", where + " docs");
     r.docs.why = docs.value("why", "");
     r.docs.example = docs.value("example", "");

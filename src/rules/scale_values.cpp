@@ -1,6 +1,7 @@
 #include "rules/scale_values.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "checkpoint/checkpoint.h"
 #include "numerics/float_decode.h"
@@ -28,14 +29,12 @@ ScaleStats compute_scale_stats(const TensorRef& ref) {
   }
   s.decoded = true;
   s.count = t.numel;
-  for (uint64_t i = 0; i < t.numel; ++i) {
-    double v = dtype == Dtype::kU8 ? decode_e8m0(static_cast<uint8_t>(bytes[i]))
-                                   : *decode_element(dtype, bytes, i);
+  auto accumulate = [&s](uint64_t i, double v) {
     if (i == 0) s.first = v;
     if (!std::isfinite(v)) {
       if (s.nan + s.inf == 0) s.first_non_finite = i;
       (std::isnan(v) ? s.nan : s.inf)++;
-      continue;
+      return;
     }
     if (v <= 0) {
       if (s.zero + s.negative == 0) {
@@ -51,6 +50,28 @@ ScaleStats compute_scale_stats(const TensorRef& ref) {
       s.min = std::min(s.min, v);
       s.max = std::max(s.max, v);
     }
+  };
+  // Typed loops for the common scale dtypes; decode_element covers the rest.
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  switch (dtype) {
+    case Dtype::kU8:  // MX formats: E8M0 exponents
+      for (uint64_t i = 0; i < t.numel; ++i) accumulate(i, decode_e8m0(p[i]));
+      break;
+    case Dtype::kF8_E4M3:
+      for (uint64_t i = 0; i < t.numel; ++i) accumulate(i, decode_f8_e4m3fn(p[i]));
+      break;
+    case Dtype::kBF16:
+      for (uint64_t i = 0; i < t.numel; ++i) accumulate(i, decode_bf16(static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8))));
+      break;
+    case Dtype::kF32:
+      for (uint64_t i = 0; i < t.numel; ++i) {
+        float f;
+        std::memcpy(&f, p + 4 * i, 4);
+        accumulate(i, f);
+      }
+      break;
+    default:
+      for (uint64_t i = 0; i < t.numel; ++i) accumulate(i, *decode_element(dtype, bytes, i));
   }
   return s;
 }

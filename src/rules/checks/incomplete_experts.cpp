@@ -1,7 +1,7 @@
 // A MoE layer with fewer experts than the config declares, or experts missing tensors their
 // siblings have (FAILURES.md C1, G2): loaders leave the missing ones uninitialized.
 #include <map>
-#include <set>
+#include <algorithm>
 
 #include "rules/checks/util.h"
 
@@ -13,22 +13,35 @@ class IncompleteExpertsCheck : public Check {
   void run(const CheckContext& ctx) const override {
     const Checkpoint& ck = ctx.checkpoint();
     auto declared = config_uint(ck, {"num_experts", "n_routed_experts", "num_local_experts", "moe_num_experts"});
-    struct Layer {
-      std::map<uint64_t, std::set<std::string>> experts;  // expert id -> tensor suffixes
-      const TensorRef* anchor = nullptr;
-    };
-    std::map<std::string, Layer> layers;
     CappedEmitter out(ctx, 25);
-    for (const std::string& name : ck.tensor_names()) {
-      const TensorRef* ref = ck.find(name);
+    // Sorted names keep each layer's expert tensors together; process one layer at a time.
+    struct Entry {
+      uint64_t expert;
+      std::string_view suffix;
+    };
+    std::string current_layer;
+    const TensorRef* anchor = nullptr;
+    std::vector<Entry> entries;
+    auto finish_layer = [&] {
+      if (entries.empty()) return;
+      report_layer(out, current_layer, *anchor, entries, declared);
+      entries.clear();
+    };
+    const auto& names = ck.tensor_names();
+    for (size_t i = 0; i < names.size(); ++i) {
+      std::string_view name = names[i];
+      const TensorRef* ref = ck.tensor_refs()[i];
       if (auto key = parse_expert_key(name)) {
-        Layer& layer = layers[key->layer];
-        layer.experts[key->expert].insert(key->rest);
-        if (!layer.anchor) layer.anchor = ref;
+        if (key->layer != current_layer) {
+          finish_layer();
+          current_layer = key->layer;
+          anchor = ref;
+        }
+        entries.push_back({key->expert, key->rest});
         continue;
       }
       // Fused layouts: experts.gate_up_proj [E, ...], gpt-oss experts.*_blocks [E, ...].
-      if (declared && name.find(".experts.") != std::string::npos && ref->info->shape.size() >= 3) {
+      if (declared && name.find(".experts.") != std::string_view::npos && ref->info->shape.size() >= 3) {
         auto [module, param] = split_tensor_name(name);
         TensorRole role = role_of_param(param, module);
         if ((role == TensorRole::kWeight || role == TensorRole::kPackedWeight || role == TensorRole::kWeightScale) &&
@@ -39,36 +52,52 @@ class IncompleteExpertsCheck : public Check {
         }
       }
     }
-    for (const auto& [prefix, layer] : layers) {
-      if (declared && layer.experts.size() != *declared) {
-        std::vector<uint64_t> missing;
-        for (uint64_t e = 0; e < *declared && missing.size() < 12; ++e) {
-          if (!layer.experts.count(e)) missing.push_back(e);
-        }
-        out.add(*layer.anchor, fmt::format("{} has {} experts but the config declares {}{}", prefix,
-                                           layer.experts.size(), *declared,
-                                           missing.empty() ? std::string()
-                                                           : fmt::format(" (missing {}{})", fmt::join(missing, ", "),
-                                                                         layer.experts.size() + missing.size() < *declared ? ", ..." : "")));
-      }
-      // Tensors most experts have but some lack.
-      std::map<std::string, size_t> frequency;
-      for (const auto& [id, suffixes] : layer.experts) {
-        for (const auto& s : suffixes) ++frequency[s];
-      }
-      for (const auto& [suffix, count] : frequency) {
-        if (count * 2 <= layer.experts.size() || count == layer.experts.size()) continue;
-        std::vector<uint64_t> lacking;
-        for (const auto& [id, suffixes] : layer.experts) {
-          if (!suffixes.count(suffix)) lacking.push_back(id);
-        }
-        std::vector<uint64_t> shown(lacking.begin(), lacking.begin() + static_cast<long>(std::min<size_t>(12, lacking.size())));
-        out.add(*layer.anchor, fmt::format("{}.{{{}}}.{} is missing (present in {} of {} experts){}", prefix,
-                                           fmt::join(shown, ","), suffix, count, layer.experts.size(),
-                                           lacking.size() > shown.size() ? fmt::format(", {} experts lack it", lacking.size()) : ""));
-      }
-    }
+    finish_layer();
     out.finish("incomplete expert layers");
+  }
+
+ private:
+  template <typename Entries>
+  static void report_layer(CappedEmitter& out, const std::string& prefix, const TensorRef& anchor,
+                           const Entries& entries, std::optional<uint64_t> declared) {
+    // Few distinct suffixes per layer: index them, and give each expert a bitmask of them.
+    std::vector<std::string_view> suffixes;
+    std::map<uint64_t, uint64_t> experts;  // expert id -> bitmask of suffix indices
+    for (const auto& e : entries) {
+      size_t k = std::find(suffixes.begin(), suffixes.end(), e.suffix) - suffixes.begin();
+      if (k == suffixes.size()) {
+        if (suffixes.size() == 64) continue;  // more kinds than any real layout; ignore the rest
+        suffixes.push_back(e.suffix);
+      }
+      experts[e.expert] |= uint64_t{1} << k;
+    }
+    std::map<std::string_view, size_t> frequency;
+    for (size_t k = 0; k < suffixes.size(); ++k) {
+      for (const auto& [id, mask] : experts) frequency[suffixes[k]] += (mask >> k) & 1;
+    }
+    if (declared && experts.size() != *declared) {
+      std::vector<uint64_t> missing;
+      for (uint64_t e = 0; e < *declared && missing.size() < 12; ++e) {
+        if (!experts.count(e)) missing.push_back(e);
+      }
+      out.add(anchor, fmt::format("{} has {} experts but the config declares {}{}", prefix, experts.size(), *declared,
+                                  missing.empty() ? std::string() : fmt::format(" (missing {}{})", fmt::join(missing, ", "),
+                                                                                experts.size() + missing.size() < *declared ? ", ..." : "")));
+    }
+    // Tensors most experts have but some lack.
+    for (size_t k = 0; k < suffixes.size(); ++k) {
+      std::string_view suffix = suffixes[k];
+      size_t count = frequency[suffix];
+      if (count * 2 <= experts.size() || count == experts.size()) continue;
+      std::vector<uint64_t> lacking;
+      for (const auto& [id, mask] : experts) {
+        if (!((mask >> k) & 1)) lacking.push_back(id);
+      }
+      std::vector<uint64_t> shown(lacking.begin(), lacking.begin() + static_cast<long>(std::min<size_t>(12, lacking.size())));
+      out.add(anchor, fmt::format("{}.{{{}}}.{} is missing (present in {} of {} experts){}", prefix, fmt::join(shown, ","),
+                                  suffix, count, experts.size(),
+                                  lacking.size() > shown.size() ? fmt::format(", {} experts lack it", lacking.size()) : ""));
+    }
   }
 };
 

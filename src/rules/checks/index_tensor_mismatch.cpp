@@ -1,6 +1,8 @@
 // The index and the shard headers must agree: every weight_map entry is in the shard it names,
 // and every shard tensor is in the weight_map (FAILURES.md I2).
+#include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "rules/checks/util.h"
 
@@ -14,22 +16,38 @@ class IndexTensorMismatchCheck : public Check {
     if (!ck.index()) return;
     constexpr const char* kIndex = "model.safetensors.index.json";
     CappedEmitter out(ctx, static_cast<size_t>(ctx.param("max_findings", 25.0)));
-    std::unordered_map<std::string_view, std::string_view> mapped;
-    mapped.reserve(ck.index()->weight_map.size());
-    for (const auto& [tensor, shard_name] : ck.index()->weight_map) {
-      mapped[tensor] = shard_name;
-      const Shard* shard = ck.shard(shard_name);
+    const IndexFile& index = *ck.index();
+    std::vector<const Shard*> shards;
+    for (const std::string& name : index.shard_names) shards.push_back(ck.shard(name));
+    std::unordered_map<const Shard*, size_t> found_in;  // index entries each shard holds
+    for (size_t i = 0; i < index.weight_map.size(); ++i) {
+      const std::string& tensor = index.weight_map[i].first;
+      const Shard* shard = shards[index.weight_map[i].second];
       if (!shard || !shard->header_ok()) continue;  // reported by the shard's own rules
-      if (shard->find(tensor)) continue;
+      if (shard->find(tensor)) {
+        ++found_in[shard];
+        continue;
+      }
       const TensorRef* actual = ck.find(tensor);
       if (actual) {
-        out.add(kIndex, tensor, fmt::format("index maps it to {} but it is stored in {}", shard_name,
+        out.add(kIndex, tensor, fmt::format("index maps it to {} but it is stored in {}", index.shard_of(i),
                                             actual->shard->display_name()));
       } else {
-        out.add(kIndex, tensor, fmt::format("index maps it to {} but no shard holds it", shard_name));
+        out.add(kIndex, tensor, fmt::format("index maps it to {} but no shard holds it", index.shard_of(i)));
       }
     }
+    // A shard whose every tensor was found through the index needs no reverse check.
+    bool duplicate_keys = std::any_of(ck.problems().begin(), ck.problems().end(), [](const LoadProblem& p) {
+      return p.kind == LoadProblemKind::kDuplicateIndexKey;
+    });
+    std::unordered_set<std::string_view> mapped;
     for (const auto& shard : ck.shards()) {
+      size_t distinct = 0;
+      for (const TensorInfo& t : shard->tensors()) distinct += !t.duplicate;
+      if (!duplicate_keys && found_in[shard.get()] == distinct) continue;
+      if (mapped.empty()) {
+        for (const auto& entry : index.weight_map) mapped.insert(entry.first);
+      }
       for (const TensorInfo& t : shard->tensors()) {
         if (t.duplicate || mapped.count(t.name)) continue;
         out.add(shard->display_name(), t.name,

@@ -12,7 +12,7 @@ class MissingMtpLayersCheck : public Check {
     if (!mtp || *mtp == 0 || ck.tensor_names().empty()) return;
     auto layers = config_uint(ck, {"num_hidden_layers"});
     std::string extra_layer = layers ? fmt::format("layers.{}.", *layers) : std::string();
-    for (const std::string& name : ck.tensor_names()) {
+    for (std::string_view name : ck.tensor_names()) {
       if (name.rfind("mtp.", 0) == 0 || name.find(".mtp.") != std::string::npos) return;
       if (!extra_layer.empty() && name.find(extra_layer) != std::string::npos) return;
     }

@@ -12,32 +12,40 @@ class RepeatedPrefixCheck : public Check {
   void run(const CheckContext& ctx) const override {
     const Checkpoint& ck = ctx.checkpoint();
     std::vector<std::string> wrappers;
-    for (const auto& s : ctx.params().value("segments", nlohmann::json::array())) wrappers.push_back(s.get<std::string>());
+    const nlohmann::json wrapper_list = ctx.params().value("segments", nlohmann::json::array());
+    for (const auto& s : wrapper_list) wrappers.push_back(s.get<std::string>());
     struct Hit {
       size_t count = 0;
       size_t repeats = 0;
       const TensorRef* example = nullptr;
     };
     std::map<std::string, Hit> hits;
-    for (const std::string& name : ck.tensor_names()) {
-      std::vector<std::string_view> segments;
+    for (size_t n = 0; n < ck.tensor_names().size(); ++n) {
+      std::string_view name = ck.tensor_names()[n];
+      // Walk adjacent segment pairs without splitting the name into a vector.
       std::string_view rest = name;
-      while (true) {
+      std::string_view previous;
+      bool have_previous = false;
+      while (!rest.empty()) {
         size_t dot = rest.find('.');
-        segments.push_back(rest.substr(0, dot));
-        if (dot == std::string_view::npos) break;
-        rest.remove_prefix(dot + 1);
-      }
-      for (size_t i = 0; i + 1 < segments.size(); ++i) {
-        if (segments[i] != segments[i + 1]) continue;
-        bool is_wrapper = std::find(wrappers.begin(), wrappers.end(), segments[i]) != wrappers.end();
-        if (!is_wrapper) continue;
-        size_t run = 1;
-        while (i + run < segments.size() && segments[i + run] == segments[i]) ++run;
-        Hit& h = hits[std::string(segments[i])];
-        if (h.count++ == 0) h.example = ck.find(name);
-        h.repeats = std::max(h.repeats, run);
-        break;
+        std::string_view segment = rest.substr(0, dot);
+        rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+        if (have_previous && segment == previous &&
+            std::find(wrappers.begin(), wrappers.end(), segment) != wrappers.end()) {
+          size_t run = 2;
+          std::string_view tail = rest;
+          while (!tail.empty() && tail.substr(0, tail.find('.')) == segment) {
+            ++run;
+            size_t next_dot = tail.find('.');
+            tail = next_dot == std::string_view::npos ? std::string_view() : tail.substr(next_dot + 1);
+          }
+          Hit& h = hits[std::string(segment)];
+          if (h.count++ == 0) h.example = ck.tensor_refs()[n];
+          h.repeats = std::max(h.repeats, run);
+          break;
+        }
+        previous = segment;
+        have_previous = true;
       }
     }
     for (const auto& [segment, hit] : hits) {

@@ -13,7 +13,7 @@ class ScaleOutOfRangeCheck : public Check {
   void run(const CheckContext& ctx) const override {
     const Checkpoint& ck = ctx.checkpoint();
     const std::string method = quant_method_name(ck.scheme().method);
-    const auto& ranges = ctx.params().value("ranges", nlohmann::json::array());
+    const nlohmann::json ranges = ctx.params().value("ranges", nlohmann::json::array());
     for (const auto& range : ranges) {
       if (range.value("method", std::string()) != method) continue;
       std::string param = range.value("param", std::string());

@@ -38,7 +38,7 @@ class UnexpectedScaleDtypeCheck : public Check {
       if (!g) continue;
       for (const ModuleParam& p : m.params) {
         if (!is_scale_role(p.role) || p.role == TensorRole::kKvScale || !p.ref->info->dtype) continue;
-        Seen& s = by_param[p.name][*p.ref->info->dtype];
+        Seen& s = by_param[std::string(p.name)][*p.ref->info->dtype];
         if (s.count++ == 0) s.example = p.ref, s.format = g->format;
       }
     }

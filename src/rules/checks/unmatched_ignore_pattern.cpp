@@ -1,7 +1,7 @@
 // Ignore / exclude entries that match no module (FAILURES.md H1, H7): the list names split
 // modules the shards hold fused, or another naming space, so what it meant to keep in high
 // precision is treated as quantized.
-#include <unordered_set>
+#include <algorithm>
 
 #include "rules/checks/util.h"
 
@@ -14,29 +14,37 @@ class UnmatchedIgnorePatternCheck : public Check {
     const Checkpoint& ck = ctx.checkpoint();
     const QuantScheme& scheme = ck.scheme();
     if (scheme.ignore.empty() || ck.modules().modules().empty()) return;
-    // Modules and all their parents ("model.layers.0.self_attn" for ".q_proj").
-    std::unordered_set<std::string> paths;
-    std::unordered_set<std::string> linear_paths;
-    for (const Module& m : ck.modules().modules()) {
-      std::string path = m.path;
-      if (m.is_linear()) linear_paths.insert(path);
-      while (true) {
-        if (!paths.insert(path).second) break;
-        size_t dot = path.rfind('.');
-        if (dot == std::string::npos) break;
-        path.resize(dot);
+    // Sorted module paths: a literal entry matches when some path equals it or starts with
+    // it followed by '.', found with one binary search.
+    std::vector<std::string_view> paths;
+    for (const Module& m : ck.modules().modules()) paths.push_back(m.path);
+    std::sort(paths.begin(), paths.end());
+    auto covers = [&](const std::string& literal) {
+      auto it = std::lower_bound(paths.begin(), paths.end(), std::string_view(literal));
+      for (; it != paths.end() && it->substr(0, literal.size()) == literal; ++it) {
+        if (it->size() == literal.size() || (*it)[literal.size()] == '.') return true;
       }
-    }
+      return false;
+    };
     std::vector<std::string> unmatched;
     for (const NamePattern& p : scheme.ignore) {
       if (p.kind == NamePattern::Kind::kClass || !p.valid()) continue;
-      bool hit = paths.count(p.text) > 0;
-      if (!hit && p.kind != NamePattern::Kind::kExact) {
-        for (const std::string& path : paths) {
-          if (p.matches(path, linear_paths.count(path) > 0)) {
-            hit = true;
-            break;
+      bool hit = false;
+      if (!p.regex) {
+        std::string literal = p.text;
+        while (!literal.empty() && (literal.back() == '*' || literal.back() == '.')) literal.pop_back();
+        hit = covers(literal);
+      } else {
+        for (const Module& m : ck.modules().modules()) {
+          // A pattern may name a parent of the module ("model.layers.*.self_attn").
+          std::string_view path = m.path;
+          while (!hit) {
+            hit = p.matches(path, m.is_linear());
+            size_t dot = path.rfind('.');
+            if (dot == std::string_view::npos) break;
+            path = path.substr(0, dot);
           }
+          if (hit) break;
         }
       }
       if (!hit) unmatched.push_back(p.text);

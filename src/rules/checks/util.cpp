@@ -31,9 +31,9 @@ std::optional<ExpertKey> parse_expert_key(std::string_view name) {
     size_t i = digits_start;
     while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i]))) ++i;
     if (i > digits_start && i - digits_start <= 9 && i < name.size() && name[i] == '.') {
-      return ExpertKey{std::string(name.substr(0, at + kExperts.size() - 1)),
-                       std::stoull(std::string(name.substr(digits_start, i - digits_start))),
-                       std::string(name.substr(i + 1))};
+      uint64_t id = 0;
+      for (size_t k = digits_start; k < i; ++k) id = id * 10 + static_cast<uint64_t>(name[k] - '0');
+      return ExpertKey{name.substr(0, at + kExperts.size() - 1), id, name.substr(i + 1)};
     }
     at = name.find(kExperts, at + 1);
   }
@@ -56,20 +56,7 @@ void CappedEmitter::finish(const std::string& what) {
   }
 }
 
-const QuantGroup* declared_group(const Checkpoint& ck, const Module& m) {
-  const QuantScheme& s = ck.scheme();
-  if (s.method == QuantMethod::kNone || s.method == QuantMethod::kUnknown) return nullptr;
-  bool linear = m.is_linear();
-  if (s.ignored_by(m.path, linear)) return nullptr;
-  // modelopt and vLLM leave vision towers unquantized whatever the config says.
-  if (s.method == QuantMethod::kModelOpt &&
-      (m.path.find("visual") != std::string::npos || m.path.find("vision") != std::string::npos)) {
-    return nullptr;
-  }
-  const QuantGroup* g = s.group_for(m.path, linear || m.is_quantized());
-  if (!g || g->format == WeightFormat::kNone || g->format == WeightFormat::kUnknown) return nullptr;
-  return g;
-}
+const QuantGroup* declared_group(const Checkpoint&, const Module& m) { return m.group; }
 
 std::optional<uint64_t> config_uint(const Checkpoint& ck, std::initializer_list<const char*> keys) {
   for (const char* key : keys) {

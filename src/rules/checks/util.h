@@ -20,9 +20,9 @@ std::string percent(uint64_t part, uint64_t whole);
 
 // "model.layers.3.mlp.experts.17.down_proj.weight" -> {"model.layers.3.mlp.experts", 17, "down_proj.weight"}
 struct ExpertKey {
-  std::string layer;
+  std::string_view layer;  // views into the parsed name
   uint64_t expert;
-  std::string rest;
+  std::string_view rest;
 };
 std::optional<ExpertKey> parse_expert_key(std::string_view name);
 
