@@ -17,9 +17,14 @@ int main(int argc, char** argv) {
       if (!in) throw std::runtime_error(std::string("cannot read ") + argv[2]);
       std::stringstream ss;
       ss << in.rdbuf();
-      nlohmann::json spec = nlohmann::json::parse(ss.str());
+      std::string spec_path = argv[2];
+      std::string spec_dir = spec_path.substr(0, spec_path.find_last_of('/') == std::string::npos ? 0 : spec_path.find_last_of('/'));
+      nlohmann::json spec = ckd::fixture::resolve_spec(nlohmann::json::parse(ss.str()), spec_dir.empty() ? "." : spec_dir);
       ckd::fixture::build_checkpoint(spec, argv[3]);
-      if (spec.contains("source")) ckd::fixture::build_checkpoint(spec["source"], std::string(argv[3]) + ".source");
+      if (spec.contains("source")) {
+        ckd::fixture::build_checkpoint(ckd::fixture::resolve_spec(spec["source"], spec_dir.empty() ? "." : spec_dir),
+                                       std::string(argv[3]) + ".source");
+      }
       return 0;
     }
     if (argc >= 3 && std::strcmp(argv[1], "bench-moe") == 0) {

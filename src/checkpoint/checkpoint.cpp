@@ -145,6 +145,7 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
   std::string index_path = ck->real_dir_ + "/" + kIndexName;
   struct stat index_st {};
   bool has_index = ::stat(index_path.c_str(), &index_st) == 0;
+  ck->has_index_file_ = has_index;
 
   // Parse the index on its own thread while the shards found in the directory are parsed.
   // Only regular files are parsed before the index is read: a symlink is opened only after

@@ -61,6 +61,8 @@ class Checkpoint {
   const nlohmann::json* config() const { return config_ ? &*config_ : nullptr; }
   const nlohmann::json* hf_quant_config() const { return hf_quant_config_ ? &*hf_quant_config_ : nullptr; }
   const std::optional<IndexFile>& index() const { return index_; }
+  // True when model.safetensors.index.json exists, readable or not.
+  bool has_index_file() const { return has_index_file_; }
   const std::vector<std::unique_ptr<Shard>>& shards() const { return shards_; }
   const Shard* shard(const std::string& name) const;
   // Names of *.safetensors files in the directory that the index does not reference.
@@ -94,6 +96,7 @@ class Checkpoint {
   std::optional<nlohmann::json> config_;
   std::optional<nlohmann::json> hf_quant_config_;
   std::optional<IndexFile> index_;
+  bool has_index_file_ = false;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::unordered_map<std::string, const Shard*> shard_by_name_;
   std::vector<std::string> orphans_;

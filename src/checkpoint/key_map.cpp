@@ -89,6 +89,8 @@ std::optional<PrefixChange> best_prefix_change(const std::unordered_map<std::str
         if (j > kMaxStrip) continue;
         size_t cut = after_segments(k, i);
         if (cut == std::string_view::npos) continue;
+        // A bare "weight" suffix matches anything; demand a module path in common.
+        if (k.substr(cut).find('.') == std::string_view::npos) continue;
         auto it = by_suffix[j].find(k.substr(cut));
         if (it == by_suffix[j].end()) continue;
         auto& vote = votes[{std::string(k.substr(0, cut)), std::string(it->second)}];

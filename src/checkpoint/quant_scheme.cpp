@@ -319,7 +319,15 @@ const NamePattern* QuantScheme::ignored_by(std::string_view module, bool is_line
     if (it != literal_ignore_.end() && ignore[it->second].kind == NamePattern::Kind::kGlob) return &ignore[it->second];
   }
   for (size_t i : wildcard_ignore_) {
-    if (ignore[i].matches(module, is_linear)) return &ignore[i];
+    // A glob may name a parent module ("model.layers.*.self_attn" covers its projections);
+    // a compressed-tensors regex is matched against the module itself, as the library does.
+    std::string_view candidate = module;
+    while (true) {
+      if (ignore[i].matches(candidate, is_linear)) return &ignore[i];
+      size_t dot = candidate.rfind('.');
+      if (ignore[i].kind != NamePattern::Kind::kGlob || dot == std::string_view::npos) break;
+      candidate = candidate.substr(0, dot);
+    }
   }
   return nullptr;
 }

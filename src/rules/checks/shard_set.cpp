@@ -17,7 +17,7 @@ class ShardSetCheck : public Check {
                         "with the real shards (a stale file?)");
       }
     } else if (mode == "missing-index") {
-      if (!ck.index() && ck.shards().size() > 1) {
+      if (!ck.has_index_file() && ck.shards().size() > 1) {
         ctx.emit("", "", fmt::format("{} safetensors files but no model.safetensors.index.json; "
                                      "transformers and vLLM need the index to load shards",
                                      ck.shards().size()));

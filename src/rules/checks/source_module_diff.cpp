@@ -9,18 +9,14 @@
 namespace ckd {
 namespace {
 
-// Groups keys by their leading segments up to the first numeric one: "mtp", "model.visual.blocks".
+// Groups keys by their top-level module: "mtp", or "model.visual" under a generic wrapper.
 std::string group_of(const std::string& key) {
-  std::string group;
-  size_t pos = 0;
-  for (int depth = 0; depth < 3; ++depth) {
-    size_t dot = key.find('.', pos);
-    std::string seg = key.substr(pos, dot == std::string::npos ? std::string::npos : dot - pos);
-    if (seg.empty() || std::isdigit(static_cast<unsigned char>(seg[0])) || dot == std::string::npos) break;
-    group += (group.empty() ? "" : ".") + seg;
-    pos = dot + 1;
-  }
-  return group.empty() ? key : group;
+  size_t first = key.find('.');
+  if (first == std::string::npos) return key;
+  std::string head = key.substr(0, first);
+  if (head != "model" && head != "language_model" && head != "transformer" && head != "text_model") return head;
+  size_t second = key.find('.', first + 1);
+  return second == std::string::npos ? key : key.substr(0, second);
 }
 
 class SourceModuleDiffCheck : public Check {
@@ -47,12 +43,12 @@ class SourceModuleDiffCheck : public Check {
     for (const auto& [group, entry] : groups) {
       if (direction == "missing") {
         ctx.emit("", entry.second,
-                 fmt::format("the source has {} tensor groups under \"{}.\" that the quantized checkpoint "
-                             "lacks (e.g. {})",
+                 fmt::format("the source has {} tensors under \"{}.\" that the quantized checkpoint lacks "
+                             "(e.g. {})",
                              with_commas(entry.first), group, entry.second));
       } else {
         const TensorRef* ref = ctx.checkpoint().find(entry.second);
-        ctx.emit(*ref, fmt::format("{} tensor groups under \"{}.\" have no counterpart in the source",
+        ctx.emit(*ref, fmt::format("{} tensors under \"{}.\" have no counterpart in the source",
                                    with_commas(entry.first), group));
       }
     }

@@ -1,0 +1,42 @@
+// Helpers shared by the tests: temporary directories and byte builders.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace ckd_test {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "ckptdoctor-test-XXXXXX").string();
+    char* made = ::mkdtemp(tmpl.data());
+    if (!made) throw std::runtime_error("mkdtemp failed");
+    path_ = made;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// 8-byte little-endian length prefix + header + data.
+inline std::string safetensors_bytes(const std::string& header, const std::string& data, uint64_t length) {
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[static_cast<size_t>(i)] = static_cast<char>((length >> (8 * i)) & 0xff);
+  return out + header + data;
+}
+
+inline std::string safetensors_bytes(const std::string& header, const std::string& data) {
+  return safetensors_bytes(header, data, header.size());
+}
+
+}  // namespace ckd_test
