@@ -1,0 +1,89 @@
+// The strict JSON reader used for headers and indexes.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "checkpoint/checkpoint.h"
+#include "io/json_reader.h"
+
+using ckd::JsonError;
+using ckd::JsonReader;
+
+namespace {
+
+std::string read_one_string(const std::string& text) {
+  JsonReader r(text);
+  std::string out;
+  r.read_string(out);
+  r.expect_end();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("strings: escapes, UTF-8 and the SWAR fast path") {
+  CHECK(read_one_string(R"("plain ascii that is longer than eight bytes")") == "plain ascii that is longer than eight bytes");
+  CHECK(read_one_string(R"("a\"b\\c\/d\b\f\n\r\t")") == "a\"b\\c/d\b\f\n\r\t");
+  CHECK(read_one_string(R"("\u00e9\u4e2d\ud83d\ude00")") == "\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80");
+  CHECK(read_one_string("\"caf\xc3\xa9 long enough to use the word loop\"") == "caf\xc3\xa9 long enough to use the word loop");
+  CHECK_THROWS_AS(read_one_string("\"abc\x01" "defghijkl\""), JsonError);     // control character
+  CHECK_THROWS_AS(read_one_string("\"abcdefgh\xc0\xafxyz\""), JsonError);  // overlong
+  CHECK_THROWS_AS(read_one_string("\"\xed\xa0\x80\""), JsonError);         // encoded surrogate
+  CHECK_THROWS_AS(read_one_string(R"("\udc00")"), JsonError);              // lone trailing surrogate
+  CHECK_THROWS_AS(read_one_string(R"("\x")"), JsonError);
+  CHECK_THROWS_AS(read_one_string("\"unterminated"), JsonError);
+}
+
+TEST_CASE("integers are strict u64") {
+  auto read = [](const std::string& t) {
+    JsonReader r(t);
+    return r.read_u64();
+  };
+  CHECK(read("0") == 0);
+  CHECK(read("18446744073709551615") == UINT64_MAX);
+  CHECK_THROWS_AS(read("18446744073709551616"), JsonError);
+  CHECK_THROWS_AS(read("-1"), JsonError);
+  CHECK_THROWS_AS(read("1.5"), JsonError);
+  CHECK_THROWS_AS(read("1e3"), JsonError);
+  CHECK_THROWS_AS(read("01"), JsonError);
+  CHECK_THROWS_AS(read("\"1\""), JsonError);
+}
+
+TEST_CASE("skip_value walks any JSON without recursion and enforces the depth cap") {
+  JsonReader ok(R"({"a":[1,2.5e-3,-0,true,false,null,{"b":"c"}],"d":{}})");
+  ok.skip_value();
+  ok.expect_end();
+  std::string deep(200000, '[');
+  JsonReader nested(deep, 64);
+  CHECK_THROWS_WITH_AS(nested.skip_value(), "nesting deeper than 64 levels", JsonError);
+  JsonReader trailing("{} x");
+  trailing.skip_value();
+  CHECK_THROWS_AS(trailing.expect_end(), JsonError);
+  for (const char* bad : {"{\"a\" 1}", "{\"a\":1,}", "[1 2]", "tru", "{", "[", "1.", "-", "{'a':1}"}) {
+    CAPTURE(bad);
+    JsonReader r(bad);
+    CHECK_THROWS_AS(r.skip_value(), JsonError);
+  }
+}
+
+TEST_CASE("append_json_string round-trips through the reader") {
+  std::string original = std::string("quote\" backslash\\ nl\n tab\t ctl\x01 utf8 \xc3\xa9", 36);
+  std::string json;
+  ckd::append_json_string(json, original);
+  CHECK(read_one_string(json) == original);
+}
+
+TEST_CASE("index parsing: weight_map, total_size, duplicate keys, errors") {
+  std::vector<std::string> duplicates;
+  auto index = ckd::parse_index_json(
+      R"({"metadata":{"total_size":1234.0,"total_parameters":7},"weight_map":{"a":"s1","b":"s2","a":"s1","c":"s1"}})", &duplicates);
+  CHECK(index.weight_map.size() == 4);
+  CHECK(index.shard_names.size() == 2);
+  CHECK(index.shard_of(1) == "s2");
+  CHECK(*index.total_size == 1234.0);
+  REQUIRE(duplicates.size() == 1);
+  CHECK(duplicates[0] == "a");
+  CHECK_THROWS_AS(ckd::parse_index_json(R"({"metadata":{}})", nullptr), JsonError);
+  CHECK_THROWS_AS(ckd::parse_index_json(R"({"weight_map":{"a":1}})", nullptr), JsonError);
+  CHECK_THROWS_AS(ckd::parse_index_json(R"([])", nullptr), JsonError);
+}
