@@ -1,2 +1,119 @@
-#!/bin/sh
-exit 0
+#!/usr/bin/env bash
+# End-to-end checks of the ckptdoctor command line: exit codes, machine output, selection,
+# colour, and that the bundled demo matches its spec. Usage: cli_test.sh CKPTDOCTOR FIXTURE_TOOL
+set -u
+bin=$1
+fixture_tool=$2
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+expect_rc() {  # expect_rc WANT DESCRIPTION -- command...
+  local want=$1 what=$2
+  shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ "$rc" -eq "$want" ]; then ok; else fail "$what: exit $rc, wanted $want"; sed 's/^/  | /' "$tmp/err" | head -5; fi
+}
+contains() {  # contains FILE TEXT DESCRIPTION
+  if grep -qF -- "$2" "$1"; then ok; else fail "$3: no \"$2\" in output"; fi
+}
+lacks() {
+  if grep -qF -- "$2" "$1"; then fail "$3: unexpected \"$2\" in output"; else ok; fi
+}
+valid_json() {
+  if python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$1" 2>/dev/null; then ok; else fail "$2: stdout is not one JSON document"; fi
+}
+
+"$fixture_tool" build fixtures/specs/base-fp8-block.json "$tmp/healthy" || fail "building the healthy fixture"
+"$fixture_tool" build fixtures/specs/index-total-size.json "$tmp/warn-only" || fail "building the warning fixture"
+
+# Exit codes: 0 clean, 1 findings at or above --fail-on, 2 the tool could not run.
+expect_rc 1 "demo has errors" -- "$bin" scan fixtures/demo
+contains "$tmp/out" "repeated-prefix" "demo text report"
+contains "$tmp/out" "dtype bytes" "demo histogram"
+expect_rc 0 "healthy checkpoint" -- "$bin" scan "$tmp/healthy"
+contains "$tmp/out" "0 errors, 0 warnings" "healthy summary"
+expect_rc 0 "--fail-on never" -- "$bin" scan --fail-on never fixtures/demo
+expect_rc 0 "warnings pass the default gate" -- "$bin" scan "$tmp/warn-only"
+expect_rc 1 "--fail-on warning" -- "$bin" scan --fail-on warning "$tmp/warn-only"
+expect_rc 2 "missing directory" -- "$bin" scan "$tmp/does-not-exist"
+contains "$tmp/err" "no such file or directory" "missing directory message"
+if [ -s "$tmp/out" ]; then fail "missing directory printed to stdout"; else ok; fi
+expect_rc 2 "unknown option" -- "$bin" scan --no-such-flag fixtures/demo
+expect_rc 2 "no subcommand" -- "$bin"
+expect_rc 2 "unknown rule" -- "$bin" scan --select repeated-prefixx fixtures/demo
+contains "$tmp/err" "did you mean repeated-prefix?" "did-you-mean"
+expect_rc 0 "--version" -- "$bin" --version
+contains "$tmp/out" "ckptdoctor 0.1.0" "version"
+
+# Machine output: one JSON document on stdout, nothing else.
+expect_rc 1 "json demo" -- "$bin" scan --format json fixtures/demo
+valid_json "$tmp/out" "json demo"
+python3 - "$tmp/out" <<'PY' && ok || fail "json schema"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["version"] == 1
+assert set(d) >= {"findings", "dtype_bytes", "summary", "checkpoint"}
+for f in d["findings"]:
+    assert set(f) == {"code", "name", "severity", "file", "tensor", "message"}, f
+    assert f["severity"] in ("error", "warning", "info")
+s = d["summary"]
+assert s["errors"] == sum(f["severity"] == "error" for f in d["findings"])
+assert s["failed"] is True and s["fail_on"] == "error"
+assert abs(sum(v["share"] for v in d["dtype_bytes"]["checkpoint"].values()) - 1) < 1e-9
+PY
+
+# Selection by name, code, code prefix and family.
+expect_rc 1 "select by name" -- "$bin" scan --format json --select repeated-prefix fixtures/demo
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {f["name"] for f in d["findings"]} == {"repeated-prefix"}' "$tmp/out" && ok || fail "select by name"
+expect_rc 0 "ignore families and codes" -- "$bin" scan --ignore quantization,keys --ignore CKD5 fixtures/demo
+contains "$tmp/out" "index-total-size" "ignored all but one"
+lacks "$tmp/out" "repeated-prefix" "ignored keys family"
+lacks "$tmp/out" "scale-out-of-range" "ignored code prefix"
+expect_rc 1 "select by code prefix" -- "$bin" scan -q --select CKD50 fixtures/demo
+contains "$tmp/out" "scale-out-of-range" "code prefix"
+
+# Quiet output and colour.
+expect_rc 1 "quiet" -- "$bin" scan -q fixtures/demo
+lacks "$tmp/out" "dtype bytes" "quiet output"
+expect_rc 1 "no colour off a TTY" -- "$bin" scan fixtures/demo
+if grep -q $'\033\[' "$tmp/out"; then fail "colour off a TTY"; else ok; fi
+expect_rc 1 "--color always" -- "$bin" scan --color always fixtures/demo
+if grep -q $'\033\[' "$tmp/out"; then ok; else fail "--color always printed no colour"; fi
+expect_rc 1 "FORCE_COLOR" -- env FORCE_COLOR=1 "$bin" scan fixtures/demo
+if grep -q $'\033\[' "$tmp/out"; then ok; else fail "FORCE_COLOR printed no colour"; fi
+expect_rc 1 "NO_COLOR wins" -- env NO_COLOR=1 FORCE_COLOR=1 "$bin" scan fixtures/demo
+if grep -q $'\033\[' "$tmp/out"; then fail "NO_COLOR ignored"; else ok; fi
+
+# Rules listing and docs.
+expect_rc 0 "rules" -- "$bin" rules
+contains "$tmp/out" "CKD101  invalid-header" "rules list"
+expect_rc 0 "rules NAME" -- "$bin" rules false-quantization
+contains "$tmp/out" "Why is this bad?" "rule docs"
+expect_rc 0 "rules by code" -- "$bin" rules CKD402
+contains "$tmp/out" "repeated-prefix" "rule by code"
+expect_rc 2 "unknown rule docs" -- "$bin" rules no-such-rule
+expect_rc 0 "rules json" -- "$bin" rules --format json
+valid_json "$tmp/out" "rules json"
+
+# Extra rules from a file: a stricter copy of a check, and a malformed file.
+cat >"$tmp/extra.json" <<'JSON'
+{"rules": [{"code": "CKD799", "name": "strict-total-size", "check": "index-total-size", "severity": "error",
+            "docs": {"summary": "total_size must match exactly (site policy)."}}]}
+JSON
+expect_rc 1 "--rules adds a rule" -- "$bin" scan --rules "$tmp/extra.json" --select strict-total-size "$tmp/warn-only"
+contains "$tmp/out" "strict-total-size" "extra rule fired"
+echo '{"rules": [{"code": "XYZ", "name": "bad"}]}' >"$tmp/bad.json"
+expect_rc 2 "malformed rules file" -- "$bin" scan --rules "$tmp/bad.json" fixtures/demo
+
+# The bundled demo is exactly what its spec generates.
+"$fixture_tool" build fixtures/demo.spec.json "$tmp/demo"
+if diff -r "$tmp/demo" fixtures/demo >/dev/null; then ok; else fail "fixtures/demo is stale: regenerate it from fixtures/demo.spec.json"; fi
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

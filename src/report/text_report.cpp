@@ -43,7 +43,8 @@ void write_histogram(std::ostream& out, const ScanReport& r, const Palette& p) {
   std::map<std::string, bool> dtypes;
   for (const auto& [d, b] : r.checkpoint_dtypes.bytes) dtypes[d] = true;
   for (const auto& [d, b] : r.target_dtypes.bytes) dtypes[d] = true;
-  for (const auto& [d, unused] : dtypes) {
+  for (const auto& entry : dtypes) {
+    const std::string& d = entry.first;
     auto cell = [&](const DtypeBytes& h) -> std::string {
       auto it = h.bytes.find(d);
       if (it == h.bytes.end() || h.total == 0) return "";
