@@ -12,7 +12,9 @@ if command -v clang++ >/dev/null 2>&1 && [ "${CKPTDOCTOR_SKIP_FUZZ:-0}" != 1 ]; 
     -DCKPTDOCTOR_FUZZ=ON -DCKPTDOCTOR_CUDA=OFF >/dev/null
   cmake --build build-fuzz --target fuzz_header fuzz_index >&2
   mkdir -p build-fuzz/corpus-header build-fuzz/corpus-index
-  cp fixtures/real/safetensors/*/*.safetensors build-fuzz/corpus-header/ 2>/dev/null || true
+  for f in fixtures/real/safetensors/*/*.safetensors; do  # seeds: every real file, uniquely named
+    cp "$f" "build-fuzz/corpus-header/$(basename "$(dirname "$f")")-$(basename "$f")"
+  done
   cp fixtures/real/safetensors/jl-sharded/model.safetensors.index.json build-fuzz/corpus-index/ 2>/dev/null || true
   build-fuzz/fuzz_header -max_total_time="${CKPTDOCTOR_FUZZ_SECONDS:-20}" -max_len=65536 build-fuzz/corpus-header \
     2>&1 | tail -n 2

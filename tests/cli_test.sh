@@ -111,6 +111,15 @@ contains "$tmp/out" "strict-total-size" "extra rule fired"
 echo '{"rules": [{"code": "XYZ", "name": "bad"}]}' >"$tmp/bad.json"
 expect_rc 2 "malformed rules file" -- "$bin" scan --rules "$tmp/bad.json" fixtures/demo
 
+# The README's rule tour lists every rule.
+"$bin" rules --format json >"$tmp/rules.json"
+python3 - "$tmp/rules.json" README.md <<'PY' && ok || fail "README rule tour is missing rules"
+import json, sys
+readme = open(sys.argv[2]).read()
+missing = [r["name"] for r in json.load(open(sys.argv[1])) if f"`{r['name']}`" not in readme]
+assert not missing, missing
+PY
+
 # The bundled demo is exactly what its spec generates.
 "$fixture_tool" build fixtures/demo.spec.json "$tmp/demo"
 if diff -r "$tmp/demo" fixtures/demo >/dev/null; then ok; else fail "fixtures/demo is stale: regenerate it from fixtures/demo.spec.json"; fi
