@@ -77,7 +77,8 @@ TEST_CASE("index parsing: weight_map, total_size, duplicate keys, errors") {
   std::vector<std::string> duplicates;
   auto index = ckd::parse_index_json(
       R"({"metadata":{"total_size":1234.0,"total_parameters":7},"weight_map":{"a":"s1","b":"s2","a":"s1","c":"s1"}})", &duplicates);
-  CHECK(index.weight_map.size() == 4);
+  CHECK(index.size() == 4);
+  CHECK(index.tensor(3) == "c");
   CHECK(index.shard_names.size() == 2);
   CHECK(index.shard_of(1) == "s2");
   CHECK(*index.total_size == 1234.0);

@@ -89,21 +89,31 @@ IndexFile parse_index_json(std::string_view text, std::vector<std::string>* dupl
       saw_map = true;
       reader.begin_object();
       std::unordered_map<std::string, uint32_t> shard_ids;
+      index.names_blob.reserve(text.size() / 2);
+      index.entries.reserve(text.size() / 100);
+      uint32_t last_shard = 0;
       while (reader.next_key(tensor)) {
         reader.read_string(shard);
-        auto it = shard_ids.find(shard);
-        if (it == shard_ids.end()) {
-          it = shard_ids.emplace(shard, static_cast<uint32_t>(index.shard_names.size())).first;
-          index.shard_names.push_back(shard);
+        // Consecutive entries usually name the same shard: skip the hash lookup then.
+        if (index.shard_names.empty() || shard != index.shard_names[last_shard]) {
+          auto it = shard_ids.find(shard);
+          if (it == shard_ids.end()) {
+            it = shard_ids.emplace(shard, static_cast<uint32_t>(index.shard_names.size())).first;
+            index.shard_names.push_back(shard);
+          }
+          last_shard = it->second;
         }
-        index.weight_map.emplace_back(tensor, it->second);
+        if (tensor.size() > UINT32_MAX) reader.fail("tensor name longer than 4 GiB");
+        index.entries.push_back({index.names_blob.size(), static_cast<uint32_t>(tensor.size()), last_shard});
+        index.names_blob += tensor;
       }
       if (duplicate_keys) {
         // Sorting views finds repeated keys without hashing every name a second time.
         std::vector<std::string_view> names;
-        names.reserve(index.weight_map.size());
-        for (const auto& entry : index.weight_map) names.emplace_back(entry.first);
-        std::sort(names.begin(), names.end());
+        names.reserve(index.size());
+        for (size_t i = 0; i < index.size(); ++i) names.push_back(index.tensor(i));
+        // Writers emit weight_map sorted; sort only when it is not.
+        if (!std::is_sorted(names.begin(), names.end())) std::sort(names.begin(), names.end());
         for (size_t i = 1; i < names.size(); ++i) {
           if (names[i] == names[i - 1] && (i < 2 || names[i - 2] != names[i])) duplicate_keys->emplace_back(names[i]);
         }
@@ -213,7 +223,10 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
   }
   PhaseTimer timer("scheme");
   ck->scheme_ = parse_quant_scheme(ck->config(), ck->hf_quant_config());
-  for (Module& m : ck->modules_.mutable_modules()) m.group = ck->resolve_group(m);
+  for (Module& m : ck->modules_.mutable_modules()) {
+    m.ignored = ck->scheme_.ignored_by(m.path, m.linear);
+    m.group = ck->resolve_group(m);
+  }
   return ck;
 }
 
@@ -266,38 +279,53 @@ void Checkpoint::load_index() {
 }
 
 void Checkpoint::build_tensor_table() {
-  // One sorted vector: binary search serves find(), neighbours reveal cross-shard duplicates.
-  struct Entry {
-    std::string_view name;
-    uint32_t shard;
-    const TensorInfo* info;
+  // Each shard's names are already sorted: merge them (a heap over the shards) into one
+  // sorted table. Binary search serves find(); equal neighbours are cross-shard duplicates.
+  struct Cursor {
+    size_t shard;
+    size_t next;  // position in the shard's by_name() order
   };
-  std::vector<Entry> entries;
+  auto name_at = [this](const Cursor& c) -> std::string_view {
+    return shards_[c.shard]->tensors()[shards_[c.shard]->by_name()[c.next]].name;
+  };
+  auto later = [&](const Cursor& a, const Cursor& b) {
+    int cmp = name_at(a).compare(name_at(b));
+    return cmp != 0 ? cmp > 0 : a.shard > b.shard;
+  };
+  std::vector<Cursor> heap;
   size_t total = 0;
-  for (const auto& s : shards_) total += s->tensors().size();
-  entries.reserve(total);
   for (size_t si = 0; si < shards_.size(); ++si) {
-    for (const TensorInfo& t : shards_[si]->tensors()) {
-      if (!t.duplicate) entries.push_back({t.name, static_cast<uint32_t>(si), &t});
-    }
+    total += shards_[si]->tensors().size();
+    if (!shards_[si]->by_name().empty()) heap.push_back({si, 0});
   }
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    return a.name != b.name ? a.name < b.name : a.shard < b.shard;
-  });
-  ref_storage_.reserve(entries.size());
-  names_.reserve(entries.size());
-  for (size_t i = 0; i < entries.size();) {
-    size_t j = i + 1;
-    while (j < entries.size() && entries[j].name == entries[i].name) ++j;
-    if (j - i > 1) {
-      std::vector<const Shard*> holders;
-      for (size_t k = i; k < j; ++k) holders.push_back(shards_[entries[k].shard].get());
-      cross_duplicates_.emplace_back(std::string(entries[i].name), std::move(holders));
+  std::make_heap(heap.begin(), heap.end(), later);
+  ref_storage_.reserve(total);
+  names_.reserve(total);
+  std::vector<const Shard*> holders;
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), later);
+    Cursor c = heap.back();
+    const Shard* shard = shards_[c.shard].get();
+    const TensorInfo& t = shard->tensors()[shard->by_name()[c.next]];
+    if (++heap.back().next < shard->by_name().size()) {
+      std::push_heap(heap.begin(), heap.end(), later);
+    } else {
+      heap.pop_back();
     }
-    ref_storage_.push_back(TensorRef{shards_[entries[i].shard].get(), entries[i].info});
-    names_.push_back(entries[i].name);
-    i = j;
+    if (t.duplicate) continue;  // reported by the shard itself
+    if (!names_.empty() && names_.back() == t.name) {
+      if (holders.empty()) holders.push_back(ref_storage_.back().shard);
+      holders.push_back(shard);
+      continue;
+    }
+    if (!holders.empty()) {
+      cross_duplicates_.emplace_back(std::string(names_.back()), std::move(holders));
+      holders.clear();
+    }
+    ref_storage_.push_back(TensorRef{shard, &t});
+    names_.push_back(t.name);
   }
+  if (!holders.empty()) cross_duplicates_.emplace_back(std::string(names_.back()), std::move(holders));
   refs_.reserve(ref_storage_.size());
   for (const TensorRef& r : ref_storage_) refs_.push_back(&r);
   modules_.build(names_, refs_);
@@ -306,7 +334,7 @@ void Checkpoint::build_tensor_table() {
 const QuantGroup* Checkpoint::resolve_group(const Module& m) const {
   const QuantScheme& s = scheme_;
   if (s.method == QuantMethod::kNone || s.method == QuantMethod::kUnknown) return nullptr;
-  if (s.ignored_by(m.path, m.linear)) return nullptr;
+  if (m.ignored) return nullptr;
   // modelopt and vLLM leave vision towers unquantized whatever the config says.
   if (s.method == QuantMethod::kModelOpt &&
       (m.path.find("visual") != std::string::npos || m.path.find("vision") != std::string::npos)) {

@@ -33,13 +33,23 @@ struct LoadProblem {
   std::string message;
 };
 
+// model.safetensors.index.json. Tensor names live in one arena (62k small strings would each
+// cost an allocation); entries keep the file's order.
 struct IndexFile {
-  std::vector<std::string> shard_names;                      // distinct, in first-use order
-  std::vector<std::pair<std::string, uint32_t>> weight_map;  // tensor -> shard_names index
+  struct Entry {
+    uint64_t offset;  // of the name in names_blob
+    uint32_t length;
+    uint32_t shard;   // index into shard_names
+  };
+  std::vector<std::string> shard_names;  // distinct, in first-use order
+  std::string names_blob;
+  std::vector<Entry> entries;
   std::optional<double> total_size;
   bool total_size_present = false;
 
-  const std::string& shard_of(size_t entry) const { return shard_names[weight_map[entry].second]; }
+  size_t size() const { return entries.size(); }
+  std::string_view tensor(size_t i) const { return std::string_view(names_blob).substr(entries[i].offset, entries[i].length); }
+  const std::string& shard_of(size_t i) const { return shard_names[entries[i].shard]; }
 };
 
 // Where one tensor lives.

@@ -13,6 +13,7 @@ namespace ckd {
 struct TensorRef;
 struct TensorInfo;
 struct QuantGroup;
+struct NamePattern;
 class Shard;
 
 enum class TensorRole {
@@ -43,7 +44,8 @@ struct Module {
   std::vector<ModuleParam> params;
   bool linear = false;     // is_linear(), computed once by ModuleTable::build
   bool quantized = false;  // is_quantized(), likewise
-  const QuantGroup* group = nullptr;  // the declared group, set by Checkpoint
+  const QuantGroup* group = nullptr;     // the declared group, set by Checkpoint
+  const NamePattern* ignored = nullptr;  // the ignore entry it matches, set by Checkpoint
 
   const ModuleParam* param(std::string_view name) const;
   const ModuleParam* first_with_role(TensorRole role) const;

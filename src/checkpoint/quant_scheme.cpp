@@ -311,12 +311,14 @@ void QuantScheme::index_patterns() {
 }
 
 const NamePattern* QuantScheme::ignored_by(std::string_view module, bool is_linear) const {
-  std::string path(module);
-  if (auto it = literal_ignore_.find(path); it != literal_ignore_.end()) return &ignore[it->second];
-  for (size_t dot = path.rfind('.'); dot != std::string::npos; dot = path.rfind('.')) {
-    path.resize(dot);
-    auto it = literal_ignore_.find(path);
-    if (it != literal_ignore_.end() && ignore[it->second].kind == NamePattern::Kind::kGlob) return &ignore[it->second];
+  if (!literal_ignore_.empty()) {
+    std::string_view path = module;
+    if (auto it = literal_ignore_.find(path); it != literal_ignore_.end()) return &ignore[it->second];
+    for (size_t dot = path.rfind('.'); dot != std::string_view::npos; dot = path.rfind('.')) {
+      path = path.substr(0, dot);
+      auto it = literal_ignore_.find(path);
+      if (it != literal_ignore_.end() && ignore[it->second].kind == NamePattern::Kind::kGlob) return &ignore[it->second];
+    }
   }
   for (size_t i : wildcard_ignore_) {
     // A glob may name a parent module ("model.layers.*.self_attn" covers its projections);

@@ -84,8 +84,13 @@ struct QuantScheme {
 
  private:
   // Patterns without wildcards, by text: a module or one of its parents is looked up directly.
-  // Indices into `ignore` (not pointers: the scheme is copied and moved).
-  std::unordered_map<std::string, size_t> literal_ignore_;
+  // Indices into `ignore` (not pointers: the scheme is copied and moved). Looked up by
+  // string_view (heterogeneous lookup), so probing a module's parents allocates nothing.
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, size_t, TextHash, std::equal_to<>> literal_ignore_;
   std::vector<size_t> wildcard_ignore_;
 };
 

@@ -138,6 +138,7 @@ void Shard::parse_header(std::string_view header) {
                             reader.leading_whitespace()));
     }
     reader.begin_object();
+    tensors_.reserve(header.size() / 96);  // a compact entry is about 100 bytes
     std::string key, field, text;
     bool metadata_seen = false;
     while (reader.next_key(key)) {
@@ -306,17 +307,22 @@ void Shard::parse_header(std::string_view header) {
     return;
   }
 
-  by_name_.reserve(tensors_.size());
-  for (size_t i = 0; i < tensors_.size(); ++i) {
-    auto [it, inserted] = by_name_.emplace(tensors_[i].name, i);
-    if (!inserted) {
-      tensors_[i].duplicate = true;
-      const TensorInfo& first = tensors_[it->second];
-      add_issue(ShardIssueKind::kDuplicateTensorName, tensors_[i].name,
-                fmt::format("name appears twice in the header (data_offsets [{}, {}] and [{}, {}]); "
-                            "readers silently keep one of them",
-                            first.begin, first.end, tensors_[i].begin, tensors_[i].end));
-    }
+  // Sorting by name serves lookups (binary search) and finds duplicates as neighbours.
+  by_name_.resize(tensors_.size());
+  std::iota(by_name_.begin(), by_name_.end(), uint32_t{0});
+  std::sort(by_name_.begin(), by_name_.end(), [&](uint32_t a, uint32_t b) {
+    int c = tensors_[a].name.compare(tensors_[b].name);
+    return c != 0 ? c < 0 : a < b;
+  });
+  for (size_t k = 1; k < by_name_.size(); ++k) {
+    TensorInfo& t = tensors_[by_name_[k]];
+    if (t.name != tensors_[by_name_[k - 1]].name) continue;
+    t.duplicate = true;
+    const TensorInfo& first = tensors_[by_name_[k - 1]];
+    add_issue(ShardIssueKind::kDuplicateTensorName, t.name,
+              fmt::format("name appears twice in the header (data_offsets [{}, {}] and [{}, {}]); "
+                          "readers silently keep one of them",
+                          first.begin, first.end, t.begin, t.end));
   }
 }
 
@@ -394,8 +400,10 @@ void Shard::validate_layout() {
 }
 
 const TensorInfo* Shard::find(std::string_view name) const {
-  auto it = by_name_.find(name);
-  return it == by_name_.end() ? nullptr : &tensors_[it->second];
+  auto it = std::lower_bound(by_name_.begin(), by_name_.end(), name,
+                             [&](uint32_t i, std::string_view n) { return tensors_[i].name < n; });
+  if (it == by_name_.end() || tensors_[*it].name != name) return nullptr;
+  return &tensors_[*it];
 }
 
 std::string_view Shard::tensor_bytes(const TensorInfo& tensor) const {

@@ -9,7 +9,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "io/byte_source.h"
@@ -68,6 +67,8 @@ class Shard {
   bool loadable() const { return loadable_; }
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
+  // Indices into tensors() ordered by name (then header order): for merges and lookups.
+  const std::vector<uint32_t>& by_name() const { return by_name_; }
   const TensorInfo* find(std::string_view name) const;
   const std::optional<std::map<std::string, std::string>>& metadata() const { return metadata_; }
   const std::vector<ShardIssue>& issues() const { return issues_; }
@@ -90,7 +91,7 @@ class Shard {
   bool header_ok_ = false;
   bool loadable_ = false;
   std::vector<TensorInfo> tensors_;
-  std::unordered_map<std::string_view, size_t> by_name_;
+  std::vector<uint32_t> by_name_;
   std::optional<std::map<std::string, std::string>> metadata_;
   std::vector<ShardIssue> issues_;
   std::map<ShardIssueKind, size_t> suppressed_;

@@ -20,9 +20,9 @@ class IndexTensorMismatchCheck : public Check {
     std::vector<const Shard*> shards;
     for (const std::string& name : index.shard_names) shards.push_back(ck.shard(name));
     std::unordered_map<const Shard*, size_t> found_in;  // index entries each shard holds
-    for (size_t i = 0; i < index.weight_map.size(); ++i) {
-      const std::string& tensor = index.weight_map[i].first;
-      const Shard* shard = shards[index.weight_map[i].second];
+    for (size_t i = 0; i < index.size(); ++i) {
+      std::string_view tensor = index.tensor(i);
+      const Shard* shard = shards[index.entries[i].shard];
       if (!shard || !shard->header_ok()) continue;  // reported by the shard's own rules
       if (shard->find(tensor)) {
         ++found_in[shard];
@@ -30,10 +30,10 @@ class IndexTensorMismatchCheck : public Check {
       }
       const TensorRef* actual = ck.find(tensor);
       if (actual) {
-        out.add(kIndex, tensor, fmt::format("index maps it to {} but it is stored in {}", index.shard_of(i),
+        out.add(kIndex, std::string(tensor), fmt::format("index maps it to {} but it is stored in {}", index.shard_of(i),
                                             actual->shard->display_name()));
       } else {
-        out.add(kIndex, tensor, fmt::format("index maps it to {} but no shard holds it", index.shard_of(i)));
+        out.add(kIndex, std::string(tensor), fmt::format("index maps it to {} but no shard holds it", index.shard_of(i)));
       }
     }
     // A shard whose every tensor was found through the index needs no reverse check.
@@ -46,7 +46,7 @@ class IndexTensorMismatchCheck : public Check {
       for (const TensorInfo& t : shard->tensors()) distinct += !t.duplicate;
       if (!duplicate_keys && found_in[shard.get()] == distinct) continue;
       if (mapped.empty()) {
-        for (const auto& entry : index.weight_map) mapped.insert(entry.first);
+        for (size_t i = 0; i < index.size(); ++i) mapped.insert(index.tensor(i));
       }
       for (const TensorInfo& t : shard->tensors()) {
         if (t.duplicate || mapped.count(t.name)) continue;

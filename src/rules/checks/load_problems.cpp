@@ -34,7 +34,7 @@ class LoadProblemsCheck : public Check {
     if (missing.empty()) return;
     auto tensors_in = [&](const std::string& shard) {
       size_t n = 0;
-      for (size_t i = 0; i < ck.index()->weight_map.size(); ++i) n += ck.index()->shard_of(i) == shard;
+      for (size_t i = 0; i < ck.index()->size(); ++i) n += ck.index()->shard_of(i) == shard;
       return n;
     };
     constexpr size_t kListed = 3;

@@ -14,7 +14,7 @@ class QuantizedIgnoredModuleCheck : public Check {
     CappedEmitter out(ctx, 25);
     for (const Module& m : ck.modules().modules()) {
       if (!m.is_quantized()) continue;
-      const NamePattern* p = scheme.ignored_by(m.path, m.is_linear());
+      const NamePattern* p = m.ignored;
       if (!p) continue;
       std::vector<std::string> evidence;
       if (const ModuleParam* w = m.weight(); w && w->ref->info->dtype) {

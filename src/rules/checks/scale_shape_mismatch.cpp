@@ -35,7 +35,7 @@ class ScaleShapeMismatchCheck : public Check {
       bool packed_fp4 = (g->format == WeightFormat::kNvfp4 || g->format == WeightFormat::kMxfp4) &&
                         *w->ref->info->dtype == Dtype::kU8;
       uint64_t in = packed_fp4 ? cols * 2 : cols;
-      auto expect = [&](const char* param, std::vector<Shape> allowed, const std::string& why) {
+      auto expect = [&](const char* param, const std::vector<Shape>& allowed, const std::string& why) {
         const ModuleParam* p = m.param(param);
         if (!p) return;
         const Shape& got = p->ref->info->shape;
@@ -60,7 +60,7 @@ class ScaleShapeMismatchCheck : public Check {
       };
       switch (g->format) {
         case WeightFormat::kFp8Block: {
-          if (!g->block) break;
+          if (!g->block || (!m.param("weight_scale_inv") && !m.param("weight_scale"))) break;
           uint64_t bn = (*g->block)[0], bk = (*g->block)[1];
           Shape grid = with_leading({ceil_div(rows, bn), ceil_div(in, bk)});
           Shape modelopt = with_leading({ceil_div(rows, bn), 1, ceil_div(in, bk), 1});
