@@ -12,21 +12,26 @@ mkdir -p "$out"
 bin=build/ckptdoctor
 tool=build/ckptdoctor-fixture
 
-calc() { python3 -c "print($1)"; }
 fmt2() { python3 -c "print(f'{$1:.2f}')"; }
 
-median_seconds() {  # median_seconds RUNS -- command...: prints the median wall time
-  local n=$1
-  shift 2
-  local times=()
-  for _ in $(seq "$n"); do
-    local start end
-    start=$(date +%s.%N)
-    "$@" >/dev/null 2>&1 || true
-    end=$(date +%s.%N)
-    times+=("$(calc "$end - $start")")
-  done
-  printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {printf "%.4f\n", a[int((NR+1)/2)]}'
+# interleaved RUNS -- "cmd A" -- "cmd B": runs A and B alternately (so both see the same machine
+# state), then prints "wall_a cpu_a wall_b cpu_b": medians of wall and user+sys seconds.
+interleaved() {
+  local n=$1 a=$3 b=$5
+  python3 - "$n" "$a" "$b" <<'PY'
+import os, statistics, subprocess, sys, time
+n, cmds = int(sys.argv[1]), sys.argv[2:4]
+wall, cpu = [[], []], [[], []]
+for _ in range(n):
+    for k, cmd in enumerate(cmds):
+        before = os.times()
+        start = time.perf_counter()
+        subprocess.run(cmd, shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall[k].append(time.perf_counter() - start)
+        after = os.times()
+        cpu[k].append(after.children_user - before.children_user + after.children_system - before.children_system)
+print(" ".join(f"{statistics.median(x):.4f}" for k in range(2) for x in (wall[k], cpu[k])))
+PY
 }
 
 sparse=$out/qwen36-35b-a3b-fp8-sparse
@@ -38,12 +43,12 @@ tensors=$(python3 -c "import json;print(len(json.load(open('$sparse/model.safete
 apparent=$(du -s --apparent-size --block-size=1 "$sparse" | cut -f1)
 cat "$sparse"/*.safetensors >/dev/null  # warm the page cache for both sides
 
-t_scan=$(median_seconds "$runs" -- "$bin" scan -q --fail-on never "$sparse")
-t_py=$(median_seconds "$runs" -- python3 bench/parse_headers.py "$sparse")
-echo "header scan: $tensors tensors, $apparent apparent bytes"
-echo "  ckptdoctor scan (all rules, headers + scale bytes): ${t_scan}s"
-echo "  python json header parse + histogram:              ${t_py}s"
-echo "  speedup: $(fmt2 "$t_py / $t_scan")x (target >= 2x)"
+read -r t_scan c_scan t_py c_py < <(interleaved "$runs" -- "$bin scan -q --fail-on never $sparse" \
+  -- "python3 bench/parse_headers.py $sparse")
+echo "header scan: $tensors tensors, $apparent apparent bytes (medians of $runs interleaved runs)"
+echo "  ckptdoctor scan (all rules, headers + scale bytes): ${t_scan}s wall, ${c_scan}s cpu"
+echo "  python json header parse + histogram:              ${t_py}s wall, ${c_py}s cpu"
+echo "  speedup: $(fmt2 "$t_py / $t_scan")x wall, $(fmt2 "$c_py / $c_scan")x cpu (target >= 2x)"
 
 dense=$out/moe-dense
 if [ ! -f "$dense/model.safetensors.index.json" ]; then
@@ -52,8 +57,8 @@ if [ ! -f "$dense/model.safetensors.index.json" ]; then
 fi
 bytes=$(du -s --apparent-size --block-size=1 "$dense" | cut -f1)
 cat "$dense"/*.safetensors >/dev/null
-t_cat=$(median_seconds "$runs" -- sh -c "cat $dense/*.safetensors > /dev/null")
-t_deep=$(median_seconds "$runs" -- "$bin" scan -q --fail-on never --deep --select data "$dense")
+read -r t_cat _ t_deep _ < <(interleaved "$runs" -- "cat $dense/*.safetensors > /dev/null" \
+  -- "$bin scan -q --fail-on never --deep --select data $dense")
 gbps() { fmt2 "$bytes / $1 / 1e9"; }
 echo "deep read: $bytes bytes, page-cached"
 echo "  cat:                      ${t_cat}s ($(gbps "$t_cat") GB/s)"

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ckptdoctor builds with, then configures and builds it.
 # Usage: scripts/setup.sh [BUILD_DIR]   (default: build). Safe to re-run.
+# CKPTDOCTOR_EXTRA_PACKAGES adds Debian packages; CKPTDOCTOR_CMAKE_ARGS adds configure flags.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${1:-build}
 
-packages=(g++ cmake ninja-build nlohmann-json3-dev libfmt-dev libcli11-dev libre2-dev doctest-dev)
+packages=(g++ cmake ninja-build pkg-config nlohmann-json3-dev libfmt-dev libcli11-dev libre2-dev doctest-dev
+          ${CKPTDOCTOR_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

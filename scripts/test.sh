@@ -4,7 +4,9 @@
 # specs, CLI). The last line is ctest's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CKPTDOCTOR_CMAKE_ARGS="-DCKPTDOCTOR_WERROR=ON ${CKPTDOCTOR_CMAKE_ARGS:-}" scripts/setup.sh build
+# clang and its sanitizer/fuzzer runtimes build the fuzz targets.
+CKPTDOCTOR_EXTRA_PACKAGES="clang libclang-rt-dev python3" \
+  CKPTDOCTOR_CMAKE_ARGS="-DCKPTDOCTOR_WERROR=ON ${CKPTDOCTOR_CMAKE_ARGS:-}" scripts/setup.sh build
 
 if command -v clang++ >/dev/null 2>&1 && [ "${CKPTDOCTOR_SKIP_FUZZ:-0}" != 1 ]; then
   echo "fuzz: building the parsers with libFuzzer, ASan and UBSan (log: build-fuzz/build.log)"

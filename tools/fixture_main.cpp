@@ -29,14 +29,14 @@ int main(int argc, char** argv) {
     }
     if (argc >= 3 && std::strcmp(argv[1], "bench-moe") == 0) {
       ckd::fixture::BenchShape shape;
-      for (int i = 3; i + 1 < argc; i += 2) {
+      for (int i = 3; i < argc; ++i) {
         std::string flag = argv[i];
         if (flag == "--dense") {
           shape.dense = true;
-          --i;
           continue;
         }
-        uint64_t v = std::stoull(argv[i + 1]);
+        if (i + 1 >= argc) throw std::runtime_error(flag + " needs a value");
+        uint64_t v = std::stoull(argv[++i]);
         if (flag == "--layers") shape.layers = v;
         else if (flag == "--experts") shape.experts = v;
         else if (flag == "--shards") shape.shards = v;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -52,12 +53,21 @@ double read_json_number(JsonReader& reader, std::string_view text) {
 // Parses shards on a small thread pool: name -> (shard, or the error that stopped it).
 using ParsedShards = std::map<std::string, std::pair<std::unique_ptr<Shard>, std::string>>;
 
-ParsedShards parse_shards(const std::string& dir, const std::vector<std::string>& names, int threads) {
+// `first_job`, when given, is taken by the first free worker before any shard: the index parse
+// shares the pool instead of competing with it for the cores.
+ParsedShards parse_shards(const std::string& dir, const std::vector<std::string>& names, int threads,
+                          const std::function<void()>& first_job = nullptr) {
   std::vector<std::unique_ptr<Shard>> opened(names.size());
   std::vector<std::string> errors(names.size());
+  size_t jobs = names.size() + (first_job ? 1 : 0);
   std::atomic<size_t> next{0};
   auto work = [&] {
-    for (size_t i = next++; i < names.size(); i = next++) {
+    for (size_t j = next++; j < jobs; j = next++) {
+      if (first_job && j == 0) {
+        first_job();
+        continue;
+      }
+      size_t i = first_job ? j - 1 : j;
       try {
         opened[i] = Shard::parse(MappedFile::open(dir + "/" + names[i]), names[i]);
       } catch (const std::exception& e) {
@@ -66,7 +76,7 @@ ParsedShards parse_shards(const std::string& dir, const std::vector<std::string>
     }
   };
   int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  n = std::min<int>(n, static_cast<int>(names.size()));
+  n = std::max(1, std::min<int>(n, static_cast<int>(jobs)));
   std::vector<std::thread> pool;
   for (int t = 1; t < n; ++t) pool.emplace_back(work);
   work();
@@ -160,11 +170,13 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
   // Parse the index on its own thread while the shards found in the directory are parsed.
   // Only regular files are parsed before the index is read: a symlink is opened only after
   // resolve_inside() has proved it stays inside the directory.
-  std::thread index_thread;
-  if (has_index) index_thread = std::thread([&ck] {
-    PhaseTimer timer("index");
-    ck->load_index();
-  });
+  std::function<void()> index_job;
+  if (has_index) {
+    index_job = [&ck] {
+      PhaseTimer timer("index");
+      ck->load_index();
+    };
+  }
   std::vector<std::string> regular;
   for (const std::string& name : present) {
     struct stat lst {};
@@ -172,10 +184,9 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
   }
   ParsedShards parsed;
   {
-    PhaseTimer timer("shard headers");
-    parsed = parse_shards(ck->real_dir_, regular, options.threads);
+    PhaseTimer timer("shard headers + index");
+    parsed = parse_shards(ck->real_dir_, regular, options.threads, index_job);
   }
-  if (index_thread.joinable()) index_thread.join();
 
   std::vector<std::string> to_open;
   if (has_index && ck->index_) {

@@ -50,12 +50,24 @@ std::unique_ptr<MappedFile> MappedFile::open(const std::string& path) {
     }
     data = static_cast<const char*>(p);
   }
-  ::close(fd);  // the mapping keeps the file open
-  return std::unique_ptr<MappedFile>(new MappedFile(path, data, size));
+  return std::unique_ptr<MappedFile>(new MappedFile(path, fd, data, size));
 }
 
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<char*>(data_), size_);
+  ::close(fd_);
+}
+
+void MappedFile::copy_to(uint64_t offset, uint64_t length, char* out) {
+  check_range(path_, size_, offset, length);
+  uint64_t done = 0;
+  while (done < length) {
+    ssize_t n = ::pread(fd_, out + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw IoError(fmt::format("{}: read failed at offset {}: {}", path_, offset + done,
+                                          n == 0 ? "unexpected end of file" : std::strerror(errno)));
+    done += static_cast<uint64_t>(n);
+  }
 }
 
 std::string_view MappedFile::read(uint64_t offset, uint64_t length) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -24,6 +25,12 @@ class ByteSource {
   virtual std::string_view read(uint64_t offset, uint64_t length) = 0;
   // Hints that the range will be read soon (page-cache read-ahead); may do nothing.
   virtual void will_need(uint64_t /*offset*/, uint64_t /*length*/) {}
+  // Copies [offset, offset+length) into `out` (bounds-checked). For streaming whole tensors:
+  // a copy into a cache-sized buffer beats faulting in every page of a mapping.
+  virtual void copy_to(uint64_t offset, uint64_t length, char* out) {
+    std::string_view v = read(offset, length);
+    std::copy(v.begin(), v.end(), out);
+  }
   virtual const std::string& name() const = 0;
 };
 
@@ -38,12 +45,14 @@ class MappedFile final : public ByteSource {
   uint64_t size() const override { return size_; }
   std::string_view read(uint64_t offset, uint64_t length) override;
   void will_need(uint64_t offset, uint64_t length) override;
+  void copy_to(uint64_t offset, uint64_t length, char* out) override;
   const std::string& name() const override { return path_; }
 
  private:
-  MappedFile(std::string path, const char* data, uint64_t size)
-      : path_(std::move(path)), data_(data), size_(size) {}
+  MappedFile(std::string path, int fd, const char* data, uint64_t size)
+      : path_(std::move(path)), fd_(fd), data_(data), size_(size) {}
   std::string path_;
+  int fd_;  // kept open for copy_to (pread)
   const char* data_;
   uint64_t size_;
 };

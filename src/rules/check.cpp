@@ -1,7 +1,5 @@
 #include "rules/check.h"
 
-#include <atomic>
-#include <thread>
 
 namespace ckd {
 
@@ -12,14 +10,7 @@ void ScanState::prefill_scale_stats(int threads) {
       if (is_scale_role(p.role)) scale_refs.push_back(p.ref);
     }
   }
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i = next++; i < scale_refs.size(); i = next++) scales.stats(*scale_refs[i]);
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
+  scales.prefill(scale_refs, threads);
 }
 
 void CheckContext::emit(std::string file, std::string tensor, std::string message) const {

@@ -3,7 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <unordered_map>
+
+#include "safetensors/dtype.h"
 
 namespace ckd {
 
@@ -22,5 +25,8 @@ struct DataScanSummary {
 };
 
 DataScanSummary scan_tensor_data(const Checkpoint& ck, int threads, bool progress);
+
+// NaN / Inf / all-zero statistics of a run of little-endian elements (a whole number of them).
+DataStats count_values(Dtype dtype, std::string_view bytes);
 
 }  // namespace ckd

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <stdexcept>
@@ -83,29 +84,32 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
   int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::string> errors;
   std::mutex errors_mutex;
+  bool any_scale_rule = std::any_of(rules.begin(), rules.end(), [](const Rule* r) { return r->tier == "scales"; });
   for (const char* tier : {"header", "scales", "data"}) {
     if (std::string_view(tier) == "data" && !options.deep) continue;
     PhaseTimer timer(tier);
-    std::vector<const Rule*> batch;
+    // Jobs: the rules of this tier; during the header tier also the scale-byte decoding the
+    // next tier needs (it reads only scale bytes, so it overlaps with the header checks).
+    std::vector<std::function<void()>> jobs;
+    if (std::string_view(tier) == "header" && any_scale_rule) jobs.push_back([&state] { state.prefill_scale_stats(1); });
     for (const Rule* rule : rules) {
-      if (rule->tier == tier) batch.push_back(rule);
-    }
-    if (std::string_view(tier) == "scales" && !batch.empty()) state.prefill_scale_stats(threads);
-    // Checks only read the checkpoint; findings and caches are guarded by ScanState.
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      for (size_t i = next++; i < batch.size(); i = next++) {
+      if (rule->tier != tier) continue;
+      jobs.push_back([&state, &errors, &errors_mutex, rule] {
         try {
-          PhaseTimer check_timer(batch[i]->name.c_str());
-          make_check(batch[i]->check)->run(CheckContext(state, *batch[i]));
+          PhaseTimer check_timer(rule->name.c_str());
+          make_check(rule->check)->run(CheckContext(state, *rule));
         } catch (const std::exception& e) {
           std::lock_guard lock(errors_mutex);
-          errors.push_back(fmt::format("rule {}: {}", batch[i]->name, e.what()));
+          errors.push_back(fmt::format("rule {}: {}", rule->name, e.what()));
         }
-      }
+      });
+    }
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i = next++; i < jobs.size(); i = next++) jobs[i]();
     };
     std::vector<std::thread> pool;
-    for (int t = 1; t < std::min<int>(threads, static_cast<int>(batch.size())); ++t) pool.emplace_back(work);
+    for (int t = 1; t < std::min<int>(threads, static_cast<int>(jobs.size())); ++t) pool.emplace_back(work);
     work();
     for (auto& t : pool) t.join();
   }

@@ -1,6 +1,8 @@
 #include "rules/scale_values.h"
 
+#include <atomic>
 #include <cmath>
+#include <thread>
 #include <cstring>
 
 #include "checkpoint/checkpoint.h"
@@ -74,6 +76,21 @@ ScaleStats compute_scale_stats(const TensorRef& ref) {
       for (uint64_t i = 0; i < t.numel; ++i) accumulate(i, *decode_element(dtype, bytes, i));
   }
   return s;
+}
+
+void ScaleValueCache::prefill(const std::vector<const TensorRef*>& refs, int threads) {
+  std::vector<ScaleStats> computed(refs.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < refs.size(); i = next++) computed[i] = compute_scale_stats(*refs[i]);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  std::lock_guard lock(mutex_);
+  cache_.reserve(cache_.size() + refs.size());
+  for (size_t i = 0; i < refs.size(); ++i) cache_.emplace(refs[i]->info, std::move(computed[i]));
 }
 
 const ScaleStats& ScaleValueCache::stats(const TensorRef& ref) {

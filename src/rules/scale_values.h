@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace ckd {
 
@@ -27,6 +28,9 @@ struct ScaleStats {
 class ScaleValueCache {
  public:
   const ScaleStats& stats(const TensorRef& ref);
+  // Decodes all of `refs` on `threads` threads into private slots, then publishes them under
+  // one lock, so workers never contend on the cache while decoding.
+  void prefill(const std::vector<const TensorRef*>& refs, int threads);
 
  private:
   std::mutex mutex_;

@@ -35,7 +35,8 @@ class ScaleShapeMismatchCheck : public Check {
       bool packed_fp4 = (g->format == WeightFormat::kNvfp4 || g->format == WeightFormat::kMxfp4) &&
                         *w->ref->info->dtype == Dtype::kU8;
       uint64_t in = packed_fp4 ? cols * 2 : cols;
-      auto expect = [&](const char* param, const std::vector<Shape>& allowed, const std::string& why) {
+      // `why` is a callable: the explanation is only formatted for a mismatch.
+      auto expect = [&](const char* param, const std::vector<Shape>& allowed, auto why) {
         const ModuleParam* p = m.param(param);
         if (!p) return;
         const Shape& got = p->ref->info->shape;
@@ -43,7 +44,7 @@ class ScaleShapeMismatchCheck : public Check {
           if (got == a) return;
         }
         out.add(*p->ref, fmt::format("{} is {} but weight {} ({}) needs {}", param, shape_string(got),
-                                     shape_string(ws), why, shape_string(allowed.front())));
+                                     shape_string(ws), why(), shape_string(allowed.front())));
       };
       auto with_leading = [&](Shape tail) {
         Shape s = leading;
@@ -64,20 +65,20 @@ class ScaleShapeMismatchCheck : public Check {
           uint64_t bn = (*g->block)[0], bk = (*g->block)[1];
           Shape grid = with_leading({ceil_div(rows, bn), ceil_div(in, bk)});
           Shape modelopt = with_leading({ceil_div(rows, bn), 1, ceil_div(in, bk), 1});
-          std::string why = fmt::format("block [{}, {}], ceil grid", bn, bk);
+          auto why = [&] { return fmt::format("block [{}, {}], ceil grid", bn, bk); };
           expect("weight_scale_inv", {grid}, why);
           expect("weight_scale", {grid, modelopt}, why);
           break;
         }
         case WeightFormat::kFp8Tensor: single_ok("weight_scale"); break;
         case WeightFormat::kFp8Channel:
-          expect("weight_scale", {with_leading({rows, 1}), with_leading({rows})}, "one scale per output row");
+          expect("weight_scale", {with_leading({rows, 1}), with_leading({rows})}, [] { return std::string("one scale per output row"); });
           break;
         case WeightFormat::kFp8Group:
         case WeightFormat::kInt8:
           if (g->group_size > 0) {
             expect("weight_scale", {with_leading({rows, ceil_div(in, g->group_size)})},
-                   fmt::format("group size {}", g->group_size));
+                   [&] { return fmt::format("group size {}", g->group_size); });
           }
           break;
         case WeightFormat::kNvfp4: {
@@ -85,7 +86,7 @@ class ScaleShapeMismatchCheck : public Check {
           const ModuleParam* s = m.param("weight_scale");
           if (s && s->ref->info->shape.size() == 1 && s->ref->info->dtype == Dtype::kU8) break;  // swizzled
           expect("weight_scale", {with_leading({rows, ceil_div(in, group)})},
-                 fmt::format("NVFP4, {} values per scale, in = {}", group, in));
+                 [&] { return fmt::format("NVFP4, {} values per scale, in = {}", group, in); });
           single_ok("weight_scale_2");
           single_ok("weight_global_scale");
           single_ok("input_scale");
@@ -95,7 +96,7 @@ class ScaleShapeMismatchCheck : public Check {
         case WeightFormat::kMxfp4:
         case WeightFormat::kMxfp8:
           expect("weight_scale", {with_leading({rows, ceil_div(in, 32)})},
-                 fmt::format("{}, 32 values per scale, in = {}", weight_format_name(g->format), in));
+                 [&] { return fmt::format("{}, 32 values per scale, in = {}", weight_format_name(g->format), in); });
           break;
         case WeightFormat::kIntPacked: {
           const ModuleParam* s = m.param("weight_scale");
