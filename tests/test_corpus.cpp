@@ -19,7 +19,9 @@ ckd::ScanReport scan(const std::string& dir) {
   return ckd::run_scan(request);
 }
 
-std::string real(const std::string& rel) { return std::string(CKD_SOURCE_DIR) + "/fixtures/real/" + rel; }
+std::string real(const std::string& rel) {
+  return std::string(CKD_SOURCE_DIR) + "/fixtures/real/" + rel;
+}
 
 }  // namespace
 
@@ -32,8 +34,9 @@ TEST_CASE("a consistent sharded checkpoint (SafeTensors.jl) scans without errors
 }
 
 TEST_CASE("single real files written by other implementations scan without errors") {
-  for (const char* dir : {"safetensors/swift-test-vector", "safetensors/burn-multi-layer", "safetensors/candle-encodec",
-                          "safetensors/narsil-distributed", "safetensors/zig-mxfp4", "safetensors/cpp-gen-f64"}) {
+  for (const char* dir : {"safetensors/swift-test-vector", "safetensors/burn-multi-layer",
+                          "safetensors/candle-encodec", "safetensors/narsil-distributed",
+                          "safetensors/zig-mxfp4", "safetensors/cpp-gen-f64"}) {
     CAPTURE(dir);
     auto r = scan(real(dir));
     CHECK(r.files >= 1);
@@ -51,12 +54,14 @@ TEST_CASE("the safetensors-cpp abuse file is an invalid header, not a crash") {
   auto r = scan(real("safetensors/abuse-attempt-1"));
   REQUIRE(r.findings.size() == 1);
   CHECK(r.findings[0].name == "invalid-header");
-  CHECK(r.findings[0].message.find("header length 1000 runs past the end of the file (88 bytes)") != std::string::npos);
+  CHECK(r.findings[0].message.find("header length 1000 runs past the end of the file (88 bytes)") !=
+        std::string::npos);
 }
 
 TEST_CASE("real indexes without their shards: missing shards in one finding, no crash") {
   auto r = scan(real("indexes/qwen3.5-moe-reap"));
   REQUIRE(!r.findings.empty());
   CHECK(r.findings[0].name == "index-missing-shard");
-  CHECK(r.findings[0].message.find("7 shards named by weight_map do not exist") != std::string::npos);
+  CHECK(r.findings[0].message.find("7 shards named by weight_map do not exist") !=
+        std::string::npos);
 }

@@ -25,8 +25,8 @@ ckd::DataStats reference(ckd::Dtype d, const std::string& bytes) {
 
 void check_all_codes(ckd::Dtype d, uint32_t codes, uint32_t step) {
   uint32_t size = ckd::dtype_bits(d) / 8;
-  for (size_t shift = 0; shift < 8; shift += size) {   // each lane position
-    for (size_t tail = 0; tail < 3; ++tail) {          // lengths that leave a tail
+  for (size_t shift = 0; shift < 8; shift += size) {  // each lane position
+    for (size_t tail = 0; tail < 3; ++tail) {         // lengths that leave a tail
       std::string bytes(shift, '\x11');
       bytes.resize(bytes.size() / size * size);
       for (uint64_t c = 0; c < codes; c += step) {

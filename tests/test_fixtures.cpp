@@ -65,7 +65,8 @@ TEST_CASE("fixture specs: every rule fires where expected and nowhere else") {
     request.options.deep = scan.value("deep", false);
     if (spec.contains("source")) {
       request.source_dir = dir + ".source";
-      ckd::fixture::build_checkpoint(ckd::fixture::resolve_spec(spec["source"], spec_dir), request.source_dir);
+      ckd::fixture::build_checkpoint(ckd::fixture::resolve_spec(spec["source"], spec_dir),
+                                     request.source_dir);
     }
     ckd::ScanReport report = ckd::run_scan(request);
     std::map<std::string, size_t> counts;
@@ -75,7 +76,8 @@ TEST_CASE("fixture specs: every rule fires where expected and nowhere else") {
     for (const auto& [rule, count] : expect.items()) {
       CAPTURE(rule);
       REQUIRE_MESSAGE(rules.find(rule) != nullptr, "unknown rule in spec");
-      CHECK_MESSAGE(count_matches(count, counts[rule]), "expected ", count.dump(), " findings, got ", counts[rule]);
+      CHECK_MESSAGE(count_matches(count, counts[rule]), "expected ", count.dump(),
+                    " findings, got ", counts[rule]);
       if (counts[rule] > 0) fired_in[rule].insert(name);
     }
     bool only = spec.value("only", false);
@@ -89,7 +91,8 @@ TEST_CASE("fixture specs: every rule fires where expected and nowhere else") {
       }
     }
     for (const auto& rule : spec.value("clean", json::array())) {
-      CHECK_MESSAGE(counts[rule.get<std::string>()] == 0, rule.get<std::string>(), " fired in a control");
+      CHECK_MESSAGE(counts[rule.get<std::string>()] == 0, rule.get<std::string>(),
+                    " fired in a control");
       controlled_in[rule.get<std::string>()].insert(name);
     }
     if (only) {
@@ -100,9 +103,12 @@ TEST_CASE("fixture specs: every rule fires where expected and nowhere else") {
     const json messages = spec.value("messages", json::object());
     for (const auto& [rule, substrings] : messages.items()) {
       for (const auto& sub : substrings) {
-        bool found = std::any_of(report.findings.begin(), report.findings.end(), [&](const ckd::Finding& f) {
-          return f.name == rule && (f.message + " " + f.tensor + " " + f.file).find(sub.get<std::string>()) != std::string::npos;
-        });
+        bool found =
+            std::any_of(report.findings.begin(), report.findings.end(), [&](const ckd::Finding& f) {
+              return f.name == rule &&
+                     (f.message + " " + f.tensor + " " + f.file).find(sub.get<std::string>()) !=
+                         std::string::npos;
+            });
         CHECK_MESSAGE(found, rule, " has no finding mentioning \"", sub.get<std::string>(), "\"");
       }
     }

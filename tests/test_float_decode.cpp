@@ -14,7 +14,8 @@
 namespace {
 
 std::vector<float> oracle(const char* name) {
-  std::ifstream in(std::string(CKD_SOURCE_DIR) + "/fixtures/oracle/" + name + ".f32", std::ios::binary);
+  std::ifstream in(std::string(CKD_SOURCE_DIR) + "/fixtures/oracle/" + name + ".f32",
+                   std::ios::binary);
   REQUIRE_MESSAGE(in.good(), "missing oracle table ", name);
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::vector<float> out(bytes.size() / 4);
@@ -36,7 +37,9 @@ void check_table(const char* name, size_t codes, const std::function<float(uint3
   size_t mismatches = 0;
   for (uint32_t c = 0; c < codes; ++c) {
     if (!same(decode(c), expected[c])) {
-      if (++mismatches <= 5) FAIL_CHECK(name, " code 0x", std::hex, c, ": got ", decode(c), ", ml_dtypes says ", expected[c]);
+      if (++mismatches <= 5)
+        FAIL_CHECK(name, " code 0x", std::hex, c, ": got ", decode(c), ", ml_dtypes says ",
+                   expected[c]);
     }
   }
   CHECK_MESSAGE(mismatches == 0, name, ": ", mismatches, " mismatching codes");
@@ -45,15 +48,21 @@ void check_table(const char* name, size_t codes, const std::function<float(uint3
 }  // namespace
 
 TEST_CASE("8-bit float decoders match ml_dtypes for all 256 codes") {
-  check_table("f8_e4m3fn", 256, [](uint32_t c) { return ckd::decode_f8_e4m3fn(static_cast<uint8_t>(c)); });
-  check_table("f8_e5m2", 256, [](uint32_t c) { return ckd::decode_f8_e5m2(static_cast<uint8_t>(c)); });
-  check_table("f8_e4m3fnuz", 256, [](uint32_t c) { return ckd::decode_f8_e4m3fnuz(static_cast<uint8_t>(c)); });
-  check_table("f8_e5m2fnuz", 256, [](uint32_t c) { return ckd::decode_f8_e5m2fnuz(static_cast<uint8_t>(c)); });
-  check_table("f8_e8m0fnu", 256, [](uint32_t c) { return ckd::decode_e8m0(static_cast<uint8_t>(c)); });
+  check_table("f8_e4m3fn", 256,
+              [](uint32_t c) { return ckd::decode_f8_e4m3fn(static_cast<uint8_t>(c)); });
+  check_table("f8_e5m2", 256,
+              [](uint32_t c) { return ckd::decode_f8_e5m2(static_cast<uint8_t>(c)); });
+  check_table("f8_e4m3fnuz", 256,
+              [](uint32_t c) { return ckd::decode_f8_e4m3fnuz(static_cast<uint8_t>(c)); });
+  check_table("f8_e5m2fnuz", 256,
+              [](uint32_t c) { return ckd::decode_f8_e5m2fnuz(static_cast<uint8_t>(c)); });
+  check_table("f8_e8m0fnu", 256,
+              [](uint32_t c) { return ckd::decode_e8m0(static_cast<uint8_t>(c)); });
 }
 
 TEST_CASE("E2M1 decoder matches ml_dtypes float4_e2m1fn") {
-  check_table("f4_e2m1fn", 16, [](uint32_t c) { return ckd::decode_e2m1(static_cast<uint8_t>(c)); });
+  check_table("f4_e2m1fn", 16,
+              [](uint32_t c) { return ckd::decode_e2m1(static_cast<uint8_t>(c)); });
 }
 
 TEST_CASE("16-bit float decoders match numpy and ml_dtypes for all 65536 codes") {
@@ -75,7 +84,9 @@ TEST_CASE("FORMATS.md landmarks") {
 }
 
 TEST_CASE("the fixture encoder inverts the decoders (round to nearest)") {
-  auto code = [](ckd::Dtype d, double v) { return static_cast<uint8_t>(ckd::fixture::encode_value(d, v)[0]); };
+  auto code = [](ckd::Dtype d, double v) {
+    return static_cast<uint8_t>(ckd::fixture::encode_value(d, v)[0]);
+  };
   CHECK(code(ckd::Dtype::kF8_E4M3, 448) == 0x7E);
   CHECK(code(ckd::Dtype::kF8_E4M3, 1.0) == 0x38);
   CHECK(code(ckd::Dtype::kF8_E4M3, -2.0) == 0xC0);

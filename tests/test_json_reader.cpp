@@ -22,14 +22,18 @@ std::string read_one_string(const std::string& text) {
 }  // namespace
 
 TEST_CASE("strings: escapes, UTF-8 and the SWAR fast path") {
-  CHECK(read_one_string(R"("plain ascii that is longer than eight bytes")") == "plain ascii that is longer than eight bytes");
+  CHECK(read_one_string(R"("plain ascii that is longer than eight bytes")") ==
+        "plain ascii that is longer than eight bytes");
   CHECK(read_one_string(R"("a\"b\\c\/d\b\f\n\r\t")") == "a\"b\\c/d\b\f\n\r\t");
   CHECK(read_one_string(R"("\u00e9\u4e2d\ud83d\ude00")") == "\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80");
-  CHECK(read_one_string("\"caf\xc3\xa9 long enough to use the word loop\"") == "caf\xc3\xa9 long enough to use the word loop");
-  CHECK_THROWS_AS(read_one_string("\"abc\x01" "defghijkl\""), JsonError);     // control character
+  CHECK(read_one_string("\"caf\xc3\xa9 long enough to use the word loop\"") ==
+        "caf\xc3\xa9 long enough to use the word loop");
+  CHECK_THROWS_AS(read_one_string("\"abc\x01"
+                                  "defghijkl\""),
+                  JsonError);                                              // control character
   CHECK_THROWS_AS(read_one_string("\"abcdefgh\xc0\xafxyz\""), JsonError);  // overlong
   CHECK_THROWS_AS(read_one_string("\"\xed\xa0\x80\""), JsonError);         // encoded surrogate
-  CHECK_THROWS_AS(read_one_string(R"("\udc00")"), JsonError);              // lone trailing surrogate
+  CHECK_THROWS_AS(read_one_string(R"("\udc00")"), JsonError);  // lone trailing surrogate
   CHECK_THROWS_AS(read_one_string(R"("\x")"), JsonError);
   CHECK_THROWS_AS(read_one_string("\"unterminated"), JsonError);
 }
@@ -59,7 +63,8 @@ TEST_CASE("skip_value walks any JSON without recursion and enforces the depth ca
   JsonReader trailing("{} x");
   trailing.skip_value();
   CHECK_THROWS_AS(trailing.expect_end(), JsonError);
-  for (const char* bad : {"{\"a\" 1}", "{\"a\":1,}", "[1 2]", "tru", "{", "[", "1.", "-", "{'a':1}"}) {
+  for (const char* bad :
+       {"{\"a\" 1}", "{\"a\":1,}", "[1 2]", "tru", "{", "[", "1.", "-", "{'a':1}"}) {
     CAPTURE(bad);
     JsonReader r(bad);
     CHECK_THROWS_AS(r.skip_value(), JsonError);
@@ -76,7 +81,8 @@ TEST_CASE("append_json_string round-trips through the reader") {
 TEST_CASE("index parsing: weight_map, total_size, duplicate keys, errors") {
   std::vector<std::string> duplicates;
   auto index = ckd::parse_index_json(
-      R"({"metadata":{"total_size":1234.0,"total_parameters":7},"weight_map":{"a":"s1","b":"s2","a":"s1","c":"s1"}})", &duplicates);
+      R"({"metadata":{"total_size":1234.0,"total_parameters":7},"weight_map":{"a":"s1","b":"s2","a":"s1","c":"s1"}})",
+      &duplicates);
   CHECK(index.size() == 4);
   CHECK(index.tensor(3) == "c");
   CHECK(index.shard_names.size() == 2);

@@ -43,7 +43,8 @@ TEST_CASE("fp8 block: Qwen3-30B-A3B-FP8") {
   CHECK(s.group_for("model.layers.0.mlp.experts.3.down_proj", true) != nullptr);
 }
 
-TEST_CASE("fp8 block with modules_to_not_convert under model.language_model: Qwen3.5-122B-A10B-FP8") {
+TEST_CASE(
+    "fp8 block with modules_to_not_convert under model.language_model: Qwen3.5-122B-A10B-FP8") {
   auto s = scheme_of("qwen3.5-122B-A10B-FP8_config.json");
   CHECK(s.method == QuantMethod::kFp8);
   CHECK(s.ignore.size() == 321);
@@ -51,7 +52,8 @@ TEST_CASE("fp8 block with modules_to_not_convert under model.language_model: Qwe
 }
 
 TEST_CASE("modelopt NVFP4 from hf_quant_config.json takes precedence: DeepSeek-V3.1-NVFP4") {
-  auto s = scheme_of("nvidia--DeepSeek-V3.1-NVFP4_config.json", "nvidia--DeepSeek-V3.1-NVFP4_hf_quant_config.json");
+  auto s = scheme_of("nvidia--DeepSeek-V3.1-NVFP4_config.json",
+                     "nvidia--DeepSeek-V3.1-NVFP4_hf_quant_config.json");
   CHECK(s.method == QuantMethod::kModelOpt);
   CHECK(s.source_file == "hf_quant_config.json");
   CHECK(s.algo == "NVFP4");

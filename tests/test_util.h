@@ -29,9 +29,11 @@ class TempDir {
 };
 
 // 8-byte little-endian length prefix + header + data.
-inline std::string safetensors_bytes(const std::string& header, const std::string& data, uint64_t length) {
+inline std::string safetensors_bytes(const std::string& header, const std::string& data,
+                                     uint64_t length) {
   std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i) out[static_cast<size_t>(i)] = static_cast<char>((length >> (8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    out[static_cast<size_t>(i)] = static_cast<char>((length >> (8 * i)) & 0xff);
   return out + header + data;
 }
 

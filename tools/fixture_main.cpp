@@ -18,12 +18,15 @@ int main(int argc, char** argv) {
       std::stringstream ss;
       ss << in.rdbuf();
       std::string spec_path = argv[2];
-      std::string spec_dir = spec_path.substr(0, spec_path.find_last_of('/') == std::string::npos ? 0 : spec_path.find_last_of('/'));
-      nlohmann::json spec = ckd::fixture::resolve_spec(nlohmann::json::parse(ss.str()), spec_dir.empty() ? "." : spec_dir);
+      std::string spec_dir = spec_path.substr(
+          0, spec_path.find_last_of('/') == std::string::npos ? 0 : spec_path.find_last_of('/'));
+      nlohmann::json spec = ckd::fixture::resolve_spec(nlohmann::json::parse(ss.str()),
+                                                       spec_dir.empty() ? "." : spec_dir);
       ckd::fixture::build_checkpoint(spec, argv[3]);
       if (spec.contains("source")) {
-        ckd::fixture::build_checkpoint(ckd::fixture::resolve_spec(spec["source"], spec_dir.empty() ? "." : spec_dir),
-                                       std::string(argv[3]) + ".source");
+        ckd::fixture::build_checkpoint(
+            ckd::fixture::resolve_spec(spec["source"], spec_dir.empty() ? "." : spec_dir),
+            std::string(argv[3]) + ".source");
       }
       return 0;
     }
@@ -37,18 +40,23 @@ int main(int argc, char** argv) {
         }
         if (i + 1 >= argc) throw std::runtime_error(flag + " needs a value");
         uint64_t v = std::stoull(argv[++i]);
-        if (flag == "--layers") shape.layers = v;
-        else if (flag == "--experts") shape.experts = v;
-        else if (flag == "--shards") shape.shards = v;
-        else throw std::runtime_error("unknown flag " + flag);
+        if (flag == "--layers")
+          shape.layers = v;
+        else if (flag == "--experts")
+          shape.experts = v;
+        else if (flag == "--shards")
+          shape.shards = v;
+        else
+          throw std::runtime_error("unknown flag " + flag);
       }
       auto stats = ckd::fixture::write_bench_checkpoint(argv[2], shape);
-      std::cout << stats.tensors << " tensors, " << stats.shards << " shards, " << stats.apparent_bytes
-                << " apparent bytes\n";
+      std::cout << stats.tensors << " tensors, " << stats.shards << " shards, "
+                << stats.apparent_bytes << " apparent bytes\n";
       return 0;
     }
     std::cerr << "usage: ckptdoctor-fixture build SPEC.json DIR\n"
-                 "       ckptdoctor-fixture bench-moe DIR [--layers N] [--experts N] [--shards N] [--dense]\n";
+                 "       ckptdoctor-fixture bench-moe DIR [--layers N] [--experts N] [--shards N] "
+                 "[--dense]\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "ckptdoctor-fixture: " << e.what() << "\n";

@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <functional>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -55,8 +55,8 @@ using ParsedShards = std::map<std::string, std::pair<std::unique_ptr<Shard>, std
 
 // `first_job`, when given, is taken by the first free worker before any shard: the index parse
 // shares the pool instead of competing with it for the cores.
-ParsedShards parse_shards(const std::string& dir, const std::vector<std::string>& names, int threads,
-                          const std::function<void()>& first_job = nullptr) {
+ParsedShards parse_shards(const std::string& dir, const std::vector<std::string>& names,
+                          int threads, const std::function<void()>& first_job = nullptr) {
   std::vector<std::unique_ptr<Shard>> opened(names.size());
   std::vector<std::string> errors(names.size());
   size_t jobs = names.size() + (first_job ? 1 : 0);
@@ -75,14 +75,16 @@ ParsedShards parse_shards(const std::string& dir, const std::vector<std::string>
       }
     }
   };
-  int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int n =
+      threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   n = std::max(1, std::min<int>(n, static_cast<int>(jobs)));
   std::vector<std::thread> pool;
   for (int t = 1; t < n; ++t) pool.emplace_back(work);
   work();
   for (auto& t : pool) t.join();
   ParsedShards out;
-  for (size_t i = 0; i < names.size(); ++i) out[names[i]] = {std::move(opened[i]), std::move(errors[i])};
+  for (size_t i = 0; i < names.size(); ++i)
+    out[names[i]] = {std::move(opened[i]), std::move(errors[i])};
   return out;
 }
 
@@ -114,7 +116,8 @@ IndexFile parse_index_json(std::string_view text, std::vector<std::string>* dupl
           last_shard = it->second;
         }
         if (tensor.size() > UINT32_MAX) reader.fail("tensor name longer than 4 GiB");
-        index.entries.push_back({index.names_blob.size(), static_cast<uint32_t>(tensor.size()), last_shard});
+        index.entries.push_back(
+            {index.names_blob.size(), static_cast<uint32_t>(tensor.size()), last_shard});
         index.names_blob += tensor;
       }
       if (duplicate_keys) {
@@ -125,7 +128,8 @@ IndexFile parse_index_json(std::string_view text, std::vector<std::string>* dupl
         // Writers emit weight_map sorted; sort only when it is not.
         if (!std::is_sorted(names.begin(), names.end())) std::sort(names.begin(), names.end());
         for (size_t i = 1; i < names.size(); ++i) {
-          if (names[i] == names[i - 1] && (i < 2 || names[i - 2] != names[i])) duplicate_keys->emplace_back(names[i]);
+          if (names[i] == names[i - 1] && (i < 2 || names[i - 2] != names[i]))
+            duplicate_keys->emplace_back(names[i]);
         }
       }
     } else if (key == "metadata" && reader.peek() == JsonType::kObject) {
@@ -153,7 +157,8 @@ IndexFile parse_index_json(std::string_view text, std::vector<std::string>* dupl
 
 std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenOptions& options) {
   struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0) throw IoError(fmt::format("{}: no such file or directory", dir));
+  if (::stat(dir.c_str(), &st) != 0)
+    throw IoError(fmt::format("{}: no such file or directory", dir));
   if (!S_ISDIR(st.st_mode)) throw IoError(fmt::format("{}: not a directory", dir));
   auto ck = std::unique_ptr<Checkpoint>(new Checkpoint());
   ck->dir_ = dir;
@@ -180,7 +185,8 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
   std::vector<std::string> regular;
   for (const std::string& name : present) {
     struct stat lst {};
-    if (::lstat((ck->real_dir_ + "/" + name).c_str(), &lst) == 0 && S_ISREG(lst.st_mode)) regular.push_back(name);
+    if (::lstat((ck->real_dir_ + "/" + name).c_str(), &lst) == 0 && S_ISREG(lst.st_mode))
+      regular.push_back(name);
   }
   ParsedShards parsed;
   {
@@ -190,18 +196,23 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
 
   std::vector<std::string> to_open;
   if (has_index && ck->index_) {
-    std::set<std::string> referenced(ck->index_->shard_names.begin(), ck->index_->shard_names.end());
+    std::set<std::string> referenced(ck->index_->shard_names.begin(),
+                                     ck->index_->shard_names.end());
     std::vector<std::string> late;  // safe, but not parsed yet (symlinks, subdirectories)
     for (const std::string& name : referenced) {
       ResolvedPath r = resolve_inside(ck->real_dir_, name);
       switch (r.status) {
         case PathStatus::kUnsafe:
-          ck->problems_.push_back({LoadProblemKind::kUnsafePath, kIndexName, "",
-                                   fmt::format("weight_map names \"{}\": {}; it was not opened", name, r.reason)});
+          ck->problems_.push_back(
+              {LoadProblemKind::kUnsafePath, kIndexName, "",
+               fmt::format("weight_map names \"{}\": {}; it was not opened", name, r.reason)});
           break;
-        case PathStatus::kMissing: ck->problems_.push_back({LoadProblemKind::kMissingShard, name, "", ""}); break;
+        case PathStatus::kMissing:
+          ck->problems_.push_back({LoadProblemKind::kMissingShard, name, "", ""});
+          break;
         case PathStatus::kNotRegular:
-          ck->problems_.push_back({LoadProblemKind::kUnreadableShard, name, "", "not a regular file"});
+          ck->problems_.push_back(
+              {LoadProblemKind::kUnreadableShard, name, "", "not a regular file"});
           break;
         case PathStatus::kOk:
           to_open.push_back(name);
@@ -242,8 +253,8 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
 }
 
 void Checkpoint::load_configs() {
-  for (auto [file, slot] : {std::pair{"config.json", &config_},
-                            std::pair{"hf_quant_config.json", &hf_quant_config_}}) {
+  for (auto [file, slot] :
+       {std::pair{"config.json", &config_}, std::pair{"hf_quant_config.json", &hf_quant_config_}}) {
     std::string path = real_dir_ + "/" + file;
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) continue;
@@ -258,8 +269,9 @@ void Checkpoint::load_configs() {
       };
       *slot = nlohmann::json::parse(text, limit_depth);
       if (!(*slot)->is_object()) {
-        problems_.push_back({LoadProblemKind::kInvalidConfig, file, "",
-                             fmt::format("top level is a JSON {}, not an object", (*slot)->type_name())});
+        problems_.push_back(
+            {LoadProblemKind::kInvalidConfig, file, "",
+             fmt::format("top level is a JSON {}, not an object", (*slot)->type_name())});
         slot->reset();
       }
     } catch (const std::exception& e) {
@@ -336,7 +348,8 @@ void Checkpoint::build_tensor_table() {
     ref_storage_.push_back(TensorRef{shard, &t});
     names_.push_back(t.name);
   }
-  if (!holders.empty()) cross_duplicates_.emplace_back(std::string(names_.back()), std::move(holders));
+  if (!holders.empty())
+    cross_duplicates_.emplace_back(std::string(names_.back()), std::move(holders));
   refs_.reserve(ref_storage_.size());
   for (const TensorRef& r : ref_storage_) refs_.push_back(&r);
   modules_.build(names_, refs_);
@@ -371,7 +384,8 @@ const nlohmann::json* Checkpoint::config_value(const char* key) const {
   if (!config_) return nullptr;
   if (config_->contains(key)) return &(*config_)[key];
   for (const char* nested : {"text_config", "language_config", "llm_config"}) {
-    if (config_->contains(nested) && (*config_)[nested].is_object() && (*config_)[nested].contains(key)) {
+    if (config_->contains(nested) && (*config_)[nested].is_object() &&
+        (*config_)[nested].contains(key)) {
       return &(*config_)[nested][key];
     }
   }

@@ -39,7 +39,7 @@ struct IndexFile {
   struct Entry {
     uint64_t offset;  // of the name in names_blob
     uint32_t length;
-    uint32_t shard;   // index into shard_names
+    uint32_t shard;  // index into shard_names
   };
   std::vector<std::string> shard_names;  // distinct, in first-use order
   std::string names_blob;
@@ -48,7 +48,9 @@ struct IndexFile {
   bool total_size_present = false;
 
   size_t size() const { return entries.size(); }
-  std::string_view tensor(size_t i) const { return std::string_view(names_blob).substr(entries[i].offset, entries[i].length); }
+  std::string_view tensor(size_t i) const {
+    return std::string_view(names_blob).substr(entries[i].offset, entries[i].length);
+  }
   const std::string& shard_of(size_t i) const { return shard_names[entries[i].shard]; }
 };
 
@@ -69,7 +71,9 @@ class Checkpoint {
 
   const std::string& dir() const { return dir_; }
   const nlohmann::json* config() const { return config_ ? &*config_ : nullptr; }
-  const nlohmann::json* hf_quant_config() const { return hf_quant_config_ ? &*hf_quant_config_ : nullptr; }
+  const nlohmann::json* hf_quant_config() const {
+    return hf_quant_config_ ? &*hf_quant_config_ : nullptr;
+  }
   const std::optional<IndexFile>& index() const { return index_; }
   // True when model.safetensors.index.json exists, readable or not.
   bool has_index_file() const { return has_index_file_; }
@@ -82,9 +86,10 @@ class Checkpoint {
   // Every tensor of every shard, sorted by name (the first shard's copy when duplicated).
   // Names are views into the shard headers, which live as long as the checkpoint.
   const std::vector<std::string_view>& tensor_names() const { return names_; }
-  const std::vector<const TensorRef*>& tensor_refs() const { return refs_; }    // parallel to names
+  const std::vector<const TensorRef*>& tensor_refs() const { return refs_; }  // parallel to names
   // Names found in more than one shard, with every shard holding them.
-  const std::vector<std::pair<std::string, std::vector<const Shard*>>>& cross_shard_duplicates() const {
+  const std::vector<std::pair<std::string, std::vector<const Shard*>>>& cross_shard_duplicates()
+      const {
     return cross_duplicates_;
   }
   const TensorRef* find(std::string_view name) const;

@@ -38,11 +38,13 @@ std::string normalize_key(std::string_view name) {
   if (at != std::string::npos) {
     size_t id_start = at + kExperts.size();
     size_t id_end = id_start;
-    while (id_end < module.size() && std::isdigit(static_cast<unsigned char>(module[id_end]))) ++id_end;
+    while (id_end < module.size() && std::isdigit(static_cast<unsigned char>(module[id_end])))
+      ++id_end;
     if (id_end > id_start && id_end < module.size() && module[id_end] == '.') {
       std::string layer = module.substr(0, at + kExperts.size() - 1);
       std::string proj = module.substr(id_end + 1);
-      if (proj == "gate_proj" || proj == "up_proj" || proj == "w1" || proj == "w3") return layer + ".gate_up_proj";
+      if (proj == "gate_proj" || proj == "up_proj" || proj == "w1" || proj == "w3")
+        return layer + ".gate_up_proj";
       if (proj == "down_proj" || proj == "w2") return layer + ".down_proj";
       return layer + "." + proj + (param.empty() ? "" : "." + param);
     }
@@ -63,8 +65,9 @@ std::unordered_map<std::string, std::string> normalized_keys(const Checkpoint& c
   return out;
 }
 
-std::optional<PrefixChange> best_prefix_change(const std::unordered_map<std::string, std::string>& quantized,
-                                               const std::unordered_map<std::string, std::string>& source) {
+std::optional<PrefixChange> best_prefix_change(
+    const std::unordered_map<std::string, std::string>& quantized,
+    const std::unordered_map<std::string, std::string>& source) {
   // suffix -> source prefix, for every way of stripping up to kMaxStrip leading segments.
   std::unordered_map<std::string_view, std::string_view> by_suffix[kMaxStrip + 1];
   for (const auto& [key, original] : source) {

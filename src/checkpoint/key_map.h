@@ -29,8 +29,9 @@ struct PrefixChange {
 };
 
 // The single prefix rewrite that maps the most unmatched quantized keys onto source keys.
-std::optional<PrefixChange> best_prefix_change(const std::unordered_map<std::string, std::string>& quantized,
-                                               const std::unordered_map<std::string, std::string>& source);
+std::optional<PrefixChange> best_prefix_change(
+    const std::unordered_map<std::string, std::string>& quantized,
+    const std::unordered_map<std::string, std::string>& source);
 
 // Applies `change` to a key when it starts with change.from.
 std::string apply_prefix_change(const std::string& key, const PrefixChange& change);

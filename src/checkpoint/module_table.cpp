@@ -60,17 +60,28 @@ std::string_view last_segment(std::string_view path) {
 
 const char* tensor_role_name(TensorRole role) {
   switch (role) {
-    case TensorRole::kWeight: return "weight";
-    case TensorRole::kPackedWeight: return "packed weight";
-    case TensorRole::kWeightScale: return "weight scale";
-    case TensorRole::kGlobalScale: return "global scale";
-    case TensorRole::kInputScale: return "input scale";
-    case TensorRole::kZeroPoint: return "zero point";
-    case TensorRole::kGIdx: return "g_idx";
-    case TensorRole::kShape: return "shape";
-    case TensorRole::kKvScale: return "KV scale";
-    case TensorRole::kBias: return "bias";
-    case TensorRole::kOther: return "other";
+    case TensorRole::kWeight:
+      return "weight";
+    case TensorRole::kPackedWeight:
+      return "packed weight";
+    case TensorRole::kWeightScale:
+      return "weight scale";
+    case TensorRole::kGlobalScale:
+      return "global scale";
+    case TensorRole::kInputScale:
+      return "input scale";
+    case TensorRole::kZeroPoint:
+      return "zero point";
+    case TensorRole::kGIdx:
+      return "g_idx";
+    case TensorRole::kShape:
+      return "shape";
+    case TensorRole::kKvScale:
+      return "KV scale";
+    case TensorRole::kBias:
+      return "bias";
+    case TensorRole::kOther:
+      return "other";
   }
   return "?";
 }
@@ -90,7 +101,8 @@ std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view
     // gpt-oss: experts.gate_up_proj_blocks -> module experts.gate_up_proj, parameter "blocks".
     for (std::string_view suffix : {"_blocks", "_scales", "_bias"}) {
       if (ends_with(last, suffix) && last.size() > suffix.size()) {
-        return {name.substr(0, name.size() - suffix.size()), name.substr(name.size() - suffix.size() + 1)};
+        return {name.substr(0, name.size() - suffix.size()),
+                name.substr(name.size() - suffix.size() + 1)};
       }
     }
   }
@@ -109,8 +121,10 @@ TensorRole role_of_param(std::string_view param, std::string_view module) {
 
 bool is_never_quantized_name(std::string_view module) {
   std::string_view last = last_segment(module);
-  if (last == "lm_head" || last == "gate" || last == "router" || last == "shared_expert_gate") return true;
-  if (last.find("norm") != std::string_view::npos || last.find("embed") != std::string_view::npos) return true;
+  if (last == "lm_head" || last == "gate" || last == "router" || last == "shared_expert_gate")
+    return true;
+  if (last.find("norm") != std::string_view::npos || last.find("embed") != std::string_view::npos)
+    return true;
   if (last == "wte" || last == "wpe" || last.rfind("ln_", 0) == 0) return true;
   return contains_segment(module, "router") || contains_segment(module, "embed_tokens");
 }

@@ -3,9 +3,9 @@
 // parameter "weight_scale_inv", role kBlockScale.
 #pragma once
 
-#include <unordered_map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace ckd {
@@ -17,15 +17,15 @@ struct NamePattern;
 class Shard;
 
 enum class TensorRole {
-  kWeight,       // weight, or a bare fused-experts tensor (experts.gate_up_proj)
-  kPackedWeight, // weight_packed, gpt-oss *_blocks
-  kWeightScale,  // weight_scale, weight_scale_inv, *_scales
-  kGlobalScale,  // weight_scale_2, weight_global_scale
-  kInputScale,   // input_scale, input_global_scale, act_scale (legacy)
+  kWeight,        // weight, or a bare fused-experts tensor (experts.gate_up_proj)
+  kPackedWeight,  // weight_packed, gpt-oss *_blocks
+  kWeightScale,   // weight_scale, weight_scale_inv, *_scales
+  kGlobalScale,   // weight_scale_2, weight_global_scale
+  kInputScale,    // input_scale, input_global_scale, act_scale (legacy)
   kZeroPoint,
   kGIdx,
-  kShape,        // weight_shape
-  kKvScale,      // k_scale, v_scale, q_scale, kv_scale, output_scale
+  kShape,    // weight_shape
+  kKvScale,  // k_scale, v_scale, q_scale, kv_scale, output_scale
   kBias,
   kOther,
 };
@@ -34,7 +34,8 @@ const char* tensor_role_name(TensorRole role);
 bool is_scale_role(TensorRole role);
 
 struct ModuleParam {
-  std::string_view name;  // local parameter name ("" for a bare tensor); a view into the tensor name
+  std::string_view
+      name;  // local parameter name ("" for a bare tensor); a view into the tensor name
   TensorRole role;
   const TensorRef* ref;
 };
@@ -42,8 +43,8 @@ struct ModuleParam {
 struct Module {
   std::string path;
   std::vector<ModuleParam> params;
-  bool linear = false;     // is_linear(), computed once by ModuleTable::build
-  bool quantized = false;  // is_quantized(), likewise
+  bool linear = false;                   // is_linear(), computed once by ModuleTable::build
+  bool quantized = false;                // is_quantized(), likewise
   const QuantGroup* group = nullptr;     // the declared group, set by Checkpoint
   const NamePattern* ignored = nullptr;  // the ignore entry it matches, set by Checkpoint
 

@@ -6,8 +6,8 @@
 #include <cctype>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <re2/re2.h>
+#include <nlohmann/json.hpp>
 
 namespace ckd {
 
@@ -15,29 +15,46 @@ using nlohmann::json;
 
 const char* quant_method_name(QuantMethod m) {
   switch (m) {
-    case QuantMethod::kNone: return "none";
-    case QuantMethod::kFp8: return "fp8";
-    case QuantMethod::kCompressedTensors: return "compressed-tensors";
-    case QuantMethod::kModelOpt: return "modelopt";
-    case QuantMethod::kMxfp4: return "mxfp4";
-    case QuantMethod::kUnknown: return "unknown";
+    case QuantMethod::kNone:
+      return "none";
+    case QuantMethod::kFp8:
+      return "fp8";
+    case QuantMethod::kCompressedTensors:
+      return "compressed-tensors";
+    case QuantMethod::kModelOpt:
+      return "modelopt";
+    case QuantMethod::kMxfp4:
+      return "mxfp4";
+    case QuantMethod::kUnknown:
+      return "unknown";
   }
   return "?";
 }
 
 const char* weight_format_name(WeightFormat f) {
   switch (f) {
-    case WeightFormat::kNone: return "none";
-    case WeightFormat::kFp8Block: return "FP8 block";
-    case WeightFormat::kFp8Tensor: return "FP8 per-tensor";
-    case WeightFormat::kFp8Channel: return "FP8 per-channel";
-    case WeightFormat::kFp8Group: return "FP8 group";
-    case WeightFormat::kNvfp4: return "NVFP4";
-    case WeightFormat::kMxfp4: return "MXFP4";
-    case WeightFormat::kMxfp8: return "MXFP8";
-    case WeightFormat::kIntPacked: return "INT packed";
-    case WeightFormat::kInt8: return "INT8";
-    case WeightFormat::kUnknown: return "unknown";
+    case WeightFormat::kNone:
+      return "none";
+    case WeightFormat::kFp8Block:
+      return "FP8 block";
+    case WeightFormat::kFp8Tensor:
+      return "FP8 per-tensor";
+    case WeightFormat::kFp8Channel:
+      return "FP8 per-channel";
+    case WeightFormat::kFp8Group:
+      return "FP8 group";
+    case WeightFormat::kNvfp4:
+      return "NVFP4";
+    case WeightFormat::kMxfp4:
+      return "MXFP4";
+    case WeightFormat::kMxfp8:
+      return "MXFP8";
+    case WeightFormat::kIntPacked:
+      return "INT packed";
+    case WeightFormat::kInt8:
+      return "INT8";
+    case WeightFormat::kUnknown:
+      return "unknown";
   }
   return "?";
 }
@@ -77,9 +94,12 @@ std::optional<std::array<uint64_t, 2>> block_of(const json& j) {
 std::string glob_to_regex(std::string_view glob) {
   std::string re = "^";
   for (char c : glob) {
-    if (c == '*') re += ".*";
-    else if (c == '?') re += ".";
-    else re += RE2::QuoteMeta(std::string(1, c));
+    if (c == '*')
+      re += ".*";
+    else if (c == '?')
+      re += ".";
+    else
+      re += RE2::QuoteMeta(std::string(1, c));
   }
   return re + "$";
 }
@@ -105,7 +125,8 @@ std::vector<NamePattern> ct_list(const json& j) {
 InputActivations ct_input(const json& args) {
   if (!args.is_object()) return InputActivations::kNone;
   const json& dyn = args.contains("dynamic") ? args["dynamic"] : json(false);
-  if (dyn.is_boolean()) return dyn.get<bool>() ? InputActivations::kDynamic : InputActivations::kStatic;
+  if (dyn.is_boolean())
+    return dyn.get<bool>() ? InputActivations::kDynamic : InputActivations::kStatic;
   // "local": per-group scales dynamic, the global (input_global_scale) static and stored.
   if (dyn.is_string() && dyn.get<std::string>() == "local") return InputActivations::kStatic;
   return InputActivations::kDynamic;
@@ -117,7 +138,8 @@ WeightFormat ct_weight_format(const json& w, const std::string& format, QuantGro
   std::string type = str_or(w, "type", "int");
   std::string strategy = str_or(w, "strategy");
   g.group_size = uint_or(w, "group_size");
-  if (w.contains("symmetric") && w["symmetric"].is_boolean()) g.symmetric = w["symmetric"].get<bool>();
+  if (w.contains("symmetric") && w["symmetric"].is_boolean())
+    g.symmetric = w["symmetric"].get<bool>();
   if (w.contains("block_structure")) g.block = block_of(w["block_structure"]);
   std::string scale_dtype = str_or(w, "scale_dtype");
 
@@ -125,13 +147,17 @@ WeightFormat ct_weight_format(const json& w, const std::string& format, QuantGro
   if (format == "mxfp4-pack-quantized") return WeightFormat::kMxfp4;
   if (format == "mxfp8-quantized") return WeightFormat::kMxfp8;
   if (format == "pack-quantized" || format == "marlin-24") return WeightFormat::kIntPacked;
-  if (format == "int-quantized" || (format == "naive-quantized" && type == "int")) return WeightFormat::kInt8;
-  if (type == "float" && g.bits == 4) return g.group_size == 32 ? WeightFormat::kMxfp4 : WeightFormat::kNvfp4;
+  if (format == "int-quantized" || (format == "naive-quantized" && type == "int"))
+    return WeightFormat::kInt8;
+  if (type == "float" && g.bits == 4)
+    return g.group_size == 32 ? WeightFormat::kMxfp4 : WeightFormat::kNvfp4;
   if (type == "float" && g.bits == 8) {
     if (strategy == "block" || g.block) return WeightFormat::kFp8Block;
     if (strategy == "channel") return WeightFormat::kFp8Channel;
-    if (g.group_size == 32 && scale_dtype.find("uint8") != std::string::npos) return WeightFormat::kMxfp8;
-    if (strategy == "group" || strategy == "tensor_group" || g.group_size > 0) return WeightFormat::kFp8Group;
+    if (g.group_size == 32 && scale_dtype.find("uint8") != std::string::npos)
+      return WeightFormat::kMxfp8;
+    if (strategy == "group" || strategy == "tensor_group" || g.group_size > 0)
+      return WeightFormat::kFp8Group;
     return WeightFormat::kFp8Tensor;
   }
   if (type == "int") return g.bits == 8 ? WeightFormat::kInt8 : WeightFormat::kIntPacked;
@@ -181,9 +207,10 @@ QuantGroup modelopt_group(const std::string& algo_in, uint64_t group_size, Quant
     g.format = WeightFormat::kMxfp8, g.bits = 8, g.group_size = 32;
   } else {
     g.format = WeightFormat::kUnknown;
-    s.problems.push_back(fmt::format("modelopt quant_algo \"{}\" is not modelled; its modules are "
-                                     "not checked",
-                                     algo_in));
+    s.problems.push_back(
+        fmt::format("modelopt quant_algo \"{}\" is not modelled; its modules are "
+                    "not checked",
+                    algo_in));
   }
   return g;
 }
@@ -196,7 +223,8 @@ void parse_modelopt(const json& q, QuantScheme& s) {
   if (upper(s.algo) == "MIXED_PRECISION" && q.contains("quantized_layers") &&
       q["quantized_layers"].is_object()) {
     for (const auto& [prefix, layer] : q["quantized_layers"].items()) {
-      QuantGroup g = modelopt_group(str_or(layer, "quant_algo"), uint_or(layer, "group_size", group_size), s);
+      QuantGroup g =
+          modelopt_group(str_or(layer, "quant_algo"), uint_or(layer, "group_size", group_size), s);
       g.name = prefix;
       g.targets.push_back(NamePattern::glob(prefix));
       s.groups.push_back(std::move(g));
@@ -248,13 +276,18 @@ NamePattern NamePattern::glob(std::string text) {
   return p;
 }
 
-bool NamePattern::valid() const { return !regex || regex->ok(); }
+bool NamePattern::valid() const {
+  return !regex || regex->ok();
+}
 
 bool NamePattern::matches(std::string_view module, bool is_linear) const {
   switch (kind) {
-    case Kind::kExact: return module == text;
-    case Kind::kClass: return text == "Linear" && is_linear;
-    case Kind::kRegex: return regex->ok() && RE2::PartialMatch(module, *regex);
+    case Kind::kExact:
+      return module == text;
+    case Kind::kClass:
+      return text == "Linear" && is_linear;
+    case Kind::kRegex:
+      return regex->ok() && RE2::PartialMatch(module, *regex);
     case Kind::kGlob: {
       if (module == text) return true;
       // "x" and "x*" also cover the module's children ("x.weight" style prefixes).
@@ -272,9 +305,8 @@ bool NamePattern::matches(std::string_view module, bool is_linear) const {
 }
 
 bool QuantScheme::quantizes() const {
-  return std::any_of(groups.begin(), groups.end(), [](const QuantGroup& g) {
-    return g.format != WeightFormat::kNone;
-  });
+  return std::any_of(groups.begin(), groups.end(),
+                     [](const QuantGroup& g) { return g.format != WeightFormat::kNone; });
 }
 
 const QuantGroup* QuantScheme::group_for(std::string_view module, bool is_linear) const {
@@ -313,11 +345,13 @@ void QuantScheme::index_patterns() {
 const NamePattern* QuantScheme::ignored_by(std::string_view module, bool is_linear) const {
   if (!literal_ignore_.empty()) {
     std::string_view path = module;
-    if (auto it = literal_ignore_.find(path); it != literal_ignore_.end()) return &ignore[it->second];
+    if (auto it = literal_ignore_.find(path); it != literal_ignore_.end())
+      return &ignore[it->second];
     for (size_t dot = path.rfind('.'); dot != std::string_view::npos; dot = path.rfind('.')) {
       path = path.substr(0, dot);
       auto it = literal_ignore_.find(path);
-      if (it != literal_ignore_.end() && ignore[it->second].kind == NamePattern::Kind::kGlob) return &ignore[it->second];
+      if (it != literal_ignore_.end() && ignore[it->second].kind == NamePattern::Kind::kGlob)
+        return &ignore[it->second];
     }
   }
   for (size_t i : wildcard_ignore_) {
@@ -367,7 +401,8 @@ QuantScheme parse_quant_scheme(const json* config, const json* hf_quant_config) 
     QuantGroup g;
     g.name = "fp8";
     g.bits = 8;
-    g.block = qc->contains("weight_block_size") ? block_of((*qc)["weight_block_size"]) : std::nullopt;
+    g.block =
+        qc->contains("weight_block_size") ? block_of((*qc)["weight_block_size"]) : std::nullopt;
     g.format = g.block ? WeightFormat::kFp8Block : WeightFormat::kFp8Tensor;
     g.input = str_or(*qc, "activation_scheme", "dynamic") == "static" ? InputActivations::kStatic
                                                                       : InputActivations::kDynamic;
@@ -400,7 +435,8 @@ QuantScheme parse_quant_scheme(const json* config, const json* hf_quant_config) 
   s.index_patterns();
   for (const NamePattern& p : s.ignore) {
     if (!p.valid()) {
-      s.problems.push_back(fmt::format("{} entry \"{}\" is not a valid pattern", s.ignore_key, p.text));
+      s.problems.push_back(
+          fmt::format("{} entry \"{}\" is not a valid pattern", s.ignore_key, p.text));
     }
   }
   return s;

@@ -4,11 +4,11 @@
 #pragma once
 
 #include <array>
-#include <unordered_map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -22,16 +22,16 @@ namespace ckd {
 enum class QuantMethod { kNone, kFp8, kCompressedTensors, kModelOpt, kMxfp4, kUnknown };
 
 enum class WeightFormat {
-  kNone,       // declared group with no weight quantization (sparsity only, dense)
-  kFp8Block,   // F8_E4M3 weight, scale grid [ceil(out/bn), ceil(in/bk)]
-  kFp8Tensor,  // F8_E4M3 weight, one scale
-  kFp8Channel, // F8_E4M3 weight, one scale per output row
-  kFp8Group,   // F8_E4M3 weight, [out, ceil(in/g)] scales
-  kNvfp4,      // packed E2M1 U8 [out, in/2], F8_E4M3 scales per 16, F32 global
-  kMxfp4,      // packed E2M1 U8 [out, in/2], E8M0 U8 scales per 32
-  kMxfp8,      // F8_E4M3 weight, E8M0 U8 scales per 32
-  kIntPacked,  // I32-packed ints (compressed-tensors pack-quantized)
-  kInt8,       // I8 weights (naive / int-quantized)
+  kNone,        // declared group with no weight quantization (sparsity only, dense)
+  kFp8Block,    // F8_E4M3 weight, scale grid [ceil(out/bn), ceil(in/bk)]
+  kFp8Tensor,   // F8_E4M3 weight, one scale
+  kFp8Channel,  // F8_E4M3 weight, one scale per output row
+  kFp8Group,    // F8_E4M3 weight, [out, ceil(in/g)] scales
+  kNvfp4,       // packed E2M1 U8 [out, in/2], F8_E4M3 scales per 16, F32 global
+  kMxfp4,       // packed E2M1 U8 [out, in/2], E8M0 U8 scales per 32
+  kMxfp8,       // F8_E4M3 weight, E8M0 U8 scales per 32
+  kIntPacked,   // I32-packed ints (compressed-tensors pack-quantized)
+  kInt8,        // I8 weights (naive / int-quantized)
   kUnknown,
 };
 
@@ -74,7 +74,6 @@ struct QuantScheme {
   std::vector<NamePattern> ignore;
   bool kv_cache = false;
   std::vector<std::string> problems;  // declaration problems (unsupported algo, bad pattern)
-
 
   bool quantizes() const;
   // Builds the lookup tables ignored_by uses; call after filling `ignore`.

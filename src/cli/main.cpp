@@ -7,8 +7,8 @@
 #include <iostream>
 #include <sstream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "io/byte_source.h"
@@ -48,12 +48,14 @@ bool use_color(const std::string& mode) {
 
 ckd::RuleSet load_rules(const std::vector<std::string>& extra_files) {
   ckd::RuleSet rules = ckd::RuleSet::builtin();
-  for (const std::string& path : extra_files) rules.add_json(ckd::read_small_file(path, 16 << 20), path);
+  for (const std::string& path : extra_files)
+    rules.add_json(ckd::read_small_file(path, 16 << 20), path);
   return rules;
 }
 
 void print_rule(const ckd::Rule& r) {
-  std::cout << fmt::format("{} {} ({}, {}, fix: {})\n\n{}\n", r.code, r.name, ckd::severity_name(r.severity), r.family,
+  std::cout << fmt::format("{} {} ({}, {}, fix: {})\n\n{}\n", r.code, r.name,
+                           ckd::severity_name(r.severity), r.family,
                            ckd::fix_applicability_name(r.fix), r.docs.summary);
   auto section = [](const char* title, const std::string& body) {
     if (!body.empty()) std::cout << fmt::format("\n{}\n  {}\n", title, body);
@@ -66,7 +68,8 @@ void print_rule(const ckd::Rule& r) {
   std::cout << fmt::format("\nDefined in: {}\n", r.origin);
 }
 
-int run_rules_command(const std::string& name, const std::string& format, const std::vector<std::string>& extra) {
+int run_rules_command(const std::string& name, const std::string& format,
+                      const std::vector<std::string>& extra) {
   ckd::RuleSet rules = load_rules(extra);
   if (!name.empty()) {
     const ckd::Rule* r = rules.find(name);
@@ -84,8 +87,13 @@ int run_rules_command(const std::string& name, const std::string& format, const 
   if (format == "json") {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : rules.rules()) {
-      out.push_back({{"code", r.code}, {"name", r.name}, {"family", r.family}, {"severity", ckd::severity_name(r.severity)},
-                     {"fix", ckd::fix_applicability_name(r.fix)}, {"tier", r.tier}, {"summary", r.docs.summary}});
+      out.push_back({{"code", r.code},
+                     {"name", r.name},
+                     {"family", r.family},
+                     {"severity", ckd::severity_name(r.severity)},
+                     {"fix", ckd::fix_applicability_name(r.fix)},
+                     {"tier", r.tier},
+                     {"summary", r.docs.summary}});
     }
     std::cout << out.dump(2) << "\n";
     return kExitClean;
@@ -96,8 +104,9 @@ int run_rules_command(const std::string& name, const std::string& format, const 
       family = r.family;
       std::cout << fmt::format("\n{}\n", family);
     }
-    std::cout << fmt::format("  {}  {:<26} {:<8} {:<12} {}\n", r.code, r.name, ckd::severity_name(r.severity),
-                             std::string("fix:") + ckd::fix_applicability_name(r.fix), r.docs.summary);
+    std::cout << fmt::format(
+        "  {}  {:<26} {:<8} {:<12} {}\n", r.code, r.name, ckd::severity_name(r.severity),
+        std::string("fix:") + ckd::fix_applicability_name(r.fix), r.docs.summary);
   }
   std::cout << "\nckptdoctor rules NAME explains one rule.\n";
   return kExitClean;
@@ -115,23 +124,28 @@ int main(int argc, char** argv) {
   bool deep = false, quiet = false;
   int threads = 0;
   CLI::App* scan = app.add_subcommand("scan", "Scan a checkpoint directory and report its defects");
-  scan->add_option("DIR", dir, "checkpoint directory (config.json, *.safetensors, index)")->required();
+  scan->add_option("DIR", dir, "checkpoint directory (config.json, *.safetensors, index)")
+      ->required();
   scan->add_option("--format", format, "output format")->check(CLI::IsMember({"text", "json"}));
   scan->add_option("--fail-on", fail_on, "exit 1 when a finding is at or above this severity")
       ->check(CLI::IsMember({"error", "warning", "info", "never"}));
-  scan->add_option("--select", select, "only these rules: names, codes, code prefixes (CKD5), families, ALL");
+  scan->add_option("--select", select,
+                   "only these rules: names, codes, code prefixes (CKD5), families, ALL");
   scan->add_option("--ignore", ignore, "skip these rules (same forms as --select)");
   scan->add_option("--source", source, "the BF16 source checkpoint (headers only) for key diffs");
   scan->add_flag("--deep", deep, "read all tensor data: NaN/Inf and all-zero weights");
-  scan->add_option("--threads", threads, "worker threads (default: all cores)")->check(CLI::Range(0, 1024));
+  scan->add_option("--threads", threads, "worker threads (default: all cores)")
+      ->check(CLI::Range(0, 1024));
   scan->add_option("--rules", extra_rules, "add rules from a JSON file");
-  scan->add_option("--color", color, "colour text output")->check(CLI::IsMember({"auto", "always", "never"}));
+  scan->add_option("--color", color, "colour text output")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
   scan->add_flag("-q,--quiet", quiet, "print findings only");
 
   std::string rule_name, rules_format = "text";
   CLI::App* rules = app.add_subcommand("rules", "List the rules, or explain one");
   rules->add_option("NAME", rule_name, "rule name or code");
-  rules->add_option("--format", rules_format, "output format")->check(CLI::IsMember({"text", "json"}));
+  rules->add_option("--format", rules_format, "output format")
+      ->check(CLI::IsMember({"text", "json"}));
   rules->add_option("--rules", extra_rules, "add rules from a JSON file");
 
   try {

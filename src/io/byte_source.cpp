@@ -64,8 +64,9 @@ void MappedFile::copy_to(uint64_t offset, uint64_t length, char* out) {
   while (done < length) {
     ssize_t n = ::pread(fd_, out + done, length - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw IoError(fmt::format("{}: read failed at offset {}: {}", path_, offset + done,
-                                          n == 0 ? "unexpected end of file" : std::strerror(errno)));
+    if (n <= 0)
+      throw IoError(fmt::format("{}: read failed at offset {}: {}", path_, offset + done,
+                                n == 0 ? "unexpected end of file" : std::strerror(errno)));
     done += static_cast<uint64_t>(n);
   }
 }

@@ -2,8 +2,8 @@
 // bounds-checked against the source size before any byte is touched.
 #pragma once
 
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>

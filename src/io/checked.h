@@ -18,6 +18,8 @@ inline std::optional<uint64_t> checked_mul(uint64_t a, uint64_t b) {
   return r;
 }
 
-inline uint64_t ceil_div(uint64_t a, uint64_t b) { return b == 0 ? 0 : a / b + (a % b != 0); }
+inline uint64_t ceil_div(uint64_t a, uint64_t b) {
+  return b == 0 ? 0 : a / b + (a % b != 0);
+}
 
 }  // namespace ckd

@@ -8,22 +8,32 @@ namespace ckd {
 
 const char* json_type_name(JsonType type) {
   switch (type) {
-    case JsonType::kObject: return "object";
-    case JsonType::kArray: return "array";
-    case JsonType::kString: return "string";
-    case JsonType::kNumber: return "number";
+    case JsonType::kObject:
+      return "object";
+    case JsonType::kArray:
+      return "array";
+    case JsonType::kString:
+      return "string";
+    case JsonType::kNumber:
+      return "number";
     case JsonType::kTrue:
-    case JsonType::kFalse: return "boolean";
-    case JsonType::kNull: return "null";
-    case JsonType::kEnd: return "end of input";
-    case JsonType::kInvalid: return "invalid token";
+    case JsonType::kFalse:
+      return "boolean";
+    case JsonType::kNull:
+      return "null";
+    case JsonType::kEnd:
+      return "end of input";
+    case JsonType::kInvalid:
+      return "invalid token";
   }
   return "?";
 }
 
 namespace {
 
-inline bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+inline bool is_ws(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 // Length of the UTF-8 sequence starting at s[i] if valid, else 0.
 size_t utf8_sequence_length(std::string_view s, size_t i) {
@@ -38,7 +48,7 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
     if (i + 2 >= n) return 0;
     unsigned char c1 = b(i + 1);
     if ((c1 & 0xC0) != 0x80 || (b(i + 2) & 0xC0) != 0x80) return 0;
-    if (c == 0xE0 && c1 < 0xA0) return 0;  // overlong
+    if (c == 0xE0 && c1 < 0xA0) return 0;   // overlong
     if (c == 0xED && c1 >= 0xA0) return 0;  // surrogate
     return 3;
   }
@@ -46,7 +56,7 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
     if (i + 3 >= n) return 0;
     unsigned char c1 = b(i + 1);
     if ((c1 & 0xC0) != 0x80 || (b(i + 2) & 0xC0) != 0x80 || (b(i + 3) & 0xC0) != 0x80) return 0;
-    if (c == 0xF0 && c1 < 0x90) return 0;  // overlong
+    if (c == 0xF0 && c1 < 0x90) return 0;   // overlong
     if (c == 0xF4 && c1 >= 0x90) return 0;  // > U+10FFFF
     return 4;
   }
@@ -82,7 +92,9 @@ bool is_valid_utf8(std::string_view bytes) {
   return true;
 }
 
-void JsonReader::fail(const std::string& message) const { throw JsonError(pos_, message); }
+void JsonReader::fail(const std::string& message) const {
+  throw JsonError(pos_, message);
+}
 
 void JsonReader::skip_ws() {
   while (pos_ < text_.size() && is_ws(text_[pos_])) ++pos_;
@@ -94,12 +106,18 @@ JsonType JsonReader::peek() {
   if (!seen_value_) leading_ws_ = pos_ - before;
   if (pos_ >= text_.size()) return JsonType::kEnd;
   switch (text_[pos_]) {
-    case '{': return JsonType::kObject;
-    case '[': return JsonType::kArray;
-    case '"': return JsonType::kString;
-    case 't': return JsonType::kTrue;
-    case 'f': return JsonType::kFalse;
-    case 'n': return JsonType::kNull;
+    case '{':
+      return JsonType::kObject;
+    case '[':
+      return JsonType::kArray;
+    case '"':
+      return JsonType::kString;
+    case 't':
+      return JsonType::kTrue;
+    case 'f':
+      return JsonType::kFalse;
+    case 'n':
+      return JsonType::kNull;
     default: {
       char c = text_[pos_];
       if (c == '-' || (c >= '0' && c <= '9')) return JsonType::kNumber;
@@ -186,7 +204,8 @@ void JsonReader::read_string(std::string& out) {
       std::memcpy(&w, text_.data() + run, 8);
       constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
       uint64_t quote = w ^ (kOnes * '"'), backslash = w ^ (kOnes * '\\');
-      uint64_t special = ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) | (w - kOnes * 0x20) | w;
+      uint64_t special =
+          ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) | (w - kOnes * 0x20) | w;
       if (special & kHigh) break;
       run += 8;
     }
@@ -228,14 +247,30 @@ void JsonReader::read_string(std::string& out) {
     char e = text_[i + 1];
     i += 2;
     switch (e) {
-      case '"': out.push_back('"'); break;
-      case '\\': out.push_back('\\'); break;
-      case '/': out.push_back('/'); break;
-      case 'b': out.push_back('\b'); break;
-      case 'f': out.push_back('\f'); break;
-      case 'n': out.push_back('\n'); break;
-      case 'r': out.push_back('\r'); break;
-      case 't': out.push_back('\t'); break;
+      case '"':
+        out.push_back('"');
+        break;
+      case '\\':
+        out.push_back('\\');
+        break;
+      case '/':
+        out.push_back('/');
+        break;
+      case 'b':
+        out.push_back('\b');
+        break;
+      case 'f':
+        out.push_back('\f');
+        break;
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
       case 'u': {
         auto hex4 = [&](size_t at) -> uint32_t {
           if (at + 4 > n) {
@@ -246,9 +281,12 @@ void JsonReader::read_string(std::string& out) {
           for (size_t k = 0; k < 4; ++k) {
             char h = text_[at + k];
             v <<= 4;
-            if (h >= '0' && h <= '9') v |= static_cast<uint32_t>(h - '0');
-            else if (h >= 'a' && h <= 'f') v |= static_cast<uint32_t>(h - 'a' + 10);
-            else if (h >= 'A' && h <= 'F') v |= static_cast<uint32_t>(h - 'A' + 10);
+            if (h >= '0' && h <= '9')
+              v |= static_cast<uint32_t>(h - '0');
+            else if (h >= 'a' && h <= 'f')
+              v |= static_cast<uint32_t>(h - 'a' + 10);
+            else if (h >= 'A' && h <= 'F')
+              v |= static_cast<uint32_t>(h - 'A' + 10);
             else {
               pos_ = at + k;
               fail("invalid hex digit in \\u escape");
@@ -355,7 +393,8 @@ bool JsonReader::read_bool() {
 }
 
 void JsonReader::read_null() {
-  if (peek() != JsonType::kNull) fail(fmt::format("expected null, found {}", json_type_name(peek())));
+  if (peek() != JsonType::kNull)
+    fail(fmt::format("expected null, found {}", json_type_name(peek())));
   expect_literal("null");
 }
 
@@ -365,14 +404,32 @@ void JsonReader::skip_value() {
   std::string scratch;
   do {
     switch (peek()) {
-      case JsonType::kObject: begin_object(); stack.push_back(1); break;
-      case JsonType::kArray: begin_array(); stack.push_back(0); break;
-      case JsonType::kString: read_string(scratch); break;
-      case JsonType::kNumber: seen_value_ = true; skip_number(); break;
-      case JsonType::kTrue: expect_literal("true"); break;
-      case JsonType::kFalse: expect_literal("false"); break;
-      case JsonType::kNull: expect_literal("null"); break;
-      case JsonType::kEnd: fail("unexpected end of input");
+      case JsonType::kObject:
+        begin_object();
+        stack.push_back(1);
+        break;
+      case JsonType::kArray:
+        begin_array();
+        stack.push_back(0);
+        break;
+      case JsonType::kString:
+        read_string(scratch);
+        break;
+      case JsonType::kNumber:
+        seen_value_ = true;
+        skip_number();
+        break;
+      case JsonType::kTrue:
+        expect_literal("true");
+        break;
+      case JsonType::kFalse:
+        expect_literal("false");
+        break;
+      case JsonType::kNull:
+        expect_literal("null");
+        break;
+      case JsonType::kEnd:
+        fail("unexpected end of input");
       case JsonType::kInvalid:
         fail(fmt::format("unexpected character 0x{:02x}", static_cast<unsigned char>(text_[pos_])));
     }
@@ -402,13 +459,27 @@ void append_json_string(std::string& out, std::string_view s) {
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";

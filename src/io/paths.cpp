@@ -23,14 +23,18 @@ std::string real_path(const std::string& path) {
 
 ResolvedPath resolve_inside(const std::string& root_real, std::string_view relative) {
   if (relative.empty()) return {PathStatus::kUnsafe, "", "empty file name"};
-  if (relative.find('\0') != std::string_view::npos) return {PathStatus::kUnsafe, "", "NUL byte in name"};
+  if (relative.find('\0') != std::string_view::npos)
+    return {PathStatus::kUnsafe, "", "NUL byte in name"};
   if (relative.front() == '/') return {PathStatus::kUnsafe, "", "absolute path"};
-  if (relative.find('\\') != std::string_view::npos) return {PathStatus::kUnsafe, "", "backslash in name"};
+  if (relative.find('\\') != std::string_view::npos)
+    return {PathStatus::kUnsafe, "", "backslash in name"};
   size_t start = 0;
   while (start <= relative.size()) {
     size_t slash = relative.find('/', start);
-    std::string_view part = relative.substr(start, slash == std::string_view::npos ? relative.npos : slash - start);
-    if (part == "..") return {PathStatus::kUnsafe, "", "'..' component leaves the checkpoint directory"};
+    std::string_view part =
+        relative.substr(start, slash == std::string_view::npos ? relative.npos : slash - start);
+    if (part == "..")
+      return {PathStatus::kUnsafe, "", "'..' component leaves the checkpoint directory"};
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
@@ -40,9 +44,11 @@ ResolvedPath resolve_inside(const std::string& root_real, std::string_view relat
   std::string real = real_path(joined);
   if (real.empty()) return {PathStatus::kMissing, joined, ""};  // dangling symlink
   if (real.compare(0, root_real.size() + 1, root_real + "/") != 0) {
-    return {PathStatus::kUnsafe, "", fmt::format("resolves to {} outside the checkpoint directory", real)};
+    return {PathStatus::kUnsafe, "",
+            fmt::format("resolves to {} outside the checkpoint directory", real)};
   }
-  if (::stat(real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {PathStatus::kNotRegular, real, ""};
+  if (::stat(real.c_str(), &st) != 0 || !S_ISREG(st.st_mode))
+    return {PathStatus::kNotRegular, real, ""};
   return {PathStatus::kOk, real, ""};
 }
 

@@ -13,7 +13,8 @@ class PhaseTimer {
   ~PhaseTimer() {
     static const bool enabled = std::getenv("CKPTDOCTOR_TRACE") != nullptr;
     if (!enabled) return;
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
+                    .count();
     std::fprintf(stderr, "ckptdoctor: %-24s %8.1f ms\n", name_, ms);
   }
   PhaseTimer(const PhaseTimer&) = delete;

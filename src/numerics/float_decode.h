@@ -16,7 +16,7 @@ float decode_f8_e4m3fn(uint8_t code);
 float decode_f8_e5m2(uint8_t code);
 float decode_f8_e4m3fnuz(uint8_t code);
 float decode_f8_e5m2fnuz(uint8_t code);
-float decode_e8m0(uint8_t code);  // 2^(code-127), 0xFF is NaN
+float decode_e8m0(uint8_t code);    // 2^(code-127), 0xFF is NaN
 float decode_e2m1(uint8_t nibble);  // low 4 bits
 
 // Decodes element `index` of a tensor's little-endian bytes as a double, for the float and
@@ -25,6 +25,8 @@ float decode_e2m1(uint8_t nibble);  // low 4 bits
 std::optional<double> decode_element(Dtype dtype, std::string_view bytes, uint64_t index);
 
 // Scale bytes stored as U8 in MX formats are E8M0 exponents.
-inline double decode_scale_u8_as_e8m0(uint8_t code) { return decode_e8m0(code); }
+inline double decode_scale_u8_as_e8m0(uint8_t code) {
+  return decode_e8m0(code);
+}
 
 }  // namespace ckd

@@ -9,7 +9,9 @@ namespace {
 nlohmann::json histogram(const DtypeBytes& h) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [dtype, bytes] : h.bytes) {
-    out[dtype] = {{"bytes", bytes}, {"share", h.total ? static_cast<double>(bytes) / static_cast<double>(h.total) : 0.0}};
+    out[dtype] = {
+        {"bytes", bytes},
+        {"share", h.total ? static_cast<double>(bytes) / static_cast<double>(h.total) : 0.0}};
   }
   return out;
 }
@@ -19,18 +21,29 @@ nlohmann::json histogram(const DtypeBytes& h) {
 void write_json_report(std::ostream& out, const ScanReport& r) {
   nlohmann::json findings = nlohmann::json::array();
   for (const Finding& f : r.findings) {
-    findings.push_back({{"code", f.code}, {"name", f.name}, {"severity", severity_name(f.severity)},
-                        {"file", f.file}, {"tensor", f.tensor}, {"message", f.message}});
+    findings.push_back({{"code", f.code},
+                        {"name", f.name},
+                        {"severity", severity_name(f.severity)},
+                        {"file", f.file},
+                        {"tensor", f.tensor},
+                        {"message", f.message}});
   }
   nlohmann::json doc = {
       {"version", kJsonReportVersion},
       {"checkpoint", r.dir},
       {"findings", findings},
-      {"dtype_bytes", {{"checkpoint", histogram(r.checkpoint_dtypes)}, {"targets", histogram(r.target_dtypes)}}},
+      {"dtype_bytes",
+       {{"checkpoint", histogram(r.checkpoint_dtypes)}, {"targets", histogram(r.target_dtypes)}}},
       {"summary",
-       {{"errors", r.errors}, {"warnings", r.warnings}, {"infos", r.infos}, {"files", r.files},
-        {"tensors", r.tensors}, {"tensor_bytes", r.tensor_bytes}, {"quantization", r.scheme},
-        {"fail_on", r.fail_on ? severity_name(*r.fail_on) : "never"}, {"failed", r.failed},
+       {{"errors", r.errors},
+        {"warnings", r.warnings},
+        {"infos", r.infos},
+        {"files", r.files},
+        {"tensors", r.tensors},
+        {"tensor_bytes", r.tensor_bytes},
+        {"quantization", r.scheme},
+        {"fail_on", r.fail_on ? severity_name(*r.fail_on) : "never"},
+        {"failed", r.failed},
         {"seconds", r.seconds}}},
   };
   if (!r.source_dir.empty()) doc["source"] = r.source_dir;

@@ -16,7 +16,9 @@ struct Palette {
     return on ? fmt::format("\033[{}m{}\033[0m", code, s) : s;
   }
   std::string severity(Severity sev) const {
-    const char* code = sev == Severity::kError ? "1;31" : sev == Severity::kWarning ? "1;33" : "1;34";
+    const char* code = sev == Severity::kError     ? "1;31"
+                       : sev == Severity::kWarning ? "1;33"
+                                                   : "1;34";
     return paint(severity_name(sev), code);
   }
   std::string dim(const std::string& s) const { return paint(s, "2"); }
@@ -39,7 +41,9 @@ std::string location(const Finding& f) {
 }
 
 void write_histogram(std::ostream& out, const ScanReport& r, const Palette& p) {
-  out << p.bold("dtype bytes") << fmt::format("  {:<28}{}\n", "checkpoint", r.target_dtypes.total ? "quantization targets (weights)" : "");
+  out << p.bold("dtype bytes")
+      << fmt::format("  {:<28}{}\n", "checkpoint",
+                     r.target_dtypes.total ? "quantization targets (weights)" : "");
   std::map<std::string, bool> dtypes;
   for (const auto& [d, b] : r.checkpoint_dtypes.bytes) dtypes[d] = true;
   for (const auto& [d, b] : r.target_dtypes.bytes) dtypes[d] = true;
@@ -60,24 +64,30 @@ void write_text_report(std::ostream& out, const ScanReport& r, const TextStyle& 
   Palette p{style.color};
   if (!style.quiet) {
     out << p.bold(fmt::format("ckptdoctor scan {}", r.dir))
-        << p.dim(fmt::format("  {} files, {} tensors, {}", r.files, with_commas(r.tensors), human_bytes(r.tensor_bytes)))
-        << "\n" << p.dim(r.scheme) << (r.source_dir.empty() ? "" : p.dim(fmt::format("; source {}", r.source_dir)))
-        << "\n\n";
+        << p.dim(fmt::format("  {} files, {} tensors, {}", r.files, with_commas(r.tensors),
+                             human_bytes(r.tensor_bytes)))
+        << "\n"
+        << p.dim(r.scheme)
+        << (r.source_dir.empty() ? "" : p.dim(fmt::format("; source {}", r.source_dir))) << "\n\n";
   }
   // Findings arrive sorted by severity then code: print a heading per rule.
   for (size_t i = 0; i < r.findings.size();) {
     size_t j = i;
     while (j < r.findings.size() && r.findings[j].code == r.findings[i].code) ++j;
     const Finding& head = r.findings[i];
-    out << p.severity(head.severity) << " " << p.bold(head.name) << p.dim(fmt::format(" ({}) x{}", head.code, j - i)) << "\n";
-    for (size_t k = i; k < j; ++k) out << "  " << location(r.findings[k]) << r.findings[k].message << "\n";
+    out << p.severity(head.severity) << " " << p.bold(head.name)
+        << p.dim(fmt::format(" ({}) x{}", head.code, j - i)) << "\n";
+    for (size_t k = i; k < j; ++k)
+      out << "  " << location(r.findings[k]) << r.findings[k].message << "\n";
     i = j;
   }
   if (style.quiet) return;
   if (!r.findings.empty()) out << "\n";
   write_histogram(out, r, p);
-  std::string verdict = r.fail_on ? (r.failed ? p.paint("FAIL", "1;31") : p.paint("ok", "1;32")) : "report only";
-  out << fmt::format("\n{} errors, {} warnings, {} info in {:.2f}s: {}", r.errors, r.warnings, r.infos, r.seconds, verdict);
+  std::string verdict =
+      r.fail_on ? (r.failed ? p.paint("FAIL", "1;31") : p.paint("ok", "1;32")) : "report only";
+  out << fmt::format("\n{} errors, {} warnings, {} info in {:.2f}s: {}", r.errors, r.warnings,
+                     r.infos, r.seconds, verdict);
   if (r.fail_on) out << p.dim(fmt::format(" (--fail-on {})", severity_name(*r.fail_on)));
   out << "\n";
 }

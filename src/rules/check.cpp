@@ -1,6 +1,5 @@
 #include "rules/check.h"
 
-
 namespace ckd {
 
 void ScanState::prefill_scale_stats(int threads) {
@@ -16,8 +15,8 @@ void ScanState::prefill_scale_stats(int threads) {
 void CheckContext::emit(std::string file, std::string tensor, std::string message) const {
   if (!rule_.selects_tensor(tensor)) return;
   std::lock_guard lock(state_.findings_mutex);
-  state_.findings.push_back(
-      Finding{rule_.code, rule_.name, rule_.severity, std::move(file), std::move(tensor), std::move(message)});
+  state_.findings.push_back(Finding{rule_.code, rule_.name, rule_.severity, std::move(file),
+                                    std::move(tensor), std::move(message)});
 }
 
 void CheckContext::emit(const TensorRef& ref, std::string message) const {
@@ -25,12 +24,14 @@ void CheckContext::emit(const TensorRef& ref, std::string message) const {
 }
 
 double CheckContext::param(const char* key, double fallback) const {
-  if (rule_.params.contains(key) && rule_.params[key].is_number()) return rule_.params[key].get<double>();
+  if (rule_.params.contains(key) && rule_.params[key].is_number())
+    return rule_.params[key].get<double>();
   return fallback;
 }
 
 std::string CheckContext::param(const char* key, const std::string& fallback) const {
-  if (rule_.params.contains(key) && rule_.params[key].is_string()) return rule_.params[key].get<std::string>();
+  if (rule_.params.contains(key) && rule_.params[key].is_string())
+    return rule_.params[key].get<std::string>();
   return fallback;
 }
 

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "checkpoint/checkpoint.h"
+#include "rules/data_stats.h"
 #include "rules/finding.h"
 #include "rules/rule_set.h"
-#include "rules/data_stats.h"
 #include "rules/scale_values.h"
 
 namespace ckd {
@@ -37,7 +37,9 @@ struct ScanState {
 
   // The --deep data pass, run once on first use.
   const DataScanSummary& data_stats() {
-    std::call_once(data_once, [this] { data = scan_tensor_data(checkpoint, options.threads, options.progress); });
+    std::call_once(data_once, [this] {
+      data = scan_tensor_data(checkpoint, options.threads, options.progress);
+    });
     return data;
   }
 };

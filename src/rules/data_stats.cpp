@@ -16,7 +16,7 @@ namespace ckd {
 
 namespace {
 
-constexpr uint64_t kChunkBytes = 16ull << 20;  // one work item
+constexpr uint64_t kChunkBytes = 16ull << 20;    // one work item
 constexpr uint64_t kBufferBytes = 256ull << 10;  // read and scanned while it sits in L2
 
 struct WorkItem {
@@ -54,10 +54,12 @@ void count_words(const unsigned char* p, uint64_t words, const LaneFormat& f, Da
     // NaN and Inf lanes are rare: count bits only in the words that have some (baseline
     // x86-64 has no popcount instruction).
     uint64_t nan_lanes = (a + f.nan_bias) & f.top_bits;
-    if (__builtin_expect(nan_lanes != 0, 0)) nan += static_cast<uint64_t>(__builtin_popcountll(nan_lanes));
+    if (__builtin_expect(nan_lanes != 0, 0))
+      nan += static_cast<uint64_t>(__builtin_popcountll(nan_lanes));
     if (f.has_inf) {
       uint64_t inf_lanes = zero_lanes(a ^ f.inf_pattern, f.magnitude_mask, f.top_bits);
-      if (__builtin_expect(inf_lanes != 0, 0)) inf += static_cast<uint64_t>(__builtin_popcountll(inf_lanes));
+      if (__builtin_expect(inf_lanes != 0, 0))
+        inf += static_cast<uint64_t>(__builtin_popcountll(inf_lanes));
     }
   }
   out.nan += nan;
@@ -65,24 +67,34 @@ void count_words(const unsigned char* p, uint64_t words, const LaneFormat& f, Da
   if (any) out.all_zero = false;
 }
 
-constexpr uint64_t kLanes16 = 0x0001000100010001ull, kLanes32 = 0x0000000100000001ull, kLanes8 = 0x0101010101010101ull;
+constexpr uint64_t kLanes16 = 0x0001000100010001ull, kLanes32 = 0x0000000100000001ull,
+                   kLanes8 = 0x0101010101010101ull;
 
 // E4M3FN: NaN is magnitude 0x7F, no Inf. E5M2: Inf 0x7C, NaN above it.
-constexpr LaneFormat kBF16{0x7FFF * kLanes16, 0x8000 * kLanes16, 0x7F80 * kLanes16, (0x7FFF - 0x7F80) * kLanes16, true};
-constexpr LaneFormat kF16{0x7FFF * kLanes16, 0x8000 * kLanes16, 0x7C00 * kLanes16, (0x7FFF - 0x7C00) * kLanes16, true};
+constexpr LaneFormat kBF16{0x7FFF * kLanes16, 0x8000 * kLanes16, 0x7F80 * kLanes16,
+                           (0x7FFF - 0x7F80) * kLanes16, true};
+constexpr LaneFormat kF16{0x7FFF * kLanes16, 0x8000 * kLanes16, 0x7C00 * kLanes16,
+                          (0x7FFF - 0x7C00) * kLanes16, true};
 constexpr LaneFormat kF32{0x7FFFFFFF * kLanes32, 0x80000000 * kLanes32, 0x7F800000 * kLanes32,
                           (0x7FFFFFFFull - 0x7F800000) * kLanes32, true};
 constexpr LaneFormat kE4M3{0x7F * kLanes8, 0x80 * kLanes8, 0, (0x7F - 0x7E) * kLanes8, false};
-constexpr LaneFormat kE5M2{0x7F * kLanes8, 0x80 * kLanes8, 0x7C * kLanes8, (0x7F - 0x7C) * kLanes8, true};
+constexpr LaneFormat kE5M2{0x7F * kLanes8, 0x80 * kLanes8, 0x7C * kLanes8, (0x7F - 0x7C) * kLanes8,
+                           true};
 
 const LaneFormat* lane_format(Dtype d) {
   switch (d) {
-    case Dtype::kBF16: return &kBF16;
-    case Dtype::kF16: return &kF16;
-    case Dtype::kF32: return &kF32;
-    case Dtype::kF8_E4M3: return &kE4M3;
-    case Dtype::kF8_E5M2: return &kE5M2;
-    default: return nullptr;
+    case Dtype::kBF16:
+      return &kBF16;
+    case Dtype::kF16:
+      return &kF16;
+    case Dtype::kF32:
+      return &kF32;
+    case Dtype::kF8_E4M3:
+      return &kE4M3;
+    case Dtype::kF8_E5M2:
+      return &kE5M2;
+    default:
+      return nullptr;
   }
 }
 
@@ -155,7 +167,8 @@ DataScanSummary scan_tensor_data(const Checkpoint& ck, int threads, bool progres
       done_bytes += w.length;
     }
   };
-  int n = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int n =
+      threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::thread> pool;
   for (int t = 1; t < n; ++t) pool.emplace_back(work);
   std::atomic<bool> finished{false};
@@ -163,7 +176,8 @@ DataScanSummary scan_tensor_data(const Checkpoint& ck, int threads, bool progres
   if (progress) {
     reporter = std::thread([&] {
       while (!finished) {
-        std::fprintf(stderr, "\rckptdoctor: --deep read %.1f of %.1f GiB", static_cast<double>(done_bytes) / (1 << 30),
+        std::fprintf(stderr, "\rckptdoctor: --deep read %.1f of %.1f GiB",
+                     static_cast<double>(done_bytes) / (1 << 30),
                      static_cast<double>(summary.bytes) / (1 << 30));
         for (int i = 0; i < 5 && !finished; ++i) usleep(100000);
       }

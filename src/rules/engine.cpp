@@ -4,8 +4,8 @@
 #include <atomic>
 #include <functional>
 #include <mutex>
-#include <thread>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -19,7 +19,8 @@ namespace {
 bool entry_matches(const Rule& r, const std::string& entry) {
   if (entry == "ALL" || entry == "all") return true;
   if (entry == r.name || entry == r.code || entry == r.family) return true;
-  return entry.size() >= 4 && entry.size() < r.code.size() && r.code.compare(0, entry.size(), entry) == 0;
+  return entry.size() >= 4 && entry.size() < r.code.size() &&
+         r.code.compare(0, entry.size(), entry) == 0;
 }
 
 size_t edit_distance(const std::string& a, const std::string& b) {
@@ -54,15 +55,18 @@ std::vector<const Rule*> select_rules(const RuleSet& rules, const std::vector<st
                                       const std::vector<std::string>& ignore) {
   std::vector<std::string> known;
   for (const Rule& r : rules.rules()) known.push_back(r.name);
-  for (const char* f : {"container", "index", "quantization", "keys", "scales", "data", "roundtrip"}) known.push_back(f);
+  for (const char* f :
+       {"container", "index", "quantization", "keys", "scales", "data", "roundtrip"})
+    known.push_back(f);
   auto check_entries = [&](const std::vector<std::string>& entries, const char* flag) {
     for (const std::string& e : entries) {
       bool any = std::any_of(rules.rules().begin(), rules.rules().end(),
                              [&](const Rule& r) { return entry_matches(r, e); });
       if (!any) {
         std::string hint = closest_name(e, known);
-        throw std::runtime_error(fmt::format("{} {}: no rule, code or family by that name{}", flag, e,
-                                             hint.empty() ? "" : fmt::format(" (did you mean {}?)", hint)));
+        throw std::runtime_error(
+            fmt::format("{} {}: no rule, code or family by that name{}", flag, e,
+                        hint.empty() ? "" : fmt::format(" (did you mean {}?)", hint)));
       }
     }
   };
@@ -70,9 +74,11 @@ std::vector<const Rule*> select_rules(const RuleSet& rules, const std::vector<st
   check_entries(ignore, "--ignore");
   std::vector<const Rule*> out;
   for (const Rule& r : rules.rules()) {
-    bool selected = select.empty() || std::any_of(select.begin(), select.end(),
-                                                  [&](const std::string& e) { return entry_matches(r, e); });
-    bool ignored = std::any_of(ignore.begin(), ignore.end(), [&](const std::string& e) { return entry_matches(r, e); });
+    bool selected =
+        select.empty() || std::any_of(select.begin(), select.end(),
+                                      [&](const std::string& e) { return entry_matches(r, e); });
+    bool ignored = std::any_of(ignore.begin(), ignore.end(),
+                               [&](const std::string& e) { return entry_matches(r, e); });
     if (selected && !ignored) out.push_back(&r);
   }
   return out;
@@ -81,17 +87,21 @@ std::vector<const Rule*> select_rules(const RuleSet& rules, const std::vector<st
 std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Checkpoint& checkpoint,
                                const Checkpoint* source, const ScanOptions& options) {
   ScanState state{checkpoint, source, options, {}, {}, {}, {}, {}};
-  int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int threads = options.threads > 0
+                    ? options.threads
+                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::string> errors;
   std::mutex errors_mutex;
-  bool any_scale_rule = std::any_of(rules.begin(), rules.end(), [](const Rule* r) { return r->tier == "scales"; });
+  bool any_scale_rule =
+      std::any_of(rules.begin(), rules.end(), [](const Rule* r) { return r->tier == "scales"; });
   for (const char* tier : {"header", "scales", "data"}) {
     if (std::string_view(tier) == "data" && !options.deep) continue;
     PhaseTimer timer(tier);
     // Jobs: the rules of this tier; during the header tier also the scale-byte decoding the
     // next tier needs (it reads only scale bytes, so it overlaps with the header checks).
     std::vector<std::function<void()>> jobs;
-    if (std::string_view(tier) == "header" && any_scale_rule) jobs.push_back([&state] { state.prefill_scale_stats(1); });
+    if (std::string_view(tier) == "header" && any_scale_rule)
+      jobs.push_back([&state] { state.prefill_scale_stats(1); });
     for (const Rule* rule : rules) {
       if (rule->tier != tier) continue;
       jobs.push_back([&state, &errors, &errors_mutex, rule] {
@@ -109,7 +119,8 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
       for (size_t i = next++; i < jobs.size(); i = next++) jobs[i]();
     };
     std::vector<std::thread> pool;
-    for (int t = 1; t < std::min<int>(threads, static_cast<int>(jobs.size())); ++t) pool.emplace_back(work);
+    for (int t = 1; t < std::min<int>(threads, static_cast<int>(jobs.size())); ++t)
+      pool.emplace_back(work);
     work();
     for (auto& t : pool) t.join();
   }

@@ -14,9 +14,12 @@ const std::vector<std::pair<std::string_view, std::string_view>>& embedded_rule_
 
 const char* severity_name(Severity s) {
   switch (s) {
-    case Severity::kInfo: return "info";
-    case Severity::kWarning: return "warning";
-    case Severity::kError: return "error";
+    case Severity::kInfo:
+      return "info";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kError:
+      return "error";
   }
   return "?";
 }
@@ -30,10 +33,14 @@ std::optional<Severity> parse_severity(std::string_view s) {
 
 const char* fix_applicability_name(FixApplicability f) {
   switch (f) {
-    case FixApplicability::kNone: return "none";
-    case FixApplicability::kSafe: return "safe";
-    case FixApplicability::kUnsafe: return "unsafe";
-    case FixApplicability::kDisplayOnly: return "display-only";
+    case FixApplicability::kNone:
+      return "none";
+    case FixApplicability::kSafe:
+      return "safe";
+    case FixApplicability::kUnsafe:
+      return "unsafe";
+    case FixApplicability::kDisplayOnly:
+      return "display-only";
   }
   return "?";
 }
@@ -41,14 +48,22 @@ const char* fix_applicability_name(FixApplicability f) {
 std::string family_of_code(std::string_view code) {
   if (code.size() != 6 || code.substr(0, 3) != "CKD") return "";
   switch (code[3]) {
-    case '1': return "container";
-    case '2': return "index";
-    case '3': return "quantization";
-    case '4': return "keys";
-    case '5': return "scales";
-    case '6': return "data";
-    case '7': return "roundtrip";
-    default: return "";
+    case '1':
+      return "container";
+    case '2':
+      return "index";
+    case '3':
+      return "quantization";
+    case '4':
+      return "keys";
+    case '5':
+      return "scales";
+    case '6':
+      return "data";
+    case '7':
+      return "roundtrip";
+    default:
+      return "";
   }
 }
 
@@ -67,7 +82,8 @@ bool Rule::selects_tensor(std::string_view tensor) const {
 
 RuleSet RuleSet::builtin() {
   RuleSet set;
-  for (const auto& [name, text] : embedded_rule_files()) set.add_json(text, fmt::format("rules/{}", name));
+  for (const auto& [name, text] : embedded_rule_files())
+    set.add_json(text, fmt::format("rules/{}", name));
   return set;
 }
 
@@ -80,14 +96,17 @@ std::string required_string(const nlohmann::json& j, const char* key, const std:
   return j[key].get<std::string>();
 }
 
-std::vector<std::shared_ptr<re2::RE2>> regex_list(const nlohmann::json& j, const std::string& where) {
+std::vector<std::shared_ptr<re2::RE2>> regex_list(const nlohmann::json& j,
+                                                  const std::string& where) {
   std::vector<std::shared_ptr<re2::RE2>> out;
   if (j.is_null()) return out;
-  if (!j.is_array()) throw std::runtime_error(fmt::format("{}: selectors must be a list of regexes", where));
+  if (!j.is_array())
+    throw std::runtime_error(fmt::format("{}: selectors must be a list of regexes", where));
   for (const auto& e : j) {
     auto re = std::make_shared<re2::RE2>(e.get<std::string>(), RE2::Quiet);
     if (!re->ok()) {
-      throw std::runtime_error(fmt::format("{}: bad regex \"{}\": {}", where, e.get<std::string>(), re->error()));
+      throw std::runtime_error(
+          fmt::format("{}: bad regex \"{}\": {}", where, e.get<std::string>(), re->error()));
     }
     out.push_back(re);
   }
@@ -114,10 +133,13 @@ void RuleSet::add_json(std::string_view text, const std::string& origin) {
     r.code = required_string(j, "code", where);
     r.name = required_string(j, "name", where);
     r.check = required_string(j, "check", where);
-    if (!std::regex_match(r.code, kCode)) throw std::runtime_error(fmt::format("{}: bad code \"{}\"", where, r.code));
-    if (!std::regex_match(r.name, kName)) throw std::runtime_error(fmt::format("{}: bad name", where));
+    if (!std::regex_match(r.code, kCode))
+      throw std::runtime_error(fmt::format("{}: bad code \"{}\"", where, r.code));
+    if (!std::regex_match(r.name, kName))
+      throw std::runtime_error(fmt::format("{}: bad name", where));
     if (find(r.code) || find(r.name)) {
-      throw std::runtime_error(fmt::format("{}: code {} or name {} already defined", where, r.code, r.name));
+      throw std::runtime_error(
+          fmt::format("{}: code {} or name {} already defined", where, r.code, r.name));
     }
     if (!check_kind_exists(r.check)) {
       throw std::runtime_error(fmt::format("{}: unknown check kind \"{}\"", where, r.check));
@@ -128,14 +150,21 @@ void RuleSet::add_json(std::string_view text, const std::string& origin) {
       throw std::runtime_error(fmt::format("{}: tier must be header, scales or data", where));
     }
     auto sev = parse_severity(required_string(j, "severity", where));
-    if (!sev) throw std::runtime_error(fmt::format("{}: severity must be error, warning or info", where));
+    if (!sev)
+      throw std::runtime_error(fmt::format("{}: severity must be error, warning or info", where));
     r.severity = *sev;
     std::string fix = j.value("fix", std::string("none"));
-    if (fix == "none") r.fix = FixApplicability::kNone;
-    else if (fix == "safe") r.fix = FixApplicability::kSafe;
-    else if (fix == "unsafe") r.fix = FixApplicability::kUnsafe;
-    else if (fix == "display-only") r.fix = FixApplicability::kDisplayOnly;
-    else throw std::runtime_error(fmt::format("{}: fix must be none, safe, unsafe or display-only", where));
+    if (fix == "none")
+      r.fix = FixApplicability::kNone;
+    else if (fix == "safe")
+      r.fix = FixApplicability::kSafe;
+    else if (fix == "unsafe")
+      r.fix = FixApplicability::kUnsafe;
+    else if (fix == "display-only")
+      r.fix = FixApplicability::kDisplayOnly;
+    else
+      throw std::runtime_error(
+          fmt::format("{}: fix must be none, safe, unsafe or display-only", where));
     if (j.contains("params")) r.params = j["params"];
     if (j.contains("tensors")) {
       r.include_tensors = regex_list(j["tensors"].value("include", nlohmann::json()), where);

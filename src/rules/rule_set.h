@@ -30,9 +30,9 @@ struct RuleDocs {
 struct Rule {
   std::string code;
   std::string name;
-  std::string check;  // check kind in the registry
-  std::string family; // container, index, quantization, keys, scales, data, roundtrip
-  std::string tier;   // header, scales, data
+  std::string check;   // check kind in the registry
+  std::string family;  // container, index, quantization, keys, scales, data, roundtrip
+  std::string tier;    // header, scales, data
   Severity severity = Severity::kError;
   FixApplicability fix = FixApplicability::kNone;
   nlohmann::json params = nlohmann::json::object();

@@ -2,8 +2,8 @@
 
 #include <atomic>
 #include <cmath>
-#include <thread>
 #include <cstring>
+#include <thread>
 
 #include "checkpoint/checkpoint.h"
 #include "numerics/float_decode.h"
@@ -18,7 +18,8 @@ ScaleStats compute_scale_stats(const TensorRef& ref) {
     return s;
   }
   Dtype dtype = *t.dtype;
-  if (dtype == Dtype::kF4 || dtype == Dtype::kF6_E2M3 || dtype == Dtype::kF6_E3M2 || dtype == Dtype::kC64) {
+  if (dtype == Dtype::kF4 || dtype == Dtype::kF6_E2M3 || dtype == Dtype::kF6_E3M2 ||
+      dtype == Dtype::kC64) {
     s.error = "dtype has no per-element scale encoding";
     return s;
   }
@@ -63,7 +64,8 @@ ScaleStats compute_scale_stats(const TensorRef& ref) {
       for (uint64_t i = 0; i < t.numel; ++i) accumulate(i, decode_f8_e4m3fn(p[i]));
       break;
     case Dtype::kBF16:
-      for (uint64_t i = 0; i < t.numel; ++i) accumulate(i, decode_bf16(static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8))));
+      for (uint64_t i = 0; i < t.numel; ++i)
+        accumulate(i, decode_bf16(static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8))));
       break;
     case Dtype::kF32:
       for (uint64_t i = 0; i < t.numel; ++i) {
@@ -82,7 +84,8 @@ void ScaleValueCache::prefill(const std::vector<const TensorRef*>& refs, int thr
   std::vector<ScaleStats> computed(refs.size());
   std::atomic<size_t> next{0};
   auto work = [&] {
-    for (size_t i = next++; i < refs.size(); i = next++) computed[i] = compute_scale_stats(*refs[i]);
+    for (size_t i = next++; i < refs.size(); i = next++)
+      computed[i] = compute_scale_stats(*refs[i]);
   };
   std::vector<std::thread> pool;
   for (int t = 1; t < threads; ++t) pool.emplace_back(work);

@@ -14,8 +14,8 @@ struct TensorRef;
 struct TensorInfo;
 
 struct ScaleStats {
-  bool decoded = false;   // false: not readable or not a numeric dtype
-  std::string error;      // why it could not be decoded
+  bool decoded = false;  // false: not readable or not a numeric dtype
+  std::string error;     // why it could not be decoded
   uint64_t count = 0;
   uint64_t nan = 0, inf = 0, zero = 0, negative = 0;
   uint64_t first_non_finite = 0, first_non_positive = 0;  // element indices

@@ -61,8 +61,8 @@ std::optional<uint64_t> tensor_byte_size(Dtype dtype, const std::vector<uint64_t
 }
 
 void Shard::add_issue(ShardIssueKind kind, std::string tensor, std::string message) {
-  size_t seen = static_cast<size_t>(
-      std::count_if(issues_.begin(), issues_.end(), [&](const ShardIssue& i) { return i.kind == kind; }));
+  size_t seen = static_cast<size_t>(std::count_if(
+      issues_.begin(), issues_.end(), [&](const ShardIssue& i) { return i.kind == kind; }));
   if (seen >= kMaxIssuesPerKind) {
     ++suppressed_[kind];
     return;
@@ -72,7 +72,8 @@ void Shard::add_issue(ShardIssueKind kind, std::string tensor, std::string messa
 
 void Shard::finish_issue_counts() {
   for (auto [kind, count] : suppressed_) {
-    issues_.push_back({kind, "", fmt::format("... and {} more problems of this kind in this file", count)});
+    issues_.push_back(
+        {kind, "", fmt::format("... and {} more problems of this kind in this file", count)});
   }
 }
 
@@ -114,13 +115,13 @@ std::unique_ptr<Shard> Shard::parse(std::unique_ptr<ByteSource> source, std::str
   s.parse_header(s.source_->read(8, s.header_length_));
   if (s.header_ok_) s.validate_layout();
   s.finish_issue_counts();
-  s.loadable_ = s.header_ok_ &&
-                std::none_of(s.issues_.begin(), s.issues_.end(), [](const ShardIssue& i) {
-                  return i.kind == ShardIssueKind::kInvalidHeader ||
-                         i.kind == ShardIssueKind::kInvalidOffsets ||
-                         i.kind == ShardIssueKind::kFileSizeMismatch ||
-                         i.kind == ShardIssueKind::kDuplicateTensorName;
-                });
+  s.loadable_ =
+      s.header_ok_ && std::none_of(s.issues_.begin(), s.issues_.end(), [](const ShardIssue& i) {
+        return i.kind == ShardIssueKind::kInvalidHeader ||
+               i.kind == ShardIssueKind::kInvalidOffsets ||
+               i.kind == ShardIssueKind::kFileSizeMismatch ||
+               i.kind == ShardIssueKind::kDuplicateTensorName;
+      });
   return shard;
 }
 
@@ -132,10 +133,11 @@ void Shard::parse_header(std::string_view header) {
       reader.fail(fmt::format("header is a JSON {}, not an object", json_type_name(reader.peek())));
     }
     if (reader.leading_whitespace() > 0) {
-      add_issue(ShardIssueKind::kHeaderPadding, "",
-                fmt::format("header starts with {} whitespace bytes; the format requires '{{' first "
-                            "(older readers reject this)",
-                            reader.leading_whitespace()));
+      add_issue(
+          ShardIssueKind::kHeaderPadding, "",
+          fmt::format("header starts with {} whitespace bytes; the format requires '{{' first "
+                      "(older readers reject this)",
+                      reader.leading_whitespace()));
     }
     reader.begin_object();
     tensors_.reserve(header.size() / 96);  // a compact entry is about 100 bytes
@@ -144,7 +146,8 @@ void Shard::parse_header(std::string_view header) {
     while (reader.next_key(key)) {
       if (key == "__metadata__") {
         context = "__metadata__";
-        if (metadata_seen) add_issue(ShardIssueKind::kInvalidHeader, "", "__metadata__ appears twice");
+        if (metadata_seen)
+          add_issue(ShardIssueKind::kInvalidHeader, "", "__metadata__ appears twice");
         metadata_seen = true;
         if (reader.peek() == JsonType::kNull) {
           reader.read_null();
@@ -197,8 +200,8 @@ void Shard::parse_header(std::string_view header) {
           t.dtype = parse_dtype(text);
           if (!t.dtype) {
             add_issue(ShardIssueKind::kInvalidHeader, key,
-                      fmt::format("unknown dtype \"{}\" (not one of the {} safetensors dtypes)", text,
-                                  kDtypeCount));
+                      fmt::format("unknown dtype \"{}\" (not one of the {} safetensors dtypes)",
+                                  text, kDtypeCount));
           }
         } else if (field == "shape") {
           if (has_shape) add_issue(ShardIssueKind::kInvalidHeader, key, "'shape' appears twice");
@@ -217,7 +220,8 @@ void Shard::parse_header(std::string_view header) {
             t.shape.push_back(reader.read_u64());
           }
         } else if (field == "data_offsets") {
-          if (has_offsets) add_issue(ShardIssueKind::kInvalidHeader, key, "'data_offsets' appears twice");
+          if (has_offsets)
+            add_issue(ShardIssueKind::kInvalidHeader, key, "'data_offsets' appears twice");
           has_offsets = true;
           std::vector<uint64_t> offsets;
           reader.begin_array();
@@ -231,7 +235,8 @@ void Shard::parse_header(std::string_view header) {
           }
           if (offsets.size() != 2) {
             add_issue(ShardIssueKind::kInvalidHeader, key,
-                      fmt::format("data_offsets has {} entries; it must be [begin, end]", offsets.size()));
+                      fmt::format("data_offsets has {} entries; it must be [begin, end]",
+                                  offsets.size()));
             has_offsets = false;
           } else {
             t.begin = offsets[0];
@@ -259,14 +264,15 @@ void Shard::parse_header(std::string_view header) {
           numel = *next;
         }
         if (overflow) {
-          add_issue(ShardIssueKind::kInvalidHeader, key,
-                    fmt::format("shape {} overflows a 64-bit element count", format_shape(t.shape)));
+          add_issue(
+              ShardIssueKind::kInvalidHeader, key,
+              fmt::format("shape {} overflows a 64-bit element count", format_shape(t.shape)));
         } else if (t.dtype) {
           auto bits = checked_mul(numel, dtype_bits(*t.dtype));
           if (!bits) {
             add_issue(ShardIssueKind::kInvalidHeader, key,
-                      fmt::format("shape {} of {} overflows a 64-bit bit count", format_shape(t.shape),
-                                  dtype_name(*t.dtype)));
+                      fmt::format("shape {} of {} overflows a 64-bit bit count",
+                                  format_shape(t.shape), dtype_name(*t.dtype)));
           } else if (*bits % 8 != 0) {
             add_issue(ShardIssueKind::kInvalidHeader, key,
                       fmt::format("shape {} of {} is {} bits, not a whole number of bytes",
@@ -331,7 +337,8 @@ void Shard::validate_layout() {
   std::vector<size_t> order(tensors_.size());
   std::iota(order.begin(), order.end(), size_t{0});
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return std::pair(tensors_[a].begin, tensors_[a].end) < std::pair(tensors_[b].begin, tensors_[b].end);
+    return std::pair(tensors_[a].begin, tensors_[a].end) <
+           std::pair(tensors_[b].begin, tensors_[b].end);
   });
 
   uint64_t covered = 0;  // every byte below this belongs to some tensor
@@ -345,10 +352,11 @@ void Shard::validate_layout() {
     }
     bool layout_ok = true;
     if (t.begin > covered) {
-      add_issue(ShardIssueKind::kInvalidOffsets, t.name,
-                fmt::format("hole of {} bytes before this tensor (bytes [{}, {}) of the data belong "
-                            "to no tensor)",
-                            t.begin - covered, covered, t.begin));
+      add_issue(
+          ShardIssueKind::kInvalidOffsets, t.name,
+          fmt::format("hole of {} bytes before this tensor (bytes [{}, {}) of the data belong "
+                      "to no tensor)",
+                      t.begin - covered, covered, t.begin));
     } else if (t.begin < covered && previous) {
       add_issue(ShardIssueKind::kInvalidOffsets, t.name,
                 fmt::format("data_offsets [{}, {}] overlap \"{}\" [{}, {}]", t.begin, t.end,
@@ -448,7 +456,8 @@ std::string serialize_header(const std::map<std::string, std::string>* metadata,
   while (json.size() % 8 != 0) json += ' ';
   std::string out(8, '\0');
   uint64_t n = json.size();
-  for (int i = 0; i < 8; ++i) out[static_cast<size_t>(i)] = static_cast<char>((n >> (8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    out[static_cast<size_t>(i)] = static_cast<char>((n >> (8 * i)) & 0xff);
   return out + json;
 }
 

@@ -44,10 +44,10 @@ struct TensorInfo {
   std::vector<uint64_t> shape;
   uint64_t begin = 0;
   uint64_t end = 0;
-  uint64_t numel = 0;           // valid when shape_valid
-  bool shape_valid = false;     // element count and byte size did not overflow
-  bool readable = false;        // bytes lie inside the file and match shape x dtype
-  bool duplicate = false;       // a second entry with an earlier entry's name
+  uint64_t numel = 0;        // valid when shape_valid
+  bool shape_valid = false;  // element count and byte size did not overflow
+  bool readable = false;     // bytes lie inside the file and match shape x dtype
+  bool duplicate = false;    // a second entry with an earlier entry's name
 
   uint64_t nbytes() const { return end >= begin ? end - begin : 0; }
 };

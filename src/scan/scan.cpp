@@ -36,7 +36,8 @@ DtypeBytes count_target_dtype_bytes(const Checkpoint& ck) {
 
 std::string describe_scheme(const QuantScheme& s) {
   if (s.method == QuantMethod::kNone) return "no quantization declared";
-  if (s.method == QuantMethod::kUnknown) return fmt::format("unknown method {} ({})", s.method_name, s.source_file);
+  if (s.method == QuantMethod::kUnknown)
+    return fmt::format("unknown method {} ({})", s.method_name, s.source_file);
   std::set<std::string> formats;
   for (const QuantGroup& g : s.groups) {
     std::string f = weight_format_name(g.format);
@@ -67,11 +68,14 @@ ScanReport run_scan(const ScanRequest& request) {
   report.target_dtypes = count_target_dtype_bytes(*ck);
   report.findings = run_rules(request.rules, *ck, source.get(), request.options);
   for (const Finding& f : report.findings) {
-    (f.severity == Severity::kError ? report.errors : f.severity == Severity::kWarning ? report.warnings : report.infos)++;
+    (f.severity == Severity::kError     ? report.errors
+     : f.severity == Severity::kWarning ? report.warnings
+                                        : report.infos)++;
   }
   report.fail_on = request.fail_on;
   if (request.fail_on) {
-    for (const Finding& f : report.findings) report.failed = report.failed || f.severity >= *request.fail_on;
+    for (const Finding& f : report.findings)
+      report.failed = report.failed || f.severity >= *request.fail_on;
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;

@@ -8,13 +8,15 @@
 #include "safetensors/shard.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto source = std::make_unique<ckd::MemorySource>("fuzz.safetensors", std::string(reinterpret_cast<const char*>(data), size));
+  auto source = std::make_unique<ckd::MemorySource>(
+      "fuzz.safetensors", std::string(reinterpret_cast<const char*>(data), size));
   auto shard = ckd::Shard::parse(std::move(source), "fuzz.safetensors");
   for (const auto& t : shard->tensors()) {
     if (!t.readable || !t.dtype) continue;
     std::string_view bytes = shard->tensor_bytes(t);
     for (uint64_t i = 0; i < std::min<uint64_t>(t.numel, 4); ++i) {
-      if (bytes.size() >= (i + 1) * ckd::dtype_bits(*t.dtype) / 8 && ckd::dtype_bits(*t.dtype) >= 8) {
+      if (bytes.size() >= (i + 1) * ckd::dtype_bits(*t.dtype) / 8 &&
+          ckd::dtype_bits(*t.dtype) >= 8) {
         (void)ckd::decode_element(*t.dtype, bytes, i);
       }
     }

@@ -32,6 +32,8 @@ class DuplicateNamesCheck : public Check {
 
 }  // namespace
 
-std::unique_ptr<Check> make_duplicate_names_check() { return std::make_unique<DuplicateNamesCheck>(); }
+std::unique_ptr<Check> make_duplicate_names_check() {
+  return std::make_unique<DuplicateNamesCheck>();
+}
 
 }  // namespace ckd

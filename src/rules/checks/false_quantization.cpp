@@ -38,31 +38,39 @@ class FalseQuantizationCheck : public Check {
       } else if (!weight_dtype_fits(g->format, d)) {
         if (!misformatted_example) {
           misformatted_example = w->ref;
-          misformat_detail = fmt::format("declared {} ({}) but stored as {}", weight_format_name(g->format),
-                                         expected_weight_dtypes(g->format), dtype_name(d));
+          misformat_detail =
+              fmt::format("declared {} ({}) but stored as {}", weight_format_name(g->format),
+                          expected_weight_dtypes(g->format), dtype_name(d));
         }
         ++misformatted;
       }
     }
     if (targeted == 0) return;
     std::vector<std::string> shares;
-    for (const auto& [dtype, bytes] : bytes_by_dtype) shares.push_back(fmt::format("{} {}", dtype, percent(bytes, total_bytes)));
+    for (const auto& [dtype, bytes] : bytes_by_dtype)
+      shares.push_back(fmt::format("{} {}", dtype, percent(bytes, total_bytes)));
     std::string histogram = fmt::format("targeted weight bytes: {}", fmt::join(shares, ", "));
-    std::string declared = scheme.algo.empty() ? scheme.method_name : fmt::format("{} {}", scheme.method_name, scheme.algo);
+    std::string declared = scheme.algo.empty()
+                               ? scheme.method_name
+                               : fmt::format("{} {}", scheme.method_name, scheme.algo);
     if (unquantized > 0) {
       std::string advice;
       if (unquantized == targeted && !any_scale) {
-        advice = "no scale tensor exists: quantize before saving, or remove the stale quantization_config";
+        advice =
+            "no scale tensor exists: quantize before saving, or remove the stale "
+            "quantization_config";
       } else if (unquantized == targeted) {
-        advice = "scales were written but the weights were never compressed (save_compressed=False?)";
+        advice =
+            "scales were written but the weights were never compressed (save_compressed=False?)";
       } else {
-        advice = fmt::format("quantize them or add them to {}", scheme.ignore_key.empty() ? "the ignore list" : scheme.ignore_key);
+        advice = fmt::format("quantize them or add them to {}",
+                             scheme.ignore_key.empty() ? "the ignore list" : scheme.ignore_key);
       }
       ctx.emit(*unquantized_example,
                fmt::format("{} declares {} but {} of {} targeted modules are unquantized 16/32-bit "
                            "floats with no scales ({}); {}",
-                           scheme.source_file, declared, with_commas(unquantized), with_commas(targeted), histogram,
-                           advice));
+                           scheme.source_file, declared, with_commas(unquantized),
+                           with_commas(targeted), histogram, advice));
     }
     if (misformatted > 0) {
       ctx.emit(*misformatted_example,
@@ -74,6 +82,8 @@ class FalseQuantizationCheck : public Check {
 
 }  // namespace
 
-std::unique_ptr<Check> make_false_quantization_check() { return std::make_unique<FalseQuantizationCheck>(); }
+std::unique_ptr<Check> make_false_quantization_check() {
+  return std::make_unique<FalseQuantizationCheck>();
+}
 
 }  // namespace ckd

@@ -49,15 +49,19 @@ class FusedScaleMismatchCheck : public Check {
         if (ratio > worst) worst = ratio, worst_group = group, example = members[0].second;
       }
       if (mismatched == 0) continue;
-      ctx.emit(*example, fmt::format("{} of {} fused groups have differing {} (worst {:.3g}x at {}); the fused "
-                                     "kernel uses one scale, so the other projections dequantize with the wrong one",
-                                     with_commas(mismatched), with_commas(compared), param, worst, worst_group));
+      ctx.emit(*example,
+               fmt::format(
+                   "{} of {} fused groups have differing {} (worst {:.3g}x at {}); the fused "
+                   "kernel uses one scale, so the other projections dequantize with the wrong one",
+                   with_commas(mismatched), with_commas(compared), param, worst, worst_group));
     }
   }
 };
 
 }  // namespace
 
-std::unique_ptr<Check> make_fused_scale_mismatch_check() { return std::make_unique<FusedScaleMismatchCheck>(); }
+std::unique_ptr<Check> make_fused_scale_mismatch_check() {
+  return std::make_unique<FusedScaleMismatchCheck>();
+}
 
 }  // namespace ckd

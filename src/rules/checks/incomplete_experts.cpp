@@ -1,7 +1,7 @@
 // A MoE layer with fewer experts than the config declares, or experts missing tensors their
 // siblings have (FAILURES.md C1, G2): loaders leave the missing ones uninitialized.
-#include <map>
 #include <algorithm>
+#include <map>
 
 #include "rules/checks/util.h"
 
@@ -12,7 +12,8 @@ class IncompleteExpertsCheck : public Check {
  public:
   void run(const CheckContext& ctx) const override {
     const Checkpoint& ck = ctx.checkpoint();
-    auto declared = config_uint(ck, {"num_experts", "n_routed_experts", "num_local_experts", "moe_num_experts"});
+    auto declared = config_uint(
+        ck, {"num_experts", "n_routed_experts", "num_local_experts", "moe_num_experts"});
     CappedEmitter out(ctx, 25);
     // Sorted names keep each layer's expert tensors together; process one layer at a time.
     struct Entry {
@@ -41,14 +42,17 @@ class IncompleteExpertsCheck : public Check {
         continue;
       }
       // Fused layouts: experts.gate_up_proj [E, ...], gpt-oss experts.*_blocks [E, ...].
-      if (declared && name.find(".experts.") != std::string_view::npos && ref->info->shape.size() >= 3) {
+      if (declared && name.find(".experts.") != std::string_view::npos &&
+          ref->info->shape.size() >= 3) {
         auto [module, param] = split_tensor_name(name);
         TensorRole role = role_of_param(param, module);
-        if ((role == TensorRole::kWeight || role == TensorRole::kPackedWeight || role == TensorRole::kWeightScale) &&
+        if ((role == TensorRole::kWeight || role == TensorRole::kPackedWeight ||
+             role == TensorRole::kWeightScale) &&
             ref->info->shape[0] != *declared) {
-          out.add(*ref, fmt::format("fused expert tensor has {} experts in dimension 0 but the config "
-                                    "declares {}",
-                                    ref->info->shape[0], *declared));
+          out.add(*ref,
+                  fmt::format("fused expert tensor has {} experts in dimension 0 but the config "
+                              "declares {}",
+                              ref->info->shape[0], *declared));
         }
       }
     }
@@ -80,9 +84,14 @@ class IncompleteExpertsCheck : public Check {
       for (uint64_t e = 0; e < *declared && missing.size() < 12; ++e) {
         if (!experts.count(e)) missing.push_back(e);
       }
-      out.add(anchor, fmt::format("{} has {} experts but the config declares {}{}", prefix, experts.size(), *declared,
-                                  missing.empty() ? std::string() : fmt::format(" (missing {}{})", fmt::join(missing, ", "),
-                                                                                experts.size() + missing.size() < *declared ? ", ..." : "")));
+      out.add(
+          anchor,
+          fmt::format(
+              "{} has {} experts but the config declares {}{}", prefix, experts.size(), *declared,
+              missing.empty()
+                  ? std::string()
+                  : fmt::format(" (missing {}{})", fmt::join(missing, ", "),
+                                experts.size() + missing.size() < *declared ? ", ..." : "")));
     }
     // Tensors most experts have but some lack.
     for (size_t k = 0; k < suffixes.size(); ++k) {
@@ -93,16 +102,22 @@ class IncompleteExpertsCheck : public Check {
       for (const auto& [id, mask] : experts) {
         if (!((mask >> k) & 1)) lacking.push_back(id);
       }
-      std::vector<uint64_t> shown(lacking.begin(), lacking.begin() + static_cast<long>(std::min<size_t>(12, lacking.size())));
-      out.add(anchor, fmt::format("{}.{{{}}}.{} is missing (present in {} of {} experts){}", prefix, fmt::join(shown, ","),
-                                  suffix, count, experts.size(),
-                                  lacking.size() > shown.size() ? fmt::format(", {} experts lack it", lacking.size()) : ""));
+      std::vector<uint64_t> shown(
+          lacking.begin(),
+          lacking.begin() + static_cast<long>(std::min<size_t>(12, lacking.size())));
+      out.add(anchor, fmt::format("{}.{{{}}}.{} is missing (present in {} of {} experts){}", prefix,
+                                  fmt::join(shown, ","), suffix, count, experts.size(),
+                                  lacking.size() > shown.size()
+                                      ? fmt::format(", {} experts lack it", lacking.size())
+                                      : ""));
     }
   }
 };
 
 }  // namespace
 
-std::unique_ptr<Check> make_incomplete_experts_check() { return std::make_unique<IncompleteExpertsCheck>(); }
+std::unique_ptr<Check> make_incomplete_experts_check() {
+  return std::make_unique<IncompleteExpertsCheck>();
+}
 
 }  // namespace ckd

@@ -30,16 +30,18 @@ class IndexTensorMismatchCheck : public Check {
       }
       const TensorRef* actual = ck.find(tensor);
       if (actual) {
-        out.add(kIndex, std::string(tensor), fmt::format("index maps it to {} but it is stored in {}", index.shard_of(i),
-                                            actual->shard->display_name()));
+        out.add(kIndex, std::string(tensor),
+                fmt::format("index maps it to {} but it is stored in {}", index.shard_of(i),
+                            actual->shard->display_name()));
       } else {
-        out.add(kIndex, std::string(tensor), fmt::format("index maps it to {} but no shard holds it", index.shard_of(i)));
+        out.add(kIndex, std::string(tensor),
+                fmt::format("index maps it to {} but no shard holds it", index.shard_of(i)));
       }
     }
     // A shard whose every tensor was found through the index needs no reverse check.
-    bool duplicate_keys = std::any_of(ck.problems().begin(), ck.problems().end(), [](const LoadProblem& p) {
-      return p.kind == LoadProblemKind::kDuplicateIndexKey;
-    });
+    bool duplicate_keys = std::any_of(
+        ck.problems().begin(), ck.problems().end(),
+        [](const LoadProblem& p) { return p.kind == LoadProblemKind::kDuplicateIndexKey; });
     std::unordered_set<std::string_view> mapped;
     for (const auto& shard : ck.shards()) {
       size_t distinct = 0;
@@ -51,7 +53,8 @@ class IndexTensorMismatchCheck : public Check {
       for (const TensorInfo& t : shard->tensors()) {
         if (t.duplicate || mapped.count(t.name)) continue;
         out.add(shard->display_name(), t.name,
-                "stored in this shard but missing from the index; loaders that follow the index never read it");
+                "stored in this shard but missing from the index; loaders that follow the index "
+                "never read it");
       }
     }
     out.finish("index/shard disagreements");

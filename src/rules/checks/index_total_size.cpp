@@ -33,14 +33,17 @@ class IndexTotalSizeCheck : public Check {
       ctx.emit("model.safetensors.index.json", "",
                fmt::format("metadata.total_size is {} but the shards hold {} tensor bytes ({}{}); "
                            "regenerate the index",
-                           with_commas(static_cast<uint64_t>(std::max(0.0, *declared))), with_commas(bytes),
-                           diff > 0 ? "+" : "-", with_commas(static_cast<uint64_t>(std::fabs(diff)))));
+                           with_commas(static_cast<uint64_t>(std::max(0.0, *declared))),
+                           with_commas(bytes), diff > 0 ? "+" : "-",
+                           with_commas(static_cast<uint64_t>(std::fabs(diff)))));
     }
   }
 };
 
 }  // namespace
 
-std::unique_ptr<Check> make_index_total_size_check() { return std::make_unique<IndexTotalSizeCheck>(); }
+std::unique_ptr<Check> make_index_total_size_check() {
+  return std::make_unique<IndexTotalSizeCheck>();
+}
 
 }  // namespace ckd

@@ -26,17 +26,22 @@ class KeyPrefixMismatchCheck : public Check {
     auto source = normalized_keys(*ctx.source());
     auto change = best_prefix_change(quantized, source);
     double min_share = ctx.param("min_share", 0.5);
-    if (!change || static_cast<double>(change->count) < min_share * static_cast<double>(change->unmatched)) return;
+    if (!change ||
+        static_cast<double>(change->count) < min_share * static_cast<double>(change->unmatched))
+      return;
     const TensorRef* example = ctx.checkpoint().find(change->example_from);
-    ctx.emit(*example, fmt::format("keys differ from the source by {}: this explains {} of {} keys "
-                                   "not found in the source (e.g. {} ↔ {})",
-                                   describe(*change), with_commas(change->count), with_commas(change->unmatched),
-                                   change->example_from, change->example_to));
+    ctx.emit(*example,
+             fmt::format("keys differ from the source by {}: this explains {} of {} keys "
+                         "not found in the source (e.g. {} ↔ {})",
+                         describe(*change), with_commas(change->count),
+                         with_commas(change->unmatched), change->example_from, change->example_to));
   }
 };
 
 }  // namespace
 
-std::unique_ptr<Check> make_key_prefix_mismatch_check() { return std::make_unique<KeyPrefixMismatchCheck>(); }
+std::unique_ptr<Check> make_key_prefix_mismatch_check() {
+  return std::make_unique<KeyPrefixMismatchCheck>();
+}
 
 }  // namespace ckd

@@ -16,21 +16,27 @@ class LmHeadTyingCheck : public Check {
     bool has_embedding = false;
     for (const Module& m : ck.modules().modules()) {
       std::string_view p = m.path;
-      if ((p == "lm_head" || (p.size() > 8 && p.substr(p.size() - 8) == ".lm_head")) && m.weight()) head = &m;
+      if ((p == "lm_head" || (p.size() > 8 && p.substr(p.size() - 8) == ".lm_head")) && m.weight())
+        head = &m;
       has_embedding = has_embedding || p.find("embed_tokens") != std::string_view::npos;
     }
     std::string mode = ctx.param("mode", std::string());
     if (mode == "redundant") {
       if (!tie->get<bool>() || !head) return;
-      ctx.emit(module_anchor(*head),
-               fmt::format("tie_word_embeddings is true but {} is stored{}; loaders skip it or fail on it: "
-                           "drop it, or set tie_word_embeddings to false",
-                           head->path, head->is_quantized() ? " quantized (a tied head must not differ from the embedding)" : ""));
+      ctx.emit(
+          module_anchor(*head),
+          fmt::format(
+              "tie_word_embeddings is true but {} is stored{}; loaders skip it or fail on it: "
+              "drop it, or set tie_word_embeddings to false",
+              head->path,
+              head->is_quantized() ? " quantized (a tied head must not differ from the embedding)"
+                                   : ""));
     } else if (mode == "missing") {
       if (tie->get<bool>() || head || !has_embedding) return;
-      ctx.emit("config.json", "",
-               "tie_word_embeddings is false but there is no lm_head weight; loaders leave the output "
-               "projection uninitialized: set tie_word_embeddings to true or add lm_head.weight");
+      ctx.emit(
+          "config.json", "",
+          "tie_word_embeddings is false but there is no lm_head weight; loaders leave the output "
+          "projection uninitialized: set tie_word_embeddings to true or add lm_head.weight");
     } else {
       throw std::runtime_error("lm-head-tying: unknown mode " + mode);
     }
@@ -39,6 +45,8 @@ class LmHeadTyingCheck : public Check {
 
 }  // namespace
 
-std::unique_ptr<Check> make_lm_head_tying_check() { return std::make_unique<LmHeadTyingCheck>(); }
+std::unique_ptr<Check> make_lm_head_tying_check() {
+  return std::make_unique<LmHeadTyingCheck>();
+}
 
 }  // namespace ckd

@@ -20,7 +20,8 @@ class LoadProblemsCheck : public Check {
     };
     std::string which = ctx.param("problem", std::string());
     auto it = kKinds.find(which);
-    if (it == kKinds.end()) throw std::runtime_error("load-problems: unknown problem kind " + which);
+    if (it == kKinds.end())
+      throw std::runtime_error("load-problems: unknown problem kind " + which);
     const Checkpoint& ck = ctx.checkpoint();
     std::vector<const LoadProblem*> missing;
     for (const LoadProblem& p : ck.problems()) {
@@ -40,22 +41,27 @@ class LoadProblemsCheck : public Check {
     constexpr size_t kListed = 3;
     if (missing.size() <= kListed) {
       for (const LoadProblem* p : missing) {
-        ctx.emit("model.safetensors.index.json", "",
-                 fmt::format("weight_map names {} ({} tensors) but the file does not exist; download it again",
-                             p->file, with_commas(tensors_in(p->file))));
+        ctx.emit(
+            "model.safetensors.index.json", "",
+            fmt::format(
+                "weight_map names {} ({} tensors) but the file does not exist; download it again",
+                p->file, with_commas(tensors_in(p->file))));
       }
       return;
     }
     std::vector<std::string> names;
     for (size_t i = 0; i < kListed; ++i) names.push_back(missing[i]->file);
-    ctx.emit("model.safetensors.index.json", "",
-             fmt::format("{} shards named by weight_map do not exist ({}, ...); download them again",
-                         missing.size(), fmt::join(names, ", ")));
+    ctx.emit(
+        "model.safetensors.index.json", "",
+        fmt::format("{} shards named by weight_map do not exist ({}, ...); download them again",
+                    missing.size(), fmt::join(names, ", ")));
   }
 };
 
 }  // namespace
 
-std::unique_ptr<Check> make_load_problems_check() { return std::make_unique<LoadProblemsCheck>(); }
+std::unique_ptr<Check> make_load_problems_check() {
+  return std::make_unique<LoadProblemsCheck>();
+}
 
 }  // namespace ckd

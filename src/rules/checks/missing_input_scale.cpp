@@ -44,13 +44,15 @@ class MissingInputScaleCheck : public Check {
     }
     for (const auto& [pattern, gap] : expert_gaps) {
       std::vector<uint64_t> ids(gap.experts.begin(), gap.experts.end());
-      std::string listed = ids.size() > 12
-                               ? fmt::format("{}, ... ({} experts)", fmt::join(ids.begin(), ids.begin() + 12, ", "), ids.size())
-                               : fmt::format("{}", fmt::join(ids, ", "));
-      out.add(*gap.anchor, fmt::format("{} lacks {} for experts {}: static activations are declared "
-                                       "(uncalibrated experts? vLLM computes 1/0 and outputs NaN or "
-                                       "pad tokens)",
-                                       pattern, gap.param, listed));
+      std::string listed =
+          ids.size() > 12 ? fmt::format("{}, ... ({} experts)",
+                                        fmt::join(ids.begin(), ids.begin() + 12, ", "), ids.size())
+                          : fmt::format("{}", fmt::join(ids, ", "));
+      out.add(*gap.anchor,
+              fmt::format("{} lacks {} for experts {}: static activations are declared "
+                          "(uncalibrated experts? vLLM computes 1/0 and outputs NaN or "
+                          "pad tokens)",
+                          pattern, gap.param, listed));
     }
     out.finish("modules missing input scales");
   }
@@ -58,6 +60,8 @@ class MissingInputScaleCheck : public Check {
 
 }  // namespace
 
-std::unique_ptr<Check> make_missing_input_scale_check() { return std::make_unique<MissingInputScaleCheck>(); }
+std::unique_ptr<Check> make_missing_input_scale_check() {
+  return std::make_unique<MissingInputScaleCheck>();
+}
 
 }  // namespace ckd

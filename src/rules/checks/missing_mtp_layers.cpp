@@ -8,7 +8,8 @@ class MissingMtpLayersCheck : public Check {
  public:
   void run(const CheckContext& ctx) const override {
     const Checkpoint& ck = ctx.checkpoint();
-    auto mtp = config_uint(ck, {"num_nextn_predict_layers", "mtp_num_hidden_layers", "num_mtp_layers"});
+    auto mtp =
+        config_uint(ck, {"num_nextn_predict_layers", "mtp_num_hidden_layers", "num_mtp_layers"});
     if (!mtp || *mtp == 0 || ck.tensor_names().empty()) return;
     auto layers = config_uint(ck, {"num_hidden_layers"});
     std::string extra_layer = layers ? fmt::format("layers.{}.", *layers) : std::string();
@@ -16,15 +17,19 @@ class MissingMtpLayersCheck : public Check {
       if (name.rfind("mtp.", 0) == 0 || name.find(".mtp.") != std::string::npos) return;
       if (!extra_layer.empty() && name.find(extra_layer) != std::string::npos) return;
     }
-    ctx.emit("config.json", "",
-             fmt::format("config declares {} MTP layer(s) but no mtp.* tensor (nor layer {}) exists; "
-                         "speculative decoding with MTP fails: copy them from the source or set the count to 0",
-                         *mtp, layers ? std::to_string(*layers) : std::string("N")));
+    ctx.emit(
+        "config.json", "",
+        fmt::format(
+            "config declares {} MTP layer(s) but no mtp.* tensor (nor layer {}) exists; "
+            "speculative decoding with MTP fails: copy them from the source or set the count to 0",
+            *mtp, layers ? std::to_string(*layers) : std::string("N")));
   }
 };
 
 }  // namespace
 
-std::unique_ptr<Check> make_missing_mtp_layers_check() { return std::make_unique<MissingMtpLayersCheck>(); }
+std::unique_ptr<Check> make_missing_mtp_layers_check() {
+  return std::make_unique<MissingMtpLayersCheck>();
+}
 
 }  // namespace ckd

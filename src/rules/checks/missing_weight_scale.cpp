@@ -23,20 +23,26 @@ class MissingWeightScaleCheck : public Check {
           if (present) continue;
           std::string hint;
           if (alternatives.front() == "weight_scale_inv" && m.param("weight_scale")) {
-            hint = "; it has weight_scale instead: quant_method fp8 with weight_block_size reads "
-                   "weight_scale_inv (rename, the values are already multipliers)";
+            hint =
+                "; it has weight_scale instead: quant_method fp8 with weight_block_size reads "
+                "weight_scale_inv (rename, the values are already multipliers)";
           } else if (alternatives.front() == "weight_scale" && m.param("weight_scale_inv")) {
             hint = "; it has weight_scale_inv instead (rename to weight_scale)";
           }
-          out.add(*w->ref, fmt::format("{} weight of {} has no {} ({} {}){}", dtype_name(d), m.path,
-                                       alternatives.front(), scheme.method_name, weight_format_name(g->format),
-                                       hint.empty() ? "; the loader keeps an uninitialized or sentinel scale" : hint));
+          out.add(
+              *w->ref,
+              fmt::format(
+                  "{} weight of {} has no {} ({} {}){}", dtype_name(d), m.path,
+                  alternatives.front(), scheme.method_name, weight_format_name(g->format),
+                  hint.empty() ? "; the loader keeps an uninitialized or sentinel scale" : hint));
         }
-      } else if (is_fp8(d) && !m.has_role(TensorRole::kWeightScale) && !m.has_role(TensorRole::kGlobalScale)) {
+      } else if (is_fp8(d) && !m.has_role(TensorRole::kWeightScale) &&
+                 !m.has_role(TensorRole::kGlobalScale)) {
         // An FP8 weight without any scale is wrong whatever the config says (C7).
-        out.add(*w->ref, fmt::format("{} weight of {} has no scale tensor at all; its values cannot be "
-                                     "dequantized",
-                                     dtype_name(d), m.path));
+        out.add(*w->ref,
+                fmt::format("{} weight of {} has no scale tensor at all; its values cannot be "
+                            "dequantized",
+                            dtype_name(d), m.path));
       }
     }
     out.finish("modules missing weight scales");
@@ -45,6 +51,8 @@ class MissingWeightScaleCheck : public Check {
 
 }  // namespace
 
-std::unique_ptr<Check> make_missing_weight_scale_check() { return std::make_unique<MissingWeightScaleCheck>(); }
+std::unique_ptr<Check> make_missing_weight_scale_check() {
+  return std::make_unique<MissingWeightScaleCheck>();
+}
 
 }  // namespace ckd

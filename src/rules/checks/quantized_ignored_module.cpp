@@ -18,15 +18,19 @@ class QuantizedIgnoredModuleCheck : public Check {
       if (!p) continue;
       std::vector<std::string> evidence;
       if (const ModuleParam* w = m.weight(); w && w->ref->info->dtype) {
-        evidence.push_back(fmt::format("{} is {}", w->name.empty() ? std::string_view(m.path) : w->name, dtype_name(*w->ref->info->dtype)));
+        evidence.push_back(fmt::format("{} is {}",
+                                       w->name.empty() ? std::string_view(m.path) : w->name,
+                                       dtype_name(*w->ref->info->dtype)));
       }
       for (const auto& prm : m.params) {
-        if (is_scale_role(prm.role) && prm.role != TensorRole::kKvScale) evidence.push_back(fmt::format("has {}", prm.name));
+        if (is_scale_role(prm.role) && prm.role != TensorRole::kKvScale)
+          evidence.push_back(fmt::format("has {}", prm.name));
       }
       out.add(module_anchor(m),
-              fmt::format("module {} matches {} entry \"{}\" but is quantized ({}); loaders build it in "
-                          "high precision and fail on (or misread) these tensors",
-                          m.path, scheme.ignore_key, p->text, fmt::join(evidence, ", ")));
+              fmt::format(
+                  "module {} matches {} entry \"{}\" but is quantized ({}); loaders build it in "
+                  "high precision and fail on (or misread) these tensors",
+                  m.path, scheme.ignore_key, p->text, fmt::join(evidence, ", ")));
     }
     out.finish("quantized modules on the ignore list");
   }

@@ -37,7 +37,8 @@ class RepeatedPrefixCheck : public Check {
           while (!tail.empty() && tail.substr(0, tail.find('.')) == segment) {
             ++run;
             size_t next_dot = tail.find('.');
-            tail = next_dot == std::string_view::npos ? std::string_view() : tail.substr(next_dot + 1);
+            tail =
+                next_dot == std::string_view::npos ? std::string_view() : tail.substr(next_dot + 1);
           }
           Hit& h = hits[std::string(segment)];
           if (h.count++ == 0) h.example = ck.tensor_refs()[n];
@@ -62,6 +63,8 @@ class RepeatedPrefixCheck : public Check {
 
 }  // namespace
 
-std::unique_ptr<Check> make_repeated_prefix_check() { return std::make_unique<RepeatedPrefixCheck>(); }
+std::unique_ptr<Check> make_repeated_prefix_check() {
+  return std::make_unique<RepeatedPrefixCheck>();
+}
 
 }  // namespace ckd

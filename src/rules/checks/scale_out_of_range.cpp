@@ -33,19 +33,23 @@ class ScaleOutOfRangeCheck : public Check {
         if (!s.decoded || !s.any_finite) continue;
         ++seen;
         if (s.min < lo) {
-          if (below.count++ == 0 || s.min < below.worst) below.worst = s.min, below.example = p->ref;
+          if (below.count++ == 0 || s.min < below.worst)
+            below.worst = s.min, below.example = p->ref;
         }
         if (s.max > hi) {
-          if (above.count++ == 0 || s.max > above.worst) above.worst = s.max, above.example = p->ref;
+          if (above.count++ == 0 || s.max > above.worst)
+            above.worst = s.max, above.example = p->ref;
         }
       }
       if (below.count > 0) {
         ctx.emit(*below.example, fmt::format("{} of {} {} values are below {:g} (lowest {:g}); {}",
-                                             with_commas(below.count), with_commas(seen), param, lo, below.worst, why));
+                                             with_commas(below.count), with_commas(seen), param, lo,
+                                             below.worst, why));
       }
       if (above.count > 0) {
         ctx.emit(*above.example, fmt::format("{} of {} {} values are above {:g} (highest {:g}); {}",
-                                             with_commas(above.count), with_commas(seen), param, hi, above.worst, why));
+                                             with_commas(above.count), with_commas(seen), param, hi,
+                                             above.worst, why));
       }
     }
   }
@@ -53,6 +57,8 @@ class ScaleOutOfRangeCheck : public Check {
 
 }  // namespace
 
-std::unique_ptr<Check> make_scale_out_of_range_check() { return std::make_unique<ScaleOutOfRangeCheck>(); }
+std::unique_ptr<Check> make_scale_out_of_range_check() {
+  return std::make_unique<ScaleOutOfRangeCheck>();
+}
 
 }  // namespace ckd

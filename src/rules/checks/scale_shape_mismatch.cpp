@@ -22,7 +22,8 @@ class ScaleShapeMismatchCheck : public Check {
     for (const Module& m : ck.modules().modules()) {
       const ModuleParam* w = m.weight();
       const QuantGroup* g = declared_group(ck, m);
-      if (!w || !g || !w->ref->info->dtype || !weight_dtype_fits(g->format, *w->ref->info->dtype)) continue;
+      if (!w || !g || !w->ref->info->dtype || !weight_dtype_fits(g->format, *w->ref->info->dtype))
+        continue;
       const Shape& ws = w->ref->info->shape;
       if (m.param("blocks")) {
         check_gpt_oss(m, out);
@@ -43,8 +44,9 @@ class ScaleShapeMismatchCheck : public Check {
         for (const Shape& a : allowed) {
           if (got == a) return;
         }
-        out.add(*p->ref, fmt::format("{} is {} but weight {} ({}) needs {}", param, shape_string(got),
-                                     shape_string(ws), why(), shape_string(allowed.front())));
+        out.add(*p->ref,
+                fmt::format("{} is {} but weight {} ({}) needs {}", param, shape_string(got),
+                            shape_string(ws), why(), shape_string(allowed.front())));
       };
       auto with_leading = [&](Shape tail) {
         Shape s = leading;
@@ -56,8 +58,9 @@ class ScaleShapeMismatchCheck : public Check {
         if (!p) return;
         uint64_t n = numel(p->ref->info->shape);
         if (n == 1 || (!leading.empty() && n == numel(leading))) return;
-        out.add(*p->ref, fmt::format("{} is {} ({} values) but {} keeps one per tensor", param,
-                                     shape_string(p->ref->info->shape), n, weight_format_name(g->format)));
+        out.add(*p->ref,
+                fmt::format("{} is {} ({} values) but {} keeps one per tensor", param,
+                            shape_string(p->ref->info->shape), n, weight_format_name(g->format)));
       };
       switch (g->format) {
         case WeightFormat::kFp8Block: {
@@ -70,9 +73,12 @@ class ScaleShapeMismatchCheck : public Check {
           expect("weight_scale", {grid, modelopt}, why);
           break;
         }
-        case WeightFormat::kFp8Tensor: single_ok("weight_scale"); break;
+        case WeightFormat::kFp8Tensor:
+          single_ok("weight_scale");
+          break;
         case WeightFormat::kFp8Channel:
-          expect("weight_scale", {with_leading({rows, 1}), with_leading({rows})}, [] { return std::string("one scale per output row"); });
+          expect("weight_scale", {with_leading({rows, 1}), with_leading({rows})},
+                 [] { return std::string("one scale per output row"); });
           break;
         case WeightFormat::kFp8Group:
         case WeightFormat::kInt8:
@@ -84,7 +90,8 @@ class ScaleShapeMismatchCheck : public Check {
         case WeightFormat::kNvfp4: {
           uint64_t group = g->group_size ? g->group_size : 16;
           const ModuleParam* s = m.param("weight_scale");
-          if (s && s->ref->info->shape.size() == 1 && s->ref->info->dtype == Dtype::kU8) break;  // swizzled
+          if (s && s->ref->info->shape.size() == 1 && s->ref->info->dtype == Dtype::kU8)
+            break;  // swizzled
           expect("weight_scale", {with_leading({rows, ceil_div(in, group)})},
                  [&] { return fmt::format("NVFP4, {} values per scale, in = {}", group, in); });
           single_ok("weight_scale_2");
@@ -95,18 +102,23 @@ class ScaleShapeMismatchCheck : public Check {
         }
         case WeightFormat::kMxfp4:
         case WeightFormat::kMxfp8:
-          expect("weight_scale", {with_leading({rows, ceil_div(in, 32)})},
-                 [&] { return fmt::format("{}, 32 values per scale, in = {}", weight_format_name(g->format), in); });
+          expect("weight_scale", {with_leading({rows, ceil_div(in, 32)})}, [&] {
+            return fmt::format("{}, 32 values per scale, in = {}", weight_format_name(g->format),
+                               in);
+          });
           break;
         case WeightFormat::kIntPacked: {
           const ModuleParam* s = m.param("weight_scale");
-          if (s && (s->ref->info->shape.size() < 2 || s->ref->info->shape[s->ref->info->shape.size() - 2] != rows)) {
-            out.add(*s->ref, fmt::format("weight_scale is {} but packed weight {} has {} rows",
-                                         shape_string(s->ref->info->shape), shape_string(ws), rows));
+          if (s && (s->ref->info->shape.size() < 2 ||
+                    s->ref->info->shape[s->ref->info->shape.size() - 2] != rows)) {
+            out.add(*s->ref,
+                    fmt::format("weight_scale is {} but packed weight {} has {} rows",
+                                shape_string(s->ref->info->shape), shape_string(ws), rows));
           }
           break;
         }
-        default: break;
+        default:
+          break;
       }
     }
     out.finish("scale shape mismatches");
@@ -118,21 +130,26 @@ class ScaleShapeMismatchCheck : public Check {
     const ModuleParam* scales = m.param("scales");
     const Shape& b = blocks->ref->info->shape;
     if (b.empty() || b.back() != 16) {
-      out.add(*blocks->ref, fmt::format("MXFP4 blocks are {} but the last dimension must be 16 bytes (32 values)",
-                                        shape_string(b)));
+      out.add(*blocks->ref,
+              fmt::format("MXFP4 blocks are {} but the last dimension must be 16 bytes (32 values)",
+                          shape_string(b)));
       return;
     }
     if (!scales) return;
     Shape expected(b.begin(), b.end() - 1);
     if (scales->ref->info->shape != expected) {
-      out.add(*scales->ref, fmt::format("scales are {} but blocks {} need {} (one E8M0 exponent per 32 values)",
-                                        shape_string(scales->ref->info->shape), shape_string(b), shape_string(expected)));
+      out.add(*scales->ref,
+              fmt::format("scales are {} but blocks {} need {} (one E8M0 exponent per 32 values)",
+                          shape_string(scales->ref->info->shape), shape_string(b),
+                          shape_string(expected)));
     }
   }
 };
 
 }  // namespace
 
-std::unique_ptr<Check> make_scale_shape_mismatch_check() { return std::make_unique<ScaleShapeMismatchCheck>(); }
+std::unique_ptr<Check> make_scale_shape_mismatch_check() {
+  return std::make_unique<ScaleShapeMismatchCheck>();
+}
 
 }  // namespace ckd

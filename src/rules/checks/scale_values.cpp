@@ -18,7 +18,8 @@ class ScaleValuesCheck : public Check {
  public:
   void run(const CheckContext& ctx) const override {
     std::string mode = ctx.param("mode", std::string());
-    if (mode != "non-finite" && mode != "non-positive") throw std::runtime_error("scale-values: bad mode " + mode);
+    if (mode != "non-finite" && mode != "non-positive")
+      throw std::runtime_error("scale-values: bad mode " + mode);
     bool non_finite = mode == "non-finite";
     CappedEmitter out(ctx, 25);
     for (const Module& m : ctx.checkpoint().modules().modules()) {
@@ -29,23 +30,29 @@ class ScaleValuesCheck : public Check {
         const ScaleStats& s = ctx.scale_stats(*p.ref);
         if (!s.decoded) continue;
         if (non_finite && s.nan + s.inf > 0) {
-          out.add(*p.ref, fmt::format("{} of {} values are not finite ({} NaN, {} Inf){}; first at index {}",
-                                      with_commas(s.nan + s.inf), with_commas(s.count), s.nan, s.inf,
-                                      encoding_hint(d, true), s.first_non_finite));
+          out.add(
+              *p.ref,
+              fmt::format("{} of {} values are not finite ({} NaN, {} Inf){}; first at index {}",
+                          with_commas(s.nan + s.inf), with_commas(s.count), s.nan, s.inf,
+                          encoding_hint(d, true), s.first_non_finite));
         } else if (!non_finite && s.zero + s.negative > 0) {
-          out.add(*p.ref, fmt::format("{} of {} values are zero or negative ({} zero, {} negative); first "
-                                      "at index {} = {}; dequantization divides or multiplies by it",
-                                      with_commas(s.zero + s.negative), with_commas(s.count), s.zero, s.negative,
-                                      s.first_non_positive, s.first_non_positive_value));
+          out.add(*p.ref,
+                  fmt::format("{} of {} values are zero or negative ({} zero, {} negative); first "
+                              "at index {} = {}; dequantization divides or multiplies by it",
+                              with_commas(s.zero + s.negative), with_commas(s.count), s.zero,
+                              s.negative, s.first_non_positive, s.first_non_positive_value));
         }
       }
     }
-    out.finish(non_finite ? "scale tensors with NaN/Inf" : "scale tensors with zero or negative values");
+    out.finish(non_finite ? "scale tensors with NaN/Inf"
+                          : "scale tensors with zero or negative values");
   }
 };
 
 }  // namespace
 
-std::unique_ptr<Check> make_scale_values_check() { return std::make_unique<ScaleValuesCheck>(); }
+std::unique_ptr<Check> make_scale_values_check() {
+  return std::make_unique<ScaleValuesCheck>();
+}
 
 }  // namespace ckd

@@ -36,11 +36,15 @@ class ShardIssuesCheck : public Check {
         auto it = shard->metadata()->find("format");
         if (it == shard->metadata()->end()) {
           ctx.emit(shard->display_name(), "",
-                   "__metadata__ has no \"format\" key; transformers refuses such shards (write \"format\": \"pt\")");
-        } else if (it->second != "pt" && it->second != "tf" && it->second != "flax" && it->second != "mlx") {
-          ctx.emit(shard->display_name(), "",
-                   fmt::format("__metadata__ format is \"{}\"; transformers accepts only pt, tf, flax or mlx",
-                               it->second));
+                   "__metadata__ has no \"format\" key; transformers refuses such shards (write "
+                   "\"format\": \"pt\")");
+        } else if (it->second != "pt" && it->second != "tf" && it->second != "flax" &&
+                   it->second != "mlx") {
+          ctx.emit(
+              shard->display_name(), "",
+              fmt::format(
+                  "__metadata__ format is \"{}\"; transformers accepts only pt, tf, flax or mlx",
+                  it->second));
         }
       }
     }
@@ -49,6 +53,8 @@ class ShardIssuesCheck : public Check {
 
 }  // namespace
 
-std::unique_ptr<Check> make_shard_issues_check() { return std::make_unique<ShardIssuesCheck>(); }
+std::unique_ptr<Check> make_shard_issues_check() {
+  return std::make_unique<ShardIssuesCheck>();
+}
 
 }  // namespace ckd

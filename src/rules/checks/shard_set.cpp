@@ -13,14 +13,16 @@ class ShardSetCheck : public Check {
     std::string mode = ctx.param("mode", std::string());
     if (mode == "orphan") {
       for (const std::string& f : ck.orphan_files()) {
-        ctx.emit(f, "", "not referenced by the index; loaders that glob *.safetensors will merge it "
-                        "with the real shards (a stale file?)");
+        ctx.emit(f, "",
+                 "not referenced by the index; loaders that glob *.safetensors will merge it "
+                 "with the real shards (a stale file?)");
       }
     } else if (mode == "missing-index") {
       if (!ck.has_index_file() && ck.shards().size() > 1) {
-        ctx.emit("", "", fmt::format("{} safetensors files but no model.safetensors.index.json; "
-                                     "transformers and vLLM need the index to load shards",
-                                     ck.shards().size()));
+        ctx.emit("", "",
+                 fmt::format("{} safetensors files but no model.safetensors.index.json; "
+                             "transformers and vLLM need the index to load shards",
+                             ck.shards().size()));
       }
     } else {
       throw std::runtime_error("shard-set: unknown mode " + mode);
@@ -30,6 +32,8 @@ class ShardSetCheck : public Check {
 
 }  // namespace
 
-std::unique_ptr<Check> make_shard_set_check() { return std::make_unique<ShardSetCheck>(); }
+std::unique_ptr<Check> make_shard_set_check() {
+  return std::make_unique<ShardSetCheck>();
+}
 
 }  // namespace ckd

@@ -14,7 +14,8 @@ std::string group_of(const std::string& key) {
   size_t first = key.find('.');
   if (first == std::string::npos) return key;
   std::string head = key.substr(0, first);
-  if (head != "model" && head != "language_model" && head != "transformer" && head != "text_model") return head;
+  if (head != "model" && head != "language_model" && head != "transformer" && head != "text_model")
+    return head;
   size_t second = key.find('.', first + 1);
   return second == std::string::npos ? key : key.substr(0, second);
 }
@@ -24,7 +25,8 @@ class SourceModuleDiffCheck : public Check {
   void run(const CheckContext& ctx) const override {
     if (!ctx.source()) return;
     std::string direction = ctx.param("direction", std::string());
-    if (direction != "missing" && direction != "extra") throw std::runtime_error("source-module-diff: bad direction");
+    if (direction != "missing" && direction != "extra")
+      throw std::runtime_error("source-module-diff: bad direction");
     auto quantized = normalized_keys(ctx.checkpoint());
     auto source = normalized_keys(*ctx.source());
     auto change = best_prefix_change(quantized, source);
@@ -43,9 +45,10 @@ class SourceModuleDiffCheck : public Check {
     for (const auto& [group, entry] : groups) {
       if (direction == "missing") {
         ctx.emit("", entry.second,
-                 fmt::format("the source has {} tensors under \"{}.\" that the quantized checkpoint lacks "
-                             "(e.g. {})",
-                             with_commas(entry.first), group, entry.second));
+                 fmt::format(
+                     "the source has {} tensors under \"{}.\" that the quantized checkpoint lacks "
+                     "(e.g. {})",
+                     with_commas(entry.first), group, entry.second));
       } else {
         const TensorRef* ref = ctx.checkpoint().find(entry.second);
         ctx.emit(*ref, fmt::format("{} tensors under \"{}.\" have no counterpart in the source",
@@ -57,6 +60,8 @@ class SourceModuleDiffCheck : public Check {
 
 }  // namespace
 
-std::unique_ptr<Check> make_source_module_diff_check() { return std::make_unique<SourceModuleDiffCheck>(); }
+std::unique_ptr<Check> make_source_module_diff_check() {
+  return std::make_unique<SourceModuleDiffCheck>();
+}
 
 }  // namespace ckd

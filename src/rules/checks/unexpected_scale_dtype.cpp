@@ -19,7 +19,8 @@ std::set<Dtype> expected_dtypes(WeightFormat f, const std::string& param) {
       return {};
     case WeightFormat::kFp8Block:
       return {Dtype::kF32, Dtype::kBF16, Dtype::kF8_E8M0, Dtype::kU8};
-    default: return {Dtype::kF32, Dtype::kBF16, Dtype::kF16};
+    default:
+      return {Dtype::kF32, Dtype::kBF16, Dtype::kF16};
   }
 }
 
@@ -37,7 +38,8 @@ class UnexpectedScaleDtypeCheck : public Check {
       const QuantGroup* g = declared_group(ck, m);
       if (!g) continue;
       for (const ModuleParam& p : m.params) {
-        if (!is_scale_role(p.role) || p.role == TensorRole::kKvScale || !p.ref->info->dtype) continue;
+        if (!is_scale_role(p.role) || p.role == TensorRole::kKvScale || !p.ref->info->dtype)
+          continue;
         Seen& s = by_param[std::string(p.name)][*p.ref->info->dtype];
         if (s.count++ == 0) s.example = p.ref, s.format = g->format;
       }
@@ -48,10 +50,11 @@ class UnexpectedScaleDtypeCheck : public Check {
         if (allowed.empty() || allowed.count(dtype)) continue;
         std::vector<std::string> names;
         for (Dtype d : allowed) names.emplace_back(dtype_name(d));
-        ctx.emit(*seen.example, fmt::format("{} of {} {} modules is {}; the format stores {} (loaders "
-                                            "reinterpret or reject the bytes)",
-                                            param, with_commas(seen.count), weight_format_name(seen.format),
-                                            dtype_name(dtype), fmt::join(names, " or ")));
+        ctx.emit(*seen.example,
+                 fmt::format("{} of {} {} modules is {}; the format stores {} (loaders "
+                             "reinterpret or reject the bytes)",
+                             param, with_commas(seen.count), weight_format_name(seen.format),
+                             dtype_name(dtype), fmt::join(names, " or ")));
       }
       if (dtypes.size() > 1) {
         std::vector<std::string> parts;
@@ -61,8 +64,8 @@ class UnexpectedScaleDtypeCheck : public Check {
           parts.push_back(fmt::format("{} in {}", dtype_name(dtype), with_commas(seen.count)));
           if (seen.count < fewest) fewest = seen.count, minority = seen.example;
         }
-        ctx.emit(*minority, fmt::format("{} is stored in mixed dtypes ({}); kernels expect one", param,
-                                        fmt::join(parts, ", ")));
+        ctx.emit(*minority, fmt::format("{} is stored in mixed dtypes ({}); kernels expect one",
+                                        param, fmt::join(parts, ", ")));
       }
     }
   }
@@ -70,6 +73,8 @@ class UnexpectedScaleDtypeCheck : public Check {
 
 }  // namespace
 
-std::unique_ptr<Check> make_unexpected_scale_dtype_check() { return std::make_unique<UnexpectedScaleDtypeCheck>(); }
+std::unique_ptr<Check> make_unexpected_scale_dtype_check() {
+  return std::make_unique<UnexpectedScaleDtypeCheck>();
+}
 
 }  // namespace ckd

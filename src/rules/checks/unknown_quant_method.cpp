@@ -9,10 +9,11 @@ class UnknownQuantMethodCheck : public Check {
   void run(const CheckContext& ctx) const override {
     const QuantScheme& s = ctx.checkpoint().scheme();
     if (s.method == QuantMethod::kUnknown) {
-      ctx.emit(s.source_file, "",
-               fmt::format("quant_method \"{}\" is not one ckptdoctor models (fp8, compressed-tensors, "
-                           "modelopt, mxfp4); quantization rules are skipped for it",
-                           s.method_name));
+      ctx.emit(
+          s.source_file, "",
+          fmt::format("quant_method \"{}\" is not one ckptdoctor models (fp8, compressed-tensors, "
+                      "modelopt, mxfp4); quantization rules are skipped for it",
+                      s.method_name));
     }
     for (const std::string& problem : s.problems) ctx.emit(s.source_file, "", problem);
   }
@@ -20,6 +21,8 @@ class UnknownQuantMethodCheck : public Check {
 
 }  // namespace
 
-std::unique_ptr<Check> make_unknown_quant_method_check() { return std::make_unique<UnknownQuantMethodCheck>(); }
+std::unique_ptr<Check> make_unknown_quant_method_check() {
+  return std::make_unique<UnknownQuantMethodCheck>();
+}
 
 }  // namespace ckd

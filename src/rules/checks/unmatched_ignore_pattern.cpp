@@ -37,7 +37,8 @@ class UnmatchedIgnorePatternCheck : public Check {
       bool hit = false;
       if (!p.regex) {
         std::string literal = p.text;
-        while (!literal.empty() && (literal.back() == '*' || literal.back() == '.')) literal.pop_back();
+        while (!literal.empty() && (literal.back() == '*' || literal.back() == '.'))
+          literal.pop_back();
         hit = covers(literal);
       } else {
         for (const Module& m : ck.modules().modules()) {
@@ -57,12 +58,13 @@ class UnmatchedIgnorePatternCheck : public Check {
     if (unmatched.empty()) return;
     size_t shown = std::min<size_t>(unmatched.size(), 8);
     ctx.emit(scheme.source_file, "",
-             fmt::format("{} of {} {} entries match no module in the shards: {}{}; the modules they "
-                         "meant are matched under other names (fused or renamed modules?) and get "
-                         "treated as quantized",
-                         unmatched.size(), scheme.ignore.size(), scheme.ignore_key,
-                         fmt::join(unmatched.begin(), unmatched.begin() + static_cast<long>(shown), ", "),
-                         unmatched.size() > shown ? ", ..." : ""));
+             fmt::format(
+                 "{} of {} {} entries match no module in the shards: {}{}; the modules they "
+                 "meant are matched under other names (fused or renamed modules?) and get "
+                 "treated as quantized",
+                 unmatched.size(), scheme.ignore.size(), scheme.ignore_key,
+                 fmt::join(unmatched.begin(), unmatched.begin() + static_cast<long>(shown), ", "),
+                 unmatched.size() > shown ? ", ..." : ""));
   }
 };
 

@@ -52,11 +52,15 @@ void CappedEmitter::add(const TensorRef& ref, std::string message) {
 
 void CappedEmitter::finish(const std::string& what) {
   if (total_ > limit_) {
-    ctx_.emit("", "", fmt::format("... and {} more {} (first {} shown)", with_commas(total_ - limit_), what, limit_));
+    ctx_.emit("", "",
+              fmt::format("... and {} more {} (first {} shown)", with_commas(total_ - limit_), what,
+                          limit_));
   }
 }
 
-const QuantGroup* declared_group(const Checkpoint&, const Module& m) { return m.group; }
+const QuantGroup* declared_group(const Checkpoint&, const Module& m) {
+  return m.group;
+}
 
 std::optional<uint64_t> config_uint(const Checkpoint& ck, std::initializer_list<const char*> keys) {
   for (const char* key : keys) {
@@ -81,13 +85,18 @@ bool weight_dtype_fits(WeightFormat format, Dtype d) {
     case WeightFormat::kFp8Tensor:
     case WeightFormat::kFp8Channel:
     case WeightFormat::kFp8Group:
-    case WeightFormat::kMxfp8: return d == Dtype::kF8_E4M3 || d == Dtype::kF8_E5M2;
+    case WeightFormat::kMxfp8:
+      return d == Dtype::kF8_E4M3 || d == Dtype::kF8_E5M2;
     case WeightFormat::kNvfp4:
-    case WeightFormat::kMxfp4: return d == Dtype::kU8 || d == Dtype::kF4;
-    case WeightFormat::kIntPacked: return d == Dtype::kI32 || d == Dtype::kU8;
-    case WeightFormat::kInt8: return d == Dtype::kI8;
+    case WeightFormat::kMxfp4:
+      return d == Dtype::kU8 || d == Dtype::kF4;
+    case WeightFormat::kIntPacked:
+      return d == Dtype::kI32 || d == Dtype::kU8;
+    case WeightFormat::kInt8:
+      return d == Dtype::kI8;
     case WeightFormat::kNone:
-    case WeightFormat::kUnknown: return true;
+    case WeightFormat::kUnknown:
+      return true;
   }
   return true;
 }
@@ -95,14 +104,19 @@ bool weight_dtype_fits(WeightFormat format, Dtype d) {
 std::string expected_weight_dtypes(WeightFormat format) {
   switch (format) {
     case WeightFormat::kNvfp4:
-    case WeightFormat::kMxfp4: return "U8 (two E2M1 codes per byte) or F4";
-    case WeightFormat::kIntPacked: return "I32 (packed integers)";
-    case WeightFormat::kInt8: return "I8";
-    default: return "F8_E4M3";
+    case WeightFormat::kMxfp4:
+      return "U8 (two E2M1 codes per byte) or F4";
+    case WeightFormat::kIntPacked:
+      return "I32 (packed integers)";
+    case WeightFormat::kInt8:
+      return "I8";
+    default:
+      return "F8_E4M3";
   }
 }
 
-std::vector<std::vector<std::string>> required_weight_params(QuantMethod method, const QuantGroup& g) {
+std::vector<std::vector<std::string>> required_weight_params(QuantMethod method,
+                                                             const QuantGroup& g) {
   switch (g.format) {
     case WeightFormat::kFp8Block:
       if (method == QuantMethod::kFp8) return {{"weight_scale_inv"}};
@@ -111,22 +125,26 @@ std::vector<std::vector<std::string>> required_weight_params(QuantMethod method,
     case WeightFormat::kFp8Channel:
     case WeightFormat::kFp8Group:
     case WeightFormat::kInt8:
-    case WeightFormat::kMxfp8: return {{"weight_scale"}};
+    case WeightFormat::kMxfp8:
+      return {{"weight_scale"}};
     case WeightFormat::kNvfp4:
       if (method == QuantMethod::kModelOpt) return {{"weight_scale"}, {"weight_scale_2"}};
       return {{"weight_scale"}, {"weight_global_scale"}};
     case WeightFormat::kMxfp4:
       if (method == QuantMethod::kMxfp4) return {{"scales"}};
       return {{"weight_scale"}};
-    case WeightFormat::kIntPacked: return {{"weight_scale"}, {"weight_shape"}};
+    case WeightFormat::kIntPacked:
+      return {{"weight_scale"}, {"weight_shape"}};
     case WeightFormat::kNone:
-    case WeightFormat::kUnknown: return {};
+    case WeightFormat::kUnknown:
+      return {};
   }
   return {};
 }
 
 std::string input_scale_param(QuantMethod method, const QuantGroup& g) {
-  if (method == QuantMethod::kCompressedTensors && g.format == WeightFormat::kNvfp4) return "input_global_scale";
+  if (method == QuantMethod::kCompressedTensors && g.format == WeightFormat::kNvfp4)
+    return "input_global_scale";
   return "input_scale";
 }
 

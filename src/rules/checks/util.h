@@ -18,7 +18,8 @@ std::string with_commas(uint64_t n);
 std::string shape_string(const std::vector<uint64_t>& shape);
 std::string percent(uint64_t part, uint64_t whole);
 
-// "model.layers.3.mlp.experts.17.down_proj.weight" -> {"model.layers.3.mlp.experts", 17, "down_proj.weight"}
+// "model.layers.3.mlp.experts.17.down_proj.weight" -> {"model.layers.3.mlp.experts", 17,
+// "down_proj.weight"}
 struct ExpertKey {
   std::string_view layer;  // views into the parsed name
   uint64_t expert;
@@ -63,7 +64,8 @@ std::string expected_weight_dtypes(WeightFormat format);
 
 // Weight-side tensors a quantized module must carry, for the declared method and format. Each
 // entry lists acceptable parameter names; the first is the conventional one.
-std::vector<std::vector<std::string>> required_weight_params(QuantMethod method, const QuantGroup& g);
+std::vector<std::vector<std::string>> required_weight_params(QuantMethod method,
+                                                             const QuantGroup& g);
 
 // The activation-scale parameter a statically quantized module carries.
 std::string input_scale_param(QuantMethod method, const QuantGroup& g);
