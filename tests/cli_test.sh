@@ -90,6 +90,18 @@ if grep -q $'\033\[' "$tmp/out"; then ok; else fail "FORCE_COLOR printed no colo
 expect_rc 1 "NO_COLOR wins" -- env NO_COLOR=1 FORCE_COLOR=1 "$bin" scan fixtures/demo
 if grep -q $'\033\[' "$tmp/out"; then fail "NO_COLOR ignored"; else ok; fi
 
+# Control characters from a hostile tensor name are escaped in text output.
+python3 - "$tmp/forged" <<'PY'
+import json, os, struct, sys
+os.makedirs(sys.argv[1], exist_ok=True)
+header = json.dumps({"m.w\nerror fake-rule (CKD999) x1\x1b[31m.weight": {"dtype": "F8_E4M3", "shape": [2, 2], "data_offsets": [0, 4]}}).encode()
+header += b" " * (-len(header) % 8)
+open(os.path.join(sys.argv[1], "model.safetensors"), "wb").write(struct.pack("<Q", len(header)) + header + b"\0" * 4)
+PY
+expect_rc 1 "hostile name" -- "$bin" scan -q "$tmp/forged"
+contains "$tmp/out" 'm.w\x0aerror fake-rule' "control characters escaped"
+if grep -q $'\033' "$tmp/out" || grep -q '^error fake-rule' "$tmp/out"; then fail "a tensor name forged output"; else ok; fi
+
 # Rules listing and docs.
 expect_rc 0 "rules" -- "$bin" rules
 contains "$tmp/out" "CKD101  invalid-header" "rules list"

@@ -33,11 +33,27 @@ std::string human_bytes(uint64_t bytes) {
   return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
 }
 
+// Names and messages carry bytes from the checkpoint: escape control characters so a hostile
+// file cannot forge report lines (or terminal escapes) in a CI log.
+std::string printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      out += fmt::format("\\x{:02x}", u);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::string location(const Finding& f) {
   if (f.file.empty() && f.tensor.empty()) return "";
-  if (f.tensor.empty()) return f.file + ": ";
-  if (f.file.empty()) return f.tensor + ": ";
-  return fmt::format("{}: {}: ", f.file, f.tensor);
+  if (f.tensor.empty()) return printable(f.file) + ": ";
+  if (f.file.empty()) return printable(f.tensor) + ": ";
+  return fmt::format("{}: {}: ", printable(f.file), printable(f.tensor));
 }
 
 void write_histogram(std::ostream& out, const ScanReport& r, const Palette& p) {
@@ -78,7 +94,7 @@ void write_text_report(std::ostream& out, const ScanReport& r, const TextStyle& 
     out << p.severity(head.severity) << " " << p.bold(head.name)
         << p.dim(fmt::format(" ({}) x{}", head.code, j - i)) << "\n";
     for (size_t k = i; k < j; ++k)
-      out << "  " << location(r.findings[k]) << r.findings[k].message << "\n";
+      out << "  " << location(r.findings[k]) << printable(r.findings[k].message) << "\n";
     i = j;
   }
   if (style.quiet) return;
