@@ -45,7 +45,9 @@ struct Module {
   std::vector<ModuleParam> params;
   bool linear = false;                   // is_linear(), computed once by ModuleTable::build
   bool quantized = false;                // is_quantized(), likewise
-  const QuantGroup* group = nullptr;     // the declared group, set by Checkpoint
+  // The declared group that quantizes this module: nullptr when the module is ignored,
+  // outside every target, or the method is unknown. Set by Checkpoint::open.
+  const QuantGroup* group = nullptr;
   const NamePattern* ignored = nullptr;  // the ignore entry it matches, set by Checkpoint
 
   const ModuleParam* param(std::string_view name) const;

@@ -25,7 +25,7 @@ DtypeBytes count_dtype_bytes(const Checkpoint& ck) {
 DtypeBytes count_target_dtype_bytes(const Checkpoint& ck) {
   DtypeBytes out;
   for (const Module& m : ck.modules().modules()) {
-    if (!m.is_linear() || !declared_group(ck, m)) continue;
+    if (!m.is_linear() || !m.group) continue;
     const ModuleParam* w = m.weight();
     if (!w->ref->info->dtype) continue;
     out.bytes[std::string(dtype_name(*w->ref->info->dtype))] += w->ref->info->nbytes();

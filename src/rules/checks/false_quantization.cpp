@@ -23,7 +23,7 @@ class FalseQuantizationCheck : public Check {
     for (const Module& m : ck.modules().modules()) {
       for (const auto& p : m.params) any_scale = any_scale || is_scale_role(p.role);
       if (!m.is_linear()) continue;
-      const QuantGroup* g = declared_group(ck, m);
+      const QuantGroup* g = m.group;
       if (!g) continue;
       const ModuleParam* w = m.weight();
       if (!w->ref->info->dtype) continue;

@@ -24,7 +24,7 @@ class MissingInputScaleCheck : public Check {
     for (const Module& m : ck.modules().modules()) {
       const ModuleParam* w = m.weight();
       if (!w || !m.is_quantized()) continue;
-      const QuantGroup* g = declared_group(ck, m);
+      const QuantGroup* g = m.group;
       if (!g || g->input != InputActivations::kStatic) continue;
       if (w->ref->info->dtype && is_high_precision_float(*w->ref->info->dtype)) continue;
       std::string wanted = input_scale_param(scheme.method, *g);

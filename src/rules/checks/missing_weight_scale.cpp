@@ -15,7 +15,7 @@ class MissingWeightScaleCheck : public Check {
       const ModuleParam* w = m.weight();
       if (!w || !w->ref->info->dtype) continue;
       Dtype d = *w->ref->info->dtype;
-      const QuantGroup* g = declared_group(ck, m);
+      const QuantGroup* g = m.group;
       if (g && weight_dtype_fits(g->format, d) && !is_high_precision_float(d)) {
         for (const auto& alternatives : required_weight_params(scheme.method, *g)) {
           bool present = false;

@@ -21,7 +21,7 @@ class ScaleShapeMismatchCheck : public Check {
     CappedEmitter out(ctx, 25);
     for (const Module& m : ck.modules().modules()) {
       const ModuleParam* w = m.weight();
-      const QuantGroup* g = declared_group(ck, m);
+      const QuantGroup* g = m.group;
       if (!w || !g || !w->ref->info->dtype || !weight_dtype_fits(g->format, *w->ref->info->dtype))
         continue;
       const Shape& ws = w->ref->info->shape;

@@ -35,7 +35,7 @@ class UnexpectedScaleDtypeCheck : public Check {
     };
     std::map<std::string, std::map<Dtype, Seen>> by_param;
     for (const Module& m : ck.modules().modules()) {
-      const QuantGroup* g = declared_group(ck, m);
+      const QuantGroup* g = m.group;
       if (!g) continue;
       for (const ModuleParam& p : m.params) {
         if (!is_scale_role(p.role) || p.role == TensorRole::kKvScale || !p.ref->info->dtype)

@@ -58,10 +58,6 @@ void CappedEmitter::finish(const std::string& what) {
   }
 }
 
-const QuantGroup* declared_group(const Checkpoint&, const Module& m) {
-  return m.group;
-}
-
 std::optional<uint64_t> config_uint(const Checkpoint& ck, std::initializer_list<const char*> keys) {
   for (const char* key : keys) {
     const nlohmann::json* v = ck.config_value(key);

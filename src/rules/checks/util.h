@@ -44,10 +44,6 @@ class CappedEmitter {
   std::string last_file_;
 };
 
-// Whether the module's declared group (if any) puts it in scope for quantization checks, and
-// which group applies. Ignored modules and modules outside every target return nullptr.
-const QuantGroup* declared_group(const Checkpoint& ck, const Module& m);
-
 // The unsigned integer value of a config key, looked up through text_config as well.
 std::optional<uint64_t> config_uint(const Checkpoint& ck, std::initializer_list<const char*> keys);
 
