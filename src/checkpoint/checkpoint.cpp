@@ -164,6 +164,7 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
   ck->dir_ = dir;
   ck->real_dir_ = real_path(dir);
   if (ck->real_dir_.empty()) throw IoError(fmt::format("{}: cannot resolve the directory", dir));
+  ck->hub_blobs_dir_ = hub_cache_blobs_dir(ck->real_dir_);
 
   ck->load_configs();
   std::vector<std::string> present = list_safetensors(ck->real_dir_);
@@ -172,9 +173,10 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
   bool has_index = ::stat(index_path.c_str(), &index_st) == 0;
   ck->has_index_file_ = has_index;
 
-  // Parse the index on its own thread while the shards found in the directory are parsed.
-  // Only regular files are parsed before the index is read: a symlink is opened only after
-  // resolve_inside() has proved it stays inside the directory.
+  // The index parse is the first job of the pool that parses the shards found in the
+  // directory. Only regular files are parsed before the index is read: a symlink is opened only
+  // after resolve_inside() has proved it stays inside the directory (or, for a hub cache
+  // snapshot, inside the cache's blobs/).
   std::function<void()> index_job;
   if (has_index) {
     index_job = [&ck] {
@@ -182,11 +184,12 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
       ck->load_index();
     };
   }
-  std::vector<std::string> regular;
+  std::vector<std::string> regular, linked;  // linked: symlinks and other non-regular entries
   for (const std::string& name : present) {
     struct stat lst {};
-    if (::lstat((ck->real_dir_ + "/" + name).c_str(), &lst) == 0 && S_ISREG(lst.st_mode))
-      regular.push_back(name);
+    bool is_regular =
+        ::lstat((ck->real_dir_ + "/" + name).c_str(), &lst) == 0 && S_ISREG(lst.st_mode);
+    (is_regular ? regular : linked).push_back(name);
   }
   ParsedShards parsed;
   {
@@ -194,18 +197,25 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
     parsed = parse_shards(ck->real_dir_, regular, options.threads, index_job);
   }
 
+  // The shards to load: those the index names, or without a readable index every file there.
+  std::set<std::string> wanted;
+  bool follow_index = has_index && ck->index_;
+  if (follow_index) {
+    wanted.insert(ck->index_->shard_names.begin(), ck->index_->shard_names.end());
+  } else {
+    wanted.insert(present.begin(), present.end());
+  }
   std::vector<std::string> to_open;
-  if (has_index && ck->index_) {
-    std::set<std::string> referenced(ck->index_->shard_names.begin(),
-                                     ck->index_->shard_names.end());
+  {
     std::vector<std::string> late;  // safe, but not parsed yet (symlinks, subdirectories)
-    for (const std::string& name : referenced) {
-      ResolvedPath r = resolve_inside(ck->real_dir_, name);
+    for (const std::string& name : wanted) {
+      ResolvedPath r = resolve_inside(ck->real_dir_, name, ck->hub_blobs_dir_);
       switch (r.status) {
         case PathStatus::kUnsafe:
           ck->problems_.push_back(
-              {LoadProblemKind::kUnsafePath, kIndexName, "",
-               fmt::format("weight_map names \"{}\": {}; it was not opened", name, r.reason)});
+              {LoadProblemKind::kUnsafePath, follow_index ? kIndexName : name, "",
+               fmt::format("{} \"{}\": {}; it was not opened",
+                           follow_index ? "weight_map names" : "shard", name, r.reason)});
           break;
         case PathStatus::kMissing:
           ck->problems_.push_back({LoadProblemKind::kMissingShard, name, "", ""});
@@ -222,13 +232,11 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
     }
     ParsedShards more = parse_shards(ck->real_dir_, late, options.threads);
     for (auto& entry : more) parsed[entry.first] = std::move(entry.second);
+  }
+  if (follow_index) {
     for (const std::string& name : present) {
-      if (!referenced.count(name)) ck->orphans_.push_back(name);
+      if (!wanted.count(name)) ck->orphans_.push_back(name);
     }
-  } else if (has_index) {
-    to_open = regular;  // the index is unreadable: scan what is there
-  } else {
-    to_open = regular;
   }
   for (const std::string& name : to_open) {
     auto& [shard, error] = parsed[name];
@@ -255,11 +263,19 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
 void Checkpoint::load_configs() {
   for (auto [file, slot] :
        {std::pair{"config.json", &config_}, std::pair{"hf_quant_config.json", &hf_quant_config_}}) {
-    std::string path = real_dir_ + "/" + file;
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) continue;
+    // Config files are untrusted names too: a symlink out of the checkpoint is never read.
+    ResolvedPath r = resolve_inside(real_dir_, file, hub_blobs_dir_);
+    if (r.status == PathStatus::kMissing) continue;
+    if (r.status != PathStatus::kOk) {
+      bool unsafe = r.status == PathStatus::kUnsafe;
+      problems_.push_back({unsafe ? LoadProblemKind::kUnsafePath : LoadProblemKind::kInvalidConfig,
+                           file, "",
+                           fmt::format("{}: {}; it was not opened", file,
+                                       unsafe ? r.reason : "not a regular file")});
+      continue;
+    }
     try {
-      std::string text = read_small_file(path, kMaxConfigBytes);
+      std::string text = read_small_file(r.path, kMaxConfigBytes);
       // nlohmann's parser is iterative; the depth callback still refuses absurd nesting.
       int depth = 0;
       auto limit_depth = [&depth](int d, nlohmann::json::parse_event_t, nlohmann::json&) {
@@ -282,11 +298,19 @@ void Checkpoint::load_configs() {
 }
 
 void Checkpoint::load_index() {
-  std::string path = real_dir_ + "/" + kIndexName;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return;
+  ResolvedPath r = resolve_inside(real_dir_, kIndexName, hub_blobs_dir_);
+  if (r.status == PathStatus::kMissing) return;
+  if (r.status != PathStatus::kOk) {
+    problems_.push_back(
+        {r.status == PathStatus::kUnsafe ? LoadProblemKind::kUnsafePath
+                                         : LoadProblemKind::kInvalidIndex,
+         kIndexName, "",
+         fmt::format("{}: {}; it was not opened", kIndexName,
+                     r.status == PathStatus::kUnsafe ? r.reason : "not a regular file")});
+    return;
+  }
   try {
-    std::string text = read_small_file(path, kMaxIndexBytes);
+    std::string text = read_small_file(r.path, kMaxIndexBytes);
     std::vector<std::string> duplicates;
     index_ = parse_index_json(text, &duplicates);
     for (const std::string& name : duplicates) {

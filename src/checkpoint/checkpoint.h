@@ -108,6 +108,7 @@ class Checkpoint {
 
   std::string dir_;
   std::string real_dir_;
+  std::string hub_blobs_dir_;  // where a hub cache snapshot's symlinks may point
   std::optional<nlohmann::json> config_;
   std::optional<nlohmann::json> hf_quant_config_;
   std::optional<IndexFile> index_;

@@ -21,7 +21,18 @@ std::string real_path(const std::string& path) {
   return buf;
 }
 
-ResolvedPath resolve_inside(const std::string& root_real, std::string_view relative) {
+std::string hub_cache_blobs_dir(const std::string& dir_real) {
+  size_t slash = dir_real.rfind('/');
+  if (slash == std::string::npos || slash == 0) return {};
+  std::string snapshots = dir_real.substr(0, slash);
+  size_t parent_slash = snapshots.rfind('/');
+  if (parent_slash == std::string::npos || snapshots.substr(parent_slash + 1) != "snapshots")
+    return {};
+  return real_path(snapshots.substr(0, parent_slash) + "/blobs");
+}
+
+ResolvedPath resolve_inside(const std::string& root_real, std::string_view relative,
+                            const std::string& also_allowed) {
   if (relative.empty()) return {PathStatus::kUnsafe, "", "empty file name"};
   if (relative.find('\0') != std::string_view::npos)
     return {PathStatus::kUnsafe, "", "NUL byte in name"};
@@ -43,7 +54,10 @@ ResolvedPath resolve_inside(const std::string& root_real, std::string_view relat
   if (::lstat(joined.c_str(), &st) != 0) return {PathStatus::kMissing, joined, ""};
   std::string real = real_path(joined);
   if (real.empty()) return {PathStatus::kMissing, joined, ""};  // dangling symlink
-  if (real.compare(0, root_real.size() + 1, root_real + "/") != 0) {
+  auto under = [&real](const std::string& dir) {
+    return !dir.empty() && real.compare(0, dir.size() + 1, dir + "/") == 0;
+  };
+  if (!under(root_real) && !under(also_allowed)) {
     return {PathStatus::kUnsafe, "",
             fmt::format("resolves to {} outside the checkpoint directory", real)};
   }

@@ -15,8 +15,14 @@ struct ResolvedPath {
 };
 
 // `root_real` must be a realpath()'d directory. A name is unsafe when it is empty, absolute,
-// contains a NUL, a backslash or a ".." component, or resolves (through symlinks) outside root.
-ResolvedPath resolve_inside(const std::string& root_real, std::string_view relative);
+// contains a NUL, a backslash or a ".." component, or resolves (through symlinks) outside root
+// and outside `also_allowed` (a realpath()'d directory, or empty).
+ResolvedPath resolve_inside(const std::string& root_real, std::string_view relative,
+                            const std::string& also_allowed = "");
+
+// For a Hugging Face hub cache snapshot (".../models--org--name/snapshots/REV"), whose files are
+// symlinks into ".../models--org--name/blobs", the blobs directory; otherwise empty.
+std::string hub_cache_blobs_dir(const std::string& dir_real);
 
 // realpath() as a string, or empty when the path does not exist.
 std::string real_path(const std::string& path);
