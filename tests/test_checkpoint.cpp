@@ -19,11 +19,7 @@ namespace fs = std::filesystem;
 namespace {
 
 ckd::ScanReport scan(const std::string& dir) {
-  static ckd::RuleSet rules = ckd::RuleSet::builtin();
-  ckd::ScanRequest request;
-  request.dir = dir;
-  request.rules = ckd::select_rules(rules, {}, {});
-  return ckd::run_scan(request);
+  return ckd_test::scan_all_rules(dir, false);
 }
 
 size_t count(const ckd::ScanReport& r, const std::string& rule) {

@@ -11,12 +11,7 @@
 namespace {
 
 ckd::ScanReport scan(const std::string& dir) {
-  static ckd::RuleSet rules = ckd::RuleSet::builtin();
-  ckd::ScanRequest request;
-  request.dir = dir;
-  request.rules = ckd::select_rules(rules, {}, {});
-  request.options.deep = true;
-  return ckd::run_scan(request);
+  return ckd_test::scan_all_rules(dir, true);
 }
 
 std::string real(const std::string& rel) {

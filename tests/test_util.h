@@ -6,7 +6,20 @@
 #include <filesystem>
 #include <string>
 
+#include "rules/engine.h"
+#include "scan/scan.h"
+
 namespace ckd_test {
+
+// Scans `dir` with every built-in rule.
+inline ckd::ScanReport scan_all_rules(const std::string& dir, bool deep = false) {
+  static const ckd::RuleSet rules = ckd::RuleSet::builtin();
+  ckd::ScanRequest request;
+  request.dir = dir;
+  request.rules = ckd::select_rules(rules, {}, {});
+  request.options.deep = deep;
+  return ckd::run_scan(request);
+}
 
 class TempDir {
  public:
