@@ -310,7 +310,13 @@ void Checkpoint::load_index() {
     return;
   }
   try {
-    std::string text = read_small_file(r.path, kMaxIndexBytes);
+    // Mapped, not read: a 60k-tensor index is megabytes that need no copy.
+    auto file = MappedFile::open(r.path);
+    if (file->size() > kMaxIndexBytes) {
+      throw IoError(fmt::format("{} bytes is over the {}-byte limit for an index", file->size(),
+                                kMaxIndexBytes));
+    }
+    std::string_view text = file->read(0, file->size());
     std::vector<std::string> duplicates;
     index_ = parse_index_json(text, &duplicates);
     for (const std::string& name : duplicates) {
