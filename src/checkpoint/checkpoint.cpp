@@ -4,17 +4,16 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdlib>
 #include <functional>
 #include <map>
 #include <set>
-#include <thread>
 #include <unordered_set>
 
 #include <fmt/format.h>
 
 #include "io/json_reader.h"
+#include "io/parallel.h"
 #include "io/paths.h"
 #include "io/trace.h"
 
@@ -26,17 +25,13 @@ constexpr uint64_t kMaxConfigBytes = 64ull << 20;
 constexpr uint64_t kMaxIndexBytes = 512ull << 20;
 constexpr const char* kIndexName = "model.safetensors.index.json";
 
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 std::vector<std::string> list_safetensors(const std::string& dir) {
   std::vector<std::string> out;
   DIR* d = ::opendir(dir.c_str());
   if (!d) return out;
   while (dirent* e = ::readdir(d)) {
     std::string name = e->d_name;
-    if (ends_with(name, ".safetensors")) out.push_back(name);
+    if (std::string_view(name).ends_with(".safetensors")) out.push_back(name);
   }
   ::closedir(d);
   std::sort(out.begin(), out.end());
@@ -59,29 +54,19 @@ ParsedShards parse_shards(const std::string& dir, const std::vector<std::string>
                           int threads, const std::function<void()>& first_job = nullptr) {
   std::vector<std::unique_ptr<Shard>> opened(names.size());
   std::vector<std::string> errors(names.size());
-  size_t jobs = names.size() + (first_job ? 1 : 0);
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t j = next++; j < jobs; j = next++) {
-      if (first_job && j == 0) {
-        first_job();
-        continue;
-      }
-      size_t i = first_job ? j - 1 : j;
-      try {
-        opened[i] = Shard::parse(MappedFile::open(dir + "/" + names[i]), names[i]);
-      } catch (const std::exception& e) {
-        errors[i] = e.what();
-      }
+  size_t offset = first_job ? 1 : 0;
+  parallel_for(names.size() + offset, threads, [&](size_t j) {
+    if (j < offset) {
+      first_job();
+      return;
     }
-  };
-  int n =
-      threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  n = std::max(1, std::min<int>(n, static_cast<int>(jobs)));
-  std::vector<std::thread> pool;
-  for (int t = 1; t < n; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
+    size_t i = j - offset;
+    try {
+      opened[i] = Shard::parse(MappedFile::open(dir + "/" + names[i]), names[i]);
+    } catch (const std::exception& e) {
+      errors[i] = e.what();
+    }
+  });
   ParsedShards out;
   for (size_t i = 0; i < names.size(); ++i)
     out[names[i]] = {std::move(opened[i]), std::move(errors[i])};

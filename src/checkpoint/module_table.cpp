@@ -35,10 +35,6 @@ constexpr std::array<ParamRole, 19> kParams = {{
     {"bias", TensorRole::kBias},
 }};
 
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
 bool contains_segment(std::string_view path, std::string_view segment) {
   size_t at = 0;
   while ((at = path.find(segment, at)) != std::string_view::npos) {
@@ -100,7 +96,7 @@ std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view
     }
     // gpt-oss: experts.gate_up_proj_blocks -> module experts.gate_up_proj, parameter "blocks".
     for (std::string_view suffix : {"_blocks", "_scales", "_bias"}) {
-      if (ends_with(last, suffix) && last.size() > suffix.size()) {
+      if (last.ends_with(suffix) && last.size() > suffix.size()) {
         return {name.substr(0, name.size() - suffix.size()),
                 name.substr(name.size() - suffix.size() + 1)};
       }
@@ -115,7 +111,7 @@ TensorRole role_of_param(std::string_view param, std::string_view module) {
   }
   if (param == "blocks") return TensorRole::kPackedWeight;
   if (param == "scales") return TensorRole::kWeightScale;
-  if (param.empty() && ends_with(module, "_proj")) return TensorRole::kWeight;  // fused experts
+  if (param.empty() && module.ends_with("_proj")) return TensorRole::kWeight;  // fused experts
   return TensorRole::kOther;
 }
 

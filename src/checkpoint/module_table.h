@@ -43,8 +43,8 @@ struct ModuleParam {
 struct Module {
   std::string path;
   std::vector<ModuleParam> params;
-  bool linear = false;                   // is_linear(), computed once by ModuleTable::build
-  bool quantized = false;                // is_quantized(), likewise
+  bool linear = false;     // is_linear(), computed once by ModuleTable::build
+  bool quantized = false;  // is_quantized(), likewise
   // The declared group that quantizes this module: nullptr when the module is ignored,
   // outside every target, or the method is unknown. Set by Checkpoint::open.
   const QuantGroup* group = nullptr;

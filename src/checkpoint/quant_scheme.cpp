@@ -291,9 +291,7 @@ bool NamePattern::matches(std::string_view module, bool is_linear) const {
     case Kind::kGlob: {
       if (module == text) return true;
       // "x" and "x*" also cover the module's children ("x.weight" style prefixes).
-      std::string_view stem = text;
-      if (!stem.empty() && stem.back() == '*') stem.remove_suffix(1);
-      if (!stem.empty() && stem.back() == '.') stem.remove_suffix(1);
+      std::string_view stem = literal_stem();
       if (module.size() > stem.size() && module.substr(0, stem.size()) == stem &&
           module[stem.size()] == '.' && stem.find_first_of("*?[") == std::string_view::npos) {
         return true;
@@ -302,6 +300,13 @@ bool NamePattern::matches(std::string_view module, bool is_linear) const {
     }
   }
   return false;
+}
+
+std::string_view NamePattern::literal_stem() const {
+  std::string_view stem = text;
+  if (kind != Kind::kGlob) return stem;
+  while (!stem.empty() && (stem.back() == '*' || stem.back() == '.')) stem.remove_suffix(1);
+  return stem;
 }
 
 bool QuantScheme::quantizes() const {
@@ -333,11 +338,7 @@ void QuantScheme::index_patterns() {
     } else {
       // A literal glob also covers its children ("x*" and "x.*" cover "x.y"); a literal
       // compressed-tensors entry names exactly one module.
-      std::string key = p.text;
-      if (p.kind == NamePattern::Kind::kGlob) {
-        while (!key.empty() && (key.back() == '*' || key.back() == '.')) key.pop_back();
-      }
-      literal_ignore_.emplace(key, i);
+      literal_ignore_.emplace(std::string(p.literal_stem()), i);
     }
   }
 }

@@ -50,6 +50,9 @@ struct NamePattern {
   static NamePattern compressed_tensors(std::string text);  // "re:" prefix, exact or class name
   static NamePattern glob(std::string text);                // fnmatch + exact + module prefix
   bool matches(std::string_view module, bool is_linear) const;
+  // The module path a wildcard-free entry names: "x", "x*" and "x.*" all name "x" (a glob
+  // also covers that module's children). Meaningless for entries with other wildcards.
+  std::string_view literal_stem() const;
   bool valid() const;
 };
 

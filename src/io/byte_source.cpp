@@ -77,14 +77,6 @@ std::string_view MappedFile::read(uint64_t offset, uint64_t length) {
   return std::string_view(data_ + offset, length);
 }
 
-void MappedFile::will_need(uint64_t offset, uint64_t length) {
-  if (!data_ || length == 0 || offset >= size_) return;
-  uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-  uint64_t start = offset / page * page;
-  uint64_t end = std::min<uint64_t>(size_, offset + length);
-  ::madvise(const_cast<char*>(data_) + start, end - start, MADV_WILLNEED);
-}
-
 std::string_view MemorySource::read(uint64_t offset, uint64_t length) {
   check_range(name_, bytes_.size(), offset, length);
   return std::string_view(bytes_).substr(offset, length);

@@ -23,8 +23,6 @@ class ByteSource {
   // Returns a view of [offset, offset+length) that stays valid while the source lives.
   // Throws IoError when the range is out of bounds or cannot be read.
   virtual std::string_view read(uint64_t offset, uint64_t length) = 0;
-  // Hints that the range will be read soon (page-cache read-ahead); may do nothing.
-  virtual void will_need(uint64_t /*offset*/, uint64_t /*length*/) {}
   // Copies [offset, offset+length) into `out` (bounds-checked). For streaming whole tensors:
   // a copy into a cache-sized buffer beats faulting in every page of a mapping.
   virtual void copy_to(uint64_t offset, uint64_t length, char* out) {
@@ -44,7 +42,6 @@ class MappedFile final : public ByteSource {
 
   uint64_t size() const override { return size_; }
   std::string_view read(uint64_t offset, uint64_t length) override;
-  void will_need(uint64_t offset, uint64_t length) override;
   void copy_to(uint64_t offset, uint64_t length, char* out) override;
   const std::string& name() const override { return path_; }
 

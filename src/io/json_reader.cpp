@@ -83,15 +83,6 @@ void append_utf8(std::string& out, uint32_t cp) {
 
 }  // namespace
 
-bool is_valid_utf8(std::string_view bytes) {
-  for (size_t i = 0; i < bytes.size();) {
-    size_t len = utf8_sequence_length(bytes, i);
-    if (len == 0) return false;
-    i += len;
-  }
-  return true;
-}
-
 void JsonReader::fail(const std::string& message) const {
   throw JsonError(pos_, message);
 }

@@ -66,9 +66,6 @@ class JsonReader {
   std::vector<uint8_t> first_;  // per open container: no member/element read yet
 };
 
-// True when `bytes` is well-formed UTF-8 (no overlongs, surrogates or code points > U+10FFFF).
-bool is_valid_utf8(std::string_view bytes);
-
 }  // namespace ckd
 
 namespace ckd {

@@ -24,9 +24,4 @@ float decode_e2m1(uint8_t nibble);  // low 4 bits
 // dtypes. `bytes` must hold at least (index+1) elements (callers check sizes first).
 std::optional<double> decode_element(Dtype dtype, std::string_view bytes, uint64_t index);
 
-// Scale bytes stored as U8 in MX formats are E8M0 exponents.
-inline double decode_scale_u8_as_e8m0(uint8_t code) {
-  return decode_e8m0(code);
-}
-
 }  // namespace ckd

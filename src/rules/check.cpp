@@ -2,14 +2,14 @@
 
 namespace ckd {
 
-void ScanState::prefill_scale_stats(int threads) {
+void ScanState::prefill_scale_stats() {
   std::vector<const TensorRef*> scale_refs;
   for (const Module& m : checkpoint.modules().modules()) {
     for (const ModuleParam& p : m.params) {
       if (is_scale_role(p.role)) scale_refs.push_back(p.ref);
     }
   }
-  scales.prefill(scale_refs, threads);
+  scales.prefill(scale_refs);
 }
 
 void CheckContext::emit(std::string file, std::string tensor, std::string message) const {

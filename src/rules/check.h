@@ -32,8 +32,9 @@ struct ScanState {
   std::once_flag data_once;
   DataScanSummary data;
 
-  // Decodes every scale tensor's statistics on `threads` threads, before the scale rules run.
-  void prefill_scale_stats(int threads);
+  // Decodes every scale tensor's statistics, before the scale rules run (one job of the
+  // header tier's pool).
+  void prefill_scale_stats();
 
   // The --deep data pass, run once on first use.
   const DataScanSummary& data_stats() {

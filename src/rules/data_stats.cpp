@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "checkpoint/checkpoint.h"
+#include "io/parallel.h"
 
 namespace ckd {
 
@@ -150,27 +151,7 @@ DataScanSummary scan_tensor_data(const Checkpoint& ck, int threads, bool progres
     }
   }
   std::vector<DataStats> results(items.size());
-  std::atomic<size_t> next{0};
   std::atomic<uint64_t> done_bytes{0};
-  auto work = [&] {
-    std::vector<char> buffer(kBufferBytes);
-    for (size_t i = next++; i < items.size(); i = next++) {
-      const WorkItem& w = items[i];
-      ByteSource& src = w.shard->source();
-      uint64_t at = w.shard->data_start() + w.tensor->begin + w.offset;
-      // Buffer sizes are multiples of every element size, so no element straddles two reads.
-      for (uint64_t off = 0; off < w.length; off += kBufferBytes) {
-        uint64_t n = std::min(kBufferBytes, w.length - off);
-        src.copy_to(at + off, n, buffer.data());
-        count_chunk(*w.tensor->dtype, std::string_view(buffer.data(), n), results[i]);
-      }
-      done_bytes += w.length;
-    }
-  };
-  int n =
-      threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  std::vector<std::thread> pool;
-  for (int t = 1; t < n; ++t) pool.emplace_back(work);
   std::atomic<bool> finished{false};
   std::thread reporter;
   if (progress) {
@@ -184,8 +165,19 @@ DataScanSummary scan_tensor_data(const Checkpoint& ck, int threads, bool progres
       std::fprintf(stderr, "\r\033[K");
     });
   }
-  work();
-  for (auto& t : pool) t.join();
+  parallel_for(items.size(), threads, [&](size_t i) {
+    const WorkItem& w = items[i];
+    ByteSource& src = w.shard->source();
+    uint64_t at = w.shard->data_start() + w.tensor->begin + w.offset;
+    std::vector<char> buffer(kBufferBytes);  // one per 16 MiB item: negligible
+    // Buffer sizes are multiples of every element size, so no element straddles two reads.
+    for (uint64_t off = 0; off < w.length; off += kBufferBytes) {
+      uint64_t n = std::min(kBufferBytes, w.length - off);
+      src.copy_to(at + off, n, buffer.data());
+      count_chunk(*w.tensor->dtype, std::string_view(buffer.data(), n), results[i]);
+    }
+    done_bytes += w.length;
+  });
   finished = true;
   if (reporter.joinable()) reporter.join();
   for (size_t i = 0; i < items.size(); ++i) {

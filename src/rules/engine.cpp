@@ -1,14 +1,13 @@
 #include "rules/engine.h"
 
 #include <algorithm>
-#include <atomic>
 #include <functional>
 #include <mutex>
 #include <stdexcept>
-#include <thread>
 
 #include <fmt/format.h>
 
+#include "io/parallel.h"
 #include "io/trace.h"
 #include "rules/registry.h"
 
@@ -87,9 +86,6 @@ std::vector<const Rule*> select_rules(const RuleSet& rules, const std::vector<st
 std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Checkpoint& checkpoint,
                                const Checkpoint* source, const ScanOptions& options) {
   ScanState state{checkpoint, source, options, {}, {}, {}, {}, {}};
-  int threads = options.threads > 0
-                    ? options.threads
-                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::string> errors;
   std::mutex errors_mutex;
   bool any_scale_rule =
@@ -101,7 +97,7 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
     // next tier needs (it reads only scale bytes, so it overlaps with the header checks).
     std::vector<std::function<void()>> jobs;
     if (std::string_view(tier) == "header" && any_scale_rule)
-      jobs.push_back([&state] { state.prefill_scale_stats(1); });
+      jobs.push_back([&state] { state.prefill_scale_stats(); });
     for (const Rule* rule : rules) {
       if (rule->tier != tier) continue;
       jobs.push_back([&state, &errors, &errors_mutex, rule] {
@@ -114,15 +110,7 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
         }
       });
     }
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      for (size_t i = next++; i < jobs.size(); i = next++) jobs[i]();
-    };
-    std::vector<std::thread> pool;
-    for (int t = 1; t < std::min<int>(threads, static_cast<int>(jobs.size())); ++t)
-      pool.emplace_back(work);
-    work();
-    for (auto& t : pool) t.join();
+    parallel_for(jobs.size(), options.threads, [&](size_t i) { jobs[i](); });
   }
   if (!errors.empty()) throw std::runtime_error(errors.front());
   // Per rule, findings keep the order their check emitted them in (one thread per check).

@@ -83,10 +83,4 @@ std::unique_ptr<Check> make_check(std::string_view kind) {
   throw std::runtime_error("unknown check kind " + std::string(kind));
 }
 
-std::vector<std::string_view> check_kinds() {
-  std::vector<std::string_view> out;
-  for (const auto& c : kChecks) out.push_back(c.name);
-  return out;
-}
-
 }  // namespace ckd

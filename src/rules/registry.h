@@ -4,7 +4,6 @@
 
 #include <memory>
 #include <string_view>
-#include <vector>
 
 namespace ckd {
 
@@ -12,6 +11,5 @@ class Check;
 
 bool check_kind_exists(std::string_view kind);
 std::unique_ptr<Check> make_check(std::string_view kind);
-std::vector<std::string_view> check_kinds();
 
 }  // namespace ckd

@@ -1,9 +1,7 @@
 #include "rules/scale_values.h"
 
-#include <atomic>
 #include <cmath>
 #include <cstring>
-#include <thread>
 
 #include "checkpoint/checkpoint.h"
 #include "numerics/float_decode.h"
@@ -80,17 +78,10 @@ ScaleStats compute_scale_stats(const TensorRef& ref) {
   return s;
 }
 
-void ScaleValueCache::prefill(const std::vector<const TensorRef*>& refs, int threads) {
-  std::vector<ScaleStats> computed(refs.size());
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i = next++; i < refs.size(); i = next++)
-      computed[i] = compute_scale_stats(*refs[i]);
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
+void ScaleValueCache::prefill(const std::vector<const TensorRef*>& refs) {
+  std::vector<ScaleStats> computed;
+  computed.reserve(refs.size());
+  for (const TensorRef* ref : refs) computed.push_back(compute_scale_stats(*ref));
   std::lock_guard lock(mutex_);
   cache_.reserve(cache_.size() + refs.size());
   for (size_t i = 0; i < refs.size(); ++i) cache_.emplace(refs[i]->info, std::move(computed[i]));

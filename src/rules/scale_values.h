@@ -28,9 +28,9 @@ struct ScaleStats {
 class ScaleValueCache {
  public:
   const ScaleStats& stats(const TensorRef& ref);
-  // Decodes all of `refs` on `threads` threads into private slots, then publishes them under
-  // one lock, so workers never contend on the cache while decoding.
-  void prefill(const std::vector<const TensorRef*>& refs, int threads);
+  // Decodes all of `refs` outside the lock, then publishes them under one lock, so a prefill
+  // running beside the header checks never makes them wait on the cache.
+  void prefill(const std::vector<const TensorRef*>& refs);
 
  private:
   std::mutex mutex_;

@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 
-#include "rules/checks/util.h"
 #include "rules/engine.h"
 
 namespace ckd {

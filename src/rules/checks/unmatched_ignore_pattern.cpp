@@ -19,8 +19,8 @@ class UnmatchedIgnorePatternCheck : public Check {
     std::vector<std::string_view> paths;
     for (const Module& m : ck.modules().modules()) paths.push_back(m.path);
     std::sort(paths.begin(), paths.end());
-    auto covers = [&](const std::string& literal) {
-      auto it = std::lower_bound(paths.begin(), paths.end(), std::string_view(literal));
+    auto covers = [&](std::string_view literal) {
+      auto it = std::lower_bound(paths.begin(), paths.end(), literal);
       for (; it != paths.end() && it->substr(0, literal.size()) == literal; ++it) {
         if (it->size() == literal.size() || (*it)[literal.size()] == '.') return true;
       }
@@ -36,10 +36,7 @@ class UnmatchedIgnorePatternCheck : public Check {
       if (tied && !has_lm_head && p.text.find("lm_head") != std::string::npos) continue;
       bool hit = false;
       if (!p.regex) {
-        std::string literal = p.text;
-        while (!literal.empty() && (literal.back() == '*' || literal.back() == '.'))
-          literal.pop_back();
-        hit = covers(literal);
+        hit = covers(p.literal_stem());
       } else {
         for (const Module& m : ck.modules().modules()) {
           // A pattern may name a parent of the module ("model.layers.*.self_attn").
