@@ -407,4 +407,28 @@ const nlohmann::json* Checkpoint::config_value(const char* key) const {
   return nullptr;
 }
 
+DtypeBytes count_dtype_bytes(const Checkpoint& ck) {
+  DtypeBytes out;
+  for (const auto& shard : ck.shards()) {
+    for (const TensorInfo& t : shard->tensors()) {
+      if (t.duplicate || !t.dtype) continue;
+      out.bytes[std::string(dtype_name(*t.dtype))] += t.nbytes();
+      out.total += t.nbytes();
+    }
+  }
+  return out;
+}
+
+DtypeBytes count_target_dtype_bytes(const Checkpoint& ck) {
+  DtypeBytes out;
+  for (const Module& m : ck.modules().modules()) {
+    if (!m.is_linear() || !m.group) continue;
+    const ModuleParam* w = m.weight();
+    if (!w->ref->info->dtype) continue;
+    out.bytes[std::string(dtype_name(*w->ref->info->dtype))] += w->ref->info->nbytes();
+    out.total += w->ref->info->nbytes();
+  }
+  return out;
+}
+
 }  // namespace ckd

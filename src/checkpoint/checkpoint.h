@@ -3,6 +3,7 @@
 // ShardIssue for the rules to report. Only a missing directory is a tool error.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -124,6 +125,16 @@ class Checkpoint {
   QuantScheme scheme_;
   ModuleTable modules_;
 };
+
+// Bytes per dtype name, for the report's histograms and the false-quantization rule.
+struct DtypeBytes {
+  std::map<std::string, uint64_t> bytes;  // dtype name -> bytes
+  uint64_t total = 0;
+};
+
+// Every tensor of the checkpoint, and the weights of the modules the declaration targets.
+DtypeBytes count_dtype_bytes(const Checkpoint& ck);
+DtypeBytes count_target_dtype_bytes(const Checkpoint& ck);
 
 // Parses an index file's text (exposed for the fuzzer). Throws JsonError.
 IndexFile parse_index_json(std::string_view text, std::vector<std::string>* duplicate_keys);

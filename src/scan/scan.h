@@ -2,7 +2,6 @@
 // what the reporters print: findings, dtype-byte histograms and a summary.
 #pragma once
 
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -11,11 +10,6 @@
 #include "rules/check.h"
 
 namespace ckd {
-
-struct DtypeBytes {
-  std::map<std::string, uint64_t> bytes;  // dtype name -> bytes
-  uint64_t total = 0;
-};
 
 struct ScanReport {
   std::string dir;
@@ -44,8 +38,6 @@ struct ScanRequest {
 // Throws IoError when a directory cannot be read (exit code 2).
 ScanReport run_scan(const ScanRequest& request);
 
-DtypeBytes count_dtype_bytes(const Checkpoint& ck);
-DtypeBytes count_target_dtype_bytes(const Checkpoint& ck);
 std::string describe_scheme(const QuantScheme& scheme);
 
 }  // namespace ckd

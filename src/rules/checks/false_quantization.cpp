@@ -1,6 +1,5 @@
 // The config declares quantization, but the targeted weights are still 16/32-bit floats (the
 // "false FP8" of FAILURES.md A1-A6), or are stored in another format than declared (A2).
-#include <map>
 
 #include "rules/checks/util.h"
 
@@ -17,8 +16,6 @@ class FalseQuantizationCheck : public Check {
     const TensorRef* unquantized_example = nullptr;
     const TensorRef* misformatted_example = nullptr;
     std::string misformat_detail;
-    std::map<std::string, uint64_t> bytes_by_dtype;
-    uint64_t total_bytes = 0;
     bool any_scale = false;
     for (const Module& m : ck.modules().modules()) {
       for (const auto& p : m.params) any_scale = any_scale || is_scale_role(p.role);
@@ -29,8 +26,6 @@ class FalseQuantizationCheck : public Check {
       if (!w->ref->info->dtype) continue;
       Dtype d = *w->ref->info->dtype;
       ++targeted;
-      bytes_by_dtype[std::string(dtype_name(d))] += w->ref->info->nbytes();
-      total_bytes += w->ref->info->nbytes();
       if (is_high_precision_float(d) && !m.has_role(TensorRole::kWeightScale) &&
           !m.has_role(TensorRole::kGlobalScale)) {
         if (!unquantized_example) unquantized_example = w->ref;
@@ -46,9 +41,10 @@ class FalseQuantizationCheck : public Check {
       }
     }
     if (targeted == 0) return;
+    const DtypeBytes target_bytes = count_target_dtype_bytes(ck);
     std::vector<std::string> shares;
-    for (const auto& [dtype, bytes] : bytes_by_dtype)
-      shares.push_back(fmt::format("{} {}", dtype, percent(bytes, total_bytes)));
+    for (const auto& [dtype, bytes] : target_bytes.bytes)
+      shares.push_back(fmt::format("{} {}", dtype, percent(bytes, target_bytes.total)));
     std::string histogram = fmt::format("targeted weight bytes: {}", fmt::join(shares, ", "));
     std::string declared = scheme.algo.empty()
                                ? scheme.method_name
