@@ -123,4 +123,16 @@ std::string apply_prefix_change(const std::string& key, const PrefixChange& chan
   return change.to + key.substr(change.from.size());
 }
 
+SourceDiff diff_against_source(const Checkpoint& quantized, const Checkpoint& source) {
+  SourceDiff diff;
+  diff.quantized = normalized_keys(quantized);
+  diff.source = normalized_keys(source);
+  diff.change = best_prefix_change(diff.quantized, diff.source);
+  for (const auto& [key, original] : diff.quantized) {
+    diff.quantized_mapped.emplace(diff.change ? apply_prefix_change(key, *diff.change) : key,
+                                  original);
+  }
+  return diff;
+}
+
 }  // namespace ckd

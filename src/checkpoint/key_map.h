@@ -36,4 +36,16 @@ std::optional<PrefixChange> best_prefix_change(
 // Applies `change` to a key when it starts with change.from.
 std::string apply_prefix_change(const std::string& key, const PrefixChange& change);
 
+// A quantized checkpoint's keys against its source's, computed once per scan for every
+// --source rule.
+struct SourceDiff {
+  std::unordered_map<std::string, std::string> quantized;  // normalized key -> tensor name
+  std::unordered_map<std::string, std::string> source;
+  std::optional<PrefixChange> change;  // the best prefix rewrite, if any
+  // The quantized keys with `change` applied: what should match the source's.
+  std::unordered_map<std::string, std::string> quantized_mapped;
+};
+
+SourceDiff diff_against_source(const Checkpoint& quantized, const Checkpoint& source);
+
 }  // namespace ckd

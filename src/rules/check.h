@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/key_map.h"
 #include "rules/data_stats.h"
 #include "rules/finding.h"
 #include "rules/rule_set.h"
@@ -23,6 +24,9 @@ struct ScanOptions {
 
 // Shared by every check of one scan: the checkpoints, the options, decoded scale statistics.
 struct ScanState {
+  ScanState(const Checkpoint& ck, const Checkpoint* src, ScanOptions opts)
+      : checkpoint(ck), source(src), options(opts) {}
+
   const Checkpoint& checkpoint;
   const Checkpoint* source = nullptr;  // --source, headers only
   ScanOptions options;
@@ -31,6 +35,14 @@ struct ScanState {
   std::mutex findings_mutex;
   std::once_flag data_once;
   DataScanSummary data;
+  std::once_flag source_once;
+  SourceDiff source_keys;
+
+  // The key diff against --source, computed once for all the rules that need it.
+  const SourceDiff& source_diff() {
+    std::call_once(source_once, [this] { source_keys = diff_against_source(checkpoint, *source); });
+    return source_keys;
+  }
 
   // Decodes every scale tensor's statistics, before the scale rules run (one job of the
   // header tier's pool).
@@ -55,6 +67,8 @@ class CheckContext {
   const Rule& rule() const { return rule_; }
   const ScaleStats& scale_stats(const TensorRef& ref) const { return state_.scales.stats(ref); }
   const DataScanSummary& data_stats() const { return state_.data_stats(); }
+  // Only with a source (check source() first).
+  const SourceDiff& source_diff() const { return state_.source_diff(); }
 
   // Records a finding for this rule unless the rule's tensor selectors exclude it.
   void emit(std::string file, std::string tensor, std::string message) const;

@@ -85,7 +85,7 @@ std::vector<const Rule*> select_rules(const RuleSet& rules, const std::vector<st
 
 std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Checkpoint& checkpoint,
                                const Checkpoint* source, const ScanOptions& options) {
-  ScanState state{checkpoint, source, options, {}, {}, {}, {}, {}};
+  ScanState state(checkpoint, source, options);
   std::vector<std::string> errors;
   std::mutex errors_mutex;
   bool any_scale_rule =

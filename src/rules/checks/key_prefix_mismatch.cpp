@@ -22,9 +22,7 @@ class KeyPrefixMismatchCheck : public Check {
  public:
   void run(const CheckContext& ctx) const override {
     if (!ctx.source()) return;
-    auto quantized = normalized_keys(ctx.checkpoint());
-    auto source = normalized_keys(*ctx.source());
-    auto change = best_prefix_change(quantized, source);
+    const auto& change = ctx.source_diff().change;
     double min_share = ctx.param("min_share", 0.5);
     if (!change ||
         static_cast<double>(change->count) < min_share * static_cast<double>(change->unmatched))

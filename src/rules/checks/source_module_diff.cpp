@@ -27,13 +27,9 @@ class SourceModuleDiffCheck : public Check {
     std::string direction = ctx.param("direction", std::string());
     if (direction != "missing" && direction != "extra")
       throw std::runtime_error("source-module-diff: bad direction");
-    auto quantized = normalized_keys(ctx.checkpoint());
-    auto source = normalized_keys(*ctx.source());
-    auto change = best_prefix_change(quantized, source);
-    std::unordered_map<std::string, std::string> mapped;
-    for (const auto& [key, original] : quantized) {
-      mapped.emplace(change ? apply_prefix_change(key, *change) : key, original);
-    }
+    const SourceDiff& diff = ctx.source_diff();
+    const auto& source = diff.source;
+    const auto& mapped = diff.quantized_mapped;
     const auto& from = direction == "missing" ? source : mapped;
     const auto& to = direction == "missing" ? mapped : source;
     std::map<std::string, std::pair<size_t, std::string>> groups;
