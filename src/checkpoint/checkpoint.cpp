@@ -23,7 +23,6 @@ namespace {
 
 constexpr uint64_t kMaxConfigBytes = 64ull << 20;
 constexpr uint64_t kMaxIndexBytes = 512ull << 20;
-constexpr const char* kIndexName = "model.safetensors.index.json";
 
 std::vector<std::string> list_safetensors(const std::string& dir) {
   std::vector<std::string> out;
@@ -153,7 +152,7 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
 
   ck->load_configs();
   std::vector<std::string> present = list_safetensors(ck->real_dir_);
-  std::string index_path = ck->real_dir_ + "/" + kIndexName;
+  std::string index_path = ck->real_dir_ + "/" + kIndexFileName;
   struct stat index_st {};
   bool has_index = ::stat(index_path.c_str(), &index_st) == 0;
   ck->has_index_file_ = has_index;
@@ -198,7 +197,7 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
       switch (r.status) {
         case PathStatus::kUnsafe:
           ck->problems_.push_back(
-              {LoadProblemKind::kUnsafePath, follow_index ? kIndexName : name, "",
+              {LoadProblemKind::kUnsafePath, follow_index ? kIndexFileName : name, "",
                fmt::format("{} \"{}\": {}; it was not opened",
                            follow_index ? "weight_map names" : "shard", name, r.reason)});
           break;
@@ -283,14 +282,14 @@ void Checkpoint::load_configs() {
 }
 
 void Checkpoint::load_index() {
-  ResolvedPath r = resolve_inside(real_dir_, kIndexName, hub_blobs_dir_);
+  ResolvedPath r = resolve_inside(real_dir_, kIndexFileName, hub_blobs_dir_);
   if (r.status == PathStatus::kMissing) return;
   if (r.status != PathStatus::kOk) {
     problems_.push_back(
         {r.status == PathStatus::kUnsafe ? LoadProblemKind::kUnsafePath
                                          : LoadProblemKind::kInvalidIndex,
-         kIndexName, "",
-         fmt::format("{}: {}; it was not opened", kIndexName,
+         kIndexFileName, "",
+         fmt::format("{}: {}; it was not opened", kIndexFileName,
                      r.status == PathStatus::kUnsafe ? r.reason : "not a regular file")});
     return;
   }
@@ -305,14 +304,14 @@ void Checkpoint::load_index() {
     std::vector<std::string> duplicates;
     index_ = parse_index_json(text, &duplicates);
     for (const std::string& name : duplicates) {
-      problems_.push_back({LoadProblemKind::kDuplicateIndexKey, kIndexName, name,
+      problems_.push_back({LoadProblemKind::kDuplicateIndexKey, kIndexFileName, name,
                            "weight_map lists this tensor twice; JSON readers keep only the last"});
     }
   } catch (const JsonError& e) {
-    problems_.push_back({LoadProblemKind::kInvalidIndex, kIndexName, "",
+    problems_.push_back({LoadProblemKind::kInvalidIndex, kIndexFileName, "",
                          fmt::format("not a valid index at byte {}: {}", e.offset(), e.what())});
   } catch (const std::exception& e) {
-    problems_.push_back({LoadProblemKind::kInvalidIndex, kIndexName, "", e.what()});
+    problems_.push_back({LoadProblemKind::kInvalidIndex, kIndexFileName, "", e.what()});
   }
 }
 

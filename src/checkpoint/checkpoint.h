@@ -36,6 +36,8 @@ struct LoadProblem {
 
 // model.safetensors.index.json. Tensor names live in one arena (62k small strings would each
 // cost an allocation); entries keep the file's order.
+inline constexpr const char* kIndexFileName = "model.safetensors.index.json";
+
 struct IndexFile {
   struct Entry {
     uint64_t offset;  // of the name in names_blob

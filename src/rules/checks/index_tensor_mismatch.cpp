@@ -14,7 +14,6 @@ class IndexTensorMismatchCheck : public Check {
   void run(const CheckContext& ctx) const override {
     const Checkpoint& ck = ctx.checkpoint();
     if (!ck.index()) return;
-    constexpr const char* kIndex = "model.safetensors.index.json";
     CappedEmitter out(ctx, static_cast<size_t>(ctx.param("max_findings", 25.0)));
     const IndexFile& index = *ck.index();
     std::vector<const Shard*> shards;
@@ -30,11 +29,11 @@ class IndexTensorMismatchCheck : public Check {
       }
       const TensorRef* actual = ck.find(tensor);
       if (actual) {
-        out.add(kIndex, std::string(tensor),
+        out.add(kIndexFileName, std::string(tensor),
                 fmt::format("index maps it to {} but it is stored in {}", index.shard_of(i),
                             actual->shard->display_name()));
       } else {
-        out.add(kIndex, std::string(tensor),
+        out.add(kIndexFileName, std::string(tensor),
                 fmt::format("index maps it to {} but no shard holds it", index.shard_of(i)));
       }
     }

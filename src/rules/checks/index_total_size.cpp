@@ -25,12 +25,12 @@ class IndexTotalSizeCheck : public Check {
     }
     const auto& declared = ck.index()->total_size;
     if (!declared) {
-      ctx.emit("model.safetensors.index.json", "", "metadata.total_size is not a number");
+      ctx.emit(kIndexFileName, "", "metadata.total_size is not a number");
       return;
     }
     double diff = *declared - static_cast<double>(bytes);
     if (std::fabs(diff) > ctx.param("tolerance_bytes", 0.0)) {
-      ctx.emit("model.safetensors.index.json", "",
+      ctx.emit(kIndexFileName, "",
                fmt::format("metadata.total_size is {} but the shards hold {} tensor bytes ({}{}); "
                            "regenerate the index",
                            with_commas(static_cast<uint64_t>(std::max(0.0, *declared))),

@@ -42,7 +42,7 @@ class LoadProblemsCheck : public Check {
     if (missing.size() <= kListed) {
       for (const LoadProblem* p : missing) {
         ctx.emit(
-            "model.safetensors.index.json", "",
+            kIndexFileName, "",
             fmt::format(
                 "weight_map names {} ({} tensors) but the file does not exist; download it again",
                 p->file, with_commas(tensors_in(p->file))));
@@ -52,7 +52,7 @@ class LoadProblemsCheck : public Check {
     std::vector<std::string> names;
     for (size_t i = 0; i < kListed; ++i) names.push_back(missing[i]->file);
     ctx.emit(
-        "model.safetensors.index.json", "",
+        kIndexFileName, "",
         fmt::format("{} shards named by weight_map do not exist ({}, ...); download them again",
                     missing.size(), fmt::join(names, ", ")));
   }

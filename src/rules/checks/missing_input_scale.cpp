@@ -29,10 +29,9 @@ class MissingInputScaleCheck : public Check {
       if (w->ref->info->dtype && is_high_precision_float(*w->ref->info->dtype)) continue;
       std::string wanted = input_scale_param(scheme.method, *g);
       if (m.param(wanted)) continue;
-      std::string probe = m.path + ".x";
-      if (auto key = parse_expert_key(probe)) {
-        std::string_view rest = key->rest.substr(0, key->rest.size() - 2);
-        ExpertGap& gap = expert_gaps[fmt::format("{}.*.{}", key->layer, rest)];
+      // An expert module path ("...experts.7.down_proj") parses like a tensor name.
+      if (auto key = parse_expert_key(m.path)) {
+        ExpertGap& gap = expert_gaps[fmt::format("{}.*.{}", key->layer, key->rest)];
         gap.experts.insert(key->expert);
         if (!gap.anchor) gap.anchor = w->ref;
         gap.param = wanted;
