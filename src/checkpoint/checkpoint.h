@@ -73,6 +73,9 @@ class Checkpoint {
   static std::unique_ptr<Checkpoint> open(const std::string& dir, const OpenOptions& options = {});
 
   const std::string& dir() const { return dir_; }
+  const std::string& real_dir() const { return real_dir_; }
+  // Where a hub cache snapshot's symlinks may point (empty when `dir` is not a snapshot).
+  const std::string& hub_blobs_dir() const { return hub_blobs_dir_; }
   const nlohmann::json* config() const { return config_ ? &*config_ : nullptr; }
   const nlohmann::json* hf_quant_config() const {
     return hf_quant_config_ ? &*hf_quant_config_ : nullptr;

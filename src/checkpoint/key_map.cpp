@@ -1,5 +1,6 @@
 #include "checkpoint/key_map.h"
 
+#include <algorithm>
 #include <map>
 
 #include "checkpoint/checkpoint.h"
@@ -133,6 +134,29 @@ SourceDiff diff_against_source(const Checkpoint& quantized, const Checkpoint& so
                                   original);
   }
   return diff;
+}
+
+std::string collapse_repeated_segments(std::string_view name,
+                                       const std::vector<std::string>& segments) {
+  std::string out;
+  out.reserve(name.size());
+  std::string_view previous;
+  bool first = true;
+  while (true) {
+    size_t dot = name.find('.');
+    std::string_view segment = name.substr(0, dot);
+    bool repeat = !first && segment == previous &&
+                  std::find(segments.begin(), segments.end(), segment) != segments.end();
+    if (!repeat) {
+      if (!first) out += '.';
+      out += segment;
+    }
+    previous = segment;
+    first = false;
+    if (dot == std::string_view::npos) break;
+    name.remove_prefix(dot + 1);
+  }
+  return out;
 }
 
 }  // namespace ckd

@@ -46,6 +46,11 @@ struct SourceDiff {
   std::unordered_map<std::string, std::string> quantized_mapped;
 };
 
+// `name` with every run of a wrapper segment written more than once in a row collapsed to one
+// ("model.language_model.language_model.layers.0" -> "model.language_model.layers.0").
+std::string collapse_repeated_segments(std::string_view name,
+                                       const std::vector<std::string>& segments);
+
 SourceDiff diff_against_source(const Checkpoint& quantized, const Checkpoint& source);
 
 }  // namespace ckd

@@ -1,5 +1,6 @@
 // ckptdoctor: verify quantized LLM checkpoints. Exit codes: 0 clean, 1 findings at or above
 // --fail-on, 2 the tool could not run.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -11,8 +12,10 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "fix/fix_command.h"
 #include "io/byte_source.h"
 #include "io/paths.h"
+#include "report/fix_report.h"
 #include "report/json_report.h"
 #include "report/text_report.h"
 #include "rules/engine.h"
@@ -112,6 +115,117 @@ int run_rules_command(const std::string& name, const std::string& format,
   return kExitClean;
 }
 
+struct FixArgs {
+  ckd::FixRequest request;
+  std::vector<std::string> renames;
+  std::vector<std::string> inject_values;
+  CLI::Option* inject = nullptr;
+  std::string fail_on = "error";
+  std::string color = "auto";
+  bool quiet = false;
+};
+
+void add_fix_command(CLI::App& app, FixArgs& a) {
+  CLI::App* fix = app.add_subcommand(
+      "fix", "Write a repaired checkpoint (DIR is never modified unless --in-place)");
+  ckd::FixRequest& r = a.request;
+  fix->add_option("DIR", r.dir, "checkpoint directory to repair")->required();
+  CLI::Option* out =
+      fix->add_option("-o,--output", r.out_dir, "write the repaired checkpoint here");
+  CLI::Option* in_place = fix->add_flag(
+      "--in-place", r.in_place, "replace DIR's files (crash-safe: a re-run finishes or undoes)");
+  out->excludes(in_place);
+  fix->add_option("--strip-prefix", r.options.strip_prefixes,
+                  "remove the first occurrence of PREFIX from every tensor name; auto: take it "
+                  "from the repeated-prefix / key-prefix-mismatch diagnosis")
+      ->allow_extra_args(false);
+  fix->add_option("--rename", a.renames,
+                  "FROM=TO: RE2 substitution on tensor names (first match, \\1 for groups)")
+      ->allow_extra_args(false);
+  a.inject = fix->add_option("--inject-input-scale", a.inject_values,
+                             "UNSAFE: add a missing static input scale (default 1.0) to every "
+                             "quantized module lacking one; recorded in __metadata__")
+                 ->expected(0, 1)
+                 ->allow_extra_args(false);
+  fix->add_flag("--drop-tied-lm-head", r.options.drop_tied_lm_head,
+                "drop lm_head when tie_word_embeddings is true (redundant-lm-head)");
+  fix->add_flag("--normalize-headers", r.options.normalize_headers,
+                "rewrite badly padded, unaligned or null-metadata headers");
+  fix->add_flag("--regenerate-index", r.options.regenerate_index,
+                "rewrite model.safetensors.index.json from the shard headers");
+  fix->add_flag("--apply-safe", r.options.apply_safe,
+                "apply every safe fix for the rules that fire on DIR");
+  fix->add_option("--source", r.source_dir, "the BF16 source (for --strip-prefix auto)");
+  fix->add_flag("--dry-run", r.dry_run,
+                "print the plan and write nothing; exit 1 when something would change");
+  fix->add_flag("--force", r.force, "write into a non-empty output directory");
+  fix->add_option("--threads", r.threads, "worker threads (default: up to 4 for writing)")
+      ->check(CLI::Range(0, 1024));
+  fix->add_option("--fail-on", a.fail_on,
+                  "exit 1 when the re-scan of the output has a finding at or above this")
+      ->check(CLI::IsMember({"error", "warning", "info", "never"}));
+  fix->add_option("--color", a.color, "colour text output")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  fix->add_flag("-q,--quiet", a.quiet, "print only the plan and remaining findings");
+}
+
+int run_fix_command(FixArgs& a) {
+  ckd::FixRequest& r = a.request;
+  if (!r.dry_run && r.out_dir.empty() && !r.in_place)
+    throw CLI::ValidationError("fix", "give -o OUT, --in-place or --dry-run");
+  for (const std::string& rename : a.renames) {
+    size_t eq = rename.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw CLI::ValidationError("--rename", "expected FROM=TO, got " + rename);
+    r.options.renames.emplace_back(rename.substr(0, eq), rename.substr(eq + 1));
+  }
+  if (a.inject->count() > 0 || !a.inject_values.empty()) {
+    float value = 1.0f;
+    if (!a.inject_values.empty() && !a.inject_values.front().empty()) {
+      try {
+        value = std::stof(a.inject_values.front());
+      } catch (const std::exception&) {
+        throw CLI::ValidationError("--inject-input-scale",
+                                   "not a number: " + a.inject_values.front());
+      }
+    }
+    r.options.inject_input_scale = value;
+  }
+  bool any_fix = !r.options.strip_prefixes.empty() || !r.options.renames.empty() ||
+                 r.options.inject_input_scale || r.options.drop_tied_lm_head ||
+                 r.options.normalize_headers || r.options.regenerate_index || r.options.apply_safe;
+  if (!any_fix) {
+    throw CLI::ValidationError(
+        "fix", "name at least one fix (--apply-safe applies every safe fix the scan proposes)");
+  }
+  // A file size limit must fail the write (EFBIG, reported), not kill the process.
+  ::signal(SIGXFSZ, SIG_IGN);
+  ckd::FixOutcome outcome = ckd::run_fix(r);
+  ckd::Palette palette{use_color(a.color)};
+  ckd::write_fix_report(std::cout, r, outcome, palette);
+  if (r.dry_run) return outcome.plan.changes_anything() ? kExitFindings : kExitClean;
+  if (!outcome.written) return kExitClean;
+
+  // What is still wrong: the output scanned with every rule.
+  static const ckd::RuleSet rule_set = ckd::RuleSet::builtin();
+  ckd::ScanRequest scan;
+  scan.dir = r.in_place ? r.dir : r.out_dir;
+  scan.source_dir = r.source_dir;
+  scan.options.threads = r.threads;
+  scan.rules = ckd::select_rules(rule_set, {}, {});
+  scan.fail_on = a.fail_on == "never" ? std::nullopt : ckd::parse_severity(a.fail_on);
+  ckd::ScanReport report = ckd::run_scan(scan);
+  if (report.findings.empty()) {
+    std::cout << fmt::format("re-scan of {}: clean\n", scan.dir);
+  } else {
+    std::cout << fmt::format("re-scan of {}: still {} errors, {} warnings, {} infos\n", scan.dir,
+                             report.errors, report.warnings, report.infos);
+    ckd::write_text_report(std::cout, report, ckd::TextStyle{palette.on, true});
+  }
+  std::cout.flush();
+  return report.failed ? kExitFindings : kExitClean;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -148,6 +262,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
   rules->add_option("--rules", extra_rules, "add rules from a JSON file");
 
+  FixArgs fix_args;
+  add_fix_command(app, fix_args);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -157,6 +274,7 @@ int main(int argc, char** argv) {
 
   try {
     if (rules->parsed()) return run_rules_command(rule_name, rules_format, extra_rules);
+    if (app.got_subcommand("fix")) return run_fix_command(fix_args);
 
     ckd::RuleSet rule_set = load_rules(extra_rules);
     ckd::ScanRequest request;
@@ -176,6 +294,9 @@ int main(int argc, char** argv) {
     std::cout.flush();
     // Freeing a 60k-tensor checkpoint's tables costs more than the OS reclaiming them at exit.
     std::_Exit(report.failed ? kExitFindings : kExitClean);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "ckptdoctor: error: " << e.what() << "\n";
+    return kExitError;
   } catch (const std::exception& e) {
     std::cerr << "ckptdoctor: error: " << e.what() << "\n";
     return kExitError;

@@ -30,6 +30,8 @@ class ByteSource {
     std::copy(v.begin(), v.end(), out);
   }
   virtual const std::string& name() const = 0;
+  // An open descriptor of the underlying file for kernel-side copies (copy_file_range), or -1.
+  virtual int file_descriptor() const { return -1; }
 };
 
 // Read-only memory map of a whole file. Empty files are supported (nothing is mapped).
@@ -44,6 +46,7 @@ class MappedFile final : public ByteSource {
   std::string_view read(uint64_t offset, uint64_t length) override;
   void copy_to(uint64_t offset, uint64_t length, char* out) override;
   const std::string& name() const override { return path_; }
+  int file_descriptor() const override { return fd_; }
 
  private:
   MappedFile(std::string path, int fd, const char* data, uint64_t size)

@@ -4,50 +4,12 @@
 
 #include <fmt/format.h>
 
+#include "report/text_style.h"
 #include "rules/checks/util.h"
 
 namespace ckd {
 
 namespace {
-
-struct Palette {
-  bool on;
-  std::string paint(const std::string& s, const char* code) const {
-    return on ? fmt::format("\033[{}m{}\033[0m", code, s) : s;
-  }
-  std::string severity(Severity sev) const {
-    const char* code = sev == Severity::kError     ? "1;31"
-                       : sev == Severity::kWarning ? "1;33"
-                                                   : "1;34";
-    return paint(severity_name(sev), code);
-  }
-  std::string dim(const std::string& s) const { return paint(s, "2"); }
-  std::string bold(const std::string& s) const { return paint(s, "1"); }
-};
-
-std::string human_bytes(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) v /= 1024, ++u;
-  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.1f} {}", v, units[u]);
-}
-
-// Names and messages carry bytes from the checkpoint: escape control characters so a hostile
-// file cannot forge report lines (or terminal escapes) in a CI log.
-std::string printable(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      out += fmt::format("\\x{:02x}", u);
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 std::string location(const Finding& f) {
   if (f.file.empty() && f.tensor.empty()) return "";

@@ -115,13 +115,15 @@ std::unique_ptr<Shard> Shard::parse(std::unique_ptr<ByteSource> source, std::str
   s.parse_header(s.source_->read(8, s.header_length_));
   if (s.header_ok_) s.validate_layout();
   s.finish_issue_counts();
-  s.loadable_ =
-      s.header_ok_ && std::none_of(s.issues_.begin(), s.issues_.end(), [](const ShardIssue& i) {
-        return i.kind == ShardIssueKind::kInvalidHeader ||
-               i.kind == ShardIssueKind::kInvalidOffsets ||
-               i.kind == ShardIssueKind::kFileSizeMismatch ||
-               i.kind == ShardIssueKind::kDuplicateTensorName;
-      });
+  auto rejected = [](const ShardIssue& i) {
+    return i.kind == ShardIssueKind::kInvalidHeader || i.kind == ShardIssueKind::kInvalidOffsets ||
+           i.kind == ShardIssueKind::kFileSizeMismatch ||
+           i.kind == ShardIssueKind::kDuplicateTensorName;
+  };
+  size_t rejections =
+      static_cast<size_t>(std::count_if(s.issues_.begin(), s.issues_.end(), rejected));
+  s.loadable_ = s.header_ok_ && rejections == 0;
+  s.only_padding_rejected_ = s.header_ok_ && s.bad_padding_ && rejections == 1;
   return shard;
 }
 
@@ -294,6 +296,7 @@ void Shard::parse_header(std::string_view header) {
     std::string_view tail = header.substr(end);
     size_t bad = tail.find_first_not_of(" \t\r\n");
     if (bad != std::string_view::npos) {
+      bad_padding_ = true;
       add_issue(ShardIssueKind::kInvalidHeader, "",
                 fmt::format("header has byte 0x{:02x} at offset {} after the JSON object; padding "
                             "must be spaces (strict readers fail with 'trailing characters')",
@@ -428,6 +431,11 @@ std::string serialize_header(const std::map<std::string, std::string>* metadata,
     if (a.dtype != b.dtype) return static_cast<int>(a.dtype) > static_cast<int>(b.dtype);
     return a.name < b.name;
   });
+  return serialize_header_in_order(metadata, tensors);
+}
+
+std::string serialize_header_in_order(const std::map<std::string, std::string>* metadata,
+                                      const std::vector<TensorSpec>& tensors) {
   std::string json = "{";
   bool first = true;
   if (metadata) {

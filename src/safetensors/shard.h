@@ -65,6 +65,9 @@ class Shard {
   bool header_ok() const { return header_ok_; }
   // True when a reference reader would load this file.
   bool loadable() const { return loadable_; }
+  // True when the tensor table is intact and the only defect a reader rejects is the padding
+  // after the JSON (NUL bytes, say): a header rewrite repairs it without touching the data.
+  bool only_padding_rejected() const { return only_padding_rejected_; }
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
   // Indices into tensors() ordered by name (then header order): for merges and lookups.
@@ -90,6 +93,8 @@ class Shard {
   uint64_t header_length_ = 0;
   bool header_ok_ = false;
   bool loadable_ = false;
+  bool bad_padding_ = false;
+  bool only_padding_rejected_ = false;
   std::vector<TensorInfo> tensors_;
   std::vector<uint32_t> by_name_;
   std::optional<std::map<std::string, std::string>> metadata_;
@@ -110,6 +115,11 @@ struct TensorSpec {
 // Returns the 8-byte length prefix plus the header, and fills `order` with the data order.
 std::string serialize_header(const std::map<std::string, std::string>* metadata,
                              std::vector<TensorSpec>& tensors);
+
+// The same header with the tensors laid out in the given order (fix keeps the source's order,
+// so runs of tensors copy as one range).
+std::string serialize_header_in_order(const std::map<std::string, std::string>* metadata,
+                                      const std::vector<TensorSpec>& tensors);
 
 // Byte size of `numel` elements of `dtype`, or nullopt on overflow or a partial byte.
 std::optional<uint64_t> tensor_byte_size(Dtype dtype, const std::vector<uint64_t>& shape);

@@ -1,0 +1,38 @@
+// `ckptdoctor fix`: recover a killed --in-place run, open the checkpoint, plan the requested
+// fixes (with --apply-safe, every safe fix whose rule fires), and write the result.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "fix/fix.h"
+#include "fix/writer.h"
+
+namespace ckd {
+
+struct FixRequest {
+  std::string dir;
+  std::string out_dir;  // empty with --in-place or --dry-run
+  std::string source_dir;
+  FixOptions options;
+  bool in_place = false;
+  bool dry_run = false;
+  bool force = false;
+  int threads = 0;
+};
+
+struct FixOutcome {
+  std::unique_ptr<Checkpoint> checkpoint;  // the plan points into it
+  std::unique_ptr<Checkpoint> source;
+  FixPlan plan;
+  std::vector<std::string> notes;     // what recovery did
+  std::optional<WriteStats> written;  // empty for --dry-run and for nothing to do in place
+  double seconds = 0;
+};
+
+// Throws FixError (refused, nothing written) or IoError (could not read or write).
+FixOutcome run_fix(const FixRequest& request);
+
+}  // namespace ckd

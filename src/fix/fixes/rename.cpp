@@ -1,0 +1,46 @@
+// --rename FROM=TO: an RE2 substitution (first match, \1 for groups) on every tensor name, for
+// the naming drifts of FAILURES.md (weight_scale_inv <-> weight_scale, legacy KV-scale names).
+// Configs are left alone: the pattern is written for tensor names, not module names.
+#include <fmt/format.h>
+#include <re2/re2.h>
+
+#include "fix/fix.h"
+
+namespace ckd {
+namespace {
+
+class RenameFix : public Fix {
+ public:
+  const char* name() const override { return "rename"; }
+  std::vector<std::string> repairs() const override { return {}; }  // explicit only
+  bool requested(const FixOptions& o) const override { return !o.renames.empty(); }
+  void enable(FixOptions&) const override {}
+
+  void apply(FixContext& ctx) const override {
+    for (const auto& [from, to] : ctx.options.renames) {
+      RE2 pattern(from);
+      if (!pattern.ok())
+        throw FixError(
+            fmt::format("--rename {}={}: invalid pattern: {}", from, to, pattern.error()));
+      std::string why;
+      if (!pattern.CheckRewriteString(to, &why))
+        throw FixError(fmt::format("--rename {}={}: invalid replacement: {}", from, to, why));
+      FixSummary& summary =
+          ctx.plan.summary(fmt::format("rename {} -> {}", from, to), "", "tensors renamed");
+      ctx.plan.for_each_tensor([&](OutputShard&, OutputTensor& t) {
+        std::string after = t.name;
+        if (!RE2::Replace(&after, pattern, to) || after == t.name) return;
+        summary.add(fmt::format("{} -> {}", t.name, after));
+        t.name = std::move(after);
+      });
+    }
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Fix> make_rename_fix() {
+  return std::make_unique<RenameFix>();
+}
+
+}  // namespace ckd
