@@ -18,7 +18,9 @@ class RenameFix : public Fix {
 
   void apply(FixContext& ctx) const override {
     for (const auto& [from, to] : ctx.options.renames) {
-      RE2 pattern(from);
+      RE2::Options quiet;
+      quiet.set_log_errors(false);
+      RE2 pattern(from, quiet);
       if (!pattern.ok())
         throw FixError(
             fmt::format("--rename {}={}: invalid pattern: {}", from, to, pattern.error()));
