@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # One command on a fresh machine: install dependencies, build with warnings as errors, fuzz the
-# header and index parsers briefly (when clang is there), then run all tests (unit, fixture
-# specs, CLI). The last line is ctest's summary.
+# header and index parsers briefly (when clang is there), make the Python venv of the test
+# oracles, then run all tests (unit, fixture specs, CLI). The last line is ctest's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # clang and its sanitizer/fuzzer runtimes build the fuzz targets.
-CKPTDOCTOR_EXTRA_PACKAGES="clang libclang-rt-dev python3" \
+CKPTDOCTOR_EXTRA_PACKAGES="clang libclang-rt-dev python3 python3-venv" \
   CKPTDOCTOR_CMAKE_ARGS="-DCKPTDOCTOR_WERROR=ON ${CKPTDOCTOR_CMAKE_ARGS:-}" scripts/setup.sh build
 
 if command -v clang++ >/dev/null 2>&1 && [ "${CKPTDOCTOR_SKIP_FUZZ:-0}" != 1 ]; then
@@ -28,5 +28,8 @@ if command -v clang++ >/dev/null 2>&1 && [ "${CKPTDOCTOR_SKIP_FUZZ:-0}" != 1 ]; 
     echo "fuzz: $target: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "build-fuzz/fuzz_$target.log")"
   done
 fi
+
+# The reference safetensors implementation checks fix's output (tests/fix_oracle.py).
+echo "venv: $(scripts/setup-venv.sh)"
 
 ctest --test-dir build --output-on-failure -j 2

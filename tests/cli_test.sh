@@ -132,6 +132,42 @@ missing = [r["name"] for r in json.load(open(sys.argv[1])) if f"`{r['name']}`" n
 assert not missing, missing
 PY
 
+# fix: usage errors, --dry-run exit codes, the demo repaired as far as it can be.
+expect_rc 2 "fix without a fix" -- "$bin" fix "$tmp/healthy" -o "$tmp/never"
+contains "$tmp/err" "--apply-safe" "fix without a fix names --apply-safe"
+expect_rc 2 "fix without a target" -- "$bin" fix "$tmp/healthy" --apply-safe
+expect_rc 2 "-o with --in-place" -- "$bin" fix "$tmp/healthy" --apply-safe -o "$tmp/never" --in-place
+expect_rc 2 "--rename without =" -- "$bin" fix "$tmp/healthy" --rename abc -o "$tmp/never"
+expect_rc 2 "--inject-input-scale not a number" -- "$bin" fix "$tmp/healthy" --inject-input-scale abc -o "$tmp/never"
+if [ -e "$tmp/never" ]; then fail "a refused fix created its output"; else ok; fi
+expect_rc 0 "dry run: nothing to change" -- "$bin" fix "$tmp/healthy" --apply-safe --dry-run
+contains "$tmp/out" "nothing to change" "dry run on a healthy checkpoint"
+expect_rc 1 "dry run: changes" -- "$bin" fix fixtures/demo --apply-safe --dry-run
+contains "$tmp/out" "strip-prefix auto" "dry run lists the fix"
+contains "$tmp/out" " -> model.language_model.layers." "dry run shows an example"
+expect_rc 1 "demo fix: written, unfixable errors remain" -- "$bin" fix fixtures/demo --apply-safe -o "$tmp/demo-fixed"
+contains "$tmp/out" "verified byte for byte" "fix reports verification"
+contains "$tmp/out" "re-scan of" "fix re-scans its output"
+lacks "$tmp/out" "repeated-prefix (CKD402)" "the re-scan no longer finds the repaired rule"
+"$fixture_tool" build fixtures/demo.spec.json "$tmp/demo-again"
+if diff -r "$tmp/demo-again" fixtures/demo >/dev/null; then ok; else fail "fix modified its input"; fi
+expect_rc 2 "fix into a non-empty directory" -- "$bin" fix fixtures/demo --apply-safe -o "$tmp/demo-fixed"
+contains "$tmp/err" "--force" "non-empty output names --force"
+
+# The fix output read back by the reference implementation (safetensors), when the venv exists.
+cp fixtures/specs/base-fp8-block.json "$tmp/"
+cat >"$tmp/prefixed.json" <<'JSON'
+{"base": "base-fp8-block",
+ "rename": [["^model\\.", "model.language_model.language_model.language_model."]]}
+JSON
+"$fixture_tool" build "$tmp/prefixed.json" "$tmp/prefixed" || fail "building the prefixed fixture"
+expect_rc 0 "strip a prefix" -- "$bin" fix "$tmp/prefixed" --strip-prefix language_model.language_model. -o "$tmp/stripped"
+if [ -x .venv/bin/python ]; then
+  if .venv/bin/python tests/fix_oracle.py "$tmp/prefixed" "$tmp/stripped" language_model.language_model. >"$tmp/oracle" 2>&1; then ok; else fail "fix oracle"; sed 's/^/  | /' "$tmp/oracle" | tail -5; fi
+else
+  echo "cli: .venv missing (scripts/setup-venv.sh): skipping the safetensors oracle of fix"
+fi
+
 # The bundled demo is exactly what its spec generates.
 "$fixture_tool" build fixtures/demo.spec.json "$tmp/demo"
 if diff -r "$tmp/demo" fixtures/demo >/dev/null; then ok; else fail "fixtures/demo is stale: regenerate it from fixtures/demo.spec.json"; fi
