@@ -39,6 +39,10 @@ int main(int argc, char** argv) {
           continue;
         }
         if (i + 1 >= argc) throw std::runtime_error(flag + " needs a value");
+        if (flag == "--stem") {
+          shape.stem = argv[++i];
+          continue;
+        }
         uint64_t v = std::stoull(argv[++i]);
         if (flag == "--layers")
           shape.layers = v;
@@ -56,7 +60,7 @@ int main(int argc, char** argv) {
     }
     std::cerr << "usage: ckptdoctor-fixture build SPEC.json DIR\n"
                  "       ckptdoctor-fixture bench-moe DIR [--layers N] [--experts N] [--shards N] "
-                 "[--dense]\n";
+                 "[--dense] [--stem PREFIX]\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "ckptdoctor-fixture: " << e.what() << "\n";
