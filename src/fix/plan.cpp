@@ -108,6 +108,17 @@ FixSummary& FixPlan::summary(const std::string& fix, const std::string& repairs,
   return summaries.back();
 }
 
+void FixPlan::rename_tensors(const std::string& fix, const std::string& repairs,
+                             const std::function<std::string(const std::string&)>& rename) {
+  FixSummary& s = summary(fix, repairs, "tensors renamed");
+  for_each_tensor([&](OutputShard&, OutputTensor& t) {
+    std::string after = rename(t.name);
+    if (after == t.name) return;
+    s.add(fmt::format("{} -> {}", t.name, after));
+    t.name = std::move(after);
+  });
+}
+
 FixPlan initial_plan(const Checkpoint& ck) {
   for (const LoadProblem& p : ck.problems()) {
     switch (p.kind) {
@@ -132,7 +143,6 @@ FixPlan initial_plan(const Checkpoint& ck) {
         name, holders.size(), holders[0]->display_name(), holders[1]->display_name()));
   }
   FixPlan plan;
-  plan.dir = ck.dir();
   for (const auto& shard : ck.shards()) {
     if (!shard->loadable() && !shard->only_padding_rejected()) {
       std::string why = "it does not load";

@@ -57,7 +57,6 @@ struct FixSummary {
 };
 
 struct FixPlan {
-  std::string dir;
   std::vector<OutputShard> shards;
   // The index to write; empty when the checkpoint has none and needs none.
   std::optional<std::string> index_text;
@@ -73,7 +72,11 @@ struct FixPlan {
   bool changes_anything() const;
   FixSummary& summary(const std::string& fix, const std::string& repairs, const std::string& what,
                       bool unsafe = false);
-  // Every output tensor (not dropped), for fixes that rename.
+  // Renames every output tensor through `rename` (a name it returns unchanged stays), counting
+  // each change with an example in the summary (fix, repairs, "tensors renamed").
+  void rename_tensors(const std::string& fix, const std::string& repairs,
+                      const std::function<std::string(const std::string&)>& rename);
+  // Every output tensor (not dropped).
   template <typename F>
   void for_each_tensor(F&& f) {
     for (OutputShard& s : shards)

@@ -27,7 +27,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr size_t kChunk = 4 << 20;  // per buffer; a worker holds at most three
+constexpr size_t kChunk = 4 << 20;  // per buffer; a worker holds at most two
 
 std::string errno_text(int e) {
   if (e == ENOSPC) return "no space left on device";

@@ -27,14 +27,12 @@ class RenameFix : public Fix {
       std::string why;
       if (!pattern.CheckRewriteString(to, &why))
         throw FixError(fmt::format("--rename {}={}: invalid replacement: {}", from, to, why));
-      FixSummary& summary =
-          ctx.plan.summary(fmt::format("rename {} -> {}", from, to), "", "tensors renamed");
-      ctx.plan.for_each_tensor([&](OutputShard&, OutputTensor& t) {
-        std::string after = t.name;
-        if (!RE2::Replace(&after, pattern, to) || after == t.name) return;
-        summary.add(fmt::format("{} -> {}", t.name, after));
-        t.name = std::move(after);
-      });
+      ctx.plan.rename_tensors(fmt::format("rename {} -> {}", from, to), "",
+                              [&](const std::string& name) {
+                                std::string after = name;
+                                RE2::Replace(&after, pattern, to);
+                                return after;
+                              });
     }
   }
 };

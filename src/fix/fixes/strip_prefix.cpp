@@ -55,8 +55,8 @@ class StripPrefixFix : public Fix {
         apply_auto(ctx);
       } else {
         if (prefix.empty()) throw FixError("--strip-prefix needs a non-empty prefix");
-        rename_all(ctx, fmt::format("strip-prefix {}", prefix), "repeated-prefix",
-                   [&](const std::string& n) { return strip_first(n, prefix); });
+        ctx.plan.rename_tensors(fmt::format("strip-prefix {}", prefix), "repeated-prefix",
+                                [&](const std::string& n) { return strip_first(n, prefix); });
         std::string escaped = regex_escaped(prefix);
         edit_quantization_config_strings(ctx.checkpoint, ctx.plan, [&](const std::string& s) {
           return strip_first(strip_first(s, prefix), escaped);
@@ -74,30 +74,18 @@ class StripPrefixFix : public Fix {
         auto rewrite = [&](const std::string& n) {
           return n.starts_with(change.from) ? change.to + n.substr(change.from.size()) : n;
         };
-        rename_all(ctx,
-                   fmt::format("strip-prefix auto (\"{}\" -> \"{}\", from --source)", change.from,
-                               change.to),
-                   "key-prefix-mismatch", rewrite);
+        ctx.plan.rename_tensors(fmt::format("strip-prefix auto (\"{}\" -> \"{}\", from --source)",
+                                            change.from, change.to),
+                                "key-prefix-mismatch", rewrite);
         edit_quantization_config_strings(ctx.checkpoint, ctx.plan, rewrite);
         return;
       }
     }
     const std::vector<std::string> segments = wrapper_segments();
     auto collapse = [&](const std::string& n) { return collapse_repeated_segments(n, segments); };
-    rename_all(ctx, "strip-prefix auto (repeated wrapper segments)", "repeated-prefix", collapse);
+    ctx.plan.rename_tensors("strip-prefix auto (repeated wrapper segments)", "repeated-prefix",
+                            collapse);
     edit_quantization_config_strings(ctx.checkpoint, ctx.plan, collapse);
-  }
-
-  template <typename Rename>
-  void rename_all(FixContext& ctx, const std::string& title, const std::string& rule,
-                  Rename&& rename) const {
-    FixSummary& summary = ctx.plan.summary(title, rule, "tensors renamed");
-    ctx.plan.for_each_tensor([&](OutputShard&, OutputTensor& t) {
-      std::string after = rename(t.name);
-      if (after == t.name) return;
-      summary.add(fmt::format("{} -> {}", t.name, after));
-      t.name = std::move(after);
-    });
   }
 };
 
