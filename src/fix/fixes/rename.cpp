@@ -17,7 +17,9 @@ class RenameFix : public Fix {
   void enable(FixOptions&) const override {}
 
   void apply(FixContext& ctx) const override {
-    for (const auto& [from, to] : ctx.options.renames) {
+    for (const auto& rename : ctx.options.renames) {
+      const std::string& from = rename.first;
+      const std::string& to = rename.second;  // a named reference: lambdas capture it (clang 14)
       RE2::Options quiet;
       quiet.set_log_errors(false);
       RE2 pattern(from, quiet);
