@@ -132,6 +132,24 @@ missing = [r["name"] for r in json.load(open(sys.argv[1])) if f"`{r['name']}`" n
 assert not missing, missing
 PY
 
+# CI formats: same exit codes, --output-file, the GitHub step summary, and the consumers' readers.
+for f in sarif junit github gitlab; do
+  expect_rc 1 "--format $f on the demo" -- "$bin" scan --format "$f" --output-file "$tmp/demo.$f" fixtures/demo
+  if [ -s "$tmp/out" ]; then fail "--output-file $f also printed to stdout"; else ok; fi
+  expect_rc 0 "--format $f on a healthy checkpoint" -- "$bin" scan --format "$f" "$tmp/healthy"
+done
+valid_json "$tmp/demo.sarif" "sarif"
+valid_json "$tmp/demo.gitlab" "gitlab"
+GITHUB_STEP_SUMMARY="$tmp/summary.md" "$bin" scan --format github fixtures/demo >"$tmp/gh.out"
+contains "$tmp/summary.md" "| severity | rule | file | tensor | message |" "github step summary table"
+contains "$tmp/gh.out" "::error file=fixtures/demo/" "github annotations"
+expect_rc 2 "--output-file in a missing directory" -- "$bin" scan --output-file "$tmp/no/such/file" fixtures/demo
+if [ -x .venv/bin/python ]; then
+  if .venv/bin/python tests/report_formats_check.py "$tmp/demo.sarif" "$tmp/demo.junit" "$tmp/demo.gitlab" "$tmp/demo.github" >"$tmp/formats" 2>&1; then ok; else fail "CI formats rejected by their readers"; sed 's/^/  | /' "$tmp/formats" | tail -5; fi
+else
+  echo "cli: .venv missing (scripts/setup-venv.sh): skipping the SARIF/JUnit readers"
+fi
+
 # fix: usage errors, --dry-run exit codes, the demo repaired as far as it can be.
 expect_rc 2 "fix without a fix" -- "$bin" fix "$tmp/healthy" -o "$tmp/never"
 contains "$tmp/err" "--apply-safe" "fix without a fix names --apply-safe"

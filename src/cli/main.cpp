@@ -16,7 +16,11 @@
 #include "io/byte_source.h"
 #include "io/paths.h"
 #include "report/fix_report.h"
+#include "report/github_report.h"
+#include "report/gitlab_report.h"
 #include "report/json_report.h"
+#include "report/junit_report.h"
+#include "report/sarif_report.h"
 #include "report/text_report.h"
 #include "rules/engine.h"
 #include "scan/scan.h"
@@ -240,7 +244,12 @@ int main(int argc, char** argv) {
   CLI::App* scan = app.add_subcommand("scan", "Scan a checkpoint directory and report its defects");
   scan->add_option("DIR", dir, "checkpoint directory (config.json, *.safetensors, index)")
       ->required();
-  scan->add_option("--format", format, "output format")->check(CLI::IsMember({"text", "json"}));
+  std::string output_file;
+  scan->add_option("--format", format,
+                   "output format: text, json, sarif (GitHub code scanning), junit, github "
+                   "(workflow annotations + step summary), gitlab (Code Quality)")
+      ->check(CLI::IsMember({"text", "json", "sarif", "junit", "github", "gitlab"}));
+  scan->add_option("--output-file", output_file, "write the report to FILE instead of stdout");
   scan->add_option("--fail-on", fail_on, "exit 1 when a finding is at or above this severity")
       ->check(CLI::IsMember({"error", "warning", "info", "never"}));
   scan->add_option("--select", select,
@@ -286,12 +295,35 @@ int main(int argc, char** argv) {
     request.rules = ckd::select_rules(rule_set, split_commas(select), split_commas(ignore));
     request.fail_on = fail_on == "never" ? std::nullopt : ckd::parse_severity(fail_on);
     ckd::ScanReport report = ckd::run_scan(request);
-    if (format == "json") {
-      ckd::write_json_report(std::cout, report);
-    } else {
-      ckd::write_text_report(std::cout, report, ckd::TextStyle{use_color(color), quiet});
+    std::ofstream file;
+    if (!output_file.empty()) {
+      file.open(output_file, std::ios::binary | std::ios::trunc);
+      if (!file) throw ckd::IoError(fmt::format("{}: cannot write the report", output_file));
     }
-    std::cout.flush();
+    std::ostream& out = output_file.empty() ? std::cout : file;
+    if (format == "json") {
+      ckd::write_json_report(out, report);
+    } else if (format == "sarif") {
+      ckd::write_sarif_report(out, report);
+    } else if (format == "junit") {
+      ckd::write_junit_report(out, report);
+    } else if (format == "gitlab") {
+      ckd::write_gitlab_report(out, report);
+    } else if (format == "github") {
+      ckd::write_github_report(out, report);
+      if (const char* summary = std::getenv("GITHUB_STEP_SUMMARY"); summary && *summary) {
+        std::ofstream step(summary, std::ios::binary | std::ios::app);
+        step << ckd::github_step_summary(report);
+        if (!step) std::cerr << fmt::format("ckptdoctor: warning: cannot append to {}\n", summary);
+      }
+    } else {
+      bool color_on = output_file.empty() && use_color(color);
+      ckd::write_text_report(out, report, ckd::TextStyle{color_on, quiet});
+    }
+    out.flush();
+    if (!out)
+      throw ckd::IoError(fmt::format("{}: writing the report failed",
+                                     output_file.empty() ? "stdout" : output_file));
     // Freeing a 60k-tensor checkpoint's tables costs more than the OS reclaiming them at exit.
     std::_Exit(report.failed ? kExitFindings : kExitClean);
   } catch (const CLI::ParseError& e) {

@@ -42,6 +42,7 @@ ScanReport run_scan(const ScanRequest& request) {
   report.tensor_bytes = report.checkpoint_dtypes.total;
   report.target_dtypes = count_target_dtype_bytes(*ck);
   report.findings = run_rules(request.rules, *ck, source.get(), request.options);
+  report.rules = request.rules;
   for (const Finding& f : report.findings) {
     (f.severity == Severity::kError     ? report.errors
      : f.severity == Severity::kWarning ? report.warnings

@@ -21,6 +21,7 @@ struct ScanReport {
   DtypeBytes checkpoint_dtypes;
   DtypeBytes target_dtypes;  // weights of the modules the declaration targets
   std::vector<Finding> findings;
+  std::vector<const Rule*> rules;  // the rules that ran (CI formats list them)
   size_t errors = 0, warnings = 0, infos = 0;
   std::optional<Severity> fail_on;  // nullopt: never fail
   bool failed = false;

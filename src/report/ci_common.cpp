@@ -1,0 +1,76 @@
+#include "report/ci_common.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "io/paths.h"
+
+namespace ckd {
+namespace fs = std::filesystem;
+
+const char* ckptdoctor_version() {
+  return "0.1.0";
+}
+
+namespace {
+
+std::string repository_path(fs::path p) {
+  p = p.lexically_normal();
+  if (p.is_absolute()) {
+    std::error_code ec;
+    fs::path cwd = fs::current_path(ec);
+    if (!ec) {
+      fs::path rel = p.lexically_relative(cwd);
+      if (!rel.empty() && *rel.begin() != "..") p = rel;
+    }
+  }
+  std::string s = p.generic_string();
+  while (s.size() > 1 && s.ends_with('/')) s.pop_back();
+  return s.empty() ? "." : s;
+}
+
+}  // namespace
+
+std::string FindingLocator::path(const Finding& f) const {
+  return repository_path(fs::path(report_.dir) / (f.file.empty() ? "config.json" : f.file));
+}
+
+std::string FindingLocator::dir_path() const {
+  return repository_path(report_.dir);
+}
+
+int FindingLocator::line(const Finding& f) {
+  if (f.tensor.empty() || !f.file.ends_with(".json")) return 1;
+  auto it = texts_.find(f.file);
+  if (it == texts_.end()) {
+    std::string text;
+    try {
+      text = read_small_file((fs::path(report_.dir) / f.file).string(), 64 << 20);
+    } catch (const std::exception&) {
+    }
+    it = texts_.emplace(f.file, std::move(text)).first;
+  }
+  const std::string& text = it->second;
+  size_t at = text.find(fmt::format("\"{}\"", f.tensor));
+  if (at == std::string::npos) return 1;
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+}
+
+std::string finding_fingerprint(const Finding& f, const std::string& path) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a 64
+  auto mix = [&](const std::string& s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+    h ^= 0xff;  // field separator
+    h *= 1099511628211ull;
+  };
+  mix(f.code);
+  mix(path);
+  mix(f.tensor);
+  return fmt::format("{:016x}", h);
+}
+
+}  // namespace ckd
