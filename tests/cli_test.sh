@@ -150,6 +150,22 @@ else
   echo "cli: .venv missing (scripts/setup-venv.sh): skipping the SARIF/JUnit readers"
 fi
 
+# Project settings: DIR/ckptdoctor.json applies, the command line wins, typos are errors.
+cp -r "$tmp/warn-only" "$tmp/configured"
+echo '{"fail_on": "warning"}' >"$tmp/configured/ckptdoctor.json"
+expect_rc 1 "ckptdoctor.json fail_on warning" -- "$bin" scan "$tmp/configured"
+expect_rc 0 "--fail-on on the command line wins" -- "$bin" scan --fail-on error "$tmp/configured"
+expect_rc 0 "--no-config" -- "$bin" scan --no-config "$tmp/configured"
+echo '{"severity": {"index-total-size": "info"}, "fail_on": "warning"}' >"$tmp/configured/ckptdoctor.json"
+expect_rc 0 "severity override" -- "$bin" scan "$tmp/configured"
+echo '{"fail_onn": "warning"}' >"$tmp/configured/ckptdoctor.json"
+expect_rc 2 "unknown config key" -- "$bin" scan "$tmp/configured"
+contains "$tmp/err" "did you mean \"fail_on\"" "config key suggestion"
+echo '{"fail_on": "warning"}' >"$tmp/strict.json"
+expect_rc 1 "--config FILE" -- "$bin" scan --config "$tmp/strict.json" "$tmp/warn-only"
+expect_rc 1 "-s prints nothing" -- "$bin" scan -s fixtures/demo
+if [ -s "$tmp/out" ] || [ -s "$tmp/err" ]; then fail "-s printed something"; else ok; fi
+
 # fix: usage errors, --dry-run exit codes, the demo repaired as far as it can be.
 expect_rc 2 "fix without a fix" -- "$bin" fix "$tmp/healthy" -o "$tmp/never"
 contains "$tmp/err" "--apply-safe" "fix without a fix names --apply-safe"

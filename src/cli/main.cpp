@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "config/project_config.h"
 #include "fix/fix_command.h"
 #include "io/byte_source.h"
 #include "io/paths.h"
@@ -250,12 +251,23 @@ int main(int argc, char** argv) {
                    "(workflow annotations + step summary), gitlab (Code Quality)")
       ->check(CLI::IsMember({"text", "json", "sarif", "junit", "github", "gitlab"}));
   scan->add_option("--output-file", output_file, "write the report to FILE instead of stdout");
-  scan->add_option("--fail-on", fail_on, "exit 1 when a finding is at or above this severity")
-      ->check(CLI::IsMember({"error", "warning", "info", "never"}));
-  scan->add_option("--select", select,
-                   "only these rules: names, codes, code prefixes (CKD5), families, ALL");
-  scan->add_option("--ignore", ignore, "skip these rules (same forms as --select)");
-  scan->add_option("--source", source, "the BF16 source checkpoint (headers only) for key diffs");
+  CLI::Option* fail_on_opt =
+      scan->add_option("--fail-on", fail_on, "exit 1 when a finding is at or above this severity")
+          ->check(CLI::IsMember({"error", "warning", "info", "never"}));
+  CLI::Option* select_opt = scan->add_option(
+      "--select", select, "only these rules: names, codes, code prefixes (CKD5), families, ALL");
+  CLI::Option* ignore_opt =
+      scan->add_option("--ignore", ignore, "skip these rules (same forms as --select)");
+  CLI::Option* source_opt = scan->add_option(
+      "--source", source, "the BF16 source checkpoint (headers only) for key diffs");
+  std::string config_file, progress = "auto";
+  bool no_config = false, silent = false;
+  scan->add_option("--config", config_file,
+                   "project settings (default: DIR/ckptdoctor.json when it exists)");
+  scan->add_flag("--no-config", no_config, "ignore DIR/ckptdoctor.json");
+  scan->add_option("--progress", progress, "progress on stderr for --deep (auto: on a terminal)")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  scan->add_flag("-s,--silent", silent, "print nothing; the exit code is the answer");
   scan->add_flag("--deep", deep, "read all tensor data: NaN/Inf and all-zero weights");
   scan->add_option("--threads", threads, "worker threads (default: all cores)")
       ->check(CLI::Range(0, 1024));
@@ -285,16 +297,35 @@ int main(int argc, char** argv) {
     if (rules->parsed()) return run_rules_command(rule_name, rules_format, extra_rules);
     if (app.got_subcommand("fix")) return run_fix_command(fix_args);
 
-    ckd::RuleSet rule_set = load_rules(extra_rules);
+    // Project settings apply first; options given on the command line win over them.
+    std::optional<ckd::ProjectConfig> config;
+    if (!config_file.empty()) {
+      config = ckd::load_project_config(config_file);
+    } else if (!no_config) {
+      if (auto found = ckd::find_project_config(dir)) config = ckd::load_project_config(*found);
+    }
+    std::vector<std::string> rule_files = config ? config->rule_files : std::vector<std::string>{};
+    rule_files.insert(rule_files.end(), extra_rules.begin(), extra_rules.end());
+    ckd::RuleSet rule_set = load_rules(rule_files);
+    if (config) {
+      ckd::apply_project_config(*config, rule_set);
+      if (!select_opt->count()) select = config->select;
+      if (!ignore_opt->count()) ignore = config->ignore;
+      if (!fail_on_opt->count() && config->fail_on) fail_on = *config->fail_on;
+      if (!source_opt->count() && config->source) source = *config->source;
+    }
     ckd::ScanRequest request;
     request.dir = dir;
     request.source_dir = source;
     request.options.deep = deep;
     request.options.threads = threads;
-    request.options.progress = deep && ::isatty(STDERR_FILENO);
+    request.options.progress =
+        deep && !silent &&
+        (progress == "always" || (progress == "auto" && ::isatty(STDERR_FILENO)));
     request.rules = ckd::select_rules(rule_set, split_commas(select), split_commas(ignore));
     request.fail_on = fail_on == "never" ? std::nullopt : ckd::parse_severity(fail_on);
     ckd::ScanReport report = ckd::run_scan(request);
+    if (silent) std::_Exit(report.failed ? kExitFindings : kExitClean);
     std::ofstream file;
     if (!output_file.empty()) {
       file.open(output_file, std::ios::binary | std::ios::trunc);

@@ -1,5 +1,7 @@
 #include "rules/rule_set.h"
 
+#include <utility>
+
 #include <regex>
 #include <stdexcept>
 
@@ -178,6 +180,10 @@ void RuleSet::add_json(std::string_view text, const std::string& origin) {
     r.origin = origin;
     rules_.push_back(std::move(r));
   }
+}
+
+Rule* RuleSet::find_mutable(std::string_view name_or_code) {
+  return const_cast<Rule*>(std::as_const(*this).find(name_or_code));
 }
 
 const Rule* RuleSet::find(std::string_view name_or_code) const {

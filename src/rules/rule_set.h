@@ -52,6 +52,8 @@ class RuleSet {
   void add_json(std::string_view text, const std::string& origin);
   const std::vector<Rule>& rules() const { return rules_; }
   const Rule* find(std::string_view name_or_code) const;
+  // For project settings that override a rule's severity or options.
+  Rule* find_mutable(std::string_view name_or_code);
 
  private:
   std::vector<Rule> rules_;
