@@ -166,6 +166,25 @@ expect_rc 1 "--config FILE" -- "$bin" scan --config "$tmp/strict.json" "$tmp/war
 expect_rc 1 "-s prints nothing" -- "$bin" scan -s fixtures/demo
 if [ -s "$tmp/out" ] || [ -s "$tmp/err" ]; then fail "-s printed something"; else ok; fi
 
+# Completions and the man page come from the same definitions as --help.
+expect_rc 0 "bash completion" -- "$bin" completions bash
+if bash -n "$tmp/out"; then ok; else fail "bash completion has a syntax error"; fi
+got=$(bash -c 'source "$1"; COMP_WORDS=(ckptdoctor scan --fo); COMP_CWORD=2; _ckptdoctor; echo "${COMPREPLY[@]}"' _ "$tmp/out")
+if [ "$got" = "--format" ]; then ok; else fail "bash completes --fo to '$got'"; fi
+got=$(bash -c 'source "$1"; COMP_WORDS=(ckptdoctor scan --format s); COMP_CWORD=3; _ckptdoctor; echo "${COMPREPLY[@]}"' _ "$tmp/out")
+if [ "$got" = "sarif" ]; then ok; else fail "bash completes --format s to '$got'"; fi
+expect_rc 0 "zsh completion" -- "$bin" completions zsh
+contains "$tmp/out" "bashcompinit" "zsh completion"
+expect_rc 0 "fish completion" -- "$bin" completions fish
+contains "$tmp/out" "__fish_seen_subcommand_from fix" "fish completion"
+expect_rc 2 "unknown shell" -- "$bin" completions tcsh
+expect_rc 0 "man page" -- "$bin" man
+contains "$tmp/out" ".TH CKPTDOCTOR 1" "man header"
+sed 's/\\-/-/g' "$tmp/out" >"$tmp/man.txt"
+for option in output-file fail-on select ignore source config deep strip-prefix inject-input-scale in-place dry-run; do
+  contains "$tmp/man.txt" "--$option" "man page lists --$option"
+done
+
 # fix: usage errors, --dry-run exit codes, the demo repaired as far as it can be.
 expect_rc 2 "fix without a fix" -- "$bin" fix "$tmp/healthy" -o "$tmp/never"
 contains "$tmp/err" "--apply-safe" "fix without a fix names --apply-safe"

@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/completions.h"
 #include "config/project_config.h"
 #include "fix/fix_command.h"
 #include "io/byte_source.h"
@@ -286,6 +287,14 @@ int main(int argc, char** argv) {
   FixArgs fix_args;
   add_fix_command(app, fix_args);
 
+  std::string shell;
+  CLI::App* completions =
+      app.add_subcommand("completions", "Print a shell completion script (bash, zsh, fish)");
+  completions->add_option("SHELL", shell, "the shell")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh", "fish"}));
+  CLI::App* man = app.add_subcommand("man", "Print the man page (roff), made from this help");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -296,6 +305,14 @@ int main(int argc, char** argv) {
   try {
     if (rules->parsed()) return run_rules_command(rule_name, rules_format, extra_rules);
     if (app.got_subcommand("fix")) return run_fix_command(fix_args);
+    if (completions->parsed()) {
+      std::cout << ckd::shell_completion(app, shell);
+      return kExitClean;
+    }
+    if (man->parsed()) {
+      std::cout << ckd::man_page(app, "ckptdoctor 0.1.0");
+      return kExitClean;
+    }
 
     // Project settings apply first; options given on the command line win over them.
     std::optional<ckd::ProjectConfig> config;
