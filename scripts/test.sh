@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One command on a fresh machine: install dependencies, build with warnings as errors, fuzz the
 # header and index parsers briefly (when clang is there), make the Python venv of the test
-# oracles, then run all tests (unit, fixture specs, CLI). The last line is ctest's summary.
+# oracles, build and run the wheel, then run all tests (unit, fixture specs, CLI). The last line
+# is ctest's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # clang and its sanitizer/fuzzer runtimes build the fuzz targets.
@@ -29,7 +30,10 @@ if command -v clang++ >/dev/null 2>&1 && [ "${CKPTDOCTOR_SKIP_FUZZ:-0}" != 1 ]; 
   done
 fi
 
-# The reference safetensors implementation checks fix's output (tests/fix_oracle.py).
+# The reference safetensors implementation checks fix's output (tests/fix_oracle.py), and the
+# SARIF/JUnit readers the CI formats (tests/report_formats_check.py).
 echo "venv: $(scripts/setup-venv.sh)"
+# pip install . must build, install and run (scikit-build-core; CPU build).
+if [ "${CKPTDOCTOR_SKIP_WHEEL:-0}" != 1 ]; then tests/wheel_test.sh; fi
 
 ctest --test-dir build --output-on-failure -j 2

@@ -221,6 +221,26 @@ else
   echo "cli: .venv missing (scripts/setup-venv.sh): skipping the safetensors oracle of fix"
 fi
 
+# The GitHub action's scan step and the pre-commit entry point, run as the action / hook run them.
+grep -q 'run: "$GITHUB_ACTION_PATH/scripts/action-scan.sh"' action.yml && ok || fail "action.yml does not run scripts/action-scan.sh"
+for input in path fail-on source sarif-file args; do
+  grep -q "\${{ inputs.$input }}" action.yml && ok || fail "action.yml does not pass input $input"
+done
+expect_rc 1 "action on the demo" -- env CKPTDOCTOR="$bin" CKD_PATH=fixtures/demo CKD_SARIF="$tmp/action.sarif" GITHUB_STEP_SUMMARY="$tmp/action.md" scripts/action-scan.sh
+contains "$tmp/out" "::error file=fixtures/demo/" "action annotations"
+valid_json "$tmp/action.sarif" "action sarif"
+contains "$tmp/action.md" "| severity |" "action step summary"
+expect_rc 0 "action on a healthy checkpoint" -- env CKPTDOCTOR="$bin" CKD_PATH="$tmp/healthy" scripts/action-scan.sh
+expect_rc 1 "action fail-on warning" -- env CKPTDOCTOR="$bin" CKD_PATH="$tmp/warn-only" CKD_FAIL_ON=warning scripts/action-scan.sh
+expect_rc 0 "action extra args" -- env CKPTDOCTOR="$bin" CKD_PATH=fixtures/demo CKD_ARGS="--select index-total-size" scripts/action-scan.sh
+hook() { env PATH="$(dirname "$bin"):$PATH" PYTHONPATH=python python3 -m ckptdoctor.pre_commit "$@"; }
+expect_rc 1 "pre-commit hook on demo files" -- hook fixtures/demo/model-00001-of-00002.safetensors fixtures/demo/config.json
+expect_rc 0 "pre-commit hook on healthy files" -- hook "$tmp/healthy/config.json"
+expect_rc 1 "pre-commit hook passes options" -- hook --fail-on warning "$tmp/warn-only/config.json"
+mkdir -p "$tmp/not-a-checkpoint" && echo '{}' >"$tmp/not-a-checkpoint/config.json"
+expect_rc 0 "pre-commit hook skips a config.json without shards" -- hook "$tmp/not-a-checkpoint/config.json"
+expect_rc 1 "python -m ckptdoctor" -- env PATH="$(dirname "$bin"):$PATH" PYTHONPATH=python python3 -m ckptdoctor scan fixtures/demo
+
 # The bundled demo is exactly what its spec generates.
 "$fixture_tool" build fixtures/demo.spec.json "$tmp/demo"
 if diff -r "$tmp/demo" fixtures/demo >/dev/null; then ok; else fail "fixtures/demo is stale: regenerate it from fixtures/demo.spec.json"; fi
