@@ -487,9 +487,13 @@ TEST_CASE("kill -9 at every stage: the input stays intact and a re-run finishes 
         auto now = snapshot(dir);
         for (const auto& [name, bytes] : original) CHECK(now[name] == bytes);
       }
-      // An out-of-place run refuses a directory with a committed, unfinished fix.
-      if (!point.starts_with("staged"))
+      // A scan reports a committed, unfinished fix; an out-of-place run refuses to start.
+      if (!point.starts_with("staged")) {
+        CHECK(count_rule(scan_all_rules(dir), "interrupted-fix") == 1);
         CHECK(run_cli("fix " + dir + fix_args + " -o " + tmp.path() + "/x") == 2);
+      } else {
+        CHECK(count_rule(scan_all_rules(dir), "interrupted-fix") == 0);
+      }
       // Re-running the command finishes (or redoes) the fix: the result is entirely new.
       CHECK(run_cli("fix " + dir + fix_args + " --in-place") == 0);
       CHECK_FALSE(fs::exists(dir + "/" + ckd::kStagingDirName));

@@ -32,6 +32,7 @@ std::unique_ptr<Check> make_scale_out_of_range_check();
 std::unique_ptr<Check> make_fused_scale_mismatch_check();
 std::unique_ptr<Check> make_unexpected_scale_dtype_check();
 std::unique_ptr<Check> make_weight_values_check();
+std::unique_ptr<Check> make_interrupted_fix_check();
 
 namespace {
 
@@ -40,7 +41,7 @@ struct CheckKind {
   std::unique_ptr<Check> (*make)();
 };
 
-constexpr std::array<CheckKind, 24> kChecks = {{
+constexpr std::array<CheckKind, 25> kChecks = {{
     {"shard-issues", make_shard_issues_check},
     {"duplicate-names", make_duplicate_names_check},
     {"load-problems", make_load_problems_check},
@@ -65,6 +66,7 @@ constexpr std::array<CheckKind, 24> kChecks = {{
     {"fused-scale-mismatch", make_fused_scale_mismatch_check},
     {"unexpected-scale-dtype", make_unexpected_scale_dtype_check},
     {"weight-values", make_weight_values_check},
+    {"interrupted-fix", make_interrupted_fix_check},
 }};
 
 }  // namespace
