@@ -204,6 +204,18 @@ contains "$tmp/out" "re-scan of" "fix re-scans its output"
 lacks "$tmp/out" "repeated-prefix (CKD402)" "the re-scan no longer finds the repaired rule"
 "$fixture_tool" build fixtures/demo.spec.json "$tmp/demo-again"
 if diff -r "$tmp/demo-again" fixtures/demo >/dev/null; then ok; else fail "fix modified its input"; fi
+expect_rc 1 "fix --format json dry run" -- "$bin" fix fixtures/demo --apply-safe --dry-run --format json
+valid_json "$tmp/out" "fix json dry run"
+expect_rc 1 "fix --format json" -- "$bin" fix fixtures/demo --apply-safe --format json -o "$tmp/demo-fixed-json"
+valid_json "$tmp/out" "fix json"
+python3 - "$tmp/out" <<'PY' && ok || fail "fix json schema"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["version"] == 1 and d["mode"] == "output" and d["changes"]
+assert d["fixes"][0]["fix"].startswith("strip-prefix") and d["fixes"][0]["count"] == 130
+assert d["written"]["files_rewritten"] == 2
+assert d["rescan"]["errors"] > 0 and not any(f["name"] == "repeated-prefix" for f in d["rescan"]["findings"])
+PY
 expect_rc 2 "fix into a non-empty directory" -- "$bin" fix fixtures/demo --apply-safe -o "$tmp/demo-fixed"
 contains "$tmp/err" "--force" "non-empty output names --force"
 

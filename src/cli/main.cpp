@@ -128,6 +128,7 @@ struct FixArgs {
   CLI::Option* inject = nullptr;
   std::string fail_on = "error";
   std::string color = "auto";
+  std::string format = "text";
   bool quiet = false;
 };
 
@@ -170,6 +171,8 @@ void add_fix_command(CLI::App& app, FixArgs& a) {
   fix->add_option("--fail-on", a.fail_on,
                   "exit 1 when the re-scan of the output has a finding at or above this")
       ->check(CLI::IsMember({"error", "warning", "info", "never"}));
+  fix->add_option("--format", a.format, "output format (json: the plan, the write and the re-scan)")
+      ->check(CLI::IsMember({"text", "json"}));
   fix->add_option("--color", a.color, "colour text output")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   fix->add_flag("-q,--quiet", a.quiet, "print only the plan and remaining findings");
@@ -208,9 +211,13 @@ int run_fix_command(FixArgs& a) {
   ::signal(SIGXFSZ, SIG_IGN);
   ckd::FixOutcome outcome = ckd::run_fix(r);
   ckd::Palette palette{use_color(a.color)};
-  ckd::write_fix_report(std::cout, r, outcome, palette);
-  if (r.dry_run) return outcome.plan.changes_anything() ? kExitFindings : kExitClean;
-  if (!outcome.written) return kExitClean;
+  const bool json = a.format == "json";
+  if (!json) ckd::write_fix_report(std::cout, r, outcome, palette);
+  if (r.dry_run || !outcome.written) {
+    if (json) ckd::write_fix_json(std::cout, r, outcome, nullptr);
+    if (r.dry_run) return outcome.plan.changes_anything() ? kExitFindings : kExitClean;
+    return kExitClean;
+  }
 
   // What is still wrong: the output scanned with every rule.
   static const ckd::RuleSet rule_set = ckd::RuleSet::builtin();
@@ -221,7 +228,9 @@ int run_fix_command(FixArgs& a) {
   scan.rules = ckd::select_rules(rule_set, {}, {});
   scan.fail_on = a.fail_on == "never" ? std::nullopt : ckd::parse_severity(a.fail_on);
   ckd::ScanReport report = ckd::run_scan(scan);
-  if (report.findings.empty()) {
+  if (json) {
+    ckd::write_fix_json(std::cout, r, outcome, &report);
+  } else if (report.findings.empty()) {
     std::cout << fmt::format("re-scan of {}: clean\n", scan.dir);
   } else {
     std::cout << fmt::format("re-scan of {}: still {} errors, {} warnings, {} infos\n", scan.dir,

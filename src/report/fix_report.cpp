@@ -1,6 +1,9 @@
 #include "report/fix_report.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "report/json_report.h"
 
 #include "rules/checks/util.h"
 
@@ -62,6 +65,67 @@ void write_fix_report(std::ostream& out, const FixRequest& request, const FixOut
         request.in_place ? printable(request.dir) : printable(request.out_dir), w.files_rewritten,
         w.files_copied, human_bytes(w.bytes), outcome.seconds);
   }
+}
+
+void write_fix_json(std::ostream& out, const FixRequest& request, const FixOutcome& outcome,
+                    const ScanReport* rescan) {
+  const FixPlan& plan = outcome.plan;
+  nlohmann::json fixes = nlohmann::json::array();
+  for (const FixSummary& s : plan.summaries) {
+    fixes.push_back({{"fix", s.fix},
+                     {"repairs", s.repairs},
+                     {"unsafe", s.unsafe},
+                     {"what", s.what},
+                     {"count", s.count},
+                     {"examples", s.examples}});
+  }
+  nlohmann::json shards = nlohmann::json::array();
+  for (const OutputShard& s : plan.shards) {
+    size_t tensors = 0;
+    uint64_t bytes = 0;
+    for (const OutputTensor& t : s.tensors) {
+      if (t.dropped) continue;
+      ++tensors;
+      bytes += t.nbytes();
+    }
+    shards.push_back(
+        {{"file", s.file}, {"rewrite", s.rewrite}, {"tensors", tensors}, {"bytes", bytes}});
+  }
+  nlohmann::json edited = nlohmann::json::array();
+  for (const auto& [name, text] : plan.edited_files) edited.push_back(name);
+  nlohmann::json doc = {
+      {"version", 1},
+      {"checkpoint", request.dir},
+      {"mode", request.dry_run    ? "dry-run"
+               : request.in_place ? "in-place"
+                                  : "output"},
+      {"output", request.in_place || request.dry_run ? nullptr : nlohmann::json(request.out_dir)},
+      {"notes", outcome.notes},
+      {"changes", plan.changes_anything()},
+      {"fixes", fixes},
+      {"shards", shards},
+      {"index_changed", plan.index_changed},
+      {"edited_files", edited},
+      {"copied_files", request.in_place ? 0 : plan.copied_files.size()},
+      {"written", nullptr},
+      {"rescan", nullptr},
+  };
+  if (outcome.written) {
+    doc["written"] = {{"files_rewritten", outcome.written->files_rewritten},
+                      {"files_copied", outcome.written->files_copied},
+                      {"bytes", outcome.written->bytes},
+                      {"seconds", outcome.seconds}};
+  }
+  if (rescan) {
+    nlohmann::json findings = nlohmann::json::array();
+    for (const Finding& f : rescan->findings) findings.push_back(finding_json(f));
+    doc["rescan"] = {{"errors", rescan->errors},
+                     {"warnings", rescan->warnings},
+                     {"infos", rescan->infos},
+                     {"failed", rescan->failed},
+                     {"findings", findings}};
+  }
+  out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 
 }  // namespace ckd

@@ -18,16 +18,14 @@ nlohmann::json histogram(const DtypeBytes& h) {
 
 }  // namespace
 
+nlohmann::json finding_json(const Finding& f) {
+  return {{"code", f.code}, {"name", f.name},     {"severity", severity_name(f.severity)},
+          {"file", f.file}, {"tensor", f.tensor}, {"message", f.message}};
+}
+
 void write_json_report(std::ostream& out, const ScanReport& r) {
   nlohmann::json findings = nlohmann::json::array();
-  for (const Finding& f : r.findings) {
-    findings.push_back({{"code", f.code},
-                        {"name", f.name},
-                        {"severity", severity_name(f.severity)},
-                        {"file", f.file},
-                        {"tensor", f.tensor},
-                        {"message", f.message}});
-  }
+  for (const Finding& f : r.findings) findings.push_back(finding_json(f));
   nlohmann::json doc = {
       {"version", kJsonReportVersion},
       {"checkpoint", r.dir},
