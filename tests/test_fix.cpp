@@ -519,3 +519,13 @@ TEST_CASE("a full disk (file size limit) fails cleanly, naming the file, leaving
   CHECK_FALSE(fs::exists(ckd::partial_dir_for(out)));
   CHECK(snapshot(in) == before);
 }
+
+TEST_CASE("a config nested 100k levels deep is copied unchanged, never walked") {
+  TempDir tmp;
+  build_named("hostile-config-nesting", tmp.path() + "/in");
+  ckd::FixOptions o;
+  o.strip_prefixes = {"model."};
+  ckd::FixOutcome outcome = fix_to(tmp.path() + "/in", tmp.path() + "/out", o);
+  CHECK(outcome.plan.edited_files.empty());
+  CHECK(file_bytes(tmp.path() + "/out/config.json") == file_bytes(tmp.path() + "/in/config.json"));
+}

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "io/json_depth.h"
 #include "io/json_reader.h"
 #include "io/parallel.h"
 #include "io/paths.h"
@@ -260,14 +261,7 @@ void Checkpoint::load_configs() {
     }
     try {
       std::string text = read_small_file(r.path, kMaxConfigBytes);
-      // nlohmann's parser is iterative; the depth callback still refuses absurd nesting.
-      int depth = 0;
-      auto limit_depth = [&depth](int d, nlohmann::json::parse_event_t, nlohmann::json&) {
-        depth = std::max(depth, d);
-        if (d > 256) throw IoError("nesting deeper than 256 levels");
-        return true;
-      };
-      *slot = nlohmann::json::parse(text, limit_depth);
+      *slot = parse_json_capped(text);
       if (!(*slot)->is_object()) {
         problems_.push_back(
             {LoadProblemKind::kInvalidConfig, file, "",

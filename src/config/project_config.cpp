@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "io/json_depth.h"
 #include "io/paths.h"
 #include "rules/engine.h"
 
@@ -45,9 +46,11 @@ ProjectConfig load_project_config(const std::string& path) {
   config.path = path;
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(read_small_file(path, 1 << 20));
+    doc = parse_json_capped(read_small_file(path, 1 << 20));
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(fmt::format("{}: not valid JSON: {}", path, e.what()));
+  } catch (const IoError& e) {
+    throw std::runtime_error(fmt::format("{}: {}", path, e.what()));
   }
   if (!doc.is_object()) throw std::runtime_error(path + ": must be a JSON object");
   for (const auto& [key, value] : doc.items()) {

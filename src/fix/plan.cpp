@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "io/json_depth.h"
 #include "io/paths.h"
 
 namespace ckd {
@@ -230,12 +231,17 @@ bool index_differs(const Checkpoint& ck, const FixPlan& plan) {
          *index->total_size != static_cast<double>(total);
 }
 
+// The source index's "metadata" object (weight_map is skipped while parsing: an ordered_json
+// object of 60k keys would cost quadratic time).
 nlohmann::ordered_json source_index_metadata(const Checkpoint& ck) {
   try {
-    std::string text = read_small_file(ck.real_dir() + "/" + kIndexFileName, kMaxConfigBytes);
-    auto doc = nlohmann::ordered_json::parse(text, nullptr, true, false);
-    if (doc.is_object() && doc.contains("metadata") && doc["metadata"].is_object())
-      return doc["metadata"];
+    ResolvedPath r = resolve_inside(ck.real_dir(), kIndexFileName, ck.hub_blobs_dir());
+    if (r.status == PathStatus::kOk) {
+      auto doc = parse_json_capped<nlohmann::ordered_json>(read_small_file(r.path, kMaxConfigBytes),
+                                                           "weight_map");
+      if (doc.is_object() && doc.contains("metadata") && doc["metadata"].is_object())
+        return doc["metadata"];
+    }
   } catch (const std::exception&) {
   }
   return nlohmann::ordered_json::object();
@@ -331,7 +337,7 @@ size_t edit_quantization_config_strings(
     }
     nlohmann::ordered_json doc;
     try {
-      doc = nlohmann::ordered_json::parse(text);
+      doc = parse_json_capped<nlohmann::ordered_json>(text);
     } catch (const std::exception&) {
       continue;  // an unparsable config is copied as it is (the scan reports it)
     }
