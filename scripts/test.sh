@@ -13,7 +13,7 @@ if command -v clang++ >/dev/null 2>&1 && [ "${CKPTDOCTOR_SKIP_FUZZ:-0}" != 1 ]; 
   echo "fuzz: building the parsers with libFuzzer, ASan and UBSan (log: build-fuzz/build.log)"
   mkdir -p build-fuzz
   if ! { CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-           -DCKPTDOCTOR_FUZZ=ON -DCKPTDOCTOR_CUDA=OFF && cmake --build build-fuzz --target fuzz_header fuzz_index; } \
+           -DCKPTDOCTOR_FUZZ=ON -DCKPTDOCTOR_TESTS=OFF -DCKPTDOCTOR_CUDA=OFF && cmake --build build-fuzz --target fuzz_header fuzz_index; } \
          >build-fuzz/build.log 2>&1; then
     tail -n 30 build-fuzz/build.log
     exit 1
