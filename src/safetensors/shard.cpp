@@ -469,4 +469,8 @@ std::string serialize_header_in_order(const std::map<std::string, std::string>* 
   return out + json;
 }
 
+bool is_known_format(const std::string& format) {
+  return format == "pt" || format == "tf" || format == "flax" || format == "mlx";
+}
+
 }  // namespace ckd

@@ -102,6 +102,9 @@ class Shard {
   std::map<ShardIssueKind, size_t> suppressed_;
 };
 
+// The __metadata__ "format" values transformers accepts (pt, tf, flax, mlx).
+bool is_known_format(const std::string& format);
+
 // A tensor to write: name, dtype, shape and its bytes (or a size, for sparse writers).
 struct TensorSpec {
   std::string name;

@@ -3,7 +3,10 @@
 // Adds VALUE (default 1.0, the value users inject by hand) under the format's own name, in the
 // dtype and shape the checkpoint's other input scales use (else the format's: modelopt F32 [],
 // others F32 [1]), and records in each touched shard's __metadata__ that it was invented.
+#include <cmath>
 #include <cstring>
+#include <map>
+#include <unordered_map>
 
 #include <fmt/format.h>
 

@@ -24,10 +24,6 @@ const char* repaired_rule(const Shard& shard, ShardIssueKind kind) {
   }
 }
 
-bool known_format(const std::string& format) {
-  return format == "pt" || format == "tf" || format == "flax" || format == "mlx";
-}
-
 class NormalizeHeadersFix : public Fix {
  public:
   const char* name() const override { return "normalize-headers"; }
@@ -47,7 +43,7 @@ class NormalizeHeadersFix : public Fix {
       }
       if (!shard.source->metadata()) continue;
       auto format = shard.metadata.find("format");
-      if (format == shard.metadata.end() || !known_format(format->second)) {
+      if (format == shard.metadata.end() || !is_known_format(format->second)) {
         summary(ctx, "invalid-metadata")
             .add(fmt::format(
                 "{}: __metadata__ format {} -> \"pt\"", shard.file,

@@ -38,8 +38,7 @@ class ShardIssuesCheck : public Check {
           ctx.emit(shard->display_name(), "",
                    "__metadata__ has no \"format\" key; transformers refuses such shards (write "
                    "\"format\": \"pt\")");
-        } else if (it->second != "pt" && it->second != "tf" && it->second != "flax" &&
-                   it->second != "mlx") {
+        } else if (!is_known_format(it->second)) {
           ctx.emit(
               shard->display_name(), "",
               fmt::format(
