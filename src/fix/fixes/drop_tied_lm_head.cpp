@@ -9,10 +9,6 @@
 namespace ckd {
 namespace {
 
-bool is_lm_head(std::string_view path) {
-  return path == "lm_head" || path.ends_with(".lm_head");
-}
-
 class DropTiedLmHeadFix : public Fix {
  public:
   const char* name() const override { return "drop-tied-lm-head"; }
@@ -24,13 +20,9 @@ class DropTiedLmHeadFix : public Fix {
     const Checkpoint& ck = ctx.checkpoint;
     const nlohmann::json* tie = ck.config_value("tie_word_embeddings");
     if (!tie || !tie->is_boolean() || !tie->get<bool>()) return;
-    const Module* head = nullptr;
-    bool has_embedding = false;
-    for (const Module& m : ck.modules().modules()) {
-      if (is_lm_head(m.path) && m.weight()) head = &m;
-      if (m.path.find("embed_tokens") != std::string::npos && m.weight()) has_embedding = true;
-    }
-    if (!head || !has_embedding) return;
+    const OutputHead output = find_output_head(ck.modules());
+    const Module* head = output.head;  // a named variable: lambdas capture it (clang 14)
+    if (!head || !output.has_embedding) return;
     FixSummary& summary =
         ctx.plan.summary(name(), "redundant-lm-head", "tied lm_head tensors dropped");
     ctx.plan.for_each_tensor([&](OutputShard&, OutputTensor& t) {

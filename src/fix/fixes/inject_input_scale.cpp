@@ -68,12 +68,10 @@ class InjectInputScaleFix : public Fix {
         name(), "missing-input-scale",
         fmt::format("input scales invented (value {}, not calibrated)", value), true);
     for (const Module& m : ck.modules().modules()) {
+      std::optional<std::string> missing = missing_input_scale(m, ck.scheme().method);
+      if (!missing) continue;
+      const std::string& param = *missing;
       const ModuleParam* w = m.weight();
-      if (!w || !m.is_quantized() || !m.group || m.group->input != InputActivations::kStatic)
-        continue;
-      if (w->ref->info->dtype && is_high_precision_float(*w->ref->info->dtype)) continue;
-      const std::string param = input_scale_param(ck.scheme().method, *m.group);
-      if (m.param(param)) continue;
       auto out = output_of.find(w->ref->info);
       if (out == output_of.end()) continue;  // the weight was dropped
       auto [shard, weight] = out->second;

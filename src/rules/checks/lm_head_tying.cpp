@@ -12,14 +12,7 @@ class LmHeadTyingCheck : public Check {
     const Checkpoint& ck = ctx.checkpoint();
     const nlohmann::json* tie = ck.config_value("tie_word_embeddings");
     if (!tie || !tie->is_boolean() || ck.tensor_names().empty()) return;
-    const Module* head = nullptr;
-    bool has_embedding = false;
-    for (const Module& m : ck.modules().modules()) {
-      std::string_view p = m.path;
-      if ((p == "lm_head" || (p.size() > 8 && p.substr(p.size() - 8) == ".lm_head")) && m.weight())
-        head = &m;
-      has_embedding = has_embedding || p.find("embed_tokens") != std::string_view::npos;
-    }
+    auto [head, has_embedding] = find_output_head(ck.modules());
     std::string mode = ctx.param("mode", std::string());
     if (mode == "redundant") {
       if (!tie->get<bool>() || !head) return;

@@ -22,13 +22,11 @@ class MissingInputScaleCheck : public Check {
     };
     std::map<std::string, ExpertGap> expert_gaps;
     for (const Module& m : ck.modules().modules()) {
+      std::optional<std::string> missing = missing_input_scale(m, scheme.method);
+      if (!missing) continue;
+      const std::string& wanted = *missing;
       const ModuleParam* w = m.weight();
-      if (!w || !m.is_quantized()) continue;
       const QuantGroup* g = m.group;
-      if (!g || g->input != InputActivations::kStatic) continue;
-      if (w->ref->info->dtype && is_high_precision_float(*w->ref->info->dtype)) continue;
-      std::string wanted = input_scale_param(scheme.method, *g);
-      if (m.param(wanted)) continue;
       // An expert module path ("...experts.7.down_proj") parses like a tensor name.
       if (auto key = parse_expert_key(m.path)) {
         ExpertGap& gap = expert_gaps[fmt::format("{}.*.{}", key->layer, key->rest)];

@@ -144,4 +144,25 @@ std::string input_scale_param(QuantMethod method, const QuantGroup& g) {
   return "input_scale";
 }
 
+std::optional<std::string> missing_input_scale(const Module& m, QuantMethod method) {
+  const ModuleParam* w = m.weight();
+  if (!w || !m.is_quantized() || !m.group || m.group->input != InputActivations::kStatic)
+    return std::nullopt;
+  if (w->ref->info->dtype && is_high_precision_float(*w->ref->info->dtype)) return std::nullopt;
+  std::string wanted = input_scale_param(method, *m.group);
+  if (m.param(wanted)) return std::nullopt;
+  return wanted;
+}
+
+OutputHead find_output_head(const ModuleTable& modules) {
+  OutputHead out;
+  for (const Module& m : modules.modules()) {
+    if (!m.weight()) continue;
+    std::string_view p = m.path;
+    if (p == "lm_head" || p.ends_with(".lm_head")) out.head = &m;
+    out.has_embedding = out.has_embedding || p.find("embed_tokens") != std::string_view::npos;
+  }
+  return out;
+}
+
 }  // namespace ckd

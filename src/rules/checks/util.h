@@ -66,4 +66,17 @@ std::vector<std::vector<std::string>> required_weight_params(QuantMethod method,
 // The activation-scale parameter a statically quantized module carries.
 std::string input_scale_param(QuantMethod method, const QuantGroup& g);
 
+// The input-scale parameter a module should carry but does not: it is quantized (its weight
+// low-precision) under a group that declares static activations. Empty when nothing is missing.
+// Shared by the missing-input-scale rule and the inject-input-scale fix.
+std::optional<std::string> missing_input_scale(const Module& m, QuantMethod method);
+
+// lm_head (or a nested "...lm_head") with a weight, and whether an embedding weight exists to tie
+// it to. Shared by the lm-head-tying rules and the drop-tied-lm-head fix.
+struct OutputHead {
+  const Module* head = nullptr;
+  bool has_embedding = false;
+};
+OutputHead find_output_head(const ModuleTable& modules);
+
 }  // namespace ckd
