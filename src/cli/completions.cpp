@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "report/text_style.h"
+
 namespace ckd {
 namespace {
 
@@ -90,12 +92,7 @@ std::string bash(const CLI::App& app) {
 }
 
 std::string fish_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "'";
+  return "'" + replace_chars(s, {{'\'', "\\'"}, {'\\', "\\\\"}}) + "'";
 }
 
 std::string fish(const CLI::App& app) {
@@ -123,16 +120,7 @@ std::string fish(const CLI::App& app) {
 }
 
 std::string roff(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '\\') {
-      out += "\\e";
-    } else if (c == '-') {
-      out += "\\-";
-    } else {
-      out += c;
-    }
-  }
+  std::string out = replace_chars(s, {{'\\', "\\e"}, {'-', "\\-"}});
   if (!out.empty() && (out[0] == '.' || out[0] == '\'')) out = "\\&" + out;
   return out;
 }

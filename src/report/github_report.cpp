@@ -18,49 +18,19 @@ const char* command_of(Severity s) {
   return s == Severity::kError ? "error" : s == Severity::kWarning ? "warning" : "notice";
 }
 
-// Pipes and newlines would break a Markdown table row.
+// Pipes would end a Markdown table cell; printable() already escaped the newlines.
 std::string table_cell(std::string_view s) {
-  std::string out;
-  for (char c : printable(s)) {
-    if (c == '|') {
-      out += "\\|";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return replace_chars(printable(s), {{'|', "\\|"}});
 }
 
 }  // namespace
 
 std::string github_escape_data(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '%') {
-      out += "%25";
-    } else if (c == '\r') {
-      out += "%0D";
-    } else if (c == '\n') {
-      out += "%0A";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return replace_chars(s, {{'%', "%25"}, {'\r', "%0D"}, {'\n', "%0A"}});
 }
 
 std::string github_escape_property(std::string_view s) {
-  std::string out;
-  for (char c : github_escape_data(s)) {
-    if (c == ':') {
-      out += "%3A";
-    } else if (c == ',') {
-      out += "%2C";
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return replace_chars(github_escape_data(s), {{':', "%3A"}, {',', "%2C"}});
 }
 
 namespace {
@@ -100,13 +70,16 @@ void write_github_report(std::ostream& out, const ScanReport& report) {
       count_at(groups, Severity::kWarning) > kAnnotationCap) {
     groups = group_findings(report, locate, [](const Finding& f) { return f.code; });
   }
+  const std::map<Severity, bool> over_cap = {
+      {Severity::kError, count_at(groups, Severity::kError) > kAnnotationCap},
+      {Severity::kWarning, count_at(groups, Severity::kWarning) > kAnnotationCap},
+      {Severity::kInfo, false}};
   std::map<Severity, size_t> emitted;
   std::map<Severity, std::vector<std::string>> left_out;
   for (const Group& g : groups) {
     const Finding& f = *g.findings.front();
     // The last annotation a level may show names the rules that did not fit.
-    if (f.severity != Severity::kInfo && emitted[f.severity] + 1 >= kAnnotationCap &&
-        count_at(groups, f.severity) > kAnnotationCap) {
+    if (over_cap.at(f.severity) && emitted[f.severity] + 1 >= kAnnotationCap) {
       left_out[f.severity].push_back(fmt::format("{} {} ({})", f.code, f.name, g.findings.size()));
       continue;
     }

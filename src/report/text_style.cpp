@@ -1,6 +1,24 @@
 #include "report/text_style.h"
 
+#include <algorithm>
+
 namespace ckd {
+
+std::string replace_chars(std::string_view s,
+                          std::initializer_list<std::pair<char, std::string_view>> replacements) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    auto it = std::find_if(replacements.begin(), replacements.end(),
+                           [c](const auto& r) { return r.first == c; });
+    if (it == replacements.end()) {
+      out += c;
+    } else {
+      out += it->second;
+    }
+  }
+  return out;
+}
 
 std::string human_bytes(uint64_t bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -26,6 +28,10 @@ struct Palette {
   std::string dim(const std::string& s) const { return paint(s, "2"); }
   std::string bold(const std::string& s) const { return paint(s, "1"); }
 };
+
+// `s` with each listed character replaced by its text (the escapers of the output formats).
+std::string replace_chars(std::string_view s,
+                          std::initializer_list<std::pair<char, std::string_view>> replacements);
 
 // "1.5 GiB"
 std::string human_bytes(uint64_t bytes);
