@@ -17,6 +17,7 @@
 #include "fix/fix_command.h"
 #include "io/byte_source.h"
 #include "io/paths.h"
+#include "report/ci_common.h"
 #include "report/fix_report.h"
 #include "report/github_report.h"
 #include "report/gitlab_report.h"
@@ -245,7 +246,7 @@ int run_fix_command(FixArgs& a) {
 
 int main(int argc, char** argv) {
   CLI::App app{"ckptdoctor: verify and repair quantized LLM checkpoints (safetensors)"};
-  app.set_version_flag("--version", "ckptdoctor 0.1.0");
+  app.set_version_flag("--version", fmt::format("ckptdoctor {}", ckd::ckptdoctor_version()));
   app.require_subcommand(1);
 
   std::string dir, source, format = "text", fail_on = "error", color = "auto";
@@ -319,7 +320,7 @@ int main(int argc, char** argv) {
       return kExitClean;
     }
     if (man->parsed()) {
-      std::cout << ckd::man_page(app, "ckptdoctor 0.1.0");
+      std::cout << ckd::man_page(app, fmt::format("ckptdoctor {}", ckd::ckptdoctor_version()));
       return kExitClean;
     }
 

@@ -29,12 +29,11 @@ FixOutcome run_fix(const FixRequest& request) {
   FixOptions options = request.options;
   if (options.apply_safe) {
     static const RuleSet rules = RuleSet::builtin();
-    std::vector<const Rule*> all;
-    for (const Rule& r : rules.rules()) all.push_back(&r);
     ScanOptions scan_options;
     scan_options.threads = request.threads;
-    options = options_for_findings(
-        options, run_rules(all, *outcome.checkpoint, outcome.source.get(), scan_options));
+    options =
+        options_for_findings(options, run_rules(select_rules(rules, {}, {}), *outcome.checkpoint,
+                                                outcome.source.get(), scan_options));
   }
   outcome.plan = plan_fixes(*outcome.checkpoint, outcome.source.get(), options);
 

@@ -10,8 +10,8 @@ namespace ckd {
 namespace fs = std::filesystem;
 
 const char* ckptdoctor_version() {
-  return "0.1.0";
-}
+  return CKD_VERSION;
+}  // project(VERSION) in CMakeLists.txt
 
 namespace {
 

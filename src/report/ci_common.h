@@ -30,6 +30,7 @@ class FindingLocator {
 // 16 hex digits, the same for the same (rule, file, tensor) on every run and machine.
 std::string finding_fingerprint(const Finding& f, const std::string& path);
 
+// The one version string (--version, the man page, SARIF's semanticVersion).
 const char* ckptdoctor_version();
 
 }  // namespace ckd
