@@ -77,6 +77,15 @@ ckd::FixOutcome fix_to(const std::string& dir, const std::string& out, ckd::FixO
   return ckd::run_fix(r);
 }
 
+// Whether a --dry-run of `options` on `dir` would change anything (writes nothing).
+bool would_change(const std::string& dir, ckd::FixOptions options) {
+  ckd::FixRequest r;
+  r.dir = dir;
+  r.options = std::move(options);
+  r.dry_run = true;
+  return ckd::run_fix(r).plan.changes_anything();
+}
+
 std::string strip_once(const std::string& s, const std::string& p) {
   size_t at = s.find(p);
   return at == std::string::npos ? s : s.substr(0, at) + s.substr(at + p.size());
@@ -183,11 +192,7 @@ TEST_CASE("strip-prefix auto: from the repeated segments, or from --source") {
 
   // Control: auto on a checkpoint with nothing to strip changes nothing.
   build_named("base-bf16", tmp.path() + "/clean");
-  ckd::FixRequest r;
-  r.dir = tmp.path() + "/clean";
-  r.options = o;
-  r.dry_run = true;
-  CHECK_FALSE(ckd::run_fix(r).plan.changes_anything());
+  CHECK_FALSE(would_change(tmp.path() + "/clean", o));
 }
 
 TEST_CASE("a rename that makes two tensors one name is refused and writes nothing") {
@@ -264,16 +269,11 @@ TEST_CASE("inject-input-scale: the format's name, dtype and shape, recorded in _
 
   // Control: weight-only NVFP4 declares no static activations, so nothing is invented.
   build_named("weight-only-no-input-scale", tmp.path() + "/w");
-  ckd::FixRequest r;
-  r.dir = tmp.path() + "/w";
-  r.options.inject_input_scale = 1.0f;
-  r.dry_run = true;
-  CHECK_FALSE(ckd::run_fix(r).plan.changes_anything());
+  CHECK_FALSE(would_change(tmp.path() + "/w", o));
   // --apply-safe never invents values.
-  r.dir = tmp.path() + "/in";
-  r.options = ckd::FixOptions{};
-  r.options.apply_safe = true;
-  CHECK_FALSE(ckd::run_fix(r).plan.changes_anything());
+  ckd::FixOptions safe;
+  safe.apply_safe = true;
+  CHECK_FALSE(would_change(tmp.path() + "/in", safe));
 }
 
 TEST_CASE("drop-tied-lm-head drops a tied head only") {
@@ -289,11 +289,7 @@ TEST_CASE("drop-tied-lm-head drops a tied head only") {
 
   // Control: tie_word_embeddings false keeps lm_head.
   build_named("base-fp8-block", tmp.path() + "/untied");
-  ckd::FixRequest r;
-  r.dir = tmp.path() + "/untied";
-  r.options = o;
-  r.dry_run = true;
-  CHECK_FALSE(ckd::run_fix(r).plan.changes_anything());
+  CHECK_FALSE(would_change(tmp.path() + "/untied", o));
 }
 
 TEST_CASE("normalize-headers repairs padding, alignment and metadata without touching bytes") {
@@ -358,9 +354,7 @@ TEST_CASE("--apply-safe enables the safe fixes of the rules that fire; dry run w
   CHECK(count_rule(scan_all_rules(r.out_dir), "repeated-prefix") == 0);
 
   build_named("base-fp8-block", tmp.path() + "/clean");
-  r.dir = tmp.path() + "/clean";
-  r.dry_run = true;
-  CHECK_FALSE(ckd::run_fix(r).plan.changes_anything());
+  CHECK_FALSE(would_change(tmp.path() + "/clean", r.options));
 }
 
 TEST_CASE("every rule marked fix: safe or unsafe has a fix that repairs it") {
