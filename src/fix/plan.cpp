@@ -148,9 +148,7 @@ FixPlan initial_plan(const Checkpoint& ck) {
     if (!shard->loadable() && !shard->only_padding_rejected()) {
       std::string why = "it does not load";
       for (const ShardIssue& i : shard->issues()) {
-        if (i.kind == ShardIssueKind::kInvalidHeader || i.kind == ShardIssueKind::kInvalidOffsets ||
-            i.kind == ShardIssueKind::kFileSizeMismatch ||
-            i.kind == ShardIssueKind::kDuplicateTensorName) {
+        if (i.rejected()) {
           why = i.tensor.empty() ? i.message : fmt::format("\"{}\": {}", i.tensor, i.message);
           break;
         }

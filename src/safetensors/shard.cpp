@@ -115,13 +115,8 @@ std::unique_ptr<Shard> Shard::parse(std::unique_ptr<ByteSource> source, std::str
   s.parse_header(s.source_->read(8, s.header_length_));
   if (s.header_ok_) s.validate_layout();
   s.finish_issue_counts();
-  auto rejected = [](const ShardIssue& i) {
-    return i.kind == ShardIssueKind::kInvalidHeader || i.kind == ShardIssueKind::kInvalidOffsets ||
-           i.kind == ShardIssueKind::kFileSizeMismatch ||
-           i.kind == ShardIssueKind::kDuplicateTensorName;
-  };
-  size_t rejections =
-      static_cast<size_t>(std::count_if(s.issues_.begin(), s.issues_.end(), rejected));
+  size_t rejections = static_cast<size_t>(std::count_if(
+      s.issues_.begin(), s.issues_.end(), [](const ShardIssue& i) { return i.rejected(); }));
   s.loadable_ = s.header_ok_ && rejections == 0;
   s.only_padding_rejected_ = s.header_ok_ && s.bad_padding_ && rejections == 1;
   return shard;
@@ -471,6 +466,28 @@ std::string serialize_header_in_order(const std::map<std::string, std::string>* 
 
 bool is_known_format(const std::string& format) {
   return format == "pt" || format == "tf" || format == "flax" || format == "mlx";
+}
+
+const char* shard_issue_name(ShardIssueKind kind) {
+  switch (kind) {
+    case ShardIssueKind::kInvalidHeader:
+      return "invalid-header";
+    case ShardIssueKind::kInvalidOffsets:
+      return "invalid-offsets";
+    case ShardIssueKind::kFileSizeMismatch:
+      return "file-size-mismatch";
+    case ShardIssueKind::kDuplicateTensorName:
+      return "duplicate-tensor-name";
+    case ShardIssueKind::kLfsPointer:
+      return "lfs-pointer";
+    case ShardIssueKind::kHeaderPadding:
+      return "header-padding";
+    case ShardIssueKind::kUnalignedData:
+      return "unaligned-data";
+    case ShardIssueKind::kInvalidMetadata:
+      return "invalid-metadata";
+  }
+  return "unknown";
 }
 
 }  // namespace ckd

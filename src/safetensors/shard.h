@@ -36,7 +36,18 @@ struct ShardIssue {
   ShardIssueKind kind;
   std::string tensor;
   std::string message;
+
+  // The reference reader refuses a file with this issue (the others are warnings about it).
+  bool rejected() const {
+    return kind == ShardIssueKind::kInvalidHeader || kind == ShardIssueKind::kInvalidOffsets ||
+           kind == ShardIssueKind::kFileSizeMismatch ||
+           kind == ShardIssueKind::kDuplicateTensorName;
+  }
 };
+
+// The kebab-case name of an issue kind, the same as the container rule that reports it
+// ("header-padding", "invalid-offsets", ...).
+const char* shard_issue_name(ShardIssueKind kind);
 
 struct TensorInfo {
   std::string name;

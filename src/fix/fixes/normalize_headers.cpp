@@ -9,19 +9,14 @@
 namespace ckd {
 namespace {
 
+// The rule an issue is reported under, when a header rewrite repairs it.
 const char* repaired_rule(const Shard& shard, ShardIssueKind kind) {
-  switch (kind) {
-    case ShardIssueKind::kHeaderPadding:
-      return "header-padding";
-    case ShardIssueKind::kUnalignedData:
-      return "unaligned-data";
-    case ShardIssueKind::kInvalidMetadata:
-      return "invalid-metadata";
-    case ShardIssueKind::kInvalidHeader:  // only bad padding: the table itself is intact
-      return shard.only_padding_rejected() ? "invalid-header" : nullptr;
-    default:
-      return nullptr;
-  }
+  bool repairable = kind == ShardIssueKind::kHeaderPadding ||
+                    kind == ShardIssueKind::kUnalignedData ||
+                    kind == ShardIssueKind::kInvalidMetadata ||
+                    // an invalid header only when the padding is its sole defect
+                    (kind == ShardIssueKind::kInvalidHeader && shard.only_padding_rejected());
+  return repairable ? shard_issue_name(kind) : nullptr;
 }
 
 class NormalizeHeadersFix : public Fix {

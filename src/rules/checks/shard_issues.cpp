@@ -1,6 +1,5 @@
 // Reports the container problems the shard reader recorded (FORMATS.md §1.2): one check kind
 // bound by rules/container.json to invalid-header, invalid-offsets, file-size-mismatch, ...
-#include <map>
 #include <stdexcept>
 
 #include "rules/checks/util.h"
@@ -8,19 +7,15 @@
 namespace ckd {
 namespace {
 
+// The issue kind a rule's "issue" parameter names (shard_issue_name's spelling).
 ShardIssueKind kind_of(const std::string& issue) {
-  static const std::map<std::string, ShardIssueKind> kKinds = {
-      {"invalid-header", ShardIssueKind::kInvalidHeader},
-      {"invalid-offsets", ShardIssueKind::kInvalidOffsets},
-      {"file-size-mismatch", ShardIssueKind::kFileSizeMismatch},
-      {"lfs-pointer", ShardIssueKind::kLfsPointer},
-      {"header-padding", ShardIssueKind::kHeaderPadding},
-      {"unaligned-data", ShardIssueKind::kUnalignedData},
-      {"invalid-metadata", ShardIssueKind::kInvalidMetadata},
-  };
-  auto it = kKinds.find(issue);
-  if (it == kKinds.end()) throw std::runtime_error("shard-issues: unknown issue kind " + issue);
-  return it->second;
+  for (ShardIssueKind kind : {ShardIssueKind::kInvalidHeader, ShardIssueKind::kInvalidOffsets,
+                              ShardIssueKind::kFileSizeMismatch, ShardIssueKind::kLfsPointer,
+                              ShardIssueKind::kHeaderPadding, ShardIssueKind::kUnalignedData,
+                              ShardIssueKind::kInvalidMetadata}) {
+    if (issue == shard_issue_name(kind)) return kind;
+  }
+  throw std::runtime_error("shard-issues: unknown issue kind " + issue);
 }
 
 class ShardIssuesCheck : public Check {
