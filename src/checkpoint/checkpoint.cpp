@@ -1,17 +1,17 @@
 #include "checkpoint/checkpoint.h"
 
-#include <dirent.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cstdlib>
+#include <exception>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <unordered_set>
 
 #include <fmt/format.h>
 
+#include "checkpoint/file_store.h"
 #include "io/json_depth.h"
 #include "io/json_reader.h"
 #include "io/parallel.h"
@@ -25,19 +25,6 @@ namespace {
 constexpr uint64_t kMaxConfigBytes = 64ull << 20;
 constexpr uint64_t kMaxIndexBytes = 512ull << 20;
 
-std::vector<std::string> list_safetensors(const std::string& dir) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return out;
-  while (dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (std::string_view(name).ends_with(".safetensors")) out.push_back(name);
-  }
-  ::closedir(d);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 double read_json_number(JsonReader& reader, std::string_view text) {
   size_t start = reader.offset();
   reader.skip_value();
@@ -45,31 +32,44 @@ double read_json_number(JsonReader& reader, std::string_view text) {
   return std::strtod(number.c_str(), nullptr);
 }
 
-// Parses shards on a small thread pool: name -> (shard, or the error that stopped it).
-using ParsedShards = std::map<std::string, std::pair<std::unique_ptr<Shard>, std::string>>;
+// Parses shards on a pool of workers: name -> (shard, or the error that stopped it). A missing
+// file (removed since the listing) is reported as missing; a transport failure stops the scan.
+struct ParsedShard {
+  std::unique_ptr<Shard> shard;
+  std::string error;
+  bool missing = false;
+};
+using ParsedShards = std::map<std::string, ParsedShard>;
 
 // `first_job`, when given, is taken by the first free worker before any shard: the index parse
 // shares the pool instead of competing with it for the cores.
-ParsedShards parse_shards(const std::string& dir, const std::vector<std::string>& names,
-                          int threads, const std::function<void()>& first_job = nullptr) {
-  std::vector<std::unique_ptr<Shard>> opened(names.size());
-  std::vector<std::string> errors(names.size());
+ParsedShards parse_shards(FileStore& store, const std::vector<ResolvedPath>& files,
+                          const std::vector<std::string>& names, int threads,
+                          const std::function<void()>& first_job = nullptr) {
+  std::vector<ParsedShard> parsed(names.size());
+  std::exception_ptr transport_failure;
+  std::mutex failure_mutex;
   size_t offset = first_job ? 1 : 0;
-  parallel_for(names.size() + offset, threads, [&](size_t j) {
+  parallel_for(names.size() + offset, store.open_parallelism(threads), [&](size_t j) {
     if (j < offset) {
       first_job();
       return;
     }
     size_t i = j - offset;
     try {
-      opened[i] = Shard::parse(MappedFile::open(dir + "/" + names[i]), names[i]);
+      parsed[i].shard = Shard::parse(store.open(files[i]), names[i], store.max_header_bytes());
+    } catch (const FileNotFound&) {
+      parsed[i].missing = true;
+    } catch (const TransportError&) {
+      std::lock_guard lock(failure_mutex);
+      if (!transport_failure) transport_failure = std::current_exception();
     } catch (const std::exception& e) {
-      errors[i] = e.what();
+      parsed[i].error = e.what();
     }
   });
+  if (transport_failure) std::rethrow_exception(transport_failure);
   ParsedShards out;
-  for (size_t i = 0; i < names.size(); ++i)
-    out[names[i]] = {std::move(opened[i]), std::move(errors[i])};
+  for (size_t i = 0; i < names.size(); ++i) out[names[i]] = std::move(parsed[i]);
   return out;
 }
 
@@ -141,60 +141,76 @@ IndexFile parse_index_json(std::string_view text, std::vector<std::string>* dupl
 }
 
 std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenOptions& options) {
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0)
-    throw IoError(fmt::format("{}: no such file or directory", dir));
-  if (!S_ISDIR(st.st_mode)) throw IoError(fmt::format("{}: not a directory", dir));
+  return open(std::make_unique<LocalStore>(dir), options);
+}
+
+std::unique_ptr<Checkpoint> Checkpoint::open(std::unique_ptr<FileStore> store,
+                                             const OpenOptions& options) {
   auto ck = std::unique_ptr<Checkpoint>(new Checkpoint());
-  ck->dir_ = dir;
-  ck->real_dir_ = real_path(dir);
-  if (ck->real_dir_.empty()) throw IoError(fmt::format("{}: cannot resolve the directory", dir));
-  ck->hub_blobs_dir_ = hub_cache_blobs_dir(ck->real_dir_);
+  FileStore& files = *store;
+  ck->store_ = std::move(store);
+  ck->dir_ = files.location();
+  if (files.is_local()) {
+    const auto& local = static_cast<const LocalStore&>(files);
+    ck->real_dir_ = local.real_dir();
+    ck->hub_blobs_dir_ = local.hub_blobs_dir();
+  }
 
   ck->load_configs();
-  std::vector<std::string> present = list_safetensors(ck->real_dir_);
-  std::string index_path = ck->real_dir_ + "/" + kIndexFileName;
-  struct stat index_st {};
-  bool has_index = ::stat(index_path.c_str(), &index_st) == 0;
-  ck->has_index_file_ = has_index;
+  std::optional<std::vector<StoredFile>> listing = files.list_safetensors();
+  std::vector<std::string> present;  // listed *.safetensors files
+  if (listing) {
+    for (const StoredFile& f : *listing) present.push_back(f.name);
+  }
+  ResolvedPath index_path = files.resolve(kIndexFileName);
+  bool has_index = index_path.status != PathStatus::kMissing;
 
-  // The index parse is the first job of the pool that parses the shards found in the
-  // directory. Only regular files are parsed before the index is read: a symlink is opened only
-  // after resolve_inside() has proved it stays inside the directory (or, for a hub cache
-  // snapshot, inside the cache's blobs/).
+  // The index parse is the first job of the pool that parses the shards listed up front (see
+  // StoredFile::open_early); the others are opened once the index has been read and resolve()
+  // has vetted their names.
   std::function<void()> index_job;
   if (has_index) {
-    index_job = [&ck] {
+    index_job = [&ck, &index_path] {
       PhaseTimer timer("index");
-      ck->load_index();
+      ck->load_index(index_path);
     };
   }
-  std::vector<std::string> regular, linked;  // linked: symlinks and other non-regular entries
-  for (const std::string& name : present) {
-    struct stat lst {};
-    bool is_regular =
-        ::lstat((ck->real_dir_ + "/" + name).c_str(), &lst) == 0 && S_ISREG(lst.st_mode);
-    (is_regular ? regular : linked).push_back(name);
+  std::vector<std::string> early;
+  std::vector<ResolvedPath> early_paths;
+  if (listing) {
+    for (const StoredFile& f : *listing) {
+      if (!f.open_early) continue;
+      ResolvedPath r = files.resolve(f.name);
+      if (r.status != PathStatus::kOk) continue;
+      early.push_back(f.name);
+      early_paths.push_back(std::move(r));
+    }
   }
   ParsedShards parsed;
   {
     PhaseTimer timer("shard headers + index");
-    parsed = parse_shards(ck->real_dir_, regular, options.threads, index_job);
+    parsed = parse_shards(files, early_paths, early, options.threads, index_job);
   }
+  if (ck->transport_failure_) std::rethrow_exception(ck->transport_failure_);
+  ck->has_index_file_ = has_index && !ck->index_missing_;
 
-  // The shards to load: those the index names, or without a readable index every file there.
+  // The shards to load: those the index names, or without a readable index every listed file
+  // (for a store that cannot list, the reference loader's single-file name).
   std::set<std::string> wanted;
-  bool follow_index = has_index && ck->index_;
+  bool follow_index = ck->has_index_file_ && ck->index_;
   if (follow_index) {
     wanted.insert(ck->index_->shard_names.begin(), ck->index_->shard_names.end());
-  } else {
+  } else if (listing) {
     wanted.insert(present.begin(), present.end());
+  } else {
+    wanted.insert("model.safetensors");
   }
   std::vector<std::string> to_open;
   {
-    std::vector<std::string> late;  // safe, but not parsed yet (symlinks, subdirectories)
+    std::vector<std::string> late;  // vetted, but not parsed yet (symlinks, unlisted files)
+    std::vector<ResolvedPath> late_paths;
     for (const std::string& name : wanted) {
-      ResolvedPath r = resolve_inside(ck->real_dir_, name, ck->hub_blobs_dir_);
+      ResolvedPath r = files.resolve(name);
       switch (r.status) {
         case PathStatus::kUnsafe:
           ck->problems_.push_back(
@@ -203,7 +219,9 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
                            follow_index ? "weight_map names" : "shard", name, r.reason)});
           break;
         case PathStatus::kMissing:
-          ck->problems_.push_back({LoadProblemKind::kMissingShard, name, "", ""});
+          // Without a listing and an index, a missing model.safetensors means "no shards".
+          if (follow_index || listing)
+            ck->problems_.push_back({LoadProblemKind::kMissingShard, name, "", ""});
           break;
         case PathStatus::kNotRegular:
           ck->problems_.push_back(
@@ -211,11 +229,14 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
           break;
         case PathStatus::kOk:
           to_open.push_back(name);
-          if (!parsed.count(name)) late.push_back(name);
+          if (!parsed.count(name)) {
+            late.push_back(name);
+            late_paths.push_back(std::move(r));
+          }
           break;
       }
     }
-    ParsedShards more = parse_shards(ck->real_dir_, late, options.threads);
+    ParsedShards more = parse_shards(files, late_paths, late, options.threads);
     for (auto& entry : more) parsed[entry.first] = std::move(entry.second);
   }
   if (follow_index) {
@@ -224,12 +245,15 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenO
     }
   }
   for (const std::string& name : to_open) {
-    auto& [shard, error] = parsed[name];
-    if (shard) {
-      ck->shard_by_name_[name] = shard.get();
-      ck->shards_.push_back(std::move(shard));
+    ParsedShard& p = parsed[name];
+    if (p.shard) {
+      ck->shard_by_name_[name] = p.shard.get();
+      ck->shards_.push_back(std::move(p.shard));
+    } else if (p.missing) {
+      if (follow_index || listing)
+        ck->problems_.push_back({LoadProblemKind::kMissingShard, name, "", ""});
     } else {
-      ck->problems_.push_back({LoadProblemKind::kUnreadableShard, name, "", error});
+      ck->problems_.push_back({LoadProblemKind::kUnreadableShard, name, "", p.error});
     }
   }
   {
@@ -249,7 +273,7 @@ void Checkpoint::load_configs() {
   for (auto [file, slot] :
        {std::pair{"config.json", &config_}, std::pair{"hf_quant_config.json", &hf_quant_config_}}) {
     // Config files are untrusted names too: a symlink out of the checkpoint is never read.
-    ResolvedPath r = resolve_inside(real_dir_, file, hub_blobs_dir_);
+    ResolvedPath r = store_->resolve(file);
     if (r.status == PathStatus::kMissing) continue;
     if (r.status != PathStatus::kOk) {
       bool unsafe = r.status == PathStatus::kUnsafe;
@@ -260,7 +284,7 @@ void Checkpoint::load_configs() {
       continue;
     }
     try {
-      std::string text = read_small_file(r.path, kMaxConfigBytes);
+      std::string text = store_->read_small(r, kMaxConfigBytes);
       *slot = parse_json_capped(text);
       if (!(*slot)->is_object()) {
         problems_.push_back(
@@ -268,6 +292,10 @@ void Checkpoint::load_configs() {
              fmt::format("top level is a JSON {}, not an object", (*slot)->type_name())});
         slot->reset();
       }
+    } catch (const FileNotFound&) {
+      slot->reset();
+    } catch (const TransportError&) {
+      throw;
     } catch (const std::exception& e) {
       problems_.push_back({LoadProblemKind::kInvalidConfig, file, "", e.what()});
       slot->reset();
@@ -275,9 +303,7 @@ void Checkpoint::load_configs() {
   }
 }
 
-void Checkpoint::load_index() {
-  ResolvedPath r = resolve_inside(real_dir_, kIndexFileName, hub_blobs_dir_);
-  if (r.status == PathStatus::kMissing) return;
+void Checkpoint::load_index(const ResolvedPath& r) {
   if (r.status != PathStatus::kOk) {
     problems_.push_back(
         {r.status == PathStatus::kUnsafe ? LoadProblemKind::kUnsafePath
@@ -288,8 +314,8 @@ void Checkpoint::load_index() {
     return;
   }
   try {
-    // Mapped, not read: a 60k-tensor index is megabytes that need no copy.
-    auto file = MappedFile::open(r.path);
+    // Opened as a byte source (mapped locally): a 60k-tensor index is megabytes that need no copy.
+    auto file = store_->open(r);
     if (file->size() > kMaxIndexBytes) {
       throw IoError(fmt::format("{} bytes is over the {}-byte limit for an index", file->size(),
                                 kMaxIndexBytes));
@@ -301,6 +327,10 @@ void Checkpoint::load_index() {
       problems_.push_back({LoadProblemKind::kDuplicateIndexKey, kIndexFileName, name,
                            "weight_map lists this tensor twice; JSON readers keep only the last"});
     }
+  } catch (const FileNotFound&) {
+    index_missing_ = true;
+  } catch (const TransportError&) {
+    transport_failure_ = std::current_exception();
   } catch (const JsonError& e) {
     problems_.push_back({LoadProblemKind::kInvalidIndex, kIndexFileName, "",
                          fmt::format("not a valid index at byte {}: {}", e.offset(), e.what())});

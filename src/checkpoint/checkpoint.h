@@ -3,6 +3,7 @@
 // ShardIssue for the rules to report. Only a missing directory is a tool error.
 #pragma once
 
+#include <exception>
 #include <map>
 #include <memory>
 #include <optional>
@@ -12,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "checkpoint/file_store.h"
 #include "checkpoint/module_table.h"
 #include "checkpoint/quant_scheme.h"
 #include "safetensors/shard.h"
@@ -71,8 +73,15 @@ class Checkpoint {
  public:
   // Throws IoError when `dir` is not a readable directory.
   static std::unique_ptr<Checkpoint> open(const std::string& dir, const OpenOptions& options = {});
+  // Any store (a directory, a Hub repository). Throws TransportError when the files cannot be
+  // fetched; everything wrong with the files themselves becomes a LoadProblem or ShardIssue.
+  static std::unique_ptr<Checkpoint> open(std::unique_ptr<FileStore> store,
+                                          const OpenOptions& options = {});
 
+  // The directory as given, or the URL of a remote checkpoint.
   const std::string& dir() const { return dir_; }
+  const FileStore& store() const { return *store_; }
+  // realpath() of a local directory; empty for a remote checkpoint.
   const std::string& real_dir() const { return real_dir_; }
   // Where a hub cache snapshot's symlinks may point (empty when `dir` is not a snapshot).
   const std::string& hub_blobs_dir() const { return hub_blobs_dir_; }
@@ -108,10 +117,11 @@ class Checkpoint {
 
  private:
   void load_configs();
-  void load_index();
+  void load_index(const ResolvedPath& path);
   void build_tensor_table();
   const QuantGroup* resolve_group(const Module& m) const;
 
+  std::unique_ptr<FileStore> store_;
   std::string dir_;
   std::string real_dir_;
   std::string hub_blobs_dir_;  // where a hub cache snapshot's symlinks may point
@@ -119,6 +129,8 @@ class Checkpoint {
   std::optional<nlohmann::json> hf_quant_config_;
   std::optional<IndexFile> index_;
   bool has_index_file_ = false;
+  bool index_missing_ = false;            // resolved, then not found (a remote store's 404)
+  std::exception_ptr transport_failure_;  // from the index job, rethrown by open()
   std::vector<std::unique_ptr<Shard>> shards_;
   std::unordered_map<std::string, const Shard*> shard_by_name_;
   std::vector<std::string> orphans_;

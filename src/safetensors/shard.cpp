@@ -77,7 +77,8 @@ void Shard::finish_issue_counts() {
   }
 }
 
-std::unique_ptr<Shard> Shard::parse(std::unique_ptr<ByteSource> source, std::string display_name) {
+std::unique_ptr<Shard> Shard::parse(std::unique_ptr<ByteSource> source, std::string display_name,
+                                    uint64_t max_header_bytes) {
   std::unique_ptr<Shard> shard(new Shard());
   shard->source_ = std::move(source);
   shard->display_name_ = std::move(display_name);
@@ -104,6 +105,10 @@ std::unique_ptr<Shard> Shard::parse(std::unique_ptr<ByteSource> source, std::str
                             "not a safetensors file?)",
                             s.header_length_, kMaxHeaderBytes, printable_prefix(head, 16)));
     return shard;
+  }
+  if (s.header_length_ > max_header_bytes) {
+    throw IoError(fmt::format("{}: header of {} bytes is over the {}-byte limit for this source",
+                              s.display_name_, s.header_length_, max_header_bytes));
   }
   if (8 + s.header_length_ > s.file_size_) {
     s.add_issue(ShardIssueKind::kInvalidHeader, "",

@@ -65,8 +65,11 @@ struct TensorInfo {
 
 class Shard {
  public:
-  // Parses and validates `source`. `display_name` is what findings call the file.
-  static std::unique_ptr<Shard> parse(std::unique_ptr<ByteSource> source, std::string display_name);
+  // Parses and validates `source`. `display_name` is what findings call the file. A header
+  // longer than `max_header_bytes` but within the format's cap (a remote store's smaller
+  // limit) throws IoError: the file may be fine, the tool declines to fetch it.
+  static std::unique_ptr<Shard> parse(std::unique_ptr<ByteSource> source, std::string display_name,
+                                      uint64_t max_header_bytes = kMaxHeaderBytes);
 
   const std::string& display_name() const { return display_name_; }
   uint64_t file_size() const { return file_size_; }

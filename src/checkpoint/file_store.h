@@ -1,0 +1,85 @@
+// Where a checkpoint's files come from: a local directory, or (src/remote/) a Hub repository or
+// an HTTP directory read with Range requests. Checkpoint::open sees only this interface, so a
+// remote scan runs the same loader, the same containment rules and the same checks as a local one.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "io/byte_source.h"
+#include "io/paths.h"
+
+namespace ckd {
+
+// The file does not exist (HTTP 404, ENOENT after resolve): a missing file, not a tool error.
+class FileNotFound : public IoError {
+ public:
+  using IoError::IoError;
+};
+
+// The bytes could not be fetched for a reason that is not the checkpoint's fault (timeouts,
+// server errors, refused Range requests): the scan cannot vouch for anything, so it stops with
+// exit code 2 instead of reporting findings about the files.
+class TransportError : public IoError {
+ public:
+  using IoError::IoError;
+};
+
+struct StoredFile {
+  std::string name;
+  // Safe to open before the index is read: a regular file inside the directory (not a symlink,
+  // whose target resolve() must vet first), or any listed file of a remote repository.
+  bool open_early = false;
+};
+
+class FileStore {
+ public:
+  virtual ~FileStore() = default;
+  // What messages call the checkpoint: the directory as given, or the URL.
+  virtual const std::string& location() const = 0;
+  virtual bool is_local() const = 0;
+  // The top-level *.safetensors files, sorted; nullopt when the store cannot list (an HTTP
+  // directory without a listing API): the index alone then names the shards.
+  virtual std::optional<std::vector<StoredFile>> list_safetensors() = 0;
+  // Vets an untrusted relative name (from the index): unsafe names are never opened.
+  virtual ResolvedPath resolve(std::string_view name) = 0;
+  // Opens a resolved file. Throws FileNotFound, TransportError or IoError.
+  virtual std::unique_ptr<ByteSource> open(const ResolvedPath& resolved) = 0;
+  // Reads a whole resolved file of at most `max_bytes`. Throws like open().
+  virtual std::string read_small(const ResolvedPath& resolved, uint64_t max_bytes) = 0;
+  // How many files to open at once: cores for a disk, more for a network.
+  virtual int open_parallelism(int requested_threads) const = 0;
+  // The largest shard header this store reads.
+  virtual uint64_t max_header_bytes() const = 0;
+};
+
+// A directory on disk. Names resolve inside it (or, for a hub cache snapshot, inside the
+// cache's blobs/ its symlinks point to); files are memory-mapped.
+class LocalStore final : public FileStore {
+ public:
+  // Throws IoError when `dir` is not a readable directory.
+  explicit LocalStore(const std::string& dir);
+
+  const std::string& location() const override { return dir_; }
+  bool is_local() const override { return true; }
+  std::optional<std::vector<StoredFile>> list_safetensors() override;
+  ResolvedPath resolve(std::string_view name) override;
+  std::unique_ptr<ByteSource> open(const ResolvedPath& resolved) override;
+  std::string read_small(const ResolvedPath& resolved, uint64_t max_bytes) override;
+  int open_parallelism(int requested_threads) const override { return requested_threads; }
+  uint64_t max_header_bytes() const override;
+
+  const std::string& real_dir() const { return real_dir_; }
+  const std::string& hub_blobs_dir() const { return hub_blobs_dir_; }
+
+ private:
+  std::string dir_;
+  std::string real_dir_;
+  std::string hub_blobs_dir_;
+};
+
+}  // namespace ckd
