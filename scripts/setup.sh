@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 build_dir=${1:-build}
 
 packages=(g++ cmake ninja-build pkg-config nlohmann-json3-dev libfmt-dev libcli11-dev libre2-dev doctest-dev
+          libcurl4-openssl-dev
           ${CKPTDOCTOR_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do
@@ -17,7 +18,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+  # RUNLEVEL=1: packages with daemons (nginx, for the tests) are installed, not started.
+  $sudo_cmd env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${CKPTDOCTOR_CMAKE_ARGS:-} >/dev/null

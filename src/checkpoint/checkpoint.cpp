@@ -442,6 +442,29 @@ DtypeBytes count_dtype_bytes(const Checkpoint& ck) {
   return out;
 }
 
+void prefetch_tensor_bytes(const std::vector<const TensorRef*>& refs, int threads) {
+  std::map<const Shard*, std::vector<std::pair<uint64_t, uint64_t>>> by_shard;
+  for (const TensorRef* ref : refs) {
+    if (!ref->info->readable || ref->info->nbytes() == 0) continue;
+    by_shard[ref->shard].emplace_back(ref->shard->data_start() + ref->info->begin,
+                                      ref->info->nbytes());
+  }
+  std::vector<std::pair<const Shard*, std::vector<std::pair<uint64_t, uint64_t>>>> jobs(
+      by_shard.begin(), by_shard.end());
+  std::vector<std::exception_ptr> failures(jobs.size());
+  // Latency-bound for a remote source, free for a mapped file: more workers than cores.
+  parallel_for(jobs.size(), std::max(threads, 8), [&](size_t i) {
+    try {
+      jobs[i].first->source().prefetch(jobs[i].second);
+    } catch (...) {
+      failures[i] = std::current_exception();
+    }
+  });
+  for (const auto& failure : failures) {
+    if (failure) std::rethrow_exception(failure);
+  }
+}
+
 DtypeBytes count_target_dtype_bytes(const Checkpoint& ck) {
   DtypeBytes out;
   for (const Module& m : ck.modules().modules()) {

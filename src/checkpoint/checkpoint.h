@@ -153,6 +153,10 @@ struct DtypeBytes {
 DtypeBytes count_dtype_bytes(const Checkpoint& ck);
 DtypeBytes count_target_dtype_bytes(const Checkpoint& ck);
 
+// Announces to each shard's byte source the reads of these tensors (readable ones only), shards
+// in parallel: a remote source fetches them in a few requests. Throws what the sources throw.
+void prefetch_tensor_bytes(const std::vector<const TensorRef*>& refs, int threads);
+
 // Parses an index file's text (exposed for the fuzzer). Throws JsonError.
 IndexFile parse_index_json(std::string_view text, std::vector<std::string>* duplicate_keys);
 

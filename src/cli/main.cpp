@@ -17,6 +17,7 @@
 #include "fix/fix_command.h"
 #include "io/byte_source.h"
 #include "io/paths.h"
+#include "remote/remote_store.h"
 #include "report/ci_common.h"
 #include "report/fix_report.h"
 #include "report/github_report.h"
@@ -254,7 +255,9 @@ int main(int argc, char** argv) {
   bool deep = false, quiet = false;
   int threads = 0;
   CLI::App* scan = app.add_subcommand("scan", "Scan a checkpoint directory and report its defects");
-  scan->add_option("DIR", dir, "checkpoint directory (config.json, *.safetensors, index)")
+  scan->add_option("DIR", dir,
+                   "checkpoint directory (config.json, *.safetensors, index), hf://ORG/REPO[@REV] "
+                   "or an https://.../resolve/REV/ URL (headers and scales fetched by Range)")
       ->required();
   std::string output_file;
   scan->add_option("--format", format,
@@ -286,6 +289,13 @@ int main(int argc, char** argv) {
   scan->add_option("--color", color, "colour text output")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   scan->add_flag("-q,--quiet", quiet, "print findings only");
+  ckd::HttpSettings http;
+  scan->add_option("--timeout", http.stall_timeout_s,
+                   "remote scans: give up on a transfer stalled this many seconds (default 30)")
+      ->check(CLI::Range(1.0, 3600.0));
+  scan->add_option("--retries", http.retries,
+                   "remote scans: extra attempts after a timeout, 429 or 5xx (default 2)")
+      ->check(CLI::Range(0, 10));
 
   std::string rule_name, rules_format = "text";
   CLI::App* rules = app.add_subcommand("rules", "List the rules, or explain one");
@@ -328,7 +338,7 @@ int main(int argc, char** argv) {
     std::optional<ckd::ProjectConfig> config;
     if (!config_file.empty()) {
       config = ckd::load_project_config(config_file);
-    } else if (!no_config) {
+    } else if (!no_config && !ckd::is_remote_location(dir)) {
       if (auto found = ckd::find_project_config(dir)) config = ckd::load_project_config(*found);
     }
     std::vector<std::string> rule_files = config ? config->rule_files : std::vector<std::string>{};
@@ -346,6 +356,7 @@ int main(int argc, char** argv) {
     request.source_dir = source;
     request.options.deep = deep;
     request.options.threads = threads;
+    request.http = http;
     request.options.progress =
         deep && !silent &&
         (progress == "always" || (progress == "auto" && ::isatty(STDERR_FILENO)));

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "remote/remote_store.h"
 #include "rules/engine.h"
 #include "rules/rule_set.h"
 
@@ -12,6 +13,12 @@ namespace ckd {
 FixOutcome run_fix(const FixRequest& request) {
   auto start = std::chrono::steady_clock::now();
   FixOutcome outcome;
+  if (is_remote_location(request.dir)) {
+    throw FixError(
+        fmt::format("{}: fix rewrites local files; download the checkpoint (`hf "
+                    "download`) and fix the directory",
+                    request.dir));
+  }
   if (request.in_place && !request.dry_run) {
     std::string note = recover_in_place(request.dir);
     if (!note.empty()) outcome.notes.push_back(note);
@@ -24,7 +31,7 @@ FixOutcome run_fix(const FixRequest& request) {
   OpenOptions open_options{request.threads};
   outcome.checkpoint = Checkpoint::open(request.dir, open_options);
   if (!request.source_dir.empty())
-    outcome.source = Checkpoint::open(request.source_dir, open_options);
+    outcome.source = Checkpoint::open(open_store(request.source_dir, {}), open_options);
 
   FixOptions options = request.options;
   if (options.apply_safe) {

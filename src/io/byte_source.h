@@ -1,4 +1,4 @@
-// Where shard bytes come from: a mapped local file today, HTTP ranges later. Every read is
+// Where shard bytes come from: a mapped local file, or HTTP ranges (src/remote/). Every read is
 // bounds-checked against the source size before any byte is touched.
 #pragma once
 
@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace ckd {
 
@@ -30,6 +32,9 @@ class ByteSource {
     std::copy(v.begin(), v.end(), out);
   }
   virtual const std::string& name() const = 0;
+  // Announces reads to come, as (offset, length) pairs: a remote source fetches them now, in
+  // few requests and in parallel, instead of one round trip per read(). A no-op for files.
+  virtual void prefetch(const std::vector<std::pair<uint64_t, uint64_t>>& ranges) { (void)ranges; }
   // An open descriptor of the underlying file for kernel-side copies (copy_file_range), or -1.
   virtual int file_descriptor() const { return -1; }
 };

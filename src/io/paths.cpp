@@ -31,24 +31,27 @@ std::string hub_cache_blobs_dir(const std::string& dir_real) {
   return real_path(snapshots.substr(0, parent_slash) + "/blobs");
 }
 
-ResolvedPath resolve_inside(const std::string& root_real, std::string_view relative,
-                            const std::string& also_allowed) {
-  if (relative.empty()) return {PathStatus::kUnsafe, "", "empty file name"};
-  if (relative.find('\0') != std::string_view::npos)
-    return {PathStatus::kUnsafe, "", "NUL byte in name"};
-  if (relative.front() == '/') return {PathStatus::kUnsafe, "", "absolute path"};
-  if (relative.find('\\') != std::string_view::npos)
-    return {PathStatus::kUnsafe, "", "backslash in name"};
+std::string unsafe_name_reason(std::string_view relative) {
+  if (relative.empty()) return "empty file name";
+  if (relative.find('\0') != std::string_view::npos) return "NUL byte in name";
+  if (relative.front() == '/') return "absolute path";
+  if (relative.find('\\') != std::string_view::npos) return "backslash in name";
   size_t start = 0;
   while (start <= relative.size()) {
     size_t slash = relative.find('/', start);
     std::string_view part =
         relative.substr(start, slash == std::string_view::npos ? relative.npos : slash - start);
-    if (part == "..")
-      return {PathStatus::kUnsafe, "", "'..' component leaves the checkpoint directory"};
+    if (part == "..") return "'..' component leaves the checkpoint directory";
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
+  return {};
+}
+
+ResolvedPath resolve_inside(const std::string& root_real, std::string_view relative,
+                            const std::string& also_allowed) {
+  if (std::string reason = unsafe_name_reason(relative); !reason.empty())
+    return {PathStatus::kUnsafe, "", std::move(reason)};
   std::string joined = root_real + "/" + std::string(relative);
   struct stat st {};
   if (::lstat(joined.c_str(), &st) != 0) return {PathStatus::kMissing, joined, ""};

@@ -14,6 +14,10 @@ struct ResolvedPath {
   std::string reason;  // why it is unsafe
 };
 
+// Why an untrusted relative name may not be opened: empty, absolute, a NUL, a backslash or a
+// ".." component. Empty when the name is acceptable (symlinks are resolve_inside's business).
+std::string unsafe_name_reason(std::string_view relative);
+
 // `root_real` must be a realpath()'d directory. A name is unsafe when it is empty, absolute,
 // contains a NUL, a backslash or a ".." component, or resolves (through symlinks) outside root
 // and outside `also_allowed` (a realpath()'d directory, or empty).

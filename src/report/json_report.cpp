@@ -45,6 +45,11 @@ void write_json_report(std::ostream& out, const ScanReport& r) {
         {"seconds", r.seconds}}},
   };
   if (!r.source_dir.empty()) doc["source"] = r.source_dir;
+  if (r.transfer) {
+    doc["transfer"] = {{"requests", r.transfer->requests},
+                       {"bytes", r.transfer->bytes},
+                       {"file_bytes", r.transfer->file_bytes}};
+  }
   // Messages can carry bytes from the file (names are validated UTF-8, but be safe).
   out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }

@@ -68,6 +68,14 @@ void write_text_report(std::ostream& out, const ScanReport& r, const TextStyle& 
                      r.infos, r.seconds, verdict);
   if (r.fail_on) out << p.dim(fmt::format(" (--fail-on {})", severity_name(*r.fail_on)));
   out << "\n";
+  if (r.transfer) {
+    double share = r.transfer->file_bytes ? 100.0 * static_cast<double>(r.transfer->bytes) /
+                                                static_cast<double>(r.transfer->file_bytes)
+                                          : 0.0;
+    out << p.dim(fmt::format("fetched {} in {} requests: {:.3g}% of the {} of shards\n",
+                             human_bytes(r.transfer->bytes), r.transfer->requests, share,
+                             human_bytes(r.transfer->file_bytes)));
+  }
 }
 
 }  // namespace ckd

@@ -9,6 +9,8 @@ void ScanState::prefill_scale_stats() {
       if (is_scale_role(p.role)) scale_refs.push_back(p.ref);
     }
   }
+  // One batch of range requests per remote shard instead of a round trip per scale.
+  prefetch_tensor_bytes(scale_refs, options.threads);
   scales.prefill(scale_refs);
 }
 

@@ -96,8 +96,16 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
     // Jobs: the rules of this tier; during the header tier also the scale-byte decoding the
     // next tier needs (it reads only scale bytes, so it overlaps with the header checks).
     std::vector<std::function<void()>> jobs;
-    if (std::string_view(tier) == "header" && any_scale_rule)
-      jobs.push_back([&state] { state.prefill_scale_stats(); });
+    if (std::string_view(tier) == "header" && any_scale_rule) {
+      jobs.push_back([&state, &errors, &errors_mutex] {
+        try {
+          state.prefill_scale_stats();
+        } catch (const std::exception& e) {
+          std::lock_guard lock(errors_mutex);
+          errors.insert(errors.begin(), fmt::format("reading scale tensors: {}", e.what()));
+        }
+      });
+    }
     for (const Rule* rule : rules) {
       if (rule->tier != tier) continue;
       jobs.push_back([&state, &errors, &errors_mutex, rule] {
@@ -111,6 +119,7 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
       });
     }
     parallel_for(jobs.size(), options.threads, [&](size_t i) { jobs[i](); });
+    if (!errors.empty()) break;  // a later tier would only fail the same way, more slowly
   }
   if (!errors.empty()) throw std::runtime_error(errors.front());
   // Per rule, findings keep the order their check emitted them in (one thread per check).

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/file_store.h"
 #include "numerics/float_decode.h"
 
 namespace ckd {
@@ -24,6 +25,8 @@ ScaleStats compute_scale_stats(const TensorRef& ref) {
   std::string_view bytes;
   try {
     bytes = ref.shard->tensor_bytes(t);
+  } catch (const TransportError&) {
+    throw;  // the scan cannot vouch for anything: exit 2, not a silently skipped scale
   } catch (const std::exception& e) {
     s.error = e.what();
     return s;

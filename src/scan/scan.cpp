@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "remote/remote_store.h"
 #include "rules/engine.h"
 
 namespace ckd {
@@ -28,9 +29,16 @@ ScanReport run_scan(const ScanRequest& request) {
   auto start = std::chrono::steady_clock::now();
   OpenOptions open_options;
   open_options.threads = request.options.threads;
-  auto ck = Checkpoint::open(request.dir, open_options);
+  if (request.options.deep && is_remote_location(request.dir)) {
+    throw IoError(
+        fmt::format("{}: --deep reads every byte of every tensor; download the "
+                    "checkpoint and scan the directory instead",
+                    request.dir));
+  }
+  auto ck = Checkpoint::open(open_store(request.dir, request.http), open_options);
   std::unique_ptr<Checkpoint> source;
-  if (!request.source_dir.empty()) source = Checkpoint::open(request.source_dir, open_options);
+  if (!request.source_dir.empty())
+    source = Checkpoint::open(open_store(request.source_dir, request.http), open_options);
 
   ScanReport report;
   report.dir = request.dir;
@@ -52,6 +60,15 @@ ScanReport run_scan(const ScanRequest& request) {
   if (request.fail_on) {
     for (const Finding& f : report.findings)
       report.failed = report.failed || f.severity >= *request.fail_on;
+  }
+  for (const Checkpoint* c : {ck.get(), source.get()}) {
+    const auto* remote = c ? dynamic_cast<const RemoteStore*>(&c->store()) : nullptr;
+    if (!remote) continue;
+    if (!report.transfer) report.transfer.emplace();
+    TransferStats t = remote->transfer();
+    report.transfer->requests += t.requests;
+    report.transfer->bytes += t.bytes;
+    for (const auto& shard : c->shards()) report.transfer->file_bytes += shard->file_size();
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;

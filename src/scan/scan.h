@@ -7,9 +7,17 @@
 #include <vector>
 
 #include "checkpoint/checkpoint.h"
+#include "remote/http_client.h"
 #include "rules/check.h"
 
 namespace ckd {
+
+// What a remote scan fetched, against what downloading the files would cost.
+struct RemoteTransfer {
+  uint64_t requests = 0;
+  uint64_t bytes = 0;       // received: headers and bodies
+  uint64_t file_bytes = 0;  // the sizes of the shards (and index) the scan read from
+};
 
 struct ScanReport {
   std::string dir;
@@ -26,6 +34,7 @@ struct ScanReport {
   std::optional<Severity> fail_on;  // nullopt: never fail
   bool failed = false;
   double seconds = 0;
+  std::optional<RemoteTransfer> transfer;  // remote scans (of DIR and --source together)
 };
 
 struct ScanRequest {
@@ -34,9 +43,11 @@ struct ScanRequest {
   ScanOptions options;
   std::vector<const Rule*> rules;
   std::optional<Severity> fail_on = Severity::kError;
+  HttpSettings http;  // for hf:// and https:// locations
 };
 
-// Throws IoError when a directory cannot be read (exit code 2).
+// DIR and --source may be directories or remote locations (hf://ORG/REPO[@REV], https://...).
+// Throws IoError when a directory cannot be read or a remote one cannot be fetched (exit 2).
 ScanReport run_scan(const ScanRequest& request);
 
 std::string describe_scheme(const QuantScheme& scheme);

@@ -11,7 +11,7 @@ class InterruptedFixCheck : public Check {
  public:
   void run(const CheckContext& ctx) const override {
     const Checkpoint& ck = ctx.checkpoint();
-    if (!has_committed_staging(ck.real_dir())) return;
+    if (!ck.store().is_local() || !has_committed_staging(ck.real_dir())) return;
     ctx.emit(std::string(kStagingDirName) + "/" + kCommitFileName, "",
              fmt::format("an `ckptdoctor fix --in-place` was interrupted after its commit point: "
                          "the directory mixes old and new files; run the same fix command with "

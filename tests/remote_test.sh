@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# Remote scans against a real HTTP server: nginx on loopback serves every fixture checkpoint in
+# the Hub's layout (ORG/REPO/resolve/REV/FILE beside api/models/ORG/REPO/tree/REV), and a remote
+# scan must report exactly what a local scan of the same files reports. Also: a server that
+# ignores Range, one that answers errors, one that stalls, redirects, the token's confinement to
+# its host, and the refusals. Usage: remote_test.sh CKPTDOCTOR FIXTURE_TOOL
+set -u
+bin=$(realpath "$1")
+fixture_tool=$(realpath "$2")
+cd "$(dirname "$0")/.."
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+if [ ! -x "$nginx_bin" ]; then
+  echo "remote: nginx is not installed (scripts/test.sh installs it); skipped" >&2
+  exit 77
+fi
+tmp=$(mktemp -d)
+chmod 755 "$tmp"  # nginx workers may run as another user
+cleanup() {
+  [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+expect_rc() {  # expect_rc WANT DESCRIPTION -- command...
+  local want=$1 what=$2
+  shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  if [ "$rc" -eq "$want" ]; then ok; else fail "$what: exit $rc, wanted $want"; sed 's/^/  | /' "$tmp/err" | head -5; fi
+}
+contains() {  # contains FILE TEXT DESCRIPTION
+  if grep -qF -- "$2" "$1"; then ok; else fail "$3: no \"$2\" in output"; sed 's/^/  | /' "$1" | head -5; fi
+}
+
+# --- The served tree: every fixture spec as hf://org/SPEC at revision main. -----------------
+root=$tmp/root
+mkdir -p "$root"
+publish() {  # publish DIR REPO [REVISION]: copy a checkpoint into the Hub layout, with a listing
+  local dir=$1 repo=$2 rev=${3:-main}
+  mkdir -p "$root/$repo/resolve/$rev" "$root/api/models/$repo/tree"
+  cp -a "$dir/." "$root/$repo/resolve/$rev/"
+  # The client sends refs/pr/1 as refs%2Fpr%2F1; nginx decodes it back into three segments.
+  python3 - "$root/$repo/resolve/$rev" "$root/api/models/$repo/tree/$rev" <<'PY'
+import json, os, sys
+d, out = sys.argv[1], sys.argv[2]
+entries = []
+for name in sorted(os.listdir(d)):
+    p = os.path.join(d, name)
+    kind = "directory" if os.path.isdir(p) else "file"
+    entries.append({"type": kind, "path": name, "size": 0 if kind == "directory" else os.path.getsize(p)})
+os.makedirs(os.path.dirname(out), exist_ok=True)
+json.dump(entries, open(out, "w"))
+PY
+}
+specs=()
+mkdir -p "$tmp/local"
+for spec in fixtures/specs/*.json; do
+  name=$(basename "$spec" .json)
+  "$fixture_tool" build "$spec" "$tmp/local/$name" >/dev/null 2>&1 || { fail "building $name"; continue; }
+  publish "$tmp/local/$name" "org/$name"
+  specs+=("$name")
+done
+# A revision with a slash (a pull request ref) must travel as one encoded path segment.
+publish "$tmp/local/base-fp8-block" "org/base-fp8-block" "refs/pr/1"
+# The same files behind a plain directory URL: no listing API, the index names the shards.
+mkdir -p "$root/plain"
+cp -a "$tmp/local/index-missing-shard" "$root/plain/index-missing-shard"
+# A shard too large to read without Range (the ignore-Range server must refuse, not download it).
+"$fixture_tool" bench-moe "$tmp/local/big" --layers 2 --experts 4 --shards 1 >/dev/null 2>&1 \
+  || fail "building the large sparse checkpoint"
+publish "$tmp/local/big" "org/big"
+
+# --- nginx: four servers on loopback ports. ------------------------------------------------
+pick_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(pick_port); norange=$(pick_port); broken=$(pick_port); stall=$(pick_port)
+mkdir -p "$tmp/nginx-tmp"
+user_line=""
+[ "$(id -u)" -eq 0 ] && user_line="user root;"
+cat >"$tmp/nginx.conf" <<EOF
+$user_line
+worker_processes 2;
+pid $tmp/nginx.pid;
+error_log $tmp/error.log warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  default_type application/octet-stream;
+  types { application/json json; }
+  client_body_temp_path $tmp/nginx-tmp;
+  proxy_temp_path $tmp/nginx-tmp;
+  fastcgi_temp_path $tmp/nginx-tmp;
+  uwsgi_temp_path $tmp/nginx-tmp;
+  scgi_temp_path $tmp/nginx-tmp;
+  log_format auth '\$host \$uri "\$http_authorization" \$status';
+  server {  # a Hub: Range, redirects, one repository whose shards fail, one that moved hosts
+    listen 127.0.0.1:$port;
+    root $root;
+    access_log $tmp/access.log auth;
+    location /api/ { default_type application/json; }
+    location ~ ^/moved/(.*)\$ { return 302 /\$1; }
+    location ~ ^/org/server-error/resolve/main/.*\.safetensors\$ { return 503; }
+    location ~ ^/org/cdn/resolve/main/(.*)\$ {
+      return 302 http://localhost:$port/org/base-fp8-block/resolve/main/\$1;
+    }
+  }
+  server {  # ignores Range: every answer is the whole file with 200
+    listen 127.0.0.1:$norange;
+    root $root;
+    max_ranges 0;
+    location /api/ { default_type application/json; }
+  }
+  server {  # every request fails
+    listen 127.0.0.1:$broken;
+    location / { return 500; }
+  }
+  server {  # answers at 1 byte per second
+    listen 127.0.0.1:$stall;
+    root $root;
+    limit_rate 1;
+    sendfile off;
+    location /api/ { default_type application/json; }
+  }
+}
+EOF
+# server-error and cdn reuse a fixture's listing; their files are redirected or refused.
+publish "$tmp/local/base-fp8-block" "org/server-error"
+publish "$tmp/local/base-fp8-block" "org/cdn"
+"$nginx_bin" -p "$tmp" -c "$tmp/nginx.conf" -g "daemon on;" 2>"$tmp/nginx-start.log" \
+  || { cat "$tmp/nginx-start.log"; echo "remote: nginx did not start"; exit 1; }
+for _ in $(seq 50); do
+  python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.1)" 2>/dev/null && break
+  sleep 0.1
+done
+hub="http://127.0.0.1:$port"
+
+# --- Every fixture: a remote scan reports what a local scan reports. -------------------------
+same_findings() {  # same_findings LOCAL_JSON REMOTE_JSON NAME
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+key = lambda d: [(f["code"], f["file"], f["tensor"], f["message"]) for f in d["findings"]]
+if key(a) != key(b):
+    for x in key(a):
+        if x not in key(b): print("  only local: ", x)
+    for x in key(b):
+        if x not in key(a): print("  only remote:", x)
+    sys.exit(1)
+for k in ("files", "tensors", "tensor_bytes", "quantization", "failed"):
+    if a["summary"][k] != b["summary"][k]:
+        print("  summary", k, a["summary"][k], b["summary"][k]); sys.exit(1)
+if "transfer" not in b or b["transfer"]["requests"] < 1:
+    print("  no transfer figures in the remote report"); sys.exit(1)
+PY
+}
+# Not representable over HTTP: a symlink out of the directory (index-unsafe-path), a directory
+# named like a shard (unreadable-shard; the listing calls it a directory, so it is missing), and
+# a local fix's journal (interrupted-fix).
+local_only=" index-unsafe-path unreadable-shard interrupted-fix "
+for name in "${specs[@]}"; do
+  [[ "$local_only" == *" $name "* ]] && continue
+  "$bin" scan --no-config --format json "$tmp/local/$name" >"$tmp/local.json" 2>"$tmp/local.err"
+  local_rc=$?
+  HF_ENDPOINT=$hub "$bin" scan --format json "hf://org/$name" >"$tmp/remote.json" 2>"$tmp/remote.err"
+  remote_rc=$?
+  if [ "$local_rc" -ne "$remote_rc" ]; then
+    fail "$name: exit $remote_rc remotely, $local_rc locally"
+    head -3 "$tmp/remote.err"
+    continue
+  fi
+  [ "$local_rc" -eq 2 ] && { ok; continue; }
+  if same_findings "$tmp/local.json" "$tmp/remote.json"; then ok; else fail "$name: remote findings differ"; fi
+done
+
+# The text report says what was fetched.
+expect_rc 0 "text report" -- env HF_ENDPOINT="$hub" "$bin" scan hf://org/base-fp8-block
+contains "$tmp/out" "fetched " "bytes-transferred line"
+
+# --source may be remote too (headers only).
+"$bin" scan --no-config --format json --source "$tmp/local/source-clean" "$tmp/local/key-prefix-mismatch" >"$tmp/local.json" 2>/dev/null
+HF_ENDPOINT=$hub "$bin" scan --format json --source hf://org/source-clean hf://org/key-prefix-mismatch >"$tmp/remote.json" 2>/dev/null
+same_findings "$tmp/local.json" "$tmp/remote.json" && ok || fail "remote --source"
+
+# Revisions, URL forms, redirects.
+expect_rc 0 "revision with a slash" -- env HF_ENDPOINT="$hub" "$bin" scan hf://org/base-fp8-block@refs/pr/1
+expect_rc 2 "unknown revision" -- env HF_ENDPOINT="$hub" "$bin" scan hf://org/base-fp8-block@nope
+contains "$tmp/err" "no such repository or revision" "unknown revision message"
+expect_rc 2 "unknown repository" -- env HF_ENDPOINT="$hub" "$bin" scan hf://org/no-such-repo
+expect_rc 0 "resolve URL" -- "$bin" scan "$hub/org/base-fp8-block/resolve/main/"
+expect_rc 0 "redirected endpoint" -- env HF_ENDPOINT="$hub/moved" "$bin" scan hf://org/base-fp8-block
+"$bin" scan --no-config --format json "$tmp/local/index-missing-shard" >"$tmp/local.json" 2>/dev/null
+"$bin" scan --format json "$hub/plain/index-missing-shard/" >"$tmp/remote.json" 2>/dev/null
+same_findings "$tmp/local.json" "$tmp/remote.json" && ok || fail "directory URL without a listing"
+
+# The token goes to the endpoint's host, never to the host a file redirects to.
+: >"$tmp/access.log"
+expect_rc 0 "redirect to another host" -- env HF_ENDPOINT="$hub" HF_TOKEN=secret-test-token "$bin" scan hf://org/cdn
+if grep -q '^127.0.0.1 .*"Bearer secret-test-token"' "$tmp/access.log"; then ok; else fail "token not sent to the endpoint"; fi
+if grep -q '^localhost .*/org/base-fp8-block/' "$tmp/access.log"; then ok; else fail "redirect not followed"; fi
+if grep '^localhost ' "$tmp/access.log" | grep -q 'Bearer'; then fail "token leaked to the redirect host"; else ok; fi
+
+# A server that ignores Range: small files are cut from the start of the whole-file answer;
+# reading past the prefix bound is refused, not downloaded.
+"$bin" scan --no-config --format json "$tmp/local/scale-inverted-ct" >"$tmp/local.json" 2>/dev/null
+HF_ENDPOINT="http://127.0.0.1:$norange" "$bin" scan --format json hf://org/scale-inverted-ct >"$tmp/remote.json" 2>/dev/null
+same_findings "$tmp/local.json" "$tmp/remote.json" && ok || fail "server ignoring Range"
+expect_rc 2 "ignored Range on a large shard" -- env HF_ENDPOINT="http://127.0.0.1:$norange" "$bin" scan hf://org/big
+contains "$tmp/err" "ignored the Range request" "ignored Range message"
+
+# Errors: the scan stops with exit 2 and names the URL and status, after retrying.
+expect_rc 2 "server errors" -- env HF_ENDPOINT="http://127.0.0.1:$broken" "$bin" scan --retries 1 hf://org/base-fp8-block
+contains "$tmp/err" "HTTP 500" "server error message"
+contains "$tmp/err" "2 attempts" "retried"
+expect_rc 2 "shard errors" -- env HF_ENDPOINT="$hub" "$bin" scan --retries 0 hf://org/server-error
+contains "$tmp/err" "HTTP 503" "shard error message"
+
+# A stalled server times out instead of hanging.
+start=$(date +%s)
+expect_rc 2 "stalled server" -- env HF_ENDPOINT="http://127.0.0.1:$stall" timeout 60 "$bin" scan --timeout 1 --retries 0 hf://org/base-fp8-block
+contains "$tmp/err" "too slow" "stall message"
+[ $(($(date +%s) - start)) -lt 20 ] && ok || fail "stall took $(($(date +%s) - start)) s"
+
+# Refusals: offline mode, malformed locations, --deep and fix on a remote checkpoint.
+expect_rc 2 "HF_HUB_OFFLINE" -- env HF_ENDPOINT="$hub" HF_HUB_OFFLINE=1 "$bin" scan hf://org/base-fp8-block
+contains "$tmp/err" "HF_HUB_OFFLINE" "offline message"
+expect_rc 2 "malformed hf://" -- "$bin" scan "hf://org/a/b/c"
+expect_rc 2 "file URL" -- "$bin" scan "$hub/org/base-fp8-block/resolve/main/model.safetensors"
+expect_rc 2 "--deep remote" -- env HF_ENDPOINT="$hub" "$bin" scan --deep hf://org/base-fp8-block
+contains "$tmp/err" "--deep" "--deep message"
+expect_rc 2 "fix remote" -- env HF_ENDPOINT="$hub" "$bin" fix hf://org/repeated-prefix --dry-run --strip-prefix auto
+contains "$tmp/err" "download the checkpoint" "fix message"
+
+echo "remote: $passed passed, $failed failed (${#specs[@]} fixtures)"
+[ "$failed" -eq 0 ]

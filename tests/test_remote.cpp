@@ -1,0 +1,80 @@
+// Remote locations: what hf:// and https:// names turn into, and where the token comes from.
+// The transfers themselves are tested against nginx in tests/remote_test.sh.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "remote/http_client.h"
+#include "remote/remote_store.h"
+
+using ckd::parse_remote_location;
+
+TEST_CASE("hf:// locations map onto the Hub's resolve and tree URLs") {
+  auto loc = parse_remote_location("hf://org/repo", "https://huggingface.co");
+  CHECK(loc.base_url == "https://huggingface.co/org/repo/resolve/main/");
+  CHECK(loc.tree_url == "https://huggingface.co/api/models/org/repo/tree/main");
+  CHECK(loc.hub);
+
+  // A revision with slashes is one encoded path segment; HF_ENDPOINT's trailing slash is dropped.
+  loc = parse_remote_location("hf://org/repo@refs/pr/12", "http://127.0.0.1:8080/");
+  CHECK(loc.base_url == "http://127.0.0.1:8080/org/repo/resolve/refs%2Fpr%2F12/");
+  CHECK(loc.tree_url == "http://127.0.0.1:8080/api/models/org/repo/tree/refs%2Fpr%2F12");
+
+  loc = parse_remote_location("hf://gpt2@e7da7f2", "https://huggingface.co");  // no organisation
+  CHECK(loc.base_url == "https://huggingface.co/gpt2/resolve/e7da7f2/");
+
+  for (const char* bad :
+       {"hf://", "hf://a/b/c", "hf://org/../x", "hf://org/re po", "hf://org/r@", "hf://org/r@a b",
+        "ftp://host/x", "https://h/x?y=1", "https://h/org/r/resolve/main/model.safetensors"}) {
+    CAPTURE(bad);
+    CHECK_THROWS(parse_remote_location(bad, "https://huggingface.co"));
+  }
+}
+
+TEST_CASE("https:// directories: the listing API only for the Hub's resolve layout") {
+  auto loc = parse_remote_location("https://hf.example/org/repo/resolve/abc123", "");
+  CHECK(loc.base_url == "https://hf.example/org/repo/resolve/abc123/");
+  CHECK(loc.tree_url == "https://hf.example/api/models/org/repo/tree/abc123");
+  CHECK_FALSE(loc.hub);  // a missing listing is not an error: the index names the shards
+  loc = parse_remote_location("https://files.example/models/llama/", "");
+  CHECK(loc.base_url == "https://files.example/models/llama/");
+  CHECK(loc.tree_url.empty());
+}
+
+TEST_CASE("URL helpers") {
+  CHECK(ckd::percent_encode("model-00001-of-00002.safetensors", true) ==
+        "model-00001-of-00002.safetensors");
+  CHECK(ckd::percent_encode("sub dir/a#b?.json", true) == "sub%20dir/a%23b%3F.json");
+  CHECK(ckd::percent_encode("refs/pr/1", false) == "refs%2Fpr%2F1");
+  CHECK(ckd::percent_encode("\xC3\xA9", false) == "%C3%A9");
+  CHECK(ckd::url_authority("https://HuggingFace.co/org/x") == "huggingface.co:443");
+  CHECK(ckd::url_authority("http://127.0.0.1:8080/x") == "127.0.0.1:8080");
+  CHECK(ckd::url_authority("not a url").empty());
+}
+
+TEST_CASE("the token: HF_TOKEN, else the file huggingface_hub writes") {
+  namespace fs = std::filesystem;
+  fs::path home = fs::temp_directory_path() / "ckd-remote-env-test";
+  fs::create_directories(home);
+  { std::ofstream(home / "token") << "  hf_fromfile \n"; }
+  ::setenv("HF_HOME", home.c_str(), 1);
+  ::unsetenv("HF_TOKEN");
+  ::unsetenv("HUGGING_FACE_HUB_TOKEN");
+  ::unsetenv("HF_TOKEN_PATH");
+  ::setenv("HF_ENDPOINT", "http://mirror.example/", 1);
+  ::setenv("HF_HUB_OFFLINE", "true", 1);
+  ckd::RemoteEnvironment env = ckd::remote_environment();
+  CHECK(env.token == "hf_fromfile");
+  CHECK(env.endpoint == "http://mirror.example");
+  CHECK(env.offline);
+  ::setenv("HF_TOKEN", "hf_fromenv", 1);
+  ::setenv("HF_HUB_OFFLINE", "0", 1);
+  env = ckd::remote_environment();
+  CHECK(env.token == "hf_fromenv");
+  CHECK_FALSE(env.offline);
+  for (const char* name : {"HF_HOME", "HF_TOKEN", "HF_ENDPOINT", "HF_HUB_OFFLINE"})
+    ::unsetenv(name);
+  fs::remove_all(home);
+}
