@@ -8,15 +8,15 @@ set -u
 bin=$(realpath "$1")
 fixture_tool=$(realpath "$2")
 cd "$(dirname "$0")/.."
-nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
-if [ ! -x "$nginx_bin" ]; then
+. tests/hub_server.sh
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
   echo "remote: nginx is not installed (scripts/test.sh installs it); skipped" >&2
   exit 77
 fi
 tmp=$(mktemp -d)
 chmod 755 "$tmp"  # nginx workers may run as another user
 cleanup() {
-  [ -f "$tmp/nginx.pid" ] && kill "$(cat "$tmp/nginx.pid")" 2>/dev/null
+  hub_nginx_stop "$tmp"
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -38,23 +38,7 @@ contains() {  # contains FILE TEXT DESCRIPTION
 # --- The served tree: every fixture spec as hf://org/SPEC at revision main. -----------------
 root=$tmp/root
 mkdir -p "$root"
-publish() {  # publish DIR REPO [REVISION]: copy a checkpoint into the Hub layout, with a listing
-  local dir=$1 repo=$2 rev=${3:-main}
-  mkdir -p "$root/$repo/resolve/$rev" "$root/api/models/$repo/tree"
-  cp -a "$dir/." "$root/$repo/resolve/$rev/"
-  # The client sends refs/pr/1 as refs%2Fpr%2F1; nginx decodes it back into three segments.
-  python3 - "$root/$repo/resolve/$rev" "$root/api/models/$repo/tree/$rev" <<'PY'
-import json, os, sys
-d, out = sys.argv[1], sys.argv[2]
-entries = []
-for name in sorted(os.listdir(d)):
-    p = os.path.join(d, name)
-    kind = "directory" if os.path.isdir(p) else "file"
-    entries.append({"type": kind, "path": name, "size": 0 if kind == "directory" else os.path.getsize(p)})
-os.makedirs(os.path.dirname(out), exist_ok=True)
-json.dump(entries, open(out, "w"))
-PY
-}
+publish() { hub_publish "$root" "$@"; }
 specs=()
 mkdir -p "$tmp/local"
 for spec in fixtures/specs/*.json; do
@@ -74,27 +58,13 @@ cp -a "$tmp/local/index-missing-shard" "$root/plain/index-missing-shard"
 publish "$tmp/local/big" "org/big"
 
 # --- nginx: four servers on loopback ports. ------------------------------------------------
-pick_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port=$(pick_port); norange=$(pick_port); broken=$(pick_port); stall=$(pick_port)
-mkdir -p "$tmp/nginx-tmp"
-user_line=""
-[ "$(id -u)" -eq 0 ] && user_line="user root;"
-cat >"$tmp/nginx.conf" <<EOF
-$user_line
-worker_processes 2;
-pid $tmp/nginx.pid;
-error_log $tmp/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  default_type application/octet-stream;
+port=$(hub_pick_port); norange=$(hub_pick_port); broken=$(hub_pick_port); stall=$(hub_pick_port)
+# server-error and cdn reuse a fixture's listing; their files are refused or redirected.
+publish "$tmp/local/base-fp8-block" "org/server-error"
+publish "$tmp/local/base-fp8-block" "org/cdn"
+hub_nginx_conf "$tmp" "
   types { application/json json; }
-  client_body_temp_path $tmp/nginx-tmp;
-  proxy_temp_path $tmp/nginx-tmp;
-  fastcgi_temp_path $tmp/nginx-tmp;
-  uwsgi_temp_path $tmp/nginx-tmp;
-  scgi_temp_path $tmp/nginx-tmp;
-  log_format auth '\$host \$uri "\$http_authorization" \$status';
+  log_format auth '\$host \$uri \"\$http_authorization\" \$status';
   server {  # a Hub: Range, redirects, one repository whose shards fail, one that moved hosts
     listen 127.0.0.1:$port;
     root $root;
@@ -122,18 +92,8 @@ http {
     limit_rate 1;
     sendfile off;
     location /api/ { default_type application/json; }
-  }
-}
-EOF
-# server-error and cdn reuse a fixture's listing; their files are redirected or refused.
-publish "$tmp/local/base-fp8-block" "org/server-error"
-publish "$tmp/local/base-fp8-block" "org/cdn"
-"$nginx_bin" -p "$tmp" -c "$tmp/nginx.conf" -g "daemon on;" 2>"$tmp/nginx-start.log" \
-  || { cat "$tmp/nginx-start.log"; echo "remote: nginx did not start"; exit 1; }
-for _ in $(seq 50); do
-  python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.1)" 2>/dev/null && break
-  sleep 0.1
-done
+  }" >"$tmp/nginx.conf"
+hub_nginx_start "$tmp" "$port" || { echo "remote: nginx did not start"; exit 1; }
 hub="http://127.0.0.1:$port"
 
 # --- Every fixture: a remote scan reports what a local scan reports. -------------------------
