@@ -117,6 +117,8 @@ TEST_CASE("fixture specs: every rule fires where expected and nowhere else") {
   if (only_spec) return;
   CHECK(specs > 10);
   for (const auto& r : rules.rules()) {
+    // Compare-tier rules do not run in a scan; tests/test_compare.cpp fires and controls them.
+    if (r.tier == "compare") continue;
     CAPTURE(r.name);
     CHECK_MESSAGE(!fired_in[r.name].empty(), "no fixture makes this rule fire");
     CHECK_MESSAGE(!controlled_in[r.name].empty(), "no control fixture for this rule");

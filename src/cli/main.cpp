@@ -19,6 +19,7 @@
 #include "io/paths.h"
 #include "remote/remote_store.h"
 #include "report/ci_common.h"
+#include "report/compare_report.h"
 #include "report/fix_report.h"
 #include "report/github_report.h"
 #include "report/gitlab_report.h"
@@ -243,6 +244,50 @@ int run_fix_command(FixArgs& a) {
   return report.failed ? kExitFindings : kExitClean;
 }
 
+struct CompareArgs {
+  ckd::CompareRequest request;
+  std::string format = "text", device = "auto", color = "auto", html;
+  std::vector<std::string> extra_rules;
+};
+
+void add_compare_command(CLI::App& app, CompareArgs& a) {
+  CLI::App* compare = app.add_subcommand(
+      "compare", "Dequantize every quantized module and measure it against the BF16 source");
+  compare->add_option("QUANT", a.request.quant_dir, "the quantized checkpoint directory")
+      ->required();
+  compare->add_option("--source", a.request.source_dir, "the BF16 checkpoint it was made from")
+      ->required();
+  compare->add_option("--device", a.device, "where to decode (auto: a GPU when there is one)")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  compare->add_option("--format", a.format, "output format")
+      ->check(CLI::IsMember({"text", "json"}));
+  compare->add_option("--threads", a.request.threads, "worker threads (default: all cores)")
+      ->check(CLI::Range(0, 1024));
+  compare->add_option("--rules", a.extra_rules, "add rules from a JSON file");
+  compare->add_option("--color", a.color, "colour text output")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+}
+
+int run_compare_command(CompareArgs& a) {
+  if (ckd::is_remote_location(a.request.quant_dir) || ckd::is_remote_location(a.request.source_dir))
+    throw CLI::ValidationError("compare", "reads every weight: download the checkpoints first");
+  if (a.device == "cuda") {
+    throw CLI::ValidationError("--device",
+                               "this build has no CUDA decoder (the CPU is the reference; use "
+                               "--device cpu or auto)");
+  }
+  ckd::RuleSet rules = load_rules(a.extra_rules);
+  a.request.rule = rules.find("roundtrip-error");
+  ckd::CompareReport report = ckd::run_compare(a.request);
+  if (a.format == "json") {
+    ckd::write_compare_json(std::cout, report);
+  } else {
+    ckd::write_compare_text(std::cout, report, ckd::Palette{use_color(a.color)});
+  }
+  std::cout.flush();
+  return report.failed ? kExitFindings : kExitClean;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -306,6 +351,8 @@ int main(int argc, char** argv) {
 
   FixArgs fix_args;
   add_fix_command(app, fix_args);
+  CompareArgs compare_args;
+  add_compare_command(app, compare_args);
 
   std::string shell;
   CLI::App* completions =
@@ -325,6 +372,7 @@ int main(int argc, char** argv) {
   try {
     if (rules->parsed()) return run_rules_command(rule_name, rules_format, extra_rules);
     if (app.got_subcommand("fix")) return run_fix_command(fix_args);
+    if (app.got_subcommand("compare")) return run_compare_command(compare_args);
     if (completions->parsed()) {
       std::cout << ckd::shell_completion(app, shell);
       return kExitClean;

@@ -78,7 +78,8 @@ std::vector<const Rule*> select_rules(const RuleSet& rules, const std::vector<st
                                       [&](const std::string& e) { return entry_matches(r, e); });
     bool ignored = std::any_of(ignore.begin(), ignore.end(),
                                [&](const std::string& e) { return entry_matches(r, e); });
-    if (selected && !ignored) out.push_back(&r);
+    // Compare-tier rules (roundtrip-error) are evaluated by `ckptdoctor compare`, not a scan.
+    if (selected && !ignored && r.tier != "compare") out.push_back(&r);
   }
   return out;
 }

@@ -143,13 +143,16 @@ void RuleSet::add_json(std::string_view text, const std::string& origin) {
       throw std::runtime_error(
           fmt::format("{}: code {} or name {} already defined", where, r.code, r.name));
     }
-    if (!check_kind_exists(r.check)) {
-      throw std::runtime_error(fmt::format("{}: unknown check kind \"{}\"", where, r.check));
-    }
     r.family = family_of_code(r.code);
     r.tier = j.value("tier", std::string("header"));
-    if (r.tier != "header" && r.tier != "scales" && r.tier != "data") {
-      throw std::runtime_error(fmt::format("{}: tier must be header, scales or data", where));
+    if (r.tier != "header" && r.tier != "scales" && r.tier != "data" && r.tier != "compare") {
+      throw std::runtime_error(
+          fmt::format("{}: tier must be header, scales, data or compare", where));
+    }
+    // Compare-tier rules are evaluated by `ckptdoctor compare` (src/compare/), not by a check.
+    bool known = r.tier == "compare" ? r.check == "roundtrip-error" : check_kind_exists(r.check);
+    if (!known) {
+      throw std::runtime_error(fmt::format("{}: unknown check kind \"{}\"", where, r.check));
     }
     auto sev = parse_severity(required_string(j, "severity", where));
     if (!sev)

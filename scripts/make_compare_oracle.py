@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""Writes fixtures/compare/: a small BF16 source checkpoint, quantized copies of it in each format
+`ckptdoctor compare` decodes, one deliberately broken copy, and expected.json: the relative and
+maximum absolute error of every module, computed here by an independent dequantizer (numpy and
+ml_dtypes, FORMATS.md §11 read afresh) that shares no code with src/compare/.
+
+Run with the project venv: .venv/bin/python scripts/make_compare_oracle.py
+"""
+import json
+import os
+import shutil
+import sys
+
+import ml_dtypes
+import numpy as np
+from safetensors.numpy import save_file
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "fixtures", "compare")
+E4M3, E2M1, BF16 = ml_dtypes.float8_e4m3fn, ml_dtypes.float4_e2m1fn, ml_dtypes.bfloat16
+LAYERS, EXPERTS, HIDDEN, INTER, HEADS_DIM = 2, 4, 128, 32, 96
+rng = np.random.default_rng(20261122)
+
+
+def weight(rows, cols):
+    w = rng.normal(0, 0.02, (rows, cols)).astype(np.float32)
+    w.flat[rng.integers(0, w.size, 4)] *= 8  # a few outliers, as real weights have
+    return w.astype(BF16)
+
+
+# --- The BF16 source, with Qwen3.5-MoE's fused expert layout ([E, 2I, H] gate then up). ---------
+source = {"model.embed_tokens.weight": weight(256, HIDDEN), "lm_head.weight": weight(256, HIDDEN),
+          "model.norm.weight": np.ones(HIDDEN, dtype=BF16)}
+for l in range(LAYERS):
+    p = f"model.layers.{l}."
+    source[p + "self_attn.q_proj.weight"] = weight(HEADS_DIM, HIDDEN)
+    source[p + "self_attn.o_proj.weight"] = weight(HIDDEN, HEADS_DIM)
+    source[p + "mlp.experts.gate_up_proj"] = np.stack([weight(2 * INTER, HIDDEN) for _ in range(EXPERTS)])
+    source[p + "mlp.experts.down_proj"] = np.stack([weight(HIDDEN, INTER) for _ in range(EXPERTS)])
+
+# The linear modules as the quantized checkpoints name them (per-expert keys).
+modules = {}
+for l in range(LAYERS):
+    p = f"model.layers.{l}."
+    modules[p + "self_attn.q_proj"] = source[p + "self_attn.q_proj.weight"]
+    modules[p + "self_attn.o_proj"] = source[p + "self_attn.o_proj.weight"]
+    for e in range(EXPERTS):
+        gu = source[p + "mlp.experts.gate_up_proj"][e]
+        modules[f"{p}mlp.experts.{e}.gate_proj"] = gu[:INTER]
+        modules[f"{p}mlp.experts.{e}.up_proj"] = gu[INTER:]
+        modules[f"{p}mlp.experts.{e}.down_proj"] = source[p + "mlp.experts.down_proj"][e]
+
+BASE_CONFIG = {"architectures": ["Qwen3_5MoeForCausalLM"], "model_type": "qwen3_5_moe",
+               "hidden_size": HIDDEN, "num_hidden_layers": LAYERS, "num_experts": EXPERTS,
+               "moe_intermediate_size": INTER, "vocab_size": 256, "tie_word_embeddings": False}
+
+
+def unquantized():
+    return {k: v for k, v in source.items() if not k.startswith("model.layers.")}
+
+
+def blocks(w, br, bc):
+    """amax of each [br, bc] block (edge blocks partial)."""
+    rows, cols = w.shape
+    gr, gc = -(-rows // br), -(-cols // bc)
+    out = np.zeros((gr, gc), np.float32)
+    for i in range(gr):
+        for j in range(gc):
+            out[i, j] = np.abs(w[i * br:(i + 1) * br, j * bc:(j + 1) * bc]).max()
+    return out
+
+
+def expand(s, br, bc, shape):
+    return np.repeat(np.repeat(s, br, axis=0), bc, axis=1)[:shape[0], :shape[1]]
+
+
+def pack_e2m1(q):
+    codes = q.astype(E2M1).view(np.uint8) & 0x0F
+    return (codes[:, 0::2] | (codes[:, 1::2] << 4)).astype(np.uint8)
+
+
+# --- Quantizers (how the fixture files are made; any reasonable quantizer would do). -----------
+def q_fp8_block(name, w, t):
+    w = w.astype(np.float32)
+    s = blocks(w, 32, 32) / 448
+    s[s == 0] = 1
+    t[name + ".weight"] = (w / expand(s, 32, 32, w.shape)).astype(E4M3)
+    t[name + ".weight_scale_inv"] = s
+
+
+def q_ct_fp8_channel(name, w, t):
+    w = w.astype(np.float32)
+    s = (np.abs(w).max(axis=1, keepdims=True) / 448).astype(BF16)
+    t[name + ".weight"] = (w / s.astype(np.float32)).astype(E4M3)
+    t[name + ".weight_scale"] = s
+
+
+def nvfp4_block_scales(w, global_mult):
+    return np.clip(blocks(w, 1, 16) / 6 * global_mult, -448, 448).astype(E4M3)
+
+
+def q_ct_nvfp4(name, w, t):
+    w = w.astype(np.float32)
+    g = np.float32(2688 / np.abs(w).max())
+    s = nvfp4_block_scales(w, g)
+    s = np.where(s.astype(np.float32) == 0, np.float32(1), s.astype(np.float32)).astype(E4M3)
+    eff = expand(s.astype(np.float32) / g, 1, 16, w.shape)
+    t[name + ".weight_packed"] = pack_e2m1(np.clip(w / eff, -6, 6))
+    t[name + ".weight_scale"] = s
+    t[name + ".weight_global_scale"] = np.array([g], np.float32)
+    t[name + ".input_global_scale"] = np.array([100.0], np.float32)
+
+
+def q_modelopt_nvfp4(name, w, t):
+    w = w.astype(np.float32)
+    ws2 = np.float32(np.abs(w).max() / 2688)
+    s = nvfp4_block_scales(w, 1 / ws2)
+    s = np.where(s.astype(np.float32) == 0, np.float32(1), s.astype(np.float32)).astype(E4M3)
+    eff = expand(s.astype(np.float32) * ws2, 1, 16, w.shape)
+    t[name + ".weight"] = pack_e2m1(np.clip(w / eff, -6, 6))
+    t[name + ".weight_scale"] = s
+    t[name + ".weight_scale_2"] = np.array(ws2, np.float32)  # 0-d, as modelopt writes it
+    t[name + ".input_scale"] = np.array(0.01, np.float32)
+
+
+def q_ct_mxfp4(name, w, t):
+    w = w.astype(np.float32)
+    amax = blocks(w, 1, 32)
+    e = np.floor(np.log2(np.maximum(amax, 2.0 ** -100))) - 2
+    t[name + ".weight_packed"] = pack_e2m1(np.clip(w / expand(2.0 ** e, 1, 32, w.shape), -6, 6))
+    t[name + ".weight_scale"] = (e + 127).astype(np.uint8)
+
+
+# --- The independent dequantizer: FORMATS.md §11, float32 products, float64 errors. ------------
+def unpack_e2m1(packed):
+    lo, hi = packed & 0x0F, packed >> 4
+    codes = np.empty((packed.shape[0], packed.shape[1] * 2), np.uint8)
+    codes[:, 0::2], codes[:, 1::2] = lo, hi
+    return codes.view(E2M1).astype(np.float32)
+
+
+def dequant(fmt, t, name):
+    if fmt == "fp8-block":
+        q = t[name + ".weight"].astype(np.float32)
+        return q * expand(t[name + ".weight_scale_inv"].astype(np.float32), 32, 32, q.shape)
+    if fmt == "ct-fp8-channel":
+        return t[name + ".weight"].astype(np.float32) * t[name + ".weight_scale"].astype(np.float32)
+    if fmt == "ct-nvfp4":
+        q = unpack_e2m1(t[name + ".weight_packed"])
+        eff = t[name + ".weight_scale"].astype(np.float32) / t[name + ".weight_global_scale"][0]
+        return q * expand(eff, 1, 16, q.shape)
+    if fmt.startswith("modelopt-nvfp4"):
+        q = unpack_e2m1(t[name + ".weight"])
+        eff = t[name + ".weight_scale"].astype(np.float32) * t[name + ".weight_scale_2"]
+        return q * expand(eff.astype(np.float32), 1, 16, q.shape)
+    if fmt == "ct-mxfp4":
+        q = unpack_e2m1(t[name + ".weight_packed"])
+        scale = t[name + ".weight_scale"].view(ml_dtypes.float8_e8m0fnu).astype(np.float32)
+        return q * expand(scale, 1, 32, q.shape)
+    raise ValueError(fmt)
+
+
+VARIANTS = {
+    "fp8-block": (q_fp8_block, {"quantization_config": {
+        "quant_method": "fp8", "fmt": "e4m3", "activation_scheme": "dynamic",
+        "weight_block_size": [32, 32], "modules_to_not_convert": ["lm_head"]}}, None),
+    "ct-fp8-channel": (q_ct_fp8_channel, {"quantization_config": {
+        "quant_method": "compressed-tensors", "format": "float-quantized",
+        "config_groups": {"group_0": {"targets": ["Linear"], "weights": {
+            "num_bits": 8, "type": "float", "strategy": "channel", "dynamic": False,
+            "symmetric": True}}}, "ignore": ["lm_head"]}}, None),
+    "ct-nvfp4": (q_ct_nvfp4, {"quantization_config": {
+        "quant_method": "compressed-tensors", "format": "nvfp4-pack-quantized",
+        "config_groups": {"group_0": {"targets": ["Linear"], "weights": {
+            "num_bits": 4, "type": "float", "strategy": "tensor_group", "group_size": 16,
+            "symmetric": True, "dynamic": False}, "input_activations": {
+            "num_bits": 4, "type": "float", "strategy": "tensor_group", "group_size": 16,
+            "symmetric": True, "dynamic": "local"}}}, "ignore": ["lm_head"]}}, None),
+    "modelopt-nvfp4": (q_modelopt_nvfp4, {}, {"quant_algo": "NVFP4", "group_size": 16,
+                                              "exclude_modules": ["lm_head"]}),
+    "ct-mxfp4": (q_ct_mxfp4, {"quantization_config": {
+        "quant_method": "compressed-tensors", "format": "mxfp4-pack-quantized",
+        "config_groups": {"group_0": {"targets": ["Linear"], "weights": {
+            "num_bits": 4, "type": "float", "strategy": "group", "group_size": 32,
+            "symmetric": True, "dynamic": False, "scale_dtype": "torch.uint8"}}},
+        "ignore": ["lm_head"]}}, None),
+    # The defects compare exists for: an inverted global scale and swapped nibbles.
+    "modelopt-nvfp4-broken": (q_modelopt_nvfp4, {}, {"quant_algo": "NVFP4", "group_size": 16,
+                                                     "exclude_modules": ["lm_head"]}),
+}
+
+
+def write(dirname, tensors, config, hf_quant):
+    d = os.path.join(OUT, dirname)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    save_file(tensors, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
+    json.dump(config, open(os.path.join(d, "config.json"), "w"), indent=1)
+    if hf_quant:
+        json.dump({"producer": {"name": "modelopt", "version": "0.35.0"},
+                   "quantization": hf_quant}, open(os.path.join(d, "hf_quant_config.json"), "w"), indent=1)
+
+
+def main():
+    expected = {}
+    write("source", source, BASE_CONFIG, None)
+    for variant, (quantize, config_extra, hf_quant) in VARIANTS.items():
+        tensors = unquantized()
+        for name, w in modules.items():
+            quantize(name, w, tensors)
+        if variant == "fp8-block":  # a module the source does not have: listed as unpaired
+            quantize("model.layers.0.self_attn.k_proj", weight(32, HIDDEN), tensors)
+        if variant.endswith("broken"):
+            n = "model.layers.0.self_attn.q_proj.weight_scale_2"
+            tensors[n] = np.array(1 / tensors[n], np.float32)  # the other convention's direction
+            n = "model.layers.1.self_attn.o_proj.weight"
+            tensors[n] = ((tensors[n] >> 4) | (tensors[n] << 4)).astype(np.uint8)  # nibbles swapped
+        write(variant, tensors, {**BASE_CONFIG, **config_extra}, hf_quant)
+        errors = {}
+        for name, w in modules.items():
+            w_hat = dequant(variant, tensors, name).astype(np.float64)
+            ref = w.astype(np.float32).astype(np.float64)
+            diff = w_hat - ref
+            errors[name] = {"rel_error": float(np.sqrt((diff ** 2).sum()) / np.sqrt((ref ** 2).sum())),
+                            "max_abs_error": float(np.abs(diff).max())}
+        expected[variant] = errors
+    json.dump(expected, open(os.path.join(OUT, "expected.json"), "w"), indent=1, sort_keys=True)
+    print(f"wrote {len(VARIANTS)} variants and the source to {os.path.normpath(OUT)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

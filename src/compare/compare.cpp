@@ -1,0 +1,224 @@
+#include "compare/compare.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "checkpoint/checkpoint.h"
+#include "compare/layout.h"
+#include "compare/pairing.h"
+#include "io/parallel.h"
+#include "numerics/float_decode.h"
+#include "rules/rule_set.h"
+
+namespace ckd {
+
+namespace {
+
+struct Job {
+  const Module* module;
+  QuantizedMatrix matrix;
+  SourceSlice slice;
+};
+
+struct Sums {
+  double diff2 = 0, ref2 = 0, max_abs = 0;
+  uint64_t nan = 0, inf = 0;
+};
+
+// Adds one chunk: decoded rows against the source rows (BF16, F16 or F32 bytes).
+void accumulate(const float* decoded, const unsigned char* source, Dtype source_dtype,
+                uint64_t count, Sums& s) {
+  for (uint64_t i = 0; i < count; ++i) {
+    float w;
+    if (source_dtype == Dtype::kBF16) {
+      uint32_t bits = static_cast<uint32_t>(source[2 * i] | (source[2 * i + 1] << 8)) << 16;
+      std::memcpy(&w, &bits, 4);
+    } else if (source_dtype == Dtype::kF16) {
+      w = decode_f16(static_cast<uint16_t>(source[2 * i] | (source[2 * i + 1] << 8)));
+    } else {
+      std::memcpy(&w, source + 4 * i, 4);
+    }
+    float d = decoded[i];
+    if (!std::isfinite(d)) {
+      (std::isnan(d) ? s.nan : s.inf)++;
+      continue;
+    }
+    double diff = static_cast<double>(d) - static_cast<double>(w);
+    s.diff2 += diff * diff;
+    s.ref2 += static_cast<double>(w) * static_cast<double>(w);
+    s.max_abs = std::max(s.max_abs, std::fabs(diff));
+  }
+}
+
+ModuleError compare_one(const Job& job, uint64_t chunk_elements) {
+  const QuantizedMatrix& m = job.matrix;
+  const Shard& code_shard = *m.codes->shard;
+  std::vector<float> scales = effective_scales(m, m.scales->shard->tensor_bytes(*m.scales->info));
+  const TensorInfo& src = *job.slice.ref->info;
+  const uint64_t src_elem = dtype_bits(*src.dtype) / 8;
+  const uint64_t row_bytes = m.code_bytes_per_row();
+  const uint64_t rows_per_chunk = std::max<uint64_t>(1, chunk_elements / m.cols);
+  std::vector<char> codes(rows_per_chunk * row_bytes);
+  std::vector<char> source(rows_per_chunk * m.cols * src_elem);
+  std::vector<float> decoded(rows_per_chunk * m.cols);
+  const uint64_t code_base = code_shard.data_start() + m.codes->info->begin;
+  const uint64_t src_base =
+      job.slice.ref->shard->data_start() + src.begin + job.slice.first_row * m.cols * src_elem;
+  Sums sums;
+  for (uint64_t r = 0; r < m.rows; r += rows_per_chunk) {
+    uint64_t n = std::min(rows_per_chunk, m.rows - r);
+    code_shard.source().copy_to(code_base + r * row_bytes, n * row_bytes, codes.data());
+    job.slice.ref->shard->source().copy_to(src_base + r * m.cols * src_elem, n * m.cols * src_elem,
+                                           source.data());
+    decode_rows(m, scales, std::string_view(codes.data(), n * row_bytes), r, n, decoded.data());
+    accumulate(decoded.data(), reinterpret_cast<const unsigned char*>(source.data()), *src.dtype,
+               n * m.cols, sums);
+  }
+  ModuleError e;
+  e.module = job.module->path;
+  e.format = m.format;
+  e.source = job.slice.name;
+  e.elements = m.rows * m.cols;
+  e.nan = sums.nan;
+  e.inf = sums.inf;
+  e.max_abs_error = sums.max_abs;
+  if (sums.ref2 > 0) {
+    e.rel_error = std::sqrt(sums.diff2) / std::sqrt(sums.ref2);
+  } else {
+    e.rel_error = sums.diff2 > 0 ? INFINITY : 0.0;
+  }
+  return e;
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size())));
+  return v[std::min(v.size() - 1, i == 0 ? 0 : i - 1)];
+}
+
+ErrorSummary summarize(const std::vector<const ModuleError*>& errors) {
+  ErrorSummary s;
+  std::vector<double> rel;
+  for (const ModuleError* e : errors) {
+    rel.push_back(e->rel_error);
+    s.failed += e->passed ? 0 : 1;
+  }
+  s.modules = rel.size();
+  s.median = percentile(rel, 0.5);
+  s.p95 = percentile(rel, 0.95);
+  s.max = rel.empty() ? 0 : *std::max_element(rel.begin(), rel.end());
+  return s;
+}
+
+}  // namespace
+
+double roundtrip_limit(const Rule& rule, const std::string& format) {
+  const nlohmann::json& limits = rule.params.value("max_rel_error", nlohmann::json::object());
+  if (!limits.contains(format) || !limits[format].is_number()) {
+    throw std::runtime_error(fmt::format(
+        "rule {}: params.max_rel_error has no limit for format \"{}\"", rule.name, format));
+  }
+  return limits[format].get<double>();
+}
+
+std::string layer_of(const std::string& module) {
+  constexpr std::string_view kLayers = "layers.";
+  size_t at = module.find(kLayers);
+  while (at != std::string::npos) {
+    size_t start = at + kLayers.size(), end = start;
+    while (end < module.size() && std::isdigit(static_cast<unsigned char>(module[end]))) ++end;
+    if (end > start && (at == 0 || module[at - 1] == '.')) return module.substr(start, end - start);
+    at = module.find(kLayers, at + 1);
+  }
+  return "other";
+}
+
+CompareReport run_compare(const CompareRequest& request) {
+  auto start = std::chrono::steady_clock::now();
+  if (!request.rule) throw std::runtime_error("compare needs the roundtrip-error rule");
+  OpenOptions options;
+  options.threads = request.threads;
+  auto quant = Checkpoint::open(request.quant_dir, options);
+  auto source = Checkpoint::open(request.source_dir, options);
+  if (!quant->scheme().quantizes()) {
+    throw std::runtime_error(fmt::format(
+        "{}: declares no quantization ({}); there is nothing to dequantize", request.quant_dir,
+        quant->scheme().method == QuantMethod::kUnknown ? "unknown method"
+                                                        : "no quantization_config"));
+  }
+  CompareReport report;
+  report.quant_dir = request.quant_dir;
+  report.source_dir = request.source_dir;
+  SourcePairer pairer(*quant, *source);
+  if (pairer.prefix_change()) {
+    report.prefix_change = fmt::format(
+        "{} -> {}", pairer.prefix_change()->from.empty() ? "\"\"" : pairer.prefix_change()->from,
+        pairer.prefix_change()->to.empty() ? "\"\"" : pairer.prefix_change()->to);
+  }
+  std::vector<Job> jobs;
+  for (const Module& m : quant->modules().modules()) {
+    if (!m.is_linear() || !m.group) continue;
+    Layout layout = describe_module(*quant, m);
+    if (!layout.matrix) {
+      report.unpaired.push_back({m.path, "cannot decode: " + layout.problem});
+      continue;
+    }
+    const QuantizedMatrix& qm = *layout.matrix;
+    if (!qm.codes->info->readable || !qm.scales->info->readable) {
+      report.unpaired.push_back({m.path, "cannot decode: a byte range is invalid"});
+      continue;
+    }
+    Pairing pairing = pairer.pair(m.path, qm.rows, qm.cols);
+    if (!pairing.slice) {
+      report.unpaired.push_back({m.path, pairing.problem});
+      continue;
+    }
+    jobs.push_back({&m, qm, *pairing.slice});
+  }
+
+  std::vector<ModuleError> results(jobs.size());
+  std::vector<std::exception_ptr> failures(jobs.size());
+  parallel_for(jobs.size(), request.threads, [&](size_t i) {
+    try {
+      results[i] = compare_one(jobs[i], request.chunk_elements);
+    } catch (...) {
+      failures[i] = std::current_exception();
+    }
+  });
+  for (const auto& f : failures) {
+    if (f) std::rethrow_exception(f);
+  }
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    ModuleError& e = results[i];
+    e.limit = roundtrip_limit(*request.rule, e.format);
+    e.passed = e.nan == 0 && e.inf == 0 && std::isfinite(e.rel_error) && e.rel_error <= e.limit;
+    report.failed += e.passed ? 0 : 1;
+    report.quant_bytes += jobs[i].matrix.codes->info->nbytes();
+    report.source_bytes += e.elements * (dtype_bits(*jobs[i].slice.ref->info->dtype) / 8);
+  }
+  std::stable_sort(results.begin(), results.end(), [](const ModuleError& a, const ModuleError& b) {
+    double ra = std::isfinite(a.rel_error) ? a.rel_error : 1e308;
+    double rb = std::isfinite(b.rel_error) ? b.rel_error : 1e308;
+    if (a.passed != b.passed) return !a.passed;
+    return ra > rb;
+  });
+  report.tensors = std::move(results);
+  std::map<std::string, std::vector<const ModuleError*>> formats, layers;
+  for (const ModuleError& e : report.tensors) {
+    formats[e.format].push_back(&e);
+    layers[layer_of(e.module)].push_back(&e);
+  }
+  for (const auto& [name, list] : formats) report.by_format[name] = summarize(list);
+  for (const auto& [name, list] : layers) report.by_layer[name] = summarize(list);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace ckd

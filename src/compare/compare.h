@@ -1,0 +1,70 @@
+// `ckptdoctor compare QUANT --source BF16`: decode every quantized module and measure it against
+// the tensor it was made from. Relative error ||W^ - W||_2 / ||W||_2 over all elements, the
+// largest absolute error, NaN/Inf counts, and a pass/fail against the roundtrip-error rule's
+// per-format limit. Streaming by row chunks: memory is bounded by the chunk, not the tensor.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace ckd {
+
+struct Rule;
+
+struct ModuleError {
+  std::string module;
+  std::string format;
+  std::string source;  // source tensor name (with [expert][gate|up] for a fused slice)
+  uint64_t elements = 0;
+  double rel_error = 0;
+  double max_abs_error = 0;
+  uint64_t nan = 0, inf = 0;  // in the decoded weight
+  double limit = 0;
+  bool passed = false;
+};
+
+struct UnpairedModule {
+  std::string module;
+  std::string reason;
+};
+
+struct ErrorSummary {
+  size_t modules = 0, failed = 0;
+  double median = 0, p95 = 0, max = 0;
+};
+
+struct CompareReport {
+  std::string quant_dir, source_dir;
+  std::vector<ModuleError> tensors;  // worst relative error first
+  std::vector<UnpairedModule> unpaired;
+  std::map<std::string, ErrorSummary> by_format;
+  std::map<std::string, ErrorSummary> by_layer;  // "0", "1", ... and "other"
+  std::string prefix_change;                     // "a. -> b." when the keys needed one
+  size_t failed = 0;
+  uint64_t source_bytes = 0, quant_bytes = 0;
+  double seconds = 0;
+  std::string device = "cpu";
+};
+
+struct CompareRequest {
+  std::string quant_dir, source_dir;
+  int threads = 0;
+  uint64_t chunk_elements = 1u << 20;  // decoded floats per chunk and thread
+  const Rule* rule = nullptr;          // roundtrip-error: the per-format limits
+};
+
+// Throws IoError / std::runtime_error when it cannot run (exit 2).
+CompareReport run_compare(const CompareRequest& request);
+
+// The limit for a format from the rule's params ("max_rel_error": {"fp8": 0.1, ...}).
+double roundtrip_limit(const Rule& rule, const std::string& format);
+
+// Layer index of a module path ("model.layers.12.mlp..." -> "12"), or "other".
+std::string layer_of(const std::string& module);
+
+}  // namespace ckd

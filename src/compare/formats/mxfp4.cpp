@@ -1,0 +1,39 @@
+// compressed-tensors MXFP4: packed E2M1 (U8 [out, in/2], low nibble first) with U8 E8M0 scales
+// per 32 elements and no global scale: W = e2m1 x 2^(s - 127) (FORMATS.md §4.8).
+#include <fmt/format.h>
+
+#include "checkpoint/checkpoint.h"
+#include "compare/layout.h"
+
+namespace ckd {
+
+Layout describe_mxfp4(const Module& module, const QuantGroup& group) {
+  const ModuleParam* w = module.weight();
+  const ModuleParam* s = module.first_with_role(TensorRole::kWeightScale);
+  if (!w || !s) return {std::nullopt, "no packed weight or no scale"};
+  const TensorInfo& wi = *w->ref->info;
+  const TensorInfo& si = *s->ref->info;
+  if (wi.dtype != Dtype::kU8 || wi.shape.size() != 2)
+    return {std::nullopt,
+            "the packed weight is not a 2-D U8 tensor (gpt-oss _blocks are not "
+            "compared yet)"};
+  if (si.dtype != Dtype::kU8 && si.dtype != Dtype::kF8_E8M0)
+    return {std::nullopt, "the scale is not U8 / F8_E8M0 exponents"};
+  QuantizedMatrix m;
+  m.format = "mxfp4";
+  m.coding = ElementCoding::kE2M1Packed;
+  m.rows = wi.shape[0];
+  m.cols = wi.shape[1] * 2;
+  m.codes = w->ref;
+  m.scales = s->ref;
+  m.scale_dtype = *si.dtype;
+  if (std::string problem =
+          fit_scale_grid(m, si.shape, 1, group.group_size ? group.group_size : 32);
+      !problem.empty()) {
+    return {std::nullopt, problem};
+  }
+  if (m.block_cols % 2 != 0) return {std::nullopt, "odd block size for packed FP4"};
+  return {m, ""};
+}
+
+}  // namespace ckd

@@ -1,0 +1,47 @@
+// NVFP4: packed E2M1 (U8 [out, in/2], element 2k in the low nibble), F8_E4M3 scales per 16
+// elements, and one F32 global scale whose direction depends on the writer (FORMATS.md §4.7,
+// §5.3): compressed-tensors divides by weight_global_scale, modelopt multiplies by
+// weight_scale_2.
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "checkpoint/checkpoint.h"
+#include "compare/layout.h"
+
+namespace ckd {
+
+Layout describe_nvfp4(const Module& module, const QuantGroup& group) {
+  const ModuleParam* w = module.weight();
+  const ModuleParam* s = module.first_with_role(TensorRole::kWeightScale);
+  const ModuleParam* g = module.first_with_role(TensorRole::kGlobalScale);
+  if (!w || !s || !g) return {std::nullopt, "no packed weight, block scale or global scale"};
+  const TensorInfo& wi = *w->ref->info;
+  const TensorInfo& si = *s->ref->info;
+  const TensorInfo& gi = *g->ref->info;
+  if (wi.dtype != Dtype::kU8 || wi.shape.size() != 2)
+    return {std::nullopt, "the packed weight is not a 2-D U8 tensor"};
+  if (si.dtype != Dtype::kF8_E4M3) return {std::nullopt, "the block scale is not F8_E4M3"};
+  if (gi.dtype != Dtype::kF32 || !gi.shape_valid || gi.numel != 1 || !gi.readable)
+    return {std::nullopt, "the global scale is not one readable F32 value"};
+  QuantizedMatrix m;
+  m.format = "nvfp4";
+  m.coding = ElementCoding::kE2M1Packed;
+  m.rows = wi.shape[0];
+  m.cols = wi.shape[1] * 2;
+  m.codes = w->ref;
+  m.scales = s->ref;
+  m.scale_dtype = Dtype::kF8_E4M3;
+  std::string_view bytes = w->ref->shard->tensor_bytes(gi);
+  std::memcpy(&m.global, bytes.data(), 4);
+  m.global_op = g->name == "weight_scale_2" ? GlobalScaleOp::kMultiply : GlobalScaleOp::kDivide;
+  if (std::string problem =
+          fit_scale_grid(m, si.shape, 1, group.group_size ? group.group_size : 16);
+      !problem.empty()) {
+    return {std::nullopt, problem};
+  }
+  if (m.block_cols % 2 != 0) return {std::nullopt, "odd block size for packed FP4"};
+  return {m, ""};
+}
+
+}  // namespace ckd

@@ -1,0 +1,80 @@
+#include "compare/layout.h"
+
+#include <fmt/format.h>
+
+#include "checkpoint/checkpoint.h"
+
+namespace ckd {
+
+namespace {
+
+uint64_t ceil_div(uint64_t a, uint64_t b) {
+  return (a + b - 1) / b;
+}
+
+// The block size along one axis of `extent` elements that gives `grid` blocks.
+std::optional<uint64_t> block_for(uint64_t extent, uint64_t grid, uint64_t declared) {
+  if (grid == 0 || extent == 0) return std::nullopt;
+  if (grid == 1) return extent;
+  if (grid == extent) return 1;
+  if (declared > 0 && ceil_div(extent, declared) == grid) return declared;
+  for (uint64_t b : {128, 64, 32, 16, 256}) {
+    if (ceil_div(extent, b) == grid) return b;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string fit_scale_grid(QuantizedMatrix& m, const std::vector<uint64_t>& scale_shape,
+                           uint64_t declared_block_rows, uint64_t declared_block_cols) {
+  std::vector<uint64_t> axes = scale_shape;
+  if (axes.size() == 4 && axes[1] == 1 && axes[3] == 1) axes = {axes[0], axes[2]};  // modelopt
+  uint64_t grid_rows = 1, grid_cols = 1;
+  if (axes.size() == 1) {
+    if (axes[0] != 1 && axes[0] != m.rows) {
+      return fmt::format("a 1-D scale of {} elements fits neither one tensor scale nor {} rows",
+                         axes[0], m.rows);
+    }
+    grid_rows = axes[0];
+  } else if (axes.size() == 2) {
+    grid_rows = axes[0];
+    grid_cols = axes[1];
+  } else if (!axes.empty()) {
+    return fmt::format("a scale of rank {} does not fit a 2-D weight", scale_shape.size());
+  }
+  auto br = block_for(m.rows, grid_rows, declared_block_rows);
+  auto bc = block_for(m.cols, grid_cols, declared_block_cols);
+  if (!br || !bc) {
+    return fmt::format("a [{}, {}] scale grid does not tile a [{}, {}] weight", grid_rows,
+                       grid_cols, m.rows, m.cols);
+  }
+  m.scale_rows = grid_rows;
+  m.scale_cols = grid_cols;
+  m.block_rows = *br;
+  m.block_cols = *bc;
+  return "";
+}
+
+Layout describe_module(const Checkpoint& ck, const Module& module) {
+  (void)ck;
+  if (!module.group) return {std::nullopt, "not quantized by the declaration"};
+  const QuantGroup& g = *module.group;
+  switch (g.format) {
+    case WeightFormat::kFp8Block:
+    case WeightFormat::kFp8Tensor:
+    case WeightFormat::kFp8Channel:
+    case WeightFormat::kFp8Group:
+    case WeightFormat::kMxfp8:
+      return describe_fp8(module, g);
+    case WeightFormat::kNvfp4:
+      return describe_nvfp4(module, g);
+    case WeightFormat::kMxfp4:
+      return describe_mxfp4(module, g);
+    default:
+      return {std::nullopt,
+              fmt::format("{} weights are not compared yet", weight_format_name(g.format))};
+  }
+}
+
+}  // namespace ckd

@@ -1,0 +1,121 @@
+#include "report/compare_report.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace ckd {
+
+namespace {
+
+constexpr size_t kWorstShown = 10;
+
+// A relative error as a percentage; "inf" when the source was all zeros and the decode was not.
+std::string percent(double v) {
+  return std::isfinite(v) ? fmt::format("{:.2f}%", 100 * v) : std::string("inf");
+}
+
+nlohmann::json number_or_null(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+}
+
+nlohmann::json summary_json(const ErrorSummary& s) {
+  return {{"modules", s.modules},
+          {"failed", s.failed},
+          {"median", number_or_null(s.median)},
+          {"p95", number_or_null(s.p95)},
+          {"max", number_or_null(s.max)}};
+}
+
+}  // namespace
+
+void write_compare_text(std::ostream& out, const CompareReport& r, const Palette& p) {
+  out << p.bold(fmt::format("ckptdoctor compare {}", r.quant_dir))
+      << p.dim(fmt::format("  against {}: {} modules, {} of source in {:.2f}s on {}", r.source_dir,
+                           r.tensors.size(), human_bytes(r.source_bytes), r.seconds, r.device))
+      << "\n";
+  if (!r.prefix_change.empty())
+    out << p.dim(fmt::format("keys mapped with the prefix change {}", r.prefix_change)) << "\n";
+  out << "\n";
+  auto line = [&](const ModuleError& e) {
+    std::string extra;
+    if (e.nan || e.inf) extra = fmt::format(", {} NaN and {} Inf decoded", e.nan, e.inf);
+    out << fmt::format("  {}: {} relative error {} (limit {}), max abs error {:.4g}{}\n", e.module,
+                       e.format, percent(e.rel_error), percent(e.limit), e.max_abs_error, extra);
+  };
+  // Failures come first in r.tensors: all of them, then the worst of the rest.
+  if (r.failed > 0) {
+    out << p.severity(Severity::kError) << " " << p.bold("roundtrip-error")
+        << p.dim(fmt::format(" (CKD701) x{}", r.failed)) << "\n";
+    for (size_t i = 0; i < r.failed; ++i) line(r.tensors[i]);
+  }
+  size_t passing = std::min(kWorstShown, r.tensors.size() - r.failed);
+  if (passing > 0) {
+    out << (r.failed ? "\n" : "") << (r.failed ? "worst passing modules" : "worst modules") << "\n";
+    for (size_t i = r.failed; i < r.failed + passing; ++i) line(r.tensors[i]);
+  }
+  if (!r.by_format.empty()) {
+    out << "\n"
+        << p.bold("per format") << p.dim("   modules  median    p95     max  failed") << "\n";
+    for (const auto& [name, s] : r.by_format) {
+      out << fmt::format("  {:<8} {:>9}  {:>6}  {:>6}  {:>6}  {:>6}\n", name, s.modules,
+                         percent(s.median), percent(s.p95), percent(s.max), s.failed);
+    }
+  }
+  if (!r.unpaired.empty()) {
+    out << "\n" << p.bold(fmt::format("{} modules not compared", r.unpaired.size())) << "\n";
+    for (size_t i = 0; i < r.unpaired.size(); ++i) {
+      if (i == kWorstShown) {
+        out << fmt::format("  ... and {} more (--format json lists them all)\n",
+                           r.unpaired.size() - i);
+        break;
+      }
+      out << fmt::format("  {}: {}\n", r.unpaired[i].module, r.unpaired[i].reason);
+    }
+  }
+  std::string verdict = r.failed ? p.paint("FAIL", "1;31") : p.paint("ok", "1;32");
+  out << fmt::format("\n{} of {} modules over their limit: {}\n", r.failed, r.tensors.size(),
+                     verdict);
+}
+
+void write_compare_json(std::ostream& out, const CompareReport& r) {
+  nlohmann::json tensors = nlohmann::json::array();
+  for (const ModuleError& e : r.tensors) {
+    tensors.push_back({{"module", e.module},
+                       {"format", e.format},
+                       {"source", e.source},
+                       {"elements", e.elements},
+                       {"rel_error", number_or_null(e.rel_error)},
+                       {"max_abs_error", e.max_abs_error},
+                       {"nan", e.nan},
+                       {"inf", e.inf},
+                       {"limit", e.limit},
+                       {"passed", e.passed}});
+  }
+  nlohmann::json unpaired = nlohmann::json::array();
+  for (const UnpairedModule& u : r.unpaired)
+    unpaired.push_back({{"module", u.module}, {"reason", u.reason}});
+  nlohmann::json formats = nlohmann::json::object(), layers = nlohmann::json::object();
+  for (const auto& [name, s] : r.by_format) formats[name] = summary_json(s);
+  for (const auto& [name, s] : r.by_layer) layers[name] = summary_json(s);
+  nlohmann::json doc = {{"version", 1},
+                        {"checkpoint", r.quant_dir},
+                        {"source", r.source_dir},
+                        {"tensors", tensors},
+                        {"unpaired", unpaired},
+                        {"summary",
+                         {{"modules", r.tensors.size()},
+                          {"failed", r.failed},
+                          {"unpaired", r.unpaired.size()},
+                          {"formats", formats},
+                          {"layers", layers},
+                          {"prefix_change", r.prefix_change},
+                          {"source_bytes", r.source_bytes},
+                          {"device", r.device},
+                          {"seconds", r.seconds}}}};
+  out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+}  // namespace ckd

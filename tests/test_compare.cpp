@@ -1,0 +1,159 @@
+// ckptdoctor compare against an independent oracle: scripts/make_compare_oracle.py quantized a
+// BF16 source into each format with numpy and ml_dtypes and computed every module's errors with
+// its own dequantizer (fixtures/compare/expected.json). The C++ decoders must agree.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "checkpoint/checkpoint.h"
+#include "compare/compare.h"
+#include "compare/layout.h"
+#include "compare/pairing.h"
+#include "rules/rule_set.h"
+#include "test_util.h"
+
+namespace {
+
+const std::string kDir = std::string(CKD_SOURCE_DIR) + "/fixtures/compare/";
+
+const ckd::Rule& roundtrip_rule() {
+  static const ckd::RuleSet rules = ckd::RuleSet::builtin();
+  return *rules.find("roundtrip-error");
+}
+
+ckd::CompareReport compare(const std::string& quant, uint64_t chunk_elements = 1u << 20) {
+  ckd::CompareRequest r;
+  r.quant_dir = quant;
+  r.source_dir = kDir + "source";
+  r.rule = &roundtrip_rule();
+  r.chunk_elements = chunk_elements;
+  return ckd::run_compare(r);
+}
+
+const ckd::ModuleError* find(const ckd::CompareReport& r, const std::string& module) {
+  for (const auto& e : r.tensors) {
+    if (e.module == module) return &e;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("compare: every format's errors equal the numpy/ml_dtypes oracle's") {
+  nlohmann::json expected = nlohmann::json::parse(std::ifstream(kDir + "expected.json"));
+  REQUIRE(expected.size() == 6);
+  for (const auto& [variant, modules] : expected.items()) {
+    CAPTURE(variant);
+    ckd::CompareReport report = compare(kDir + variant);
+    CHECK(report.tensors.size() == modules.size());
+    for (const auto& [module, want] : modules.items()) {
+      CAPTURE(module);
+      const ckd::ModuleError* got = find(report, module);
+      REQUIRE(got != nullptr);
+      double rel = want["rel_error"].get<double>(), max_abs = want["max_abs_error"].get<double>();
+      CHECK(got->rel_error == doctest::Approx(rel).epsilon(1e-9));
+      CHECK(got->max_abs_error == doctest::Approx(max_abs).epsilon(1e-12));
+      CHECK(got->elements > 0);
+    }
+  }
+}
+
+TEST_CASE("compare: healthy exports pass with margin, the defects fail (roundtrip-error)") {
+  for (const char* healthy :
+       {"fp8-block", "ct-fp8-channel", "ct-nvfp4", "modelopt-nvfp4", "ct-mxfp4"}) {
+    CAPTURE(healthy);
+    ckd::CompareReport r = compare(kDir + healthy);
+    CHECK(r.failed == 0);
+    for (const auto& e : r.tensors) CHECK(e.rel_error < e.limit / 2);
+  }
+  ckd::CompareReport broken = compare(kDir + "modelopt-nvfp4-broken");
+  CHECK(broken.failed == 2);
+  // Failures come first, worst first: the inverted global scale, then the swapped nibbles.
+  REQUIRE(broken.tensors.size() >= 2);
+  CHECK(broken.tensors[0].module == "model.layers.0.self_attn.q_proj");
+  CHECK(broken.tensors[0].rel_error > 1e6);
+  CHECK(broken.tensors[1].module == "model.layers.1.self_attn.o_proj");
+  CHECK(broken.tensors[1].rel_error > 1.0);
+  CHECK_FALSE(broken.tensors[1].passed);
+  CHECK(broken.tensors[2].passed);
+  CHECK(broken.by_format.at("nvfp4").failed == 2);
+  CHECK(broken.by_layer.at("0").failed == 1);
+  CHECK(broken.by_layer.at("1").failed == 1);
+}
+
+TEST_CASE("compare: streaming in chunks does not change a result") {
+  ckd::CompareReport whole = compare(kDir + "ct-nvfp4");
+  ckd::CompareReport chunked = compare(kDir + "ct-nvfp4", 7);  // one row per chunk, odd sizes
+  REQUIRE(whole.tensors.size() == chunked.tensors.size());
+  for (size_t i = 0; i < whole.tensors.size(); ++i) {
+    CHECK(whole.tensors[i].module == chunked.tensors[i].module);
+    CHECK(whole.tensors[i].rel_error == chunked.tensors[i].rel_error);
+    CHECK(whole.tensors[i].max_abs_error == chunked.tensors[i].max_abs_error);
+  }
+}
+
+TEST_CASE("compare: unpaired modules are listed with the reason, fused experts are sliced") {
+  ckd::CompareReport r = compare(kDir + "fp8-block");
+  REQUIRE(r.unpaired.size() == 1);
+  CHECK(r.unpaired[0].module == "model.layers.0.self_attn.k_proj");
+  CHECK(r.unpaired[0].reason.find("no source tensor") != std::string::npos);
+  const ckd::ModuleError* up = find(r, "model.layers.1.mlp.experts.2.up_proj");
+  REQUIRE(up != nullptr);
+  CHECK(up->source == "model.layers.1.mlp.experts.gate_up_proj[2][up]");
+}
+
+TEST_CASE("compare: a NaN in the decoded weight fails however small the error") {
+  ckd_test::TempDir tmp;
+  std::filesystem::copy(kDir + "fp8-block", tmp.path(), std::filesystem::copy_options::recursive);
+  std::string shard = tmp.path() + "/model.safetensors";
+  {
+    auto ck = ckd::Checkpoint::open(tmp.path());
+    const ckd::TensorRef* w = ck->find("model.layers.0.self_attn.o_proj.weight");
+    REQUIRE(w != nullptr);
+    uint64_t at = w->shard->data_start() + w->info->begin + 5;
+    std::fstream f(shard, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(at));
+    f.put(static_cast<char>(0x7F));  // E4M3 NaN
+  }
+  ckd::CompareReport r = compare(tmp.path());
+  const ckd::ModuleError* e = find(r, "model.layers.0.self_attn.o_proj");
+  REQUIRE(e != nullptr);
+  CHECK(e->nan == 1);
+  CHECK(e->rel_error < 0.05);
+  CHECK_FALSE(e->passed);
+  CHECK(r.failed == 1);
+}
+
+TEST_CASE("scale grids: the shapes each writer uses") {
+  ckd::QuantizedMatrix m;
+  m.rows = 576;
+  m.cols = 7168;
+  CHECK(ckd::fit_scale_grid(m, {5, 56}, 128, 128).empty());  // DeepSeek kv_a_proj, partial blocks
+  CHECK((m.block_rows == 128 && m.block_cols == 128 && m.scale_rows == 5 && m.scale_cols == 56));
+  CHECK(ckd::fit_scale_grid(m, {}, 0, 0).empty());  // modelopt per-tensor, 0-d
+  CHECK((m.block_rows == 576 && m.block_cols == 7168));
+  CHECK(ckd::fit_scale_grid(m, {1}, 0, 0).empty());       // compressed-tensors tensor: [1]
+  CHECK(ckd::fit_scale_grid(m, {576, 1}, 0, 0).empty());  // channel
+  CHECK((m.block_rows == 1 && m.block_cols == 7168));
+  CHECK(ckd::fit_scale_grid(m, {576}, 0, 0).empty());        // modelopt per-channel [out]
+  CHECK(ckd::fit_scale_grid(m, {576, 448}, 0, 16).empty());  // NVFP4 groups of 16
+  CHECK((m.block_rows == 1 && m.block_cols == 16));
+  m.rows = 512;
+  m.cols = 1024;
+  CHECK(ckd::fit_scale_grid(m, {4, 1, 8, 1}, 0, 0).empty());  // modelopt FP8_PB_WO
+  CHECK((m.block_rows == 128 && m.block_cols == 128));
+  CHECK_FALSE(ckd::fit_scale_grid(m, {3, 8}, 0, 0).empty());  // 3 row blocks tile nothing here
+  CHECK_FALSE(ckd::fit_scale_grid(m, {100}, 0, 0).empty());
+  CHECK_FALSE(ckd::fit_scale_grid(m, {2, 2, 2}, 0, 0).empty());
+}
+
+TEST_CASE("layer_of") {
+  CHECK(ckd::layer_of("model.layers.12.mlp.down_proj") == "12");
+  CHECK(ckd::layer_of("model.language_model.layers.3.self_attn.q_proj") == "3");
+  CHECK(ckd::layer_of("lm_head") == "other");
+  CHECK(ckd::layer_of("model.sublayers.4.x") == "other");
+}
