@@ -257,5 +257,29 @@ expect_rc 1 "python -m ckptdoctor" -- env PATH="$(dirname "$bin"):$PATH" PYTHONP
 "$fixture_tool" build fixtures/demo.spec.json "$tmp/demo"
 if diff -r "$tmp/demo" fixtures/demo >/dev/null; then ok; else fail "fixtures/demo is stale: regenerate it from fixtures/demo.spec.json"; fi
 
+# compare: exit codes, the JSON document, the HTML page.
+cmp=fixtures/compare
+expect_rc 0 "compare healthy" -- "$bin" compare "$cmp/ct-nvfp4" --source "$cmp/source"
+contains "$tmp/out" "0 of 28 modules over their limit" "compare summary"
+expect_rc 1 "compare broken" -- "$bin" compare "$cmp/modelopt-nvfp4-broken" --source "$cmp/source" --format json --html "$tmp/compare.html"
+python3 - "$tmp/out" <<'PY' && ok || fail "compare json"
+import json, sys
+d = json.load(open(sys.argv[1]))
+for t in d["tensors"]:
+    assert {"module", "format", "rel_error", "max_abs_error", "passed"} <= set(t), t
+assert [t["passed"] for t in d["tensors"]][:3] == [False, False, True]
+assert d["summary"]["failed"] == 2 and d["summary"]["formats"]["nvfp4"]["failed"] == 2
+assert d["unpaired"] == []
+PY
+contains "$tmp/compare.html" "<svg" "compare html"
+contains "$tmp/compare.html" "model.layers.0.self_attn.q_proj" "compare html failure table"
+if grep -q "src=\|href=\|<script" "$tmp/compare.html"; then fail "compare html is not self-contained"; else ok; fi
+expect_rc 0 "compare lists unpaired" -- "$bin" compare "$cmp/fp8-block" --source "$cmp/source" --format json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["unpaired"][0]["module"] == "model.layers.0.self_attn.k_proj"' "$tmp/out" && ok || fail "compare unpaired"
+expect_rc 2 "compare without a source" -- "$bin" compare "$cmp/ct-nvfp4"
+expect_rc 2 "compare of an unquantized checkpoint" -- "$bin" compare "$cmp/source" --source "$cmp/source"
+contains "$tmp/err" "nothing to dequantize" "compare unquantized message"
+expect_rc 2 "compare remote" -- "$bin" compare hf://org/x --source "$cmp/source"
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -13,6 +13,7 @@
 #include "compare/compare.h"
 #include "compare/layout.h"
 #include "compare/pairing.h"
+#include "report/compare_html.h"
 #include "rules/rule_set.h"
 #include "test_util.h"
 
@@ -156,4 +157,10 @@ TEST_CASE("layer_of") {
   CHECK(ckd::layer_of("model.language_model.layers.3.self_attn.q_proj") == "3");
   CHECK(ckd::layer_of("lm_head") == "other");
   CHECK(ckd::layer_of("model.sublayers.4.x") == "other");
+}
+
+TEST_CASE("module_type folds layers and expert indices (the heatmap's columns)") {
+  CHECK(ckd::module_type("model.layers.3.mlp.experts.17.gate_proj") == "mlp.experts.*.gate_proj");
+  CHECK(ckd::module_type("model.language_model.layers.0.self_attn.q_proj") == "self_attn.q_proj");
+  CHECK(ckd::module_type("lm_head") == "lm_head");
 }

@@ -19,6 +19,7 @@
 #include "io/paths.h"
 #include "remote/remote_store.h"
 #include "report/ci_common.h"
+#include "report/compare_html.h"
 #include "report/compare_report.h"
 #include "report/fix_report.h"
 #include "report/github_report.h"
@@ -261,6 +262,8 @@ void add_compare_command(CLI::App& app, CompareArgs& a) {
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   compare->add_option("--format", a.format, "output format")
       ->check(CLI::IsMember({"text", "json"}));
+  compare->add_option("--html", a.html,
+                      "also write a self-contained HTML page: heatmap, histograms, failures");
   compare->add_option("--threads", a.request.threads, "worker threads (default: all cores)")
       ->check(CLI::Range(0, 1024));
   compare->add_option("--rules", a.extra_rules, "add rules from a JSON file");
@@ -279,6 +282,18 @@ int run_compare_command(CompareArgs& a) {
   ckd::RuleSet rules = load_rules(a.extra_rules);
   a.request.rule = rules.find("roundtrip-error");
   ckd::CompareReport report = ckd::run_compare(a.request);
+  if (!a.html.empty()) {
+    // Written beside its final name and renamed: a reader never sees half a page.
+    std::string partial = a.html + ".partial";
+    {
+      std::ofstream page(partial, std::ios::binary | std::ios::trunc);
+      ckd::write_compare_html(page, report);
+      page.flush();
+      if (!page) throw ckd::IoError(fmt::format("{}: cannot write the HTML report", partial));
+    }
+    if (std::rename(partial.c_str(), a.html.c_str()) != 0)
+      throw ckd::IoError(fmt::format("{}: cannot rename the HTML report into place", a.html));
+  }
   if (a.format == "json") {
     ckd::write_compare_json(std::cout, report);
   } else {
