@@ -1,5 +1,6 @@
 #include "compare/quantized_matrix.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -71,14 +72,18 @@ void decode_rows(const QuantizedMatrix& m, const std::vector<float>& scales,
     const float* scale_row = scales.data() + (r / m.block_rows) * m.scale_cols;
     const unsigned char* row = codes + i * row_bytes;
     float* dst = out + i * m.cols;
-    if (m.coding == ElementCoding::kF8E4M3) {
-      for (uint64_t c = 0; c < m.cols; ++c) dst[c] = t.e4m3[row[c]] * scale_row[c / m.block_cols];
-    } else {
-      for (uint64_t c = 0; c < m.cols; c += 2) {
-        unsigned char b = row[c / 2];
-        float s = scale_row[c / m.block_cols];  // blocks are even-sized: one scale per byte
-        dst[c] = t.e2m1[b & 0x0F] * s;
-        dst[c + 1] = t.e2m1[b >> 4] * s;
+    // Block by block: one scale load per block, no division per element.
+    for (uint64_t c0 = 0, j = 0; c0 < m.cols; c0 += m.block_cols, ++j) {
+      const uint64_t c1 = std::min(m.cols, c0 + m.block_cols);
+      const float s = scale_row[j];
+      if (m.coding == ElementCoding::kF8E4M3) {
+        for (uint64_t c = c0; c < c1; ++c) dst[c] = t.e4m3[row[c]] * s;
+      } else {
+        for (uint64_t c = c0; c < c1; c += 2) {  // blocks are even-sized: whole bytes
+          const unsigned char b = row[c / 2];
+          dst[c] = t.e2m1[b & 0x0F] * s;
+          dst[c + 1] = t.e2m1[b >> 4] * s;
+        }
       }
     }
   }
