@@ -130,6 +130,42 @@ def q_ct_mxfp4(name, w, t):
     t[name + ".weight_scale"] = (e + 127).astype(np.uint8)
 
 
+def pack_bits(u, bits):
+    """Dense packing: element i of a row at bit i*bits of the row's little-endian int32 words."""
+    rows, cols = u.shape
+    stream = ((u[:, :, None].astype(np.uint32) >> np.arange(bits)) & 1).astype(np.uint8).reshape(rows, cols * bits)
+    words = -(-cols * bits // 32)
+    stream = np.pad(stream, ((0, 0), (0, words * 32 - cols * bits)))
+    return np.packbits(stream, axis=1, bitorder="little").view("<i4").reshape(rows, words)
+
+
+def q_ct_int(bits, group, symmetric):
+    def quantize(name, w, t):
+        w = w.astype(np.float32)
+        g = w.reshape(w.shape[0], -1, group)
+        qmin, qmax = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+        if symmetric:
+            s = (np.abs(g).max(axis=2) / ((qmax - qmin) / 2)).astype(BF16)
+            z = np.zeros_like(s, dtype=np.int32)
+        else:
+            lo, hi = np.minimum(g.min(axis=2), 0), np.maximum(g.max(axis=2), 0)
+            s = ((hi - lo) / (qmax - qmin)).astype(BF16)
+            z = np.clip(np.round(qmin - lo / s.astype(np.float32)), qmin, qmax).astype(np.int32)
+        sf = s.astype(np.float32)
+        q = np.clip(np.round(w / expand(sf, 1, group, w.shape) + expand(z, 1, group, w.shape)), qmin, qmax)
+        t[name + ".weight_scale"] = s
+        if bits == 8:
+            t[name + ".weight"] = q.astype(np.int8)
+            if not symmetric:
+                t[name + ".weight_zero_point"] = z.astype(np.int8)
+            return
+        t[name + ".weight_packed"] = pack_bits((q - qmin).astype(np.uint32), bits)
+        t[name + ".weight_shape"] = np.array(w.shape, np.int64)
+        if not symmetric:  # packed along dim 0: transpose, pack rows, transpose back
+            t[name + ".weight_zero_point"] = np.ascontiguousarray(pack_bits((z - qmin).T.astype(np.uint32), bits).T)
+    return quantize
+
+
 # --- The independent dequantizer: FORMATS.md §11, float32 products, float64 errors. ------------
 def unpack_e2m1(packed):
     lo, hi = packed & 0x0F, packed >> 4
@@ -138,7 +174,30 @@ def unpack_e2m1(packed):
     return codes.view(E2M1).astype(np.float32)
 
 
+def unpack_bits(words, bits, count):
+    stream = np.unpackbits(words.astype("<i4").view(np.uint8), axis=1, bitorder="little")
+    stream = stream[:, :count * bits].reshape(words.shape[0], count, bits).astype(np.int64)
+    return (stream << np.arange(bits)).sum(axis=2)
+
+
+def dequant_int(t, name, bits, group):
+    s = t[name + ".weight_scale"].astype(np.float32)
+    if bits == 8:
+        q = t[name + ".weight"].astype(np.float32)
+        z = t.get(name + ".weight_zero_point", np.zeros(s.shape, np.int8)).astype(np.float32)
+    else:
+        rows, cols = t[name + ".weight_shape"]
+        q = (unpack_bits(t[name + ".weight_packed"], bits, cols) - 2 ** (bits - 1)).astype(np.float32)
+        zp = t.get(name + ".weight_zero_point")
+        z = np.zeros(s.shape, np.float32) if zp is None else \
+            (unpack_bits(np.ascontiguousarray(zp.T), bits, rows).T - 2 ** (bits - 1)).astype(np.float32)
+    return (q - expand(z, 1, group, q.shape)) * expand(s, 1, group, q.shape)
+
+
 def dequant(fmt, t, name):
+    if fmt.startswith("ct-int"):
+        bits, group = {"ct-int4-group": (4, 32), "ct-int3-asym": (3, 32), "ct-int8-channel": (8, None)}[fmt]
+        return dequant_int(t, name, bits, group or t[name + ".weight"].shape[1])
     if fmt == "fp8-block":
         q = t[name + ".weight"].astype(np.float32)
         return q * expand(t[name + ".weight_scale_inv"].astype(np.float32), 32, 32, q.shape)
@@ -183,6 +242,21 @@ VARIANTS = {
             "num_bits": 4, "type": "float", "strategy": "group", "group_size": 32,
             "symmetric": True, "dynamic": False, "scale_dtype": "torch.uint8"}}},
         "ignore": ["lm_head"]}}, None),
+    "ct-int4-group": (q_ct_int(4, 32, True), {"quantization_config": {
+        "quant_method": "compressed-tensors", "format": "pack-quantized",
+        "config_groups": {"group_0": {"targets": ["Linear"], "weights": {
+            "num_bits": 4, "type": "int", "strategy": "group", "group_size": 32,
+            "symmetric": True, "dynamic": False}}}, "ignore": ["lm_head"]}}, None),
+    "ct-int3-asym": (q_ct_int(3, 32, False), {"quantization_config": {
+        "quant_method": "compressed-tensors", "format": "pack-quantized",
+        "config_groups": {"group_0": {"targets": ["Linear"], "weights": {
+            "num_bits": 3, "type": "int", "strategy": "group", "group_size": 32,
+            "symmetric": False, "dynamic": False}}}, "ignore": ["lm_head"]}}, None),
+    "ct-int8-channel": (None, {"quantization_config": {
+        "quant_method": "compressed-tensors", "format": "int-quantized",
+        "config_groups": {"group_0": {"targets": ["Linear"], "weights": {
+            "num_bits": 8, "type": "int", "strategy": "channel", "symmetric": False,
+            "dynamic": False}}}, "ignore": ["lm_head"]}}, None),
     # The defects compare exists for: an inverted global scale and swapped nibbles.
     "modelopt-nvfp4-broken": (q_modelopt_nvfp4, {}, {"quant_algo": "NVFP4", "group_size": 16,
                                                      "exclude_modules": ["lm_head"]}),
@@ -204,6 +278,8 @@ def main():
     expected = {}
     write("source", source, BASE_CONFIG, None)
     for variant, (quantize, config_extra, hf_quant) in VARIANTS.items():
+        if quantize is None:  # int8 channel: one group spanning the row
+            quantize = lambda name, w, t: q_ct_int(8, w.shape[1], False)(name, w, t)
         tensors = unquantized()
         for name, w in modules.items():
             quantize(name, w, tensors)

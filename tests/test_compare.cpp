@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -46,7 +47,7 @@ const ckd::ModuleError* find(const ckd::CompareReport& r, const std::string& mod
 
 TEST_CASE("compare: every format's errors equal the numpy/ml_dtypes oracle's") {
   nlohmann::json expected = nlohmann::json::parse(std::ifstream(kDir + "expected.json"));
-  REQUIRE(expected.size() == 6);
+  REQUIRE(expected.size() == 9);
   for (const auto& [variant, modules] : expected.items()) {
     CAPTURE(variant);
     ckd::CompareReport report = compare(kDir + variant);
@@ -163,4 +164,23 @@ TEST_CASE("module_type folds layers and expert indices (the heatmap's columns)")
   CHECK(ckd::module_type("model.layers.3.mlp.experts.17.gate_proj") == "mlp.experts.*.gate_proj");
   CHECK(ckd::module_type("model.language_model.layers.0.self_attn.q_proj") == "self_attn.q_proj");
   CHECK(ckd::module_type("lm_head") == "lm_head");
+}
+
+TEST_CASE("integer packings: dense (straddling words) and the older 32/bits per word") {
+  // Twelve 3-bit values 0..7,0..3 packed both ways into little-endian int32 words.
+  std::vector<uint32_t> values = {0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3};
+  uint64_t dense_bits = 0;  // 36 bits: word 0 holds elements 0-9 and the low 2 bits of 10
+  for (size_t i = 0; i < values.size(); ++i) dense_bits |= uint64_t{values[i]} << (3 * i);
+  unsigned char dense[8];
+  for (int b = 0; b < 8; ++b) dense[b] = static_cast<unsigned char>(dense_bits >> (8 * b));
+  uint32_t legacy_words[2] = {0, 0};  // 10 per word, bits 30-31 unused
+  for (size_t i = 0; i < values.size(); ++i) legacy_words[i / 10] |= values[i] << (3 * (i % 10));
+  unsigned char legacy[8];
+  std::memcpy(legacy, legacy_words, 8);
+  for (size_t i = 0; i < values.size(); ++i) {
+    CAPTURE(i);
+    CHECK(ckd::unpack_bits(dense, i, 3, true) == values[i]);
+    CHECK(ckd::unpack_bits(legacy, i, 3, false) == values[i]);
+  }
+  CHECK(std::memcmp(dense, legacy, 8) != 0);  // the layouts really differ for 3 bits
 }

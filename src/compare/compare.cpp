@@ -60,6 +60,9 @@ ModuleError compare_one(const Job& job, uint64_t chunk_elements) {
   const QuantizedMatrix& m = job.matrix;
   const Shard& code_shard = *m.codes->shard;
   std::vector<float> scales = effective_scales(m, m.scales->shard->tensor_bytes(*m.scales->info));
+  std::vector<float> zeros = zero_point_grid(
+      m, m.zero_points ? m.zero_points->shard->tensor_bytes(*m.zero_points->info)
+                       : std::string_view());
   const TensorInfo& src = *job.slice.ref->info;
   const uint64_t src_elem = dtype_bits(*src.dtype) / 8;
   const uint64_t row_bytes = m.code_bytes_per_row();
@@ -76,7 +79,8 @@ ModuleError compare_one(const Job& job, uint64_t chunk_elements) {
     code_shard.source().copy_to(code_base + r * row_bytes, n * row_bytes, codes.data());
     job.slice.ref->shard->source().copy_to(src_base + r * m.cols * src_elem, n * m.cols * src_elem,
                                            source.data());
-    decode_rows(m, scales, std::string_view(codes.data(), n * row_bytes), r, n, decoded.data());
+    decode_rows(m, scales, zeros, std::string_view(codes.data(), n * row_bytes), r, n,
+                decoded.data());
     accumulate(decoded.data(), reinterpret_cast<const unsigned char*>(source.data()), *src.dtype,
                n * m.cols, sums);
   }
@@ -173,6 +177,11 @@ CompareReport run_compare(const CompareRequest& request) {
     const QuantizedMatrix& qm = *layout.matrix;
     if (!qm.codes->info->readable || !qm.scales->info->readable) {
       report.unpaired.push_back({m.path, "cannot decode: a byte range is invalid"});
+      continue;
+    }
+    if (qm.codes->info->nbytes() != qm.rows * qm.code_bytes_per_row()) {
+      report.unpaired.push_back(
+          {m.path, "cannot decode: the weight's size does not match its shape"});
       continue;
     }
     Pairing pairing = pairer.pair(m.path, qm.rows, qm.cols);

@@ -71,6 +71,9 @@ Layout describe_module(const Checkpoint& ck, const Module& module) {
       return describe_nvfp4(module, g);
     case WeightFormat::kMxfp4:
       return describe_mxfp4(module, g);
+    case WeightFormat::kInt8:
+    case WeightFormat::kIntPacked:
+      return describe_int(module, g);
     default:
       return {std::nullopt,
               fmt::format("{} weights are not compared yet", weight_format_name(g.format))};

@@ -26,6 +26,7 @@ Layout describe_module(const Checkpoint& ck, const Module& module);
 Layout describe_fp8(const Module& module, const QuantGroup& group);    // FP8 + MXFP8
 Layout describe_nvfp4(const Module& module, const QuantGroup& group);  // CT and modelopt
 Layout describe_mxfp4(const Module& module, const QuantGroup& group);  // compressed-tensors
+Layout describe_int(const Module& module, const QuantGroup& group);    // naive and packed ints
 
 // Fits the scale tensor's shape to [rows, cols] as a grid of blocks: [] / [1] per tensor,
 // [rows] / [rows, 1] per row, [a, b] blocks, modelopt's [a, 1, b, 1]. Block sizes come from the

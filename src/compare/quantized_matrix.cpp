@@ -48,6 +48,59 @@ float stored_scale(Dtype dtype, const unsigned char* p, uint64_t i) {
 
 }  // namespace
 
+uint64_t QuantizedMatrix::words_per_row() const {
+  if (coding == ElementCoding::kIntDense) return (cols * static_cast<uint64_t>(bits) + 31) / 32;
+  uint64_t per_word = 32 / static_cast<uint64_t>(bits);
+  return (cols + per_word - 1) / per_word;
+}
+
+uint64_t QuantizedMatrix::code_bytes_per_row() const {
+  switch (coding) {
+    case ElementCoding::kE2M1Packed:
+      return cols / 2;
+    case ElementCoding::kIntDense:
+    case ElementCoding::kIntLegacy:
+      return 4 * words_per_row();
+    default:
+      return cols;
+  }
+}
+
+uint32_t unpack_bits(const unsigned char* words, uint64_t i, int bits, bool dense) {
+  const auto b = static_cast<uint64_t>(bits);
+  uint64_t bit = dense ? i * b : (i / (32 / b)) * 32 + (i % (32 / b)) * b;
+  // The words are little-endian, so the stream is the bytes in order; a value of at most 8 bits
+  // lies within the two bytes from the one holding its first bit.
+  uint64_t byte = bit / 8, shift = bit % 8;
+  uint32_t v = words[byte];
+  if (shift + b > 8) v |= static_cast<uint32_t>(words[byte + 1]) << 8;
+  return (v >> shift) & ((1u << b) - 1);
+}
+
+std::vector<float> zero_point_grid(const QuantizedMatrix& m, std::string_view zero_bytes) {
+  std::vector<float> out(m.scale_rows * m.scale_cols, 0.0f);
+  if (!m.zero_points) return out;
+  const auto* p = reinterpret_cast<const unsigned char*>(zero_bytes.data());
+  if (m.coding == ElementCoding::kInt8) {
+    for (uint64_t i = 0; i < out.size(); ++i)
+      out[i] = static_cast<float>(static_cast<int8_t>(p[i]));
+    return out;
+  }
+  // Packed along dim 0: column g's values are the bit stream of words zp[0..W)[g].
+  const bool dense = m.coding == ElementCoding::kIntDense;
+  const uint64_t words = zero_bytes.size() / 4 / m.scale_cols;
+  std::vector<unsigned char> column(words * 4 + 4, 0);
+  const float offset = static_cast<float>(1u << (m.bits - 1));
+  for (uint64_t g = 0; g < m.scale_cols; ++g) {
+    for (uint64_t w = 0; w < words; ++w)
+      std::memcpy(&column[4 * w], p + 4 * (w * m.scale_cols + g), 4);
+    for (uint64_t r = 0; r < m.scale_rows; ++r)
+      out[r * m.scale_cols + g] =
+          static_cast<float>(unpack_bits(column.data(), r, m.bits, dense)) - offset;
+  }
+  return out;
+}
+
 std::vector<float> effective_scales(const QuantizedMatrix& m, std::string_view scale_bytes) {
   const auto* p = reinterpret_cast<const unsigned char*>(scale_bytes.data());
   std::vector<float> out(m.scale_rows * m.scale_cols);
@@ -63,27 +116,44 @@ std::vector<float> effective_scales(const QuantizedMatrix& m, std::string_view s
 }
 
 void decode_rows(const QuantizedMatrix& m, const std::vector<float>& scales,
-                 std::string_view code_bytes, uint64_t first_row, uint64_t rows, float* out) {
+                 const std::vector<float>& zeros, std::string_view code_bytes, uint64_t first_row,
+                 uint64_t rows, float* out) {
   const auto* codes = reinterpret_cast<const unsigned char*>(code_bytes.data());
   const Tables& t = tables();
   const uint64_t row_bytes = m.code_bytes_per_row();
+  const bool dense = m.coding == ElementCoding::kIntDense;
+  const int32_t offset = m.bits > 0 ? (1 << (m.bits - 1)) : 0;
   for (uint64_t i = 0; i < rows; ++i) {
     const uint64_t r = first_row + i;
-    const float* scale_row = scales.data() + (r / m.block_rows) * m.scale_cols;
+    const uint64_t grid_row = (r / m.block_rows) * m.scale_cols;
+    const float* scale_row = scales.data() + grid_row;
+    const float* zero_row = zeros.data() + grid_row;
     const unsigned char* row = codes + i * row_bytes;
     float* dst = out + i * m.cols;
     // Block by block: one scale load per block, no division per element.
     for (uint64_t c0 = 0, j = 0; c0 < m.cols; c0 += m.block_cols, ++j) {
       const uint64_t c1 = std::min(m.cols, c0 + m.block_cols);
       const float s = scale_row[j];
-      if (m.coding == ElementCoding::kF8E4M3) {
-        for (uint64_t c = c0; c < c1; ++c) dst[c] = t.e4m3[row[c]] * s;
-      } else {
-        for (uint64_t c = c0; c < c1; c += 2) {  // blocks are even-sized: whole bytes
-          const unsigned char b = row[c / 2];
-          dst[c] = t.e2m1[b & 0x0F] * s;
-          dst[c + 1] = t.e2m1[b >> 4] * s;
-        }
+      switch (m.coding) {
+        case ElementCoding::kF8E4M3:
+          for (uint64_t c = c0; c < c1; ++c) dst[c] = t.e4m3[row[c]] * s;
+          break;
+        case ElementCoding::kE2M1Packed:
+          for (uint64_t c = c0; c < c1; c += 2) {  // blocks are even-sized: whole bytes
+            const unsigned char b = row[c / 2];
+            dst[c] = t.e2m1[b & 0x0F] * s;
+            dst[c + 1] = t.e2m1[b >> 4] * s;
+          }
+          break;
+        case ElementCoding::kInt8:
+          for (uint64_t c = c0; c < c1; ++c)
+            dst[c] = (static_cast<float>(static_cast<int8_t>(row[c])) - zero_row[j]) * s;
+          break;
+        default:
+          for (uint64_t c = c0; c < c1; ++c) {
+            auto q = static_cast<int32_t>(unpack_bits(row, c, m.bits, dense)) - offset;
+            dst[c] = (static_cast<float>(q) - zero_row[j]) * s;
+          }
       }
     }
   }

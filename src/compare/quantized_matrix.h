@@ -19,6 +19,11 @@ struct TensorRef;
 enum class ElementCoding {
   kF8E4M3,      // one byte per element
   kE2M1Packed,  // two per byte, element 2k in the low nibble
+  kInt8,        // I8, one per byte
+  // `bits`-bit unsigned values u = q + 2^(bits-1) in a row's little-endian int32 words:
+  kIntDense,   // element i at bit i*bits of the row's word stream (compressed-tensors since
+               // 2026-05; may straddle two words)
+  kIntLegacy,  // 32/bits elements per word, the high bits unused (compressed-tensors before)
 };
 
 enum class GlobalScaleOp {
@@ -38,17 +43,27 @@ struct QuantizedMatrix {
   uint64_t scale_rows = 1, scale_cols = 1;  // the scale grid
   GlobalScaleOp global_op = GlobalScaleOp::kNone;
   float global = 1.0f;
+  int bits = 8;  // integer codings
+  // Asymmetric integers: W = (q - z) x s, z on the scale grid. I8 for naive int, I32 packed
+  // along dim 0 (the codes' packing, transposed) for pack-quantized.
+  const TensorRef* zero_points = nullptr;
 
-  uint64_t code_bytes_per_row() const {
-    return coding == ElementCoding::kE2M1Packed ? cols / 2 : cols;
-  }
+  uint64_t words_per_row() const;  // the packed integer codings
+  uint64_t code_bytes_per_row() const;
 };
+
+// Element i of a packed bit stream (the integer codings' layouts), as the unsigned value.
+uint32_t unpack_bits(const unsigned char* words, uint64_t i, int bits, bool dense);
 
 // The effective scales, decoded once: [scale_rows, scale_cols] float32.
 std::vector<float> effective_scales(const QuantizedMatrix& m, std::string_view scale_bytes);
 
+// The zero points on the scale grid, or all zeros when the format is symmetric.
+std::vector<float> zero_point_grid(const QuantizedMatrix& m, std::string_view zero_bytes);
+
 // Decodes rows [first_row, first_row + rows) from their code bytes into out[rows * m.cols].
 void decode_rows(const QuantizedMatrix& m, const std::vector<float>& scales,
-                 std::string_view code_bytes, uint64_t first_row, uint64_t rows, float* out);
+                 const std::vector<float>& zeros, std::string_view code_bytes, uint64_t first_row,
+                 uint64_t rows, float* out);
 
 }  // namespace ckd
