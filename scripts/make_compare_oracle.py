@@ -49,6 +49,22 @@ for l in range(LAYERS):
         modules[f"{p}mlp.experts.{e}.up_proj"] = gu[INTER:]
         modules[f"{p}mlp.experts.{e}.down_proj"] = source[p + "mlp.experts.down_proj"][e]
 
+# Transposed fused sources ([E, H, 2I] / [E, I, H]): Qwen3-VL-MoE (gate|up concatenated) and
+# gpt-oss (gate/up interleaved; compare pairs rows with columns one to one either way).
+transposed = {"model.embed_tokens.weight": source["model.embed_tokens.weight"],
+              "lm_head.weight": source["lm_head.weight"], "model.norm.weight": source["model.norm.weight"]}
+for l in range(LAYERS):
+    p = f"model.layers.{l}."
+    transposed[p + "self_attn.q_proj.weight"] = source[p + "self_attn.q_proj.weight"]
+    transposed[p + "mlp.experts.gate_up_proj"] = np.ascontiguousarray(source[p + "mlp.experts.gate_up_proj"].transpose(0, 2, 1))
+    transposed[p + "mlp.experts.down_proj"] = np.ascontiguousarray(source[p + "mlp.experts.down_proj"].transpose(0, 2, 1))
+# gpt-oss quantizes only the fused experts: its modules are the fused tensors.
+gpt_oss_modules = {}
+for l in range(LAYERS):
+    p = f"model.layers.{l}.mlp.experts."
+    gpt_oss_modules[p + "gate_up_proj"] = source[p + "gate_up_proj"]  # [E, 2I, H] = source^T
+    gpt_oss_modules[p + "down_proj"] = source[p + "down_proj"]
+
 BASE_CONFIG = {"architectures": ["Qwen3_5MoeForCausalLM"], "model_type": "qwen3_5_moe",
                "hidden_size": HIDDEN, "num_hidden_layers": LAYERS, "num_experts": EXPERTS,
                "moe_intermediate_size": INTER, "vocab_size": 256, "tie_word_embeddings": False}
@@ -166,6 +182,19 @@ def q_ct_int(bits, group, symmetric):
     return quantize
 
 
+def q_gpt_oss(name, w, t):
+    """gpt-oss MXFP4: [E, out, in/32, 16] blocks, [E, out, in/32] E8M0 scales."""
+    blocks_, scales_ = [], []
+    for e in range(w.shape[0]):
+        tmp = {}
+        q_ct_mxfp4("x", w[e], tmp)
+        blocks_.append(tmp["x.weight_packed"].reshape(w.shape[1], w.shape[2] // 32, 16))
+        scales_.append(tmp["x.weight_scale"])
+    t[name + "_blocks"] = np.stack(blocks_)
+    t[name + "_scales"] = np.stack(scales_)
+    t[name + "_bias"] = np.zeros(w.shape[:2], BF16)
+
+
 # --- The independent dequantizer: FORMATS.md §11, float32 products, float64 errors. ------------
 def unpack_e2m1(packed):
     lo, hi = packed & 0x0F, packed >> 4
@@ -195,6 +224,15 @@ def dequant_int(t, name, bits, group):
 
 
 def dequant(fmt, t, name):
+    if fmt == "gpt-oss-mxfp4":
+        b, sc = t[name + "_blocks"], t[name + "_scales"]
+        out = []
+        for e in range(b.shape[0]):
+            q = unpack_e2m1(b[e].reshape(b.shape[1], -1))
+            out.append(q * expand(sc[e].view(ml_dtypes.float8_e8m0fnu).astype(np.float32), 1, 32, q.shape))
+        return np.stack(out)
+    if fmt == "vl-fp8-block":
+        fmt = "fp8-block"
     if fmt.startswith("ct-int"):
         bits, group = {"ct-int4-group": (4, 32), "ct-int3-asym": (3, 32), "ct-int8-channel": (8, None)}[fmt]
         return dequant_int(t, name, bits, group or t[name + ".weight"].shape[1])
@@ -257,6 +295,14 @@ VARIANTS = {
         "config_groups": {"group_0": {"targets": ["Linear"], "weights": {
             "num_bits": 8, "type": "int", "strategy": "channel", "symmetric": False,
             "dynamic": False}}}, "ignore": ["lm_head"]}}, None),
+    "gpt-oss-mxfp4": (q_gpt_oss, {"architectures": ["GptOssForCausalLM"], "model_type": "gpt_oss",
+                                   "quantization_config": {"quant_method": "mxfp4", "modules_to_not_convert": [
+                                       "model.layers.*.self_attn", "model.layers.*.mlp.router",
+                                       "model.embed_tokens", "lm_head"]}}, None),
+    "vl-fp8-block": (q_fp8_block, {"architectures": ["Qwen3VLMoeForConditionalGeneration"], "model_type": "qwen3_vl_moe",
+                                   "quantization_config": {
+                                       "quant_method": "fp8", "fmt": "e4m3", "activation_scheme": "dynamic",
+                                       "weight_block_size": [32, 32], "modules_to_not_convert": ["lm_head"]}}, None),
     # The defects compare exists for: an inverted global scale and swapped nibbles.
     "modelopt-nvfp4-broken": (q_modelopt_nvfp4, {}, {"quant_algo": "NVFP4", "group_size": 16,
                                                      "exclude_modules": ["lm_head"]}),
@@ -274,14 +320,21 @@ def write(dirname, tensors, config, hf_quant):
                    "quantization": hf_quant}, open(os.path.join(d, "hf_quant_config.json"), "w"), indent=1)
 
 
+SOURCES = {"gpt-oss-mxfp4": "source-transposed", "vl-fp8-block": "source-transposed"}
+
+
 def main():
     expected = {}
     write("source", source, BASE_CONFIG, None)
+    write("source-transposed", transposed, {**BASE_CONFIG, "model_type": "qwen3_vl_moe"}, None)
     for variant, (quantize, config_extra, hf_quant) in VARIANTS.items():
         if quantize is None:  # int8 channel: one group spanning the row
             quantize = lambda name, w, t: q_ct_int(8, w.shape[1], False)(name, w, t)
         tensors = unquantized()
-        for name, w in modules.items():
+        variant_modules = gpt_oss_modules if variant == "gpt-oss-mxfp4" else modules
+        if variant == "gpt-oss-mxfp4":  # attention stays BF16 (modules_to_not_convert)
+            tensors.update({k: v for k, v in source.items() if "self_attn" in k})
+        for name, w in variant_modules.items():
             quantize(name, w, tensors)
         if variant == "fp8-block":  # a module the source does not have: listed as unpaired
             quantize("model.layers.0.self_attn.k_proj", weight(32, HIDDEN), tensors)
@@ -292,15 +345,17 @@ def main():
             tensors[n] = ((tensors[n] >> 4) | (tensors[n] << 4)).astype(np.uint8)  # nibbles swapped
         write(variant, tensors, {**BASE_CONFIG, **config_extra}, hf_quant)
         errors = {}
-        for name, w in modules.items():
+        for name, w in variant_modules.items():
+            if variant == "vl-fp8-block" and "o_proj" in name:
+                continue  # the transposed source has no o_proj: only q_proj and the experts
             w_hat = dequant(variant, tensors, name).astype(np.float64)
             ref = w.astype(np.float32).astype(np.float64)
             diff = w_hat - ref
             errors[name] = {"rel_error": float(np.sqrt((diff ** 2).sum()) / np.sqrt((ref ** 2).sum())),
                             "max_abs_error": float(np.abs(diff).max())}
-        expected[variant] = errors
+        expected[variant] = {"source": SOURCES.get(variant, "source"), "modules": errors}
     json.dump(expected, open(os.path.join(OUT, "expected.json"), "w"), indent=1, sort_keys=True)
-    print(f"wrote {len(VARIANTS)} variants and the source to {os.path.normpath(OUT)}", file=sys.stderr)
+    print(f"wrote {len(VARIANTS)} variants and the sources to {os.path.normpath(OUT)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -27,10 +27,11 @@ const ckd::Rule& roundtrip_rule() {
   return *rules.find("roundtrip-error");
 }
 
-ckd::CompareReport compare(const std::string& quant, uint64_t chunk_elements = 1u << 20) {
+ckd::CompareReport compare(const std::string& quant, uint64_t chunk_elements = 1u << 20,
+                           const std::string& source = "source") {
   ckd::CompareRequest r;
   r.quant_dir = quant;
-  r.source_dir = kDir + "source";
+  r.source_dir = kDir + source;
   r.rule = &roundtrip_rule();
   r.chunk_elements = chunk_elements;
   return ckd::run_compare(r);
@@ -47,10 +48,11 @@ const ckd::ModuleError* find(const ckd::CompareReport& r, const std::string& mod
 
 TEST_CASE("compare: every format's errors equal the numpy/ml_dtypes oracle's") {
   nlohmann::json expected = nlohmann::json::parse(std::ifstream(kDir + "expected.json"));
-  REQUIRE(expected.size() == 9);
-  for (const auto& [variant, modules] : expected.items()) {
+  REQUIRE(expected.size() == 11);
+  for (const auto& [variant, entry] : expected.items()) {
     CAPTURE(variant);
-    ckd::CompareReport report = compare(kDir + variant);
+    const nlohmann::json& modules = entry["modules"];
+    ckd::CompareReport report = compare(kDir + variant, 1u << 20, entry["source"]);
     CHECK(report.tensors.size() == modules.size());
     for (const auto& [module, want] : modules.items()) {
       CAPTURE(module);
@@ -65,11 +67,13 @@ TEST_CASE("compare: every format's errors equal the numpy/ml_dtypes oracle's") {
 }
 
 TEST_CASE("compare: healthy exports pass with margin, the defects fail (roundtrip-error)") {
-  for (const char* healthy :
-       {"fp8-block", "ct-fp8-channel", "ct-nvfp4", "modelopt-nvfp4", "ct-mxfp4"}) {
-    CAPTURE(healthy);
-    ckd::CompareReport r = compare(kDir + healthy);
+  nlohmann::json expected = nlohmann::json::parse(std::ifstream(kDir + "expected.json"));
+  for (const auto& [variant, entry] : expected.items()) {
+    if (variant.ends_with("-broken")) continue;
+    CAPTURE(variant);
+    ckd::CompareReport r = compare(kDir + variant, 1u << 20, entry["source"]);
     CHECK(r.failed == 0);
+    CHECK(r.tensors.size() == entry["modules"].size());
     for (const auto& e : r.tensors) CHECK(e.rel_error < e.limit / 2);
   }
   ckd::CompareReport broken = compare(kDir + "modelopt-nvfp4-broken");
@@ -88,13 +92,18 @@ TEST_CASE("compare: healthy exports pass with margin, the defects fail (roundtri
 }
 
 TEST_CASE("compare: streaming in chunks does not change a result") {
-  ckd::CompareReport whole = compare(kDir + "ct-nvfp4");
-  ckd::CompareReport chunked = compare(kDir + "ct-nvfp4", 7);  // one row per chunk, odd sizes
-  REQUIRE(whole.tensors.size() == chunked.tensors.size());
-  for (size_t i = 0; i < whole.tensors.size(); ++i) {
-    CHECK(whole.tensors[i].module == chunked.tensors[i].module);
-    CHECK(whole.tensors[i].rel_error == chunked.tensors[i].rel_error);
-    CHECK(whole.tensors[i].max_abs_error == chunked.tensors[i].max_abs_error);
+  for (auto [variant, source] :
+       {std::pair{"ct-nvfp4", "source"}, std::pair{"gpt-oss-mxfp4", "source-transposed"},
+        std::pair{"vl-fp8-block", "source-transposed"}}) {
+    CAPTURE(variant);
+    ckd::CompareReport whole = compare(kDir + variant, 1u << 20, source);
+    ckd::CompareReport chunked = compare(kDir + variant, 7, source);  // one row per chunk
+    REQUIRE(whole.tensors.size() == chunked.tensors.size());
+    for (size_t i = 0; i < whole.tensors.size(); ++i) {
+      CHECK(whole.tensors[i].module == chunked.tensors[i].module);
+      CHECK(whole.tensors[i].rel_error == chunked.tensors[i].rel_error);
+      CHECK(whole.tensors[i].max_abs_error == chunked.tensors[i].max_abs_error);
+    }
   }
 }
 
@@ -106,6 +115,19 @@ TEST_CASE("compare: unpaired modules are listed with the reason, fused experts a
   const ckd::ModuleError* up = find(r, "model.layers.1.mlp.experts.2.up_proj");
   REQUIRE(up != nullptr);
   CHECK(up->source == "model.layers.1.mlp.experts.gate_up_proj[2][up]");
+  // Transposed fused sources: per-expert modules (Qwen3-VL-MoE) and gpt-oss's fused experts.
+  ckd::CompareReport vl = compare(kDir + "vl-fp8-block", 1u << 20, "source-transposed");
+  CHECK(vl.unpaired.size() == 2);  // o_proj: not in that source
+  const ckd::ModuleError* vl_up = find(vl, "model.layers.0.mlp.experts.3.up_proj");
+  REQUIRE(vl_up != nullptr);
+  CHECK(vl_up->source == "model.layers.0.mlp.experts.gate_up_proj[3][up]");
+  ckd::CompareReport oss = compare(kDir + "gpt-oss-mxfp4", 1u << 20, "source-transposed");
+  CHECK(oss.unpaired.empty());
+  REQUIRE(oss.tensors.size() == 4);
+  const ckd::ModuleError* fused = find(oss, "model.layers.1.mlp.experts.gate_up_proj");
+  REQUIRE(fused != nullptr);
+  CHECK(fused->elements == 4 * 64 * 128);
+  CHECK(fused->format == "mxfp4");
 }
 
 TEST_CASE("compare: a NaN in the decoded weight fails however small the error") {

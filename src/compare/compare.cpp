@@ -58,31 +58,51 @@ void accumulate(const float* decoded, const unsigned char* source, Dtype source_
 
 ModuleError compare_one(const Job& job, uint64_t chunk_elements) {
   const QuantizedMatrix& m = job.matrix;
+  const SourceSlice& slice = job.slice;
   const Shard& code_shard = *m.codes->shard;
   std::vector<float> scales = effective_scales(m, m.scales->shard->tensor_bytes(*m.scales->info));
-  std::vector<float> zeros = zero_point_grid(
-      m, m.zero_points ? m.zero_points->shard->tensor_bytes(*m.zero_points->info)
-                       : std::string_view());
-  const TensorInfo& src = *job.slice.ref->info;
-  const uint64_t src_elem = dtype_bits(*src.dtype) / 8;
+  std::vector<float> zeros =
+      zero_point_grid(m, m.zero_points ? m.zero_points->shard->tensor_bytes(*m.zero_points->info)
+                                       : std::string_view());
+  const TensorInfo& src = *slice.ref->info;
+  ByteSource& src_bytes = slice.ref->shard->source();
+  const uint64_t esz = dtype_bits(*src.dtype) / 8;
+  const uint64_t src_base = slice.ref->shard->data_start() + src.begin;
   const uint64_t row_bytes = m.code_bytes_per_row();
+  const uint64_t rows_per_expert = m.rows / m.experts;
   const uint64_t rows_per_chunk = std::max<uint64_t>(1, chunk_elements / m.cols);
   std::vector<char> codes(rows_per_chunk * row_bytes);
-  std::vector<char> source(rows_per_chunk * m.cols * src_elem);
+  std::vector<char> source(rows_per_chunk * m.cols * esz);
   std::vector<float> decoded(rows_per_chunk * m.cols);
   const uint64_t code_base = code_shard.data_start() + m.codes->info->begin;
-  const uint64_t src_base =
-      job.slice.ref->shard->data_start() + src.begin + job.slice.first_row * m.cols * src_elem;
   Sums sums;
-  for (uint64_t r = 0; r < m.rows; r += rows_per_chunk) {
-    uint64_t n = std::min(rows_per_chunk, m.rows - r);
-    code_shard.source().copy_to(code_base + r * row_bytes, n * row_bytes, codes.data());
-    job.slice.ref->shard->source().copy_to(src_base + r * m.cols * src_elem, n * m.cols * src_elem,
-                                           source.data());
-    decode_rows(m, scales, zeros, std::string_view(codes.data(), n * row_bytes), r, n,
-                decoded.data());
-    accumulate(decoded.data(), reinterpret_cast<const unsigned char*>(source.data()), *src.dtype,
-               n * m.cols, sums);
+  for (uint64_t e = 0; e < m.experts; ++e) {
+    const uint64_t expert_at = e * slice.expert_stride + slice.offset;  // elements
+    // A transposed source is read as a mapped view of the expert's [cols, ld] block and
+    // gathered column by column: no copy of the block, memory still bounded by the chunk.
+    std::string_view block;
+    if (slice.transposed)
+      block = src_bytes.read(src_base + expert_at * esz,
+                             ((m.cols - 1) * slice.ld + rows_per_expert) * esz);
+    for (uint64_t r = 0; r < rows_per_expert; r += rows_per_chunk) {
+      uint64_t n = std::min(rows_per_chunk, rows_per_expert - r);
+      uint64_t row = e * rows_per_expert + r;  // in the decoded module
+      code_shard.source().copy_to(code_base + row * row_bytes, n * row_bytes, codes.data());
+      if (slice.transposed) {
+        for (uint64_t i = 0; i < n; ++i) {
+          for (uint64_t c = 0; c < m.cols; ++c)
+            std::memcpy(&source[(i * m.cols + c) * esz],
+                        block.data() + (c * slice.ld + r + i) * esz, esz);
+        }
+      } else {
+        src_bytes.copy_to(src_base + (expert_at + r * m.cols) * esz, n * m.cols * esz,
+                          source.data());
+      }
+      decode_rows(m, scales, zeros, std::string_view(codes.data(), n * row_bytes), row, n,
+                  decoded.data());
+      accumulate(decoded.data(), reinterpret_cast<const unsigned char*>(source.data()), *src.dtype,
+                 n * m.cols, sums);
+    }
   }
   ModuleError e;
   e.module = job.module->path;
@@ -184,7 +204,7 @@ CompareReport run_compare(const CompareRequest& request) {
           {m.path, "cannot decode: the weight's size does not match its shape"});
       continue;
     }
-    Pairing pairing = pairer.pair(m.path, qm.rows, qm.cols);
+    Pairing pairing = pairer.pair(m.path, qm.experts, qm.rows / qm.experts, qm.cols);
     if (!pairing.slice) {
       report.unpaired.push_back({m.path, pairing.problem});
       continue;

@@ -27,27 +27,37 @@ std::string SourcePairer::mapped(const std::string& name) const {
   return change_ ? apply_prefix_change(name, *change_) : name;
 }
 
-Pairing SourcePairer::whole(const std::string& name, uint64_t rows, uint64_t cols) const {
+// A source tensor holding the whole module: [rows, cols], or for fused experts [E, rows, cols]
+// or transposed [E, cols, rows].
+Pairing SourcePairer::whole(const std::string& name, uint64_t experts, uint64_t rows,
+                            uint64_t cols) const {
   const TensorRef* ref = source_.find(name);
   if (!ref) return {std::nullopt, ""};
   const TensorInfo& t = *ref->info;
   if (!is_float_source(t) || !t.readable)
     return {std::nullopt, fmt::format("source {} is not a readable float tensor", name)};
-  if (t.shape.size() != 2 || t.shape[0] != rows || t.shape[1] != cols) {
-    return {std::nullopt, fmt::format("source {} is {}, the module decodes to [{}, {}]", name,
-                                      shape_text(t.shape), rows, cols)};
+  SourceSlice s{name, ref, experts, rows, cols, rows * cols, 0, false, 0};
+  if (experts == 1 && t.shape == std::vector<uint64_t>{rows, cols}) return {s, ""};
+  if (experts > 1 && t.shape == std::vector<uint64_t>{experts, rows, cols}) return {s, ""};
+  if (experts > 1 && t.shape == std::vector<uint64_t>{experts, cols, rows}) {
+    s.transposed = true;
+    s.ld = rows;
+    return {s, ""};
   }
-  return {SourceSlice{name, ref, 0, rows, cols}, ""};
+  return {std::nullopt, fmt::format("source {} is {}, the module decodes to {}[{}, {}]", name,
+                                    shape_text(t.shape),
+                                    experts > 1 ? fmt::format("{} x ", experts) : "", rows, cols)};
 }
 
-Pairing SourcePairer::fused_expert(const std::string& path, uint64_t rows, uint64_t cols) const {
-  // "<layer>.experts.<e>.<proj>"
+// "<layer>.experts.<e>.<proj>" against a fused "<layer>.experts.gate_up_proj" / ".down_proj".
+Pairing SourcePairer::per_expert(const std::string& path, uint64_t rows, uint64_t cols) const {
   constexpr std::string_view kExperts = ".experts.";
   size_t at = path.rfind(kExperts);
   if (at == std::string::npos) return {std::nullopt, ""};
   size_t id_start = at + kExperts.size(), id_end = id_start;
   while (id_end < path.size() && std::isdigit(static_cast<unsigned char>(path[id_end]))) ++id_end;
-  if (id_end == id_start || id_end >= path.size() || path[id_end] != '.') return {std::nullopt, ""};
+  if (id_end == id_start || id_end - id_start > 9 || id_end >= path.size() || path[id_end] != '.')
+    return {std::nullopt, ""};
   uint64_t expert = std::stoull(path.substr(id_start, id_end - id_start));
   std::string proj = path.substr(id_end + 1);
   std::string layer = path.substr(0, at + kExperts.size() - 1);  // "...mlp.experts"
@@ -60,39 +70,40 @@ Pairing SourcePairer::fused_expert(const std::string& path, uint64_t rows, uint6
   const TensorInfo& t = *ref->info;
   if (!is_float_source(t) || !t.readable || t.shape.size() != 3)
     return {std::nullopt, fmt::format("fused source {} is not a readable 3-D float tensor", name)};
-  uint64_t experts = t.shape[0];
-  if (expert >= experts)
-    return {std::nullopt, fmt::format("fused source {} has {} experts", name, experts)};
-  // [E, out, in] (Qwen3.5-MoE: gate_up rows are gate then up) slices by rows.
-  uint64_t fused_rows = down ? rows : 2 * rows;
-  if (t.shape[1] == fused_rows && t.shape[2] == cols) {
-    uint64_t first = expert * fused_rows + (up ? rows : 0);
-    return {SourceSlice{fmt::format("{}[{}]{}", name, expert,
-                                    gate ? "[gate]"
-                                    : up ? "[up]"
-                                         : ""),
-                        ref, first, rows, cols},
+  if (expert >= t.shape[0])
+    return {std::nullopt, fmt::format("fused source {} has {} experts", name, t.shape[0])};
+  uint64_t fused = down ? rows : 2 * rows;  // gate and up are concatenated: gate first
+  uint64_t part = up ? rows : 0;
+  std::string label = fmt::format("{}[{}]{}", name, expert, gate ? "[gate]" : up ? "[up]" : "");
+  if (t.shape[1] == fused && t.shape[2] == cols) {  // [E, out, in]: rows
+    return {SourceSlice{label, ref, 1, rows, cols, 0, (expert * fused + part) * cols, false, 0},
             ""};
   }
-  if (t.shape[1] == cols && t.shape[2] == fused_rows) {
-    return {std::nullopt, fmt::format("fused source {} is {} (transposed, Qwen3-VL-MoE / gpt-oss "
-                                      "layout): not compared yet",
-                                      name, shape_text(t.shape))};
+  if (t.shape[1] == cols && t.shape[2] == fused) {  // [E, in, out]: columns (Qwen3-VL-MoE)
+    return {SourceSlice{label, ref, 1, rows, cols, 0, expert * cols * fused + part, true, fused},
+            ""};
   }
   return {std::nullopt, fmt::format("fused source {} is {}, expert {} decodes to [{}, {}]", name,
                                     shape_text(t.shape), expert, rows, cols)};
 }
 
-Pairing SourcePairer::pair(const std::string& path, uint64_t rows, uint64_t cols) const {
-  std::string name = path + ".weight";
-  for (const std::string& candidate : {name, mapped(name)}) {
-    Pairing p = whole(candidate, rows, cols);
+Pairing SourcePairer::pair(const std::string& path, uint64_t experts, uint64_t rows,
+                           uint64_t cols) const {
+  // Per-module weights end in ".weight"; fused tensors (gpt-oss, Qwen3.5) are bare.
+  std::vector<std::string> names = {path + ".weight", path};
+  for (const std::string& name : names) {
+    for (const std::string& candidate : {name, mapped(name)}) {
+      Pairing p = whole(candidate, experts, rows, cols);
+      if (p.slice || !p.problem.empty()) return p;
+    }
+  }
+  if (experts == 1) {
+    Pairing p = per_expert(path, rows, cols);
     if (p.slice || !p.problem.empty()) return p;
   }
-  Pairing p = fused_expert(path, rows, cols);
-  if (p.slice || !p.problem.empty()) return p;
-  return {std::nullopt, fmt::format("no source tensor {}{}", mapped(name),
-                                    mapped(name) == name ? "" : fmt::format(" (from {})", name))};
+  std::string name = mapped(names[0]);
+  return {std::nullopt, fmt::format("no source tensor {}{}", name,
+                                    name == names[0] ? "" : fmt::format(" (from {})", names[0]))};
 }
 
 }  // namespace ckd

@@ -1,6 +1,8 @@
-// Which source tensor (or rows of one) a quantized module came from: the same name, the name
-// under the prefix change the key diff finds, or a slice of a fused expert tensor (FORMATS.md
-// §7: Qwen3.5-MoE's [E, 2I, H] gate_up_proj, gate rows first, and [E, H, I] down_proj).
+// Which source tensor (or part of one) a quantized module came from (FORMATS.md §7): the same
+// name, the name under the prefix change the key diff finds, or a slice of a fused expert
+// tensor: Qwen3.5-MoE's [E, 2I, H] (gate rows, then up rows) and [E, H, I]; the transposed
+// Qwen3-VL-MoE [E, H, 2I] and [E, I, H]; and gpt-oss, whose fused quantized experts meet a fused
+// transposed source ([E, H, 2I] with gate/up interleaved on both sides).
 #pragma once
 
 #include <optional>
@@ -13,11 +15,16 @@ namespace ckd {
 class Checkpoint;
 struct TensorRef;
 
+// Where element (e, r, c) of the decoded module (expert e, row r < rows, column c < cols) is in
+// the source tensor, counted in elements: e * expert_stride + offset + (transposed
+// ? c * ld + r : r * cols + c).
 struct SourceSlice {
   std::string name;
   const TensorRef* ref = nullptr;
-  uint64_t first_row = 0;  // in the source viewed as [rows_total, cols]
-  uint64_t rows = 0, cols = 0;
+  uint64_t experts = 1, rows = 0, cols = 0;  // rows per expert
+  uint64_t expert_stride = 0, offset = 0;
+  bool transposed = false;
+  uint64_t ld = 0;  // the source's last dimension, when transposed
 };
 
 struct Pairing {
@@ -28,13 +35,13 @@ struct Pairing {
 class SourcePairer {
  public:
   SourcePairer(const Checkpoint& quantized, const Checkpoint& source);
-  // The source of module `path`'s weight, which decodes to [rows, cols].
-  Pairing pair(const std::string& path, uint64_t rows, uint64_t cols) const;
+  // The source of module `path`, which decodes to `experts` x [rows, cols].
+  Pairing pair(const std::string& path, uint64_t experts, uint64_t rows, uint64_t cols) const;
   const std::optional<PrefixChange>& prefix_change() const { return change_; }
 
  private:
-  Pairing whole(const std::string& name, uint64_t rows, uint64_t cols) const;
-  Pairing fused_expert(const std::string& path, uint64_t rows, uint64_t cols) const;
+  Pairing whole(const std::string& name, uint64_t experts, uint64_t rows, uint64_t cols) const;
+  Pairing per_expert(const std::string& path, uint64_t rows, uint64_t cols) const;
   std::string mapped(const std::string& name) const;
 
   const Checkpoint& source_;

@@ -35,7 +35,8 @@ enum class GlobalScaleOp {
 struct QuantizedMatrix {
   std::string format;  // "fp8-block", "nvfp4", ... (the roundtrip-error thresholds' keys)
   ElementCoding coding = ElementCoding::kF8E4M3;
-  uint64_t rows = 0, cols = 0;  // logical [out, in]
+  uint64_t rows = 0, cols = 0;  // logical [out, in]; a fused expert tensor stacks its experts' rows
+  uint64_t experts = 1;         // rows / experts rows each (gpt-oss [E, out, in/32, 16] blocks)
   const TensorRef* codes = nullptr;
   const TensorRef* scales = nullptr;
   Dtype scale_dtype = Dtype::kF32;          // F32, BF16, F16, F8_E4M3, or U8 holding E8M0 exponents
