@@ -16,6 +16,10 @@
 #include "numerics/float_decode.h"
 #include "rules/rule_set.h"
 
+#ifdef CKD_WITH_CUDA
+#include "compare_cuda.h"
+#endif
+
 namespace ckd {
 
 namespace {
@@ -56,26 +60,21 @@ void accumulate(const float* decoded, const unsigned char* source, Dtype source_
   }
 }
 
-ModuleError compare_one(const Job& job, uint64_t chunk_elements) {
+// Reads the module chunk by chunk (codes and the matching source elements, gathered from a
+// transposed source) and hands each to `consume(codes, source, first_row, rows)`.
+template <typename Consume>
+void for_each_chunk(const Job& job, uint64_t rows_per_chunk, char* codes, char* source,
+                    Consume&& consume) {
   const QuantizedMatrix& m = job.matrix;
   const SourceSlice& slice = job.slice;
   const Shard& code_shard = *m.codes->shard;
-  std::vector<float> scales = effective_scales(m, m.scales->shard->tensor_bytes(*m.scales->info));
-  std::vector<float> zeros =
-      zero_point_grid(m, m.zero_points ? m.zero_points->shard->tensor_bytes(*m.zero_points->info)
-                                       : std::string_view());
   const TensorInfo& src = *slice.ref->info;
   ByteSource& src_bytes = slice.ref->shard->source();
   const uint64_t esz = dtype_bits(*src.dtype) / 8;
   const uint64_t src_base = slice.ref->shard->data_start() + src.begin;
   const uint64_t row_bytes = m.code_bytes_per_row();
   const uint64_t rows_per_expert = m.rows / m.experts;
-  const uint64_t rows_per_chunk = std::max<uint64_t>(1, chunk_elements / m.cols);
-  std::vector<char> codes(rows_per_chunk * row_bytes);
-  std::vector<char> source(rows_per_chunk * m.cols * esz);
-  std::vector<float> decoded(rows_per_chunk * m.cols);
   const uint64_t code_base = code_shard.data_start() + m.codes->info->begin;
-  Sums sums;
   for (uint64_t e = 0; e < m.experts; ++e) {
     const uint64_t expert_at = e * slice.expert_stride + slice.offset;  // elements
     // A transposed source is read as a mapped view of the expert's [cols, ld] block and
@@ -87,23 +86,115 @@ ModuleError compare_one(const Job& job, uint64_t chunk_elements) {
     for (uint64_t r = 0; r < rows_per_expert; r += rows_per_chunk) {
       uint64_t n = std::min(rows_per_chunk, rows_per_expert - r);
       uint64_t row = e * rows_per_expert + r;  // in the decoded module
-      code_shard.source().copy_to(code_base + row * row_bytes, n * row_bytes, codes.data());
+      char* chunk_codes = codes;
+      char* chunk_source = source;
+      consume.prepare(chunk_codes, chunk_source);
+      code_shard.source().copy_to(code_base + row * row_bytes, n * row_bytes, chunk_codes);
       if (slice.transposed) {
         for (uint64_t i = 0; i < n; ++i) {
           for (uint64_t c = 0; c < m.cols; ++c)
-            std::memcpy(&source[(i * m.cols + c) * esz],
+            std::memcpy(chunk_source + (i * m.cols + c) * esz,
                         block.data() + (c * slice.ld + r + i) * esz, esz);
         }
       } else {
         src_bytes.copy_to(src_base + (expert_at + r * m.cols) * esz, n * m.cols * esz,
-                          source.data());
+                          chunk_source);
       }
-      decode_rows(m, scales, zeros, std::string_view(codes.data(), n * row_bytes), row, n,
-                  decoded.data());
-      accumulate(decoded.data(), reinterpret_cast<const unsigned char*>(source.data()), *src.dtype,
-                 n * m.cols, sums);
+      consume(chunk_codes, chunk_source, row, n);
     }
   }
+}
+
+// The CPU reference: decode_rows() and a sequential float64 accumulation.
+Sums compare_on_cpu(const Job& job, const std::vector<float>& scales,
+                    const std::vector<float>& zeros, uint64_t chunk_elements) {
+  const QuantizedMatrix& m = job.matrix;
+  const Dtype source_dtype = *job.slice.ref->info->dtype;
+  const uint64_t esz = dtype_bits(source_dtype) / 8;
+  const uint64_t row_bytes = m.code_bytes_per_row();
+  const uint64_t rows_per_chunk = std::max<uint64_t>(1, chunk_elements / m.cols);
+  std::vector<char> codes(rows_per_chunk * row_bytes);
+  std::vector<char> source(rows_per_chunk * m.cols * esz);
+  std::vector<float> decoded(rows_per_chunk * m.cols);
+  Sums sums;
+  struct Consumer {
+    const QuantizedMatrix& m;
+    const std::vector<float>& scales;
+    const std::vector<float>& zeros;
+    std::vector<float>& decoded;
+    Dtype source_dtype;
+    uint64_t row_bytes;
+    Sums& sums;
+    void prepare(char*&, char*&) {}
+    void operator()(char* codes, char* source, uint64_t row, uint64_t n) {
+      decode_rows(m, scales, zeros, std::string_view(codes, n * row_bytes), row, n, decoded.data());
+      accumulate(decoded.data(), reinterpret_cast<const unsigned char*>(source), source_dtype,
+                 n * m.cols, sums);
+    }
+  } consumer{m, scales, zeros, decoded, source_dtype, row_bytes, sums};
+  for_each_chunk(job, rows_per_chunk, codes.data(), source.data(), consumer);
+  return sums;
+}
+
+#ifdef CKD_WITH_CUDA
+// The GPU: the same chunks, read into two pinned slots so the next chunk is read while the
+// device reduces the current one.
+Sums compare_on_cuda(const Job& job, const std::vector<float>& scales,
+                     const std::vector<float>& zeros, uint64_t chunk_elements) {
+  const QuantizedMatrix& m = job.matrix;
+  const Dtype source_dtype = *job.slice.ref->info->dtype;
+  cuda::ModuleSpec spec;
+  spec.coding = static_cast<cuda::Coding>(static_cast<int>(m.coding));
+  spec.bits = m.bits;
+  spec.cols = m.cols;
+  spec.row_bytes = m.code_bytes_per_row();
+  spec.block_rows = m.block_rows;
+  spec.block_cols = m.block_cols;
+  spec.scale_cols = m.scale_cols;
+  spec.source = source_dtype == Dtype::kBF16  ? cuda::SourceType::kBF16
+                : source_dtype == Dtype::kF16 ? cuda::SourceType::kF16
+                                              : cuda::SourceType::kF32;
+  // Larger chunks than the CPU's: a kernel launch per chunk must be worth it.
+  const uint64_t rows_per_chunk = std::max<uint64_t>(1, 16 * chunk_elements / m.cols);
+  cuda::ModuleComparer gpu(spec, scales, zeros, rows_per_chunk);
+  struct Consumer {
+    cuda::ModuleComparer& gpu;
+    int slot = 0;
+    void prepare(char*& codes, char*& source) {
+      gpu.wait(slot);
+      codes = gpu.codes(slot);
+      source = gpu.source(slot);
+    }
+    void operator()(char*, char*, uint64_t row, uint64_t n) {
+      gpu.submit(slot, row, n);
+      slot ^= 1;
+    }
+  } consumer{gpu};
+  for_each_chunk(job, rows_per_chunk, nullptr, nullptr, consumer);
+  cuda::Sums s = gpu.finish();
+  Sums out;
+  out.diff2 = s.diff2;
+  out.ref2 = s.ref2;
+  out.max_abs = s.max_abs;
+  out.nan = s.nan;
+  out.inf = s.inf;
+  return out;
+}
+#endif
+
+ModuleError compare_one(const Job& job, uint64_t chunk_elements, bool on_gpu) {
+  const QuantizedMatrix& m = job.matrix;
+  std::vector<float> scales = effective_scales(m, m.scales->shard->tensor_bytes(*m.scales->info));
+  std::vector<float> zeros =
+      zero_point_grid(m, m.zero_points ? m.zero_points->shard->tensor_bytes(*m.zero_points->info)
+                                       : std::string_view());
+#ifdef CKD_WITH_CUDA
+  Sums sums = on_gpu ? compare_on_cuda(job, scales, zeros, chunk_elements)
+                     : compare_on_cpu(job, scales, zeros, chunk_elements);
+#else
+  (void)on_gpu;
+  Sums sums = compare_on_cpu(job, scales, zeros, chunk_elements);
+#endif
   ModuleError e;
   e.module = job.module->path;
   e.format = m.format;
@@ -142,6 +233,15 @@ ErrorSummary summarize(const std::vector<const ModuleError*>& errors) {
 }
 
 }  // namespace
+
+bool cuda_usable(std::string* description) {
+#ifdef CKD_WITH_CUDA
+  return cuda::device_available(description);
+#else
+  if (description) *description = "this build has no CUDA decoder (nvcc was not found)";
+  return false;
+#endif
+}
 
 double roundtrip_limit(const Rule& rule, const std::string& format) {
   const nlohmann::json& limits = rule.params.value("max_rel_error", nlohmann::json::object());
@@ -212,11 +312,19 @@ CompareReport run_compare(const CompareRequest& request) {
     jobs.push_back({&m, qm, *pairing.slice});
   }
 
+  bool on_gpu = false;
+  if (request.device != "cpu") {
+    std::string why;
+    on_gpu = cuda_usable(&why);
+    if (!on_gpu && request.device == "cuda")
+      throw std::runtime_error(fmt::format("--device cuda: {}", why));
+    report.device = on_gpu ? fmt::format("cuda ({})", why) : "cpu";
+  }
   std::vector<ModuleError> results(jobs.size());
   std::vector<std::exception_ptr> failures(jobs.size());
   parallel_for(jobs.size(), request.threads, [&](size_t i) {
     try {
-      results[i] = compare_one(jobs[i], request.chunk_elements);
+      results[i] = compare_one(jobs[i], request.chunk_elements, on_gpu);
     } catch (...) {
       failures[i] = std::current_exception();
     }

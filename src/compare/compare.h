@@ -56,7 +56,12 @@ struct CompareRequest {
   int threads = 0;
   uint64_t chunk_elements = 1u << 20;  // decoded floats per chunk and thread
   const Rule* rule = nullptr;          // roundtrip-error: the per-format limits
+  std::string device = "auto";         // auto: CUDA when built and a device is there; cpu; cuda
 };
+
+// Whether this build has the CUDA decoder, and a device to run it; `description` says which
+// device, or why not.
+bool cuda_usable(std::string* description);
 
 // Throws IoError / std::runtime_error when it cannot run (exit 2).
 CompareReport run_compare(const CompareRequest& request);
