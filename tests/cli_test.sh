@@ -7,27 +7,7 @@ fixture_tool=$2
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-passed=0
-failed=0
-
-ok() { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
-expect_rc() {  # expect_rc WANT DESCRIPTION -- command...
-  local want=$1 what=$2
-  shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  if [ "$rc" -eq "$want" ]; then ok; else fail "$what: exit $rc, wanted $want"; sed 's/^/  | /' "$tmp/err" | head -5; fi
-}
-contains() {  # contains FILE TEXT DESCRIPTION
-  if grep -qF -- "$2" "$1"; then ok; else fail "$3: no \"$2\" in output"; fi
-}
-lacks() {
-  if grep -qF -- "$2" "$1"; then fail "$3: unexpected \"$2\" in output"; else ok; fi
-}
-valid_json() {
-  if python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$1" 2>/dev/null; then ok; else fail "$2: stdout is not one JSON document"; fi
-}
+. tests/check_helpers.sh
 
 "$fixture_tool" build fixtures/specs/base-fp8-block.json "$tmp/healthy" || fail "building the healthy fixture"
 "$fixture_tool" build fixtures/specs/index-total-size.json "$tmp/warn-only" || fail "building the warning fixture"

@@ -13,9 +13,7 @@
 #include "compare/layout.h"
 #include "rules/rule_set.h"
 
-#ifdef CKD_WITH_CUDA
-#include "compare_cuda.h"
-#endif
+#include "compare/cuda_spec.h"
 
 namespace {
 
@@ -74,14 +72,7 @@ TEST_CASE("cuda: decoded values are bit-identical to decode_rows" * doctest::ski
       std::string_view codes = m.codes->shard->tensor_bytes(*m.codes->info);
       std::vector<float> cpu(m.rows * m.cols), gpu(m.rows * m.cols);
       ckd::decode_rows(m, scales, zeros, codes, 0, m.rows, cpu.data());
-      ckd::cuda::ModuleSpec spec;
-      spec.coding = static_cast<ckd::cuda::Coding>(static_cast<int>(m.coding));
-      spec.bits = m.bits;
-      spec.cols = m.cols;
-      spec.row_bytes = m.code_bytes_per_row();
-      spec.block_rows = m.block_rows;
-      spec.block_cols = m.block_cols;
-      spec.scale_cols = m.scale_cols;
+      ckd::cuda::ModuleSpec spec = ckd::cuda_module_spec(m, ckd::Dtype::kBF16);
       ckd::cuda::ModuleComparer comparer(spec, scales, zeros, m.rows);
       std::memcpy(comparer.codes(0), codes.data(), codes.size());
       comparer.decode(0, m.rows, gpu.data());

@@ -16,9 +16,7 @@
 #include "numerics/float_decode.h"
 #include "rules/rule_set.h"
 
-#ifdef CKD_WITH_CUDA
-#include "compare_cuda.h"
-#endif
+#include "compare/cuda_spec.h"
 
 namespace ckd {
 
@@ -137,12 +135,9 @@ Sums compare_on_cpu(const Job& job, const std::vector<float>& scales,
 }
 
 #ifdef CKD_WITH_CUDA
-// The GPU: the same chunks, read into two pinned slots so the next chunk is read while the
-// device reduces the current one.
-Sums compare_on_cuda(const Job& job, const std::vector<float>& scales,
-                     const std::vector<float>& zeros, uint64_t chunk_elements) {
-  const QuantizedMatrix& m = job.matrix;
-  const Dtype source_dtype = *job.slice.ref->info->dtype;
+}  // namespace
+
+cuda::ModuleSpec cuda_module_spec(const QuantizedMatrix& m, Dtype source) {
   cuda::ModuleSpec spec;
   spec.coding = static_cast<cuda::Coding>(static_cast<int>(m.coding));
   spec.bits = m.bits;
@@ -151,9 +146,21 @@ Sums compare_on_cuda(const Job& job, const std::vector<float>& scales,
   spec.block_rows = m.block_rows;
   spec.block_cols = m.block_cols;
   spec.scale_cols = m.scale_cols;
-  spec.source = source_dtype == Dtype::kBF16  ? cuda::SourceType::kBF16
-                : source_dtype == Dtype::kF16 ? cuda::SourceType::kF16
-                                              : cuda::SourceType::kF32;
+  spec.source = source == Dtype::kBF16  ? cuda::SourceType::kBF16
+                : source == Dtype::kF16 ? cuda::SourceType::kF16
+                                        : cuda::SourceType::kF32;
+  return spec;
+}
+
+namespace {
+
+// The GPU: the same chunks, read into two pinned slots so the next chunk is read while the
+// device reduces the current one.
+Sums compare_on_cuda(const Job& job, const std::vector<float>& scales,
+                     const std::vector<float>& zeros, uint64_t chunk_elements) {
+  const QuantizedMatrix& m = job.matrix;
+  const Dtype source_dtype = *job.slice.ref->info->dtype;
+  cuda::ModuleSpec spec = cuda_module_spec(m, source_dtype);
   // Larger chunks than the CPU's: a kernel launch per chunk must be worth it.
   const uint64_t rows_per_chunk = std::max<uint64_t>(1, 16 * chunk_elements / m.cols);
   cuda::ModuleComparer gpu(spec, scales, zeros, rows_per_chunk);

@@ -56,6 +56,13 @@ std::string fit_scale_grid(QuantizedMatrix& m, const std::vector<uint64_t>& scal
   return "";
 }
 
+std::string fit_packed_fp4_grid(QuantizedMatrix& m, const std::vector<uint64_t>& scale_shape,
+                                uint64_t group) {
+  std::string problem = fit_scale_grid(m, scale_shape, 1, group);
+  if (problem.empty() && m.block_cols % 2 != 0) problem = "odd block size for packed FP4";
+  return problem;
+}
+
 Layout describe_module(const Checkpoint& ck, const Module& module) {
   (void)ck;
   if (!module.group) return {std::nullopt, "not quantized by the declaration"};

@@ -35,4 +35,9 @@ Layout describe_int(const Module& module, const QuantGroup& group);    // naive 
 std::string fit_scale_grid(QuantizedMatrix& m, const std::vector<uint64_t>& scale_shape,
                            uint64_t declared_block_rows, uint64_t declared_block_cols);
 
+// fit_scale_grid for packed FP4 (blocks of `group` along the row), which also needs even blocks
+// so that no byte straddles two.
+std::string fit_packed_fp4_grid(QuantizedMatrix& m, const std::vector<uint64_t>& scale_shape,
+                                uint64_t group);
+
 }  // namespace ckd

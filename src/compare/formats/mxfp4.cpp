@@ -42,11 +42,10 @@ Layout describe_mxfp4(const Module& module, const QuantGroup& group) {
     return {m, ""};
   }
   if (std::string problem =
-          fit_scale_grid(m, si.shape, 1, group.group_size ? group.group_size : 32);
+          fit_packed_fp4_grid(m, si.shape, group.group_size ? group.group_size : 32);
       !problem.empty()) {
     return {std::nullopt, problem};
   }
-  if (m.block_cols % 2 != 0) return {std::nullopt, "odd block size for packed FP4"};
   return {m, ""};
 }
 

@@ -36,11 +36,10 @@ Layout describe_nvfp4(const Module& module, const QuantGroup& group) {
   std::memcpy(&m.global, bytes.data(), 4);
   m.global_op = g->name == "weight_scale_2" ? GlobalScaleOp::kMultiply : GlobalScaleOp::kDivide;
   if (std::string problem =
-          fit_scale_grid(m, si.shape, 1, group.group_size ? group.group_size : 16);
+          fit_packed_fp4_grid(m, si.shape, group.group_size ? group.group_size : 16);
       !problem.empty()) {
     return {std::nullopt, problem};
   }
-  if (m.block_cols % 2 != 0) return {std::nullopt, "odd block size for packed FP4"};
   return {m, ""};
 }
 
