@@ -446,6 +446,7 @@ void prefetch_tensor_bytes(const std::vector<const TensorRef*>& refs, int thread
   std::map<const Shard*, std::vector<std::pair<uint64_t, uint64_t>>> by_shard;
   for (const TensorRef* ref : refs) {
     if (!ref->info->readable || ref->info->nbytes() == 0) continue;
+    if (ref->shard->source().file_descriptor() >= 0) continue;  // a local file: nothing to fetch
     by_shard[ref->shard].emplace_back(ref->shard->data_start() + ref->info->begin,
                                       ref->info->nbytes());
   }

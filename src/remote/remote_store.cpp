@@ -171,8 +171,10 @@ void RemoteStore::fetch_listing() {
           "{}: no such repository or revision (HTTP 404 from {}); a private repository also "
           "answers 404 without a token: set HF_TOKEN",
           location_.display, url));
-    } catch (const IoError& e) {
-      if (!location_.hub && !dynamic_cast<const TransportError*>(&e)) return;
+    } catch (const IoError&) {
+      // Off the Hub the listing API is a guess: if the files need a token, their own requests
+      // will say so.
+      if (!location_.hub) return;
       throw;
     }
     nlohmann::json listing;
@@ -216,7 +218,10 @@ ResolvedPath RemoteStore::resolve(std::string_view name) {
   if (std::string reason = unsafe_name_reason(name); !reason.empty())
     return {PathStatus::kUnsafe, "", std::move(reason)};
   std::string url = location_.base_url + percent_encode(name, true);
-  if (listed_ && !files_.count(std::string(name))) return {PathStatus::kMissing, url, ""};
+  // The listing holds the top level only: a name in a subdirectory is looked up by its request.
+  bool top_level = name.find('/') == std::string_view::npos;
+  if (listed_ && top_level && !files_.count(std::string(name)))
+    return {PathStatus::kMissing, url, ""};
   return {PathStatus::kOk, url, ""};
 }
 

@@ -63,7 +63,7 @@ class RemoteStore final : public FileStore {
   RemoteLocation location_;
   HttpClient client_;
   bool listed_ = false;
-  std::set<std::string> files_;  // every file of the listing (top level and below)
+  std::set<std::string> files_;  // the files at the top level of the listing
 };
 
 // Opens `location` as a local directory or, when it is a URL, a RemoteStore.

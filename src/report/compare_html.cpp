@@ -30,12 +30,12 @@ std::string colour(double ratio) {
                      static_cast<int>(40 + 170 * g));
 }
 
+// Layers sort by number; "other" (and absurdly long numbers) last.
 int layer_number(const std::string& layer) {
-  return std::all_of(layer.begin(), layer.end(),
-                     [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
-                 !layer.empty()
-             ? std::stoi(layer)
-             : 1 << 30;
+  bool digits = !layer.empty() && layer.size() <= 9 &&
+                std::all_of(layer.begin(), layer.end(),
+                            [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  return digits ? std::stoi(layer) : 1 << 30;
 }
 
 void heatmap(std::ostream& out, const CompareReport& r) {
