@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # clang and its sanitizer/fuzzer runtimes build the fuzz targets; nginx serves the remote-scan
 # tests on loopback.
 CKPTDOCTOR_EXTRA_PACKAGES="clang libclang-rt-dev python3 python3-venv nginx" \
-  CKPTDOCTOR_CMAKE_ARGS="-DCKPTDOCTOR_WERROR=ON ${CKPTDOCTOR_CMAKE_ARGS:-}" scripts/setup.sh build
+  CKPTDOCTOR_CMAKE_ARGS="-DCKPTDOCTOR_WERROR=ON -DCKPTDOCTOR_DEBUG_INFO=OFF ${CKPTDOCTOR_CMAKE_ARGS:-}" scripts/setup.sh build
 
 if command -v clang++ >/dev/null 2>&1 && [ "${CKPTDOCTOR_SKIP_FUZZ:-0}" != 1 ]; then
   echo "fuzz: building the parsers with libFuzzer, ASan and UBSan (log: build-fuzz/build.log)"

@@ -256,6 +256,9 @@ contains "$tmp/compare.html" "model.layers.0.self_attn.q_proj" "compare html fai
 if grep -q "src=\|href=\|<script" "$tmp/compare.html"; then fail "compare html is not self-contained"; else ok; fi
 expect_rc 0 "compare lists unpaired" -- "$bin" compare "$cmp/fp8-block" --source "$cmp/source" --format json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["unpaired"][0]["module"] == "model.layers.0.self_attn.k_proj"' "$tmp/out" && ok || fail "compare unpaired"
+echo '{"params": {"roundtrip-error": {"max_rel_error": {"nvfp4": 0.05}}}}' >"$tmp/strict.json"
+expect_rc 1 "compare limits from ckptdoctor.json" -- "$bin" compare "$cmp/ct-nvfp4" --source "$cmp/source" --config "$tmp/strict.json"
+contains "$tmp/out" "28 of 28 modules over their limit" "compare strict limit"
 expect_rc 2 "compare without a source" -- "$bin" compare "$cmp/ct-nvfp4"
 expect_rc 2 "compare of an unquantized checkpoint" -- "$bin" compare "$cmp/source" --source "$cmp/source"
 contains "$tmp/err" "nothing to dequantize" "compare unquantized message"

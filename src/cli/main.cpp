@@ -247,7 +247,8 @@ int run_fix_command(FixArgs& a) {
 
 struct CompareArgs {
   ckd::CompareRequest request;
-  std::string format = "text", device = "auto", color = "auto", html;
+  std::string format = "text", device = "auto", color = "auto", html, config;
+  bool no_config = false;
   std::vector<std::string> extra_rules;
 };
 
@@ -267,6 +268,10 @@ void add_compare_command(CLI::App& app, CompareArgs& a) {
   compare->add_option("--threads", a.request.threads, "worker threads (default: all cores)")
       ->check(CLI::Range(0, 1024));
   compare->add_option("--rules", a.extra_rules, "add rules from a JSON file");
+  compare->add_option("--config", a.config,
+                      "project settings, e.g. roundtrip-error limits in params (default: "
+                      "QUANT/ckptdoctor.json when it exists)");
+  compare->add_flag("--no-config", a.no_config, "ignore QUANT/ckptdoctor.json");
   compare->add_option("--color", a.color, "colour text output")
       ->check(CLI::IsMember({"auto", "always", "never"}));
 }
@@ -275,7 +280,18 @@ int run_compare_command(CompareArgs& a) {
   if (ckd::is_remote_location(a.request.quant_dir) || ckd::is_remote_location(a.request.source_dir))
     throw CLI::ValidationError("compare", "reads every weight: download the checkpoints first");
   a.request.device = a.device;
-  ckd::RuleSet rules = load_rules(a.extra_rules);
+  // The same project settings as scan: params.roundtrip-error.max_rel_error patches the limits.
+  std::optional<ckd::ProjectConfig> config;
+  if (!a.config.empty()) {
+    config = ckd::load_project_config(a.config);
+  } else if (!a.no_config) {
+    if (auto found = ckd::find_project_config(a.request.quant_dir))
+      config = ckd::load_project_config(*found);
+  }
+  std::vector<std::string> rule_files = config ? config->rule_files : std::vector<std::string>{};
+  rule_files.insert(rule_files.end(), a.extra_rules.begin(), a.extra_rules.end());
+  ckd::RuleSet rules = load_rules(rule_files);
+  if (config) ckd::apply_project_config(*config, rules);
   a.request.rule = rules.find("roundtrip-error");
   ckd::CompareReport report = ckd::run_compare(a.request);
   if (!a.html.empty()) {
