@@ -24,11 +24,8 @@ void check(cudaError_t e, const char* what) {
 void upload_tables() {
   static std::once_flag once;  // per process (modules run on several host threads)
   std::call_once(once, [] {
-    float e4m3[256], e2m1[16];
-    for (int i = 0; i < 256; ++i) e4m3[i] = decode_f8_e4m3fn(static_cast<uint8_t>(i));
-    for (int i = 0; i < 16; ++i) e2m1[i] = decode_e2m1(static_cast<uint8_t>(i));
-    check(cudaMemcpyToSymbol(kE4M3, e4m3, sizeof e4m3), "upload E4M3 table");
-    check(cudaMemcpyToSymbol(kE2M1, e2m1, sizeof e2m1), "upload E2M1 table");
+    check(cudaMemcpyToSymbol(kE4M3, f8_e4m3fn_table().data(), sizeof kE4M3), "upload E4M3 table");
+    check(cudaMemcpyToSymbol(kE2M1, e2m1_table().data(), sizeof kE2M1), "upload E2M1 table");
   });
 }
 

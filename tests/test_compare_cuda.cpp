@@ -60,7 +60,7 @@ TEST_CASE("cuda: decoded values are bit-identical to decode_rows" * doctest::ski
     auto ck = ckd::Checkpoint::open(kDir + variant);
     for (const ckd::Module& module : ck->modules().modules()) {
       if (!module.is_linear() || !module.group) continue;
-      ckd::Layout layout = ckd::describe_module(*ck, module);
+      ckd::Layout layout = ckd::describe_module(module);
       if (!layout.matrix) continue;
       const ckd::QuantizedMatrix& m = *layout.matrix;
       CAPTURE(module.path);

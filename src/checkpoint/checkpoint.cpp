@@ -177,10 +177,12 @@ std::unique_ptr<Checkpoint> Checkpoint::open(std::unique_ptr<FileStore> store,
   }
   std::vector<std::string> early;
   std::vector<ResolvedPath> early_paths;
+  std::map<std::string, ResolvedPath> resolved;  // each name is resolved once
   if (listing) {
     for (const StoredFile& f : *listing) {
       if (!f.open_early) continue;
       ResolvedPath r = files.resolve(f.name);
+      resolved.emplace(f.name, r);
       if (r.status != PathStatus::kOk) continue;
       early.push_back(f.name);
       early_paths.push_back(std::move(r));
@@ -210,7 +212,8 @@ std::unique_ptr<Checkpoint> Checkpoint::open(std::unique_ptr<FileStore> store,
     std::vector<std::string> late;  // vetted, but not parsed yet (symlinks, unlisted files)
     std::vector<ResolvedPath> late_paths;
     for (const std::string& name : wanted) {
-      ResolvedPath r = files.resolve(name);
+      auto known = resolved.find(name);
+      ResolvedPath r = known != resolved.end() ? std::move(known->second) : files.resolve(name);
       switch (r.status) {
         case PathStatus::kUnsafe:
           ck->problems_.push_back(

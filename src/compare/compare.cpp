@@ -39,8 +39,7 @@ void accumulate(const float* decoded, const unsigned char* source, Dtype source_
   for (uint64_t i = 0; i < count; ++i) {
     float w;
     if (source_dtype == Dtype::kBF16) {
-      uint32_t bits = static_cast<uint32_t>(source[2 * i] | (source[2 * i + 1] << 8)) << 16;
-      std::memcpy(&w, &bits, 4);
+      w = decode_bf16(static_cast<uint16_t>(source[2 * i] | (source[2 * i + 1] << 8)));
     } else if (source_dtype == Dtype::kF16) {
       w = decode_f16(static_cast<uint16_t>(source[2 * i] | (source[2 * i + 1] << 8)));
     } else {
@@ -296,7 +295,7 @@ CompareReport run_compare(const CompareRequest& request) {
   std::vector<Job> jobs;
   for (const Module& m : quant->modules().modules()) {
     if (!m.is_linear() || !m.group) continue;
-    Layout layout = describe_module(*quant, m);
+    Layout layout = describe_module(m);
     if (!layout.matrix) {
       report.unpaired.push_back({m.path, "cannot decode: " + layout.problem});
       continue;

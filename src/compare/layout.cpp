@@ -56,15 +56,27 @@ std::string fit_scale_grid(QuantizedMatrix& m, const std::vector<uint64_t>& scal
   return "";
 }
 
-std::string fit_packed_fp4_grid(QuantizedMatrix& m, const std::vector<uint64_t>& scale_shape,
-                                uint64_t group) {
-  std::string problem = fit_scale_grid(m, scale_shape, 1, group);
+Layout packed_fp4_layout(const char* format, const ModuleParam& weight, const ModuleParam& scale,
+                         uint64_t group) {
+  const TensorInfo& wi = *weight.ref->info;
+  const TensorInfo& si = *scale.ref->info;
+  if (wi.dtype != Dtype::kU8 || wi.shape.size() != 2)
+    return {std::nullopt, "the packed weight is not a 2-D U8 tensor"};
+  QuantizedMatrix m;
+  m.format = format;
+  m.coding = ElementCoding::kE2M1Packed;
+  m.rows = wi.shape[0];
+  m.cols = wi.shape[1] * 2;
+  m.codes = weight.ref;
+  m.scales = scale.ref;
+  m.scale_dtype = *si.dtype;
+  std::string problem = fit_scale_grid(m, si.shape, 1, group);
   if (problem.empty() && m.block_cols % 2 != 0) problem = "odd block size for packed FP4";
-  return problem;
+  if (!problem.empty()) return {std::nullopt, problem};
+  return {m, ""};
 }
 
-Layout describe_module(const Checkpoint& ck, const Module& module) {
-  (void)ck;
+Layout describe_module(const Module& module) {
   if (!module.group) return {std::nullopt, "not quantized by the declaration"};
   const QuantGroup& g = *module.group;
   switch (g.format) {

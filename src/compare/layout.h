@@ -10,8 +10,8 @@
 
 namespace ckd {
 
-class Checkpoint;
 struct Module;
+struct ModuleParam;
 struct QuantGroup;
 
 struct Layout {
@@ -20,7 +20,7 @@ struct Layout {
 };
 
 // The decoding of `module` per its declared group, or why there is none.
-Layout describe_module(const Checkpoint& ck, const Module& module);
+Layout describe_module(const Module& module);
 
 // One per format family (formats/*.cpp).
 Layout describe_fp8(const Module& module, const QuantGroup& group);    // FP8 + MXFP8
@@ -35,9 +35,10 @@ Layout describe_int(const Module& module, const QuantGroup& group);    // naive 
 std::string fit_scale_grid(QuantizedMatrix& m, const std::vector<uint64_t>& scale_shape,
                            uint64_t declared_block_rows, uint64_t declared_block_cols);
 
-// fit_scale_grid for packed FP4 (blocks of `group` along the row), which also needs even blocks
-// so that no byte straddles two.
-std::string fit_packed_fp4_grid(QuantizedMatrix& m, const std::vector<uint64_t>& scale_shape,
-                                uint64_t group);
+// The part the packed-FP4 formats share: U8 [out, in/2] codes, element 2k in the low nibble,
+// and `scale` as blocks of `group` elements along each row (even-sized, so no byte straddles
+// two). The format adds its scale dtype and global scale.
+Layout packed_fp4_layout(const char* format, const ModuleParam& weight, const ModuleParam& scale,
+                         uint64_t group);
 
 }  // namespace ckd

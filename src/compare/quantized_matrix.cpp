@@ -8,46 +8,6 @@
 
 namespace ckd {
 
-namespace {
-
-struct Tables {
-  std::array<float, 256> e4m3{};
-  std::array<float, 256> e8m0{};
-  std::array<float, 16> e2m1{};
-  Tables() {
-    for (int i = 0; i < 256; ++i) {
-      e4m3[i] = decode_f8_e4m3fn(static_cast<uint8_t>(i));
-      e8m0[i] = decode_e8m0(static_cast<uint8_t>(i));
-    }
-    for (int i = 0; i < 16; ++i) e2m1[i] = decode_e2m1(static_cast<uint8_t>(i));
-  }
-};
-
-const Tables& tables() {
-  static const Tables t;
-  return t;
-}
-
-float stored_scale(Dtype dtype, const unsigned char* p, uint64_t i) {
-  switch (dtype) {
-    case Dtype::kF32: {
-      float f;
-      std::memcpy(&f, p + 4 * i, 4);
-      return f;
-    }
-    case Dtype::kBF16:
-      return decode_bf16(static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8)));
-    case Dtype::kF16:
-      return decode_f16(static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8)));
-    case Dtype::kF8_E4M3:
-      return tables().e4m3[p[i]];
-    default:  // U8 / F8_E8M0: a biased exponent
-      return tables().e8m0[p[i]];
-  }
-}
-
-}  // namespace
-
 uint64_t QuantizedMatrix::words_per_row() const {
   if (coding == ElementCoding::kIntDense) return (cols * static_cast<uint64_t>(bits) + 31) / 32;
   uint64_t per_word = 32 / static_cast<uint64_t>(bits);
@@ -102,10 +62,12 @@ std::vector<float> zero_point_grid(const QuantizedMatrix& m, std::string_view ze
 }
 
 std::vector<float> effective_scales(const QuantizedMatrix& m, std::string_view scale_bytes) {
-  const auto* p = reinterpret_cast<const unsigned char*>(scale_bytes.data());
+  // U8 scales are E8M0 exponents (the MX formats store them so).
+  const Dtype dtype = m.scale_dtype == Dtype::kU8 ? Dtype::kF8_E8M0 : m.scale_dtype;
   std::vector<float> out(m.scale_rows * m.scale_cols);
   for (uint64_t i = 0; i < out.size(); ++i) {
-    float s = stored_scale(m.scale_dtype, p, i);
+    // Exact: every scale dtype's values are floats.
+    auto s = static_cast<float>(*decode_element(dtype, scale_bytes, i));
     // The producers' order: compressed-tensors divides the scale by the global first,
     // modelopt multiplies them, then the element is multiplied by the result.
     if (m.global_op == GlobalScaleOp::kDivide) s = s / m.global;
@@ -119,7 +81,8 @@ void decode_rows(const QuantizedMatrix& m, const std::vector<float>& scales,
                  const std::vector<float>& zeros, std::string_view code_bytes, uint64_t first_row,
                  uint64_t rows, float* out) {
   const auto* codes = reinterpret_cast<const unsigned char*>(code_bytes.data());
-  const Tables& t = tables();
+  const std::array<float, 256>& e4m3 = f8_e4m3fn_table();
+  const std::array<float, 16>& e2m1 = e2m1_table();
   const uint64_t row_bytes = m.code_bytes_per_row();
   const bool dense = m.coding == ElementCoding::kIntDense;
   const int32_t offset = m.bits > 0 ? (1 << (m.bits - 1)) : 0;
@@ -136,13 +99,13 @@ void decode_rows(const QuantizedMatrix& m, const std::vector<float>& scales,
       const float s = scale_row[j];
       switch (m.coding) {
         case ElementCoding::kF8E4M3:
-          for (uint64_t c = c0; c < c1; ++c) dst[c] = t.e4m3[row[c]] * s;
+          for (uint64_t c = c0; c < c1; ++c) dst[c] = e4m3[row[c]] * s;
           break;
         case ElementCoding::kE2M1Packed:
           for (uint64_t c = c0; c < c1; c += 2) {  // blocks are even-sized: whole bytes
             const unsigned char b = row[c / 2];
-            dst[c] = t.e2m1[b & 0x0F] * s;
-            dst[c + 1] = t.e2m1[b >> 4] * s;
+            dst[c] = e2m1[b & 0x0F] * s;
+            dst[c + 1] = e2m1[b >> 4] * s;
           }
           break;
         case ElementCoding::kInt8:

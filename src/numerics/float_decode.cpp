@@ -55,13 +55,6 @@ T load_le(std::string_view bytes, uint64_t index) {
 
 }  // namespace
 
-float decode_bf16(uint16_t bits) {
-  uint32_t w = static_cast<uint32_t>(bits) << 16;
-  float f;
-  std::memcpy(&f, &w, 4);
-  return f;
-}
-
 float decode_f16(uint16_t bits) {
   uint32_t s = bits >> 15, e = (bits >> 10) & 0x1F, m = bits & 0x3FF;
   if (e == 0x1F) return m ? kNaN : sign_of(s, kInf);
@@ -86,9 +79,21 @@ float decode_e8m0(uint8_t code) {
 }
 
 float decode_e2m1(uint8_t nibble) {
-  static constexpr std::array<float, 8> kMagnitude = {0.0f, 0.5f, 1.0f, 1.5f,
-                                                      2.0f, 3.0f, 4.0f, 6.0f};
-  return sign_of((nibble >> 3) & 1, kMagnitude[nibble & 7]);
+  return e2m1_table()[nibble & 0x0F];
+}
+
+const std::array<float, 256>& f8_e4m3fn_table() {
+  return kE4M3FN;
+}
+
+const std::array<float, 16>& e2m1_table() {
+  static const std::array<float, 16> table = [] {
+    constexpr std::array<float, 8> kMagnitude = {0.0f, 0.5f, 1.0f, 1.5f, 2.0f, 3.0f, 4.0f, 6.0f};
+    std::array<float, 16> t{};
+    for (uint32_t c = 0; c < 16; ++c) t[c] = sign_of((c >> 3) & 1, kMagnitude[c & 7]);
+    return t;
+  }();
+  return table;
 }
 
 std::optional<double> decode_element(Dtype dtype, std::string_view bytes, uint64_t i) {

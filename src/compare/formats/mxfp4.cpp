@@ -23,29 +23,20 @@ Layout describe_mxfp4(const Module& module, const QuantGroup& group) {
             "the packed weight is neither U8 [out, in/2] nor gpt-oss [E, out, in/32, 16]"};
   if (si.dtype != Dtype::kU8 && si.dtype != Dtype::kF8_E8M0)
     return {std::nullopt, "the scale is not U8 / F8_E8M0 exponents"};
+  if (!gpt_oss) return packed_fp4_layout("mxfp4", *w, *s, group.group_size ? group.group_size : 32);
   QuantizedMatrix m;
   m.format = "mxfp4";
   m.coding = ElementCoding::kE2M1Packed;
-  m.rows = wi.shape[0];
-  m.cols = wi.shape[1] * 2;
   m.codes = w->ref;
   m.scales = s->ref;
   m.scale_dtype = *si.dtype;
-  if (gpt_oss) {
-    m.experts = wi.shape[0];
-    m.rows = wi.shape[0] * wi.shape[1];
-    m.cols = wi.shape[2] * 32;
-    m.scale_rows = m.rows;
-    m.scale_cols = wi.shape[2];
-    m.block_rows = 1;
-    m.block_cols = 32;
-    return {m, ""};
-  }
-  if (std::string problem =
-          fit_packed_fp4_grid(m, si.shape, group.group_size ? group.group_size : 32);
-      !problem.empty()) {
-    return {std::nullopt, problem};
-  }
+  m.experts = wi.shape[0];
+  m.rows = wi.shape[0] * wi.shape[1];
+  m.cols = wi.shape[2] * 32;
+  m.scale_rows = m.rows;
+  m.scale_cols = wi.shape[2];
+  m.block_rows = 1;
+  m.block_cols = 32;
   return {m, ""};
 }
 

@@ -16,31 +16,18 @@ Layout describe_nvfp4(const Module& module, const QuantGroup& group) {
   const ModuleParam* s = module.first_with_role(TensorRole::kWeightScale);
   const ModuleParam* g = module.first_with_role(TensorRole::kGlobalScale);
   if (!w || !s || !g) return {std::nullopt, "no packed weight, block scale or global scale"};
-  const TensorInfo& wi = *w->ref->info;
   const TensorInfo& si = *s->ref->info;
   const TensorInfo& gi = *g->ref->info;
-  if (wi.dtype != Dtype::kU8 || wi.shape.size() != 2)
-    return {std::nullopt, "the packed weight is not a 2-D U8 tensor"};
   if (si.dtype != Dtype::kF8_E4M3) return {std::nullopt, "the block scale is not F8_E4M3"};
   if (gi.dtype != Dtype::kF32 || !gi.shape_valid || gi.numel != 1 || !gi.readable)
     return {std::nullopt, "the global scale is not one readable F32 value"};
-  QuantizedMatrix m;
-  m.format = "nvfp4";
-  m.coding = ElementCoding::kE2M1Packed;
-  m.rows = wi.shape[0];
-  m.cols = wi.shape[1] * 2;
-  m.codes = w->ref;
-  m.scales = s->ref;
-  m.scale_dtype = Dtype::kF8_E4M3;
+  Layout layout = packed_fp4_layout("nvfp4", *w, *s, group.group_size ? group.group_size : 16);
+  if (!layout.matrix) return layout;
   std::string_view bytes = w->ref->shard->tensor_bytes(gi);
-  std::memcpy(&m.global, bytes.data(), 4);
-  m.global_op = g->name == "weight_scale_2" ? GlobalScaleOp::kMultiply : GlobalScaleOp::kDivide;
-  if (std::string problem =
-          fit_packed_fp4_grid(m, si.shape, group.group_size ? group.group_size : 16);
-      !problem.empty()) {
-    return {std::nullopt, problem};
-  }
-  return {m, ""};
+  std::memcpy(&layout.matrix->global, bytes.data(), 4);
+  layout.matrix->global_op =
+      g->name == "weight_scale_2" ? GlobalScaleOp::kMultiply : GlobalScaleOp::kDivide;
+  return layout;
 }
 
 }  // namespace ckd
