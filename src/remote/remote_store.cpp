@@ -139,7 +139,7 @@ RemoteEnvironment remote_environment() {
     if (!path.empty()) {
       std::ifstream file(path);
       std::string token;
-      if (file && std::getline(file, token) && token.size() < 4096) env.token = trim_copy(token);
+      if (file && std::getline(file, token) && token.size() < 4096) env.token = token;
     }
   }
   env.token = trim_copy(env.token);
