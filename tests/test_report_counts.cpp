@@ -194,7 +194,7 @@ TEST_CASE("GitHub: an index-missing-shard finding points at the weight_map line 
   ckd::FindingLocator locate(report);
   ckd::Finding missing{"CKD201", "index-missing-shard", ckd::Severity::kError,
                        "model.safetensors.index.json", "",
-                       "weight_map names model-00002-of-00002.safetensors (1 tensors) but the "
+                       "weight_map names model-00002-of-00002.safetensors (1 tensor) but the "
                        "file does not exist; download it again"};
   CHECK(locate.line(missing) == 5);
   ckd::Finding grouped = missing;
