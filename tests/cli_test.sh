@@ -323,6 +323,17 @@ several = set(re.findall(r"^\s+(?:-\w,)?(--[\w-]+) [A-Z]{2,} \.\.\.", help_text,
 assert with_value == TAKES_VALUE, (with_value ^ TAKES_VALUE)
 assert MULTI_VALUE <= several, MULTI_VALUE - several
 PY
+# Counts are findings: 32 negative scales, 25 listed; the CI formats read by their consumers.
+cp fixtures/specs/base-fp8-block.json "$tmp/"
+echo '{"base": "base-fp8-block", "set": {"model\\.layers\\..*weight_scale_inv": {"fill": -0.0003}}}' >"$tmp/bad-scales.json"
+"$fixture_tool" build "$tmp/bad-scales.json" "$tmp/bad-scales" || fail "building bad-scales"
+expect_rc 1 "32 bad scales" -- "$bin" scan "$tmp/bad-scales"
+contains "$tmp/out" "non-positive-scale (CKD503) x32" "per-rule count includes the unlisted"
+contains "$tmp/out" "32 errors, 0 warnings" "summary counts findings, not lines"
+if [ -x .venv/bin/python ]; then
+  for f in sarif junit gitlab github; do (cd "$tmp" && "$bin" scan --format $f bad-scales >"bad.$f"); done
+  if .venv/bin/python tests/report_formats_check.py "$tmp/bad.sarif" "$tmp/bad.junit" "$tmp/bad.gitlab" "$tmp/bad.github" >"$tmp/formats" 2>&1; then ok; else fail "truncated CI formats rejected by their readers"; sed 's/^/  | /' "$tmp/formats" | tail -5; fi
+fi
 
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
