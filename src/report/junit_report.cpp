@@ -101,7 +101,10 @@ void write_junit_report(std::ostream& out, const ScanReport& report) {
   size_t tests = 0, failures = 0, skipped = 0;
   for (const auto& [path, cases] : suites) {
     tests += cases.size();
-    for (const Case& c : cases) failures += c.failed, skipped += !c.skipped.empty();
+    for (const Case& c : cases) {
+      failures += c.failed;
+      skipped += !c.skipped.empty();
+    }
   }
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out << fmt::format(
@@ -110,7 +113,10 @@ void write_junit_report(std::ostream& out, const ScanReport& report) {
       tests, failures, skipped, report.seconds);
   for (const auto& [path, cases] : suites) {
     size_t suite_failures = 0, suite_skipped = 0;
-    for (const Case& c : cases) suite_failures += c.failed, suite_skipped += !c.skipped.empty();
+    for (const Case& c : cases) {
+      suite_failures += c.failed;
+      suite_skipped += !c.skipped.empty();
+    }
     out << fmt::format(
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">\n",
         xml_escape(path), cases.size(), suite_failures, suite_skipped);
