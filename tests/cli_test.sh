@@ -38,12 +38,13 @@ python3 - "$tmp/out" <<'PY' && ok || fail "json schema"
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["version"] == 1
-assert set(d) >= {"findings", "dtype_bytes", "summary", "checkpoint"}
+assert set(d) >= {"findings", "truncated", "not_run", "dtype_bytes", "summary", "checkpoint"}
 for f in d["findings"]:
     assert set(f) == {"code", "name", "severity", "file", "tensor", "message"}, f
     assert f["severity"] in ("error", "warning", "info")
 s = d["summary"]
-assert s["errors"] == sum(f["severity"] == "error" for f in d["findings"])
+assert s["errors"] == sum(f["severity"] == "error" for f in d["findings"]) + sum(
+    t["omitted"] for t in d["truncated"] if t["severity"] == "error")
 assert s["failed"] is True and s["fail_on"] == "error"
 assert abs(sum(v["share"] for v in d["dtype_bytes"]["checkpoint"].values()) - 1) < 1e-9
 PY
@@ -263,6 +264,76 @@ expect_rc 2 "compare without a source" -- "$bin" compare "$cmp/ct-nvfp4"
 expect_rc 2 "compare of an unquantized checkpoint" -- "$bin" compare "$cmp/source" --source "$cmp/source"
 contains "$tmp/err" "nothing to dequantize" "compare unquantized message"
 expect_rc 2 "compare remote" -- "$bin" compare hf://org/x --source "$cmp/source"
+
+# Issue 10: no weights fails; counts and plurals; unknown commands; -s; wrapping; the hook's options.
+mkdir -p "$tmp/empty"
+expect_rc 1 "empty directory has no weights" -- "$bin" scan "$tmp/empty"
+contains "$tmp/out" "no-weights (CKD111) x1" "empty directory finding"
+contains "$tmp/out" "0 files, 0 tensors" "empty directory header"
+contains "$tmp/out" "1 error, 0 warnings" "singular error count"
+"$fixture_tool" build fixtures/specs/no-weights-config-only.json "$tmp/config-only" || fail "building config-only"
+expect_rc 1 "a config.json that declares fp8 and no weights" -- "$bin" scan "$tmp/config-only"
+contains "$tmp/out" "no .safetensors file" "config-only finding"
+expect_rc 0 "healthy checkpoint has weights" -- "$bin" scan "$tmp/healthy"
+lacks "$tmp/out" "no-weights" "no-weights control"
+contains "$tmp/out" "2 files, " "plural file count"
+"$fixture_tool" build fixtures/specs/base-bf16.json "$tmp/one-file" || fail "building base-bf16"
+expect_rc 0 "one-file checkpoint" -- "$bin" scan "$tmp/one-file"
+contains "$tmp/out" "  1 file, " "singular file count"
+expect_rc 2 "unknown command" -- "$bin" frobnicate
+contains "$tmp/err" "unknown command frobnicate" "unknown command named"
+lacks "$tmp/err" "A subcommand is required" "unknown command is not a missing one"
+expect_rc 2 "misspelt command" -- "$bin" scna fixtures/demo
+contains "$tmp/err" "(did you mean scan?)" "nearest command"
+expect_rc 2 "-s prints nothing, errors included" -- "$bin" scan -s "$tmp/does-not-exist"
+if [ -s "$tmp/out" ] || [ -s "$tmp/err" ]; then fail "-s printed something"; else ok; fi
+expect_rc 2 "-s on a usage error" -- "$bin" scan -s --threads many fixtures/demo
+if [ -s "$tmp/out" ] || [ -s "$tmp/err" ]; then fail "-s printed a usage error"; else ok; fi
+expect_rc 2 "usage error control" -- "$bin" scan --threads many fixtures/demo
+contains "$tmp/err" "--threads" "usage error printed without -s"
+expect_rc 1 "-s on findings" -- "$bin" scan -s fixtures/demo
+if [ -s "$tmp/out" ] || [ -s "$tmp/err" ]; then fail "-s printed findings"; else ok; fi
+if command -v script >/dev/null; then
+  # On a terminal (script gives one) lines wrap at COLUMNS, continuation lines indented.
+  COLUMNS=70 script -qec "$bin scan --color never fixtures/demo" /dev/null >"$tmp/tty" 2>&1
+  python3 - "$tmp/tty" <<'PY' && ok || fail "terminal output wraps at COLUMNS"
+import sys
+lines = [l.rstrip("\r") for l in open(sys.argv[1], encoding="utf-8", errors="replace").read().split("\n")]
+lines = lines[:next(i for i, l in enumerate(lines) if l.startswith("dtype bytes"))]  # findings
+# Only a single word longer than the terminal (a long tensor name) may overflow it.
+assert all(len(l) <= 70 or " " not in l.strip() for l in lines), max(lines, key=len)
+assert any(l.startswith("      ") and l.strip() for l in lines)  # continuation lines
+PY
+else
+  echo "cli: no script(1): skipping the terminal-width check"
+fi
+expect_rc 1 "piped output is not wrapped" -- env COLUMNS=70 "$bin" scan --color never fixtures/demo
+python3 -c 'import sys; assert max(map(len, open(sys.argv[1]).read().splitlines())) > 70' "$tmp/out" && ok || fail "piped output wrapped"
+expect_rc 0 "pre-commit hook --timeout 60" -- hook --timeout 60 "$tmp/healthy/config.json"
+expect_rc 0 "pre-commit hook --retries 1" -- hook --retries 1 "$tmp/healthy/config.json"
+expect_rc 1 "pre-commit hook --select with two values" -- hook --select CKD2 CKD4 fixtures/demo/config.json
+expect_rc 0 "pre-commit hook --select control" -- hook --select CKD2 fixtures/demo/config.json
+"$bin" scan --help >"$tmp/scan-help"
+PYTHONPATH=python python3 - "$tmp/scan-help" <<'PY' && ok || fail "pre-commit hook's options differ from scan --help"
+import re, sys
+from ckptdoctor.pre_commit import MULTI_VALUE, TAKES_VALUE
+help_text = open(sys.argv[1]).read()
+with_value = set(re.findall(r"^\s+(?:-\w,)?(--[\w-]+) [A-Z]{2,}\b", help_text, re.M))
+several = set(re.findall(r"^\s+(?:-\w,)?(--[\w-]+) [A-Z]{2,} \.\.\.", help_text, re.M))
+assert with_value == TAKES_VALUE, (with_value ^ TAKES_VALUE)
+assert MULTI_VALUE <= several, MULTI_VALUE - several
+PY
+# Counts are findings: 32 negative scales, 25 listed; the CI formats read by their consumers.
+cp fixtures/specs/base-fp8-block.json "$tmp/"
+echo '{"base": "base-fp8-block", "set": {"model\\.layers\\..*weight_scale_inv": {"fill": -0.0003}}}' >"$tmp/bad-scales.json"
+"$fixture_tool" build "$tmp/bad-scales.json" "$tmp/bad-scales" || fail "building bad-scales"
+expect_rc 1 "32 bad scales" -- "$bin" scan "$tmp/bad-scales"
+contains "$tmp/out" "non-positive-scale (CKD503) x32" "per-rule count includes the unlisted"
+contains "$tmp/out" "32 errors, 0 warnings" "summary counts findings, not lines"
+if [ -x .venv/bin/python ]; then
+  for f in sarif junit gitlab github; do (cd "$tmp" && "$bin" scan --format $f bad-scales >"bad.$f"); done
+  if .venv/bin/python tests/report_formats_check.py "$tmp/bad.sarif" "$tmp/bad.junit" "$tmp/bad.gitlab" "$tmp/bad.github" >"$tmp/formats" 2>&1; then ok; else fail "truncated CI formats rejected by their readers"; sed 's/^/  | /' "$tmp/formats" | tail -5; fi
+fi
 
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -12,7 +12,7 @@ import json
 import re
 import sys
 
-from junitparser import JUnitXml
+from junitparser import JUnitXml, Skipped
 from sarif_pydantic import Sarif
 
 
@@ -30,9 +30,18 @@ def check_sarif(path):
             assert rule[key]["text"].strip(), (rule["id"], key)
         assert len(rule["shortDescription"]["text"]) <= 1024
         assert rule["defaultConfiguration"]["level"] in ("note", "warning", "error")
+    # Rules that did not run are configuration notifications, never listed rules (a listed rule
+    # without results reads as a pass); a capped check's unlisted findings are an execution
+    # notification, never a result.
+    (invocation,) = run["invocations"]
+    not_run = {n["associatedRule"]["id"] for n in invocation.get("toolConfigurationNotifications", [])}
+    assert not (not_run & set(ids)), not_run & set(ids)
+    for note in invocation.get("toolExecutionNotifications", []):
+        assert note["associatedRule"]["id"] in ids and "more" in note["message"]["text"], note
     hashes = set()
     for result in run["results"]:
         assert result["message"]["text"].strip()
+        assert not result["message"]["text"].startswith("... and"), result
         assert driver["rules"][result["ruleIndex"]]["id"] == result["ruleId"]
         assert 1 <= len(result["locations"]) <= 10
         uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
@@ -49,6 +58,9 @@ def check_junit(path):
     for suite in xml:
         names = [case.name for case in suite]
         assert len(names) == len(set(names)), suite.name
+        for case in suite:
+            for r in case.result:  # a skipped rule says why it did not run
+                assert not isinstance(r, Skipped) or "did not run" in (r.message or ""), case.name
         cases += len(names)
     assert cases == xml.tests, (cases, xml.tests)
     return cases

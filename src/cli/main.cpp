@@ -1,12 +1,15 @@
 // ckptdoctor: verify quantized LLM checkpoints. Exit codes: 0 clean, 1 findings at or above
 // --fail-on, 2 the tool could not run.
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -57,6 +60,36 @@ bool use_color(const std::string& mode) {
   const char* force = std::getenv("FORCE_COLOR");
   if (force && *force && std::string(force) != "0") return true;
   return ::isatty(STDOUT_FILENO) != 0;
+}
+
+// Columns to wrap text output at: the terminal's width when stdout is one (COLUMNS wins over
+// the ioctl), else 0 (no wrapping: pipes, files and CI logs get one line per finding).
+size_t terminal_width() {
+  if (::isatty(STDOUT_FILENO) == 0) return 0;
+  if (const char* columns = std::getenv("COLUMNS"); columns && *columns) {
+    char* end = nullptr;
+    long n = std::strtol(columns, &end, 10);
+    if (*end == '\0' && n >= 20 && n <= 10000) return static_cast<size_t>(n);
+  }
+  winsize size{};
+  if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col >= 20) return size.ws_col;
+  return 80;
+}
+
+// "ckptdoctor frobnicate": CLI11 would say "A subcommand is required"; name the word and the
+// nearest command instead. Empty when argv's first word is an option or a known command.
+std::string unknown_command_error(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return "";
+  std::string word = argv[1];
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    if (sub->get_name() == word) return "";
+    names.push_back(sub->get_name());
+  }
+  std::string hint = ckd::closest_name(word, names);
+  return fmt::format("unknown command {}{}; commands: {}", word,
+                     hint.empty() ? "" : fmt::format(" (did you mean {}?)", hint),
+                     fmt::join(names, ", "));
 }
 
 ckd::RuleSet load_rules(const std::vector<std::string>& extra_files) {
@@ -237,8 +270,10 @@ int run_fix_command(FixArgs& a) {
   } else if (report.findings.empty()) {
     std::cout << fmt::format("re-scan of {}: clean\n", scan.dir);
   } else {
-    std::cout << fmt::format("re-scan of {}: still {} errors, {} warnings, {} infos\n", scan.dir,
-                             report.errors, report.warnings, report.infos);
+    std::cout << fmt::format("re-scan of {}: still {}, {}, {}\n", scan.dir,
+                             ckd::count_of(report.errors, "error"),
+                             ckd::count_of(report.warnings, "warning"),
+                             ckd::count_of(report.infos, "info", "infos"));
     ckd::write_text_report(std::cout, report, ckd::TextStyle{palette.on, true});
   }
   std::cout.flush();
@@ -353,7 +388,8 @@ int main(int argc, char** argv) {
   scan->add_flag("--no-config", no_config, "ignore DIR/ckptdoctor.json");
   scan->add_option("--progress", progress, "progress on stderr for --deep (auto: on a terminal)")
       ->check(CLI::IsMember({"auto", "always", "never"}));
-  scan->add_flag("-s,--silent", silent, "print nothing; the exit code is the answer");
+  scan->add_flag("-s,--silent", silent,
+                 "print nothing, errors included: the exit code is the answer (2: could not run)");
   scan->add_flag("--deep", deep, "read all tensor data: NaN/Inf and all-zero weights");
   scan->add_option("--threads", threads, "worker threads (default: all cores)")
       ->check(CLI::Range(0, 1024));
@@ -389,9 +425,20 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"bash", "zsh", "fish"}));
   CLI::App* man = app.add_subcommand("man", "Print the man page (roff), made from this help");
 
+  if (std::string error = unknown_command_error(app, argc, argv); !error.empty()) {
+    std::cerr << "ckptdoctor: error: " << error << "\n";
+    return kExitError;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // scan -s prints nothing at all, a usage error included (the flag is looked for by hand:
+    // the parse that would set it just failed).
+    bool silent_scan = argc > 1 && std::string_view(argv[1]) == "scan" &&
+                       std::any_of(argv + 2, argv + argc, [](const char* a) {
+                         return std::string_view(a) == "-s" || std::string_view(a) == "--silent";
+                       });
+    if (silent_scan && e.get_exit_code() != 0) return kExitError;
     int code = app.exit(e);
     return code == 0 ? kExitClean : kExitError;
   }
@@ -462,7 +509,8 @@ int main(int argc, char** argv) {
       }
     } else {
       bool color_on = output_file.empty() && use_color(color);
-      ckd::write_text_report(out, report, ckd::TextStyle{color_on, quiet});
+      size_t width = output_file.empty() ? terminal_width() : 0;
+      ckd::write_text_report(out, report, ckd::TextStyle{color_on, quiet, width});
     }
     out.flush();
     if (!out)
@@ -471,10 +519,11 @@ int main(int argc, char** argv) {
     // Freeing a 60k-tensor checkpoint's tables costs more than the OS reclaiming them at exit.
     std::_Exit(report.failed ? kExitFindings : kExitClean);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "ckptdoctor: error: " << e.what() << "\n";
+    if (!(silent && scan->parsed())) std::cerr << "ckptdoctor: error: " << e.what() << "\n";
     return kExitError;
   } catch (const std::exception& e) {
-    std::cerr << "ckptdoctor: error: " << e.what() << "\n";
+    // scan -s prints nothing at all: exit code 2 is the whole answer (README: exit codes).
+    if (!(silent && scan->parsed())) std::cerr << "ckptdoctor: error: " << e.what() << "\n";
     return kExitError;
   }
 }

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <exception>
+#include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -17,20 +20,35 @@ inline int worker_count(int requested) {
 }
 
 // Calls body(i) for every i in [0, count), on up to `threads` threads (0: all cores). Bodies
-// must not throw; they run concurrently and in no fixed order.
+// run concurrently and in no fixed order. When a body throws (on any thread), no new index is
+// handed out, every thread is joined, and the first exception is rethrown here: an exception
+// escaping a std::thread would call std::terminate instead of reaching the caller.
 template <typename Body>
 void parallel_for(size_t count, int threads, Body&& body) {
   std::atomic<size_t> next{0};
+  std::exception_ptr first_error;
+  std::mutex error_mutex;
   auto work = [&] {
-    for (size_t i = next++; i < count; i = next++) body(i);
+    try {
+      for (size_t i = next++; i < count; i = next++) body(i);
+    } catch (...) {
+      std::lock_guard lock(error_mutex);
+      if (!first_error) first_error = std::current_exception();
+      next = count;  // the others finish the item they hold and stop
+    }
   };
   size_t helpers =
       std::min(static_cast<size_t>(worker_count(threads)), std::max<size_t>(count, 1)) - 1;
   std::vector<std::thread> pool;
   pool.reserve(helpers);
-  for (size_t t = 0; t < helpers; ++t) pool.emplace_back(work);
+  try {
+    for (size_t t = 0; t < helpers; ++t) pool.emplace_back(work);
+  } catch (const std::system_error&) {
+    // No more threads to be had: the ones started (and this one) do all the work.
+  }
   work();
   for (auto& t : pool) t.join();
+  if (first_error) std::rethrow_exception(first_error);
 }
 
 }  // namespace ckd

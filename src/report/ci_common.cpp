@@ -40,8 +40,37 @@ std::string FindingLocator::dir_path() const {
   return repository_path(report_.dir);
 }
 
+namespace {
+
+// The offset of the first `"key": "<shard>"` entry for a shard file the message names
+// ("weight_map names model-00002-of-00002.safetensors ..."), or npos.
+size_t index_entry_of_named_shard(const std::string& text, const std::string& message) {
+  size_t best = std::string::npos;
+  size_t at = 0;
+  while ((at = message.find(".safetensors", at)) != std::string::npos) {
+    size_t end = at + std::string_view(".safetensors").size();
+    size_t begin = message.find_last_of(" ,(", at);
+    begin = begin == std::string::npos ? 0 : begin + 1;
+    std::string quoted = fmt::format("\"{}\"", message.substr(begin, end - begin));
+    for (size_t hit = text.find(quoted); hit != std::string::npos && hit < best;
+         hit = text.find(quoted, hit + 1)) {
+      size_t before = text.find_last_not_of(" \t\r\n", hit == 0 ? 0 : hit - 1);
+      if (hit > 0 && before != std::string::npos && text[before] == ':') {
+        best = hit;  // a value: the line of its key
+        break;
+      }
+    }
+    at = end;
+  }
+  return best;
+}
+
+}  // namespace
+
 int FindingLocator::line(const Finding& f) {
-  if (f.tensor.empty() || !f.file.ends_with(".json")) return 1;
+  if (!f.file.ends_with(".json") || (f.tensor.empty() && f.message.find(".safetensors") ==
+                                                              std::string::npos))
+    return 1;
   auto it = texts_.find(f.file);
   if (it == texts_.end()) {
     std::string text;
@@ -52,7 +81,10 @@ int FindingLocator::line(const Finding& f) {
     it = texts_.emplace(f.file, std::move(text)).first;
   }
   const std::string& text = it->second;
-  size_t at = text.find(fmt::format("\"{}\"", f.tensor));
+  // A tensor's own key; for a finding about a shard the index names (index-missing-shard), the
+  // first weight_map entry naming it.
+  size_t at = f.tensor.empty() ? index_entry_of_named_shard(text, f.message)
+                               : text.find(fmt::format("\"{}\"", f.tensor));
   if (at == std::string::npos) return 1;
   return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
 }

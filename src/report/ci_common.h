@@ -19,7 +19,8 @@ class FindingLocator {
   std::string path(const Finding& f) const;
   // The checkpoint directory itself, the same way.
   std::string dir_path() const;
-  // 1-based line of the tensor's key in a JSON file (the index); 1 otherwise.
+  // 1-based line of the tensor's key in a JSON file (the index), or for a finding about a shard
+  // the index names, of the first weight_map entry naming it; 1 otherwise.
   int line(const Finding& f);
 
  private:

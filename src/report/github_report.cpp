@@ -18,9 +18,17 @@ const char* command_of(Severity s) {
   return s == Severity::kError ? "error" : s == Severity::kWarning ? "warning" : "notice";
 }
 
-// Pipes would end a Markdown table cell; printable() already escaped the newlines.
-std::string table_cell(std::string_view s) {
-  return replace_chars(printable(s), {{'|', "\\|"}});
+// Text from the checkpoint in GitHub-flavoured Markdown (a table cell or a line): every
+// character that could start emphasis, code, a link, HTML, a heading or end the cell is
+// backslash-escaped (GFM allows that for any ASCII punctuation), so `__metadata__` stays literal
+// and a hostile name cannot inject markup. printable() already escaped the newlines.
+std::string markdown_text(std::string_view s) {
+  std::string out;
+  for (char c : printable(s)) {
+    if (std::string_view("\\`*_{}[]()<>#+-.!|~&").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
 }
 
 }  // namespace
@@ -36,26 +44,40 @@ std::string github_escape_property(std::string_view s) {
 namespace {
 
 struct Group {
-  std::string path;  // the first finding's file
+  std::string path;     // the first finding's file
+  const Finding* head;  // the first finding (or note): rule and severity
   std::vector<const Finding*> findings;
+  uint64_t omitted = 0;  // findings of the rule its check did not list (counted here)
+
+  uint64_t count() const { return findings.size() + omitted; }
 };
 
-// Findings grouped by `key`, in the order of their first finding.
+// Findings grouped by `key`, in the order of their first finding. A capped check's note for
+// unlisted findings adds its count to its rule's last group (it has no file of its own).
 template <typename Key>
 std::vector<Group> group_findings(const ScanReport& report, FindingLocator& locate, Key&& key) {
   std::vector<Group> groups;
-  std::map<std::string, size_t> index;
+  std::map<std::string, size_t> index, last_of_rule;
   for (const Finding& f : report.findings) {
+    if (auto last = last_of_rule.find(f.code); f.omitted && last != last_of_rule.end()) {
+      groups[last->second].omitted += f.omitted;
+      continue;
+    }
     auto [it, added] = index.emplace(key(f), groups.size());
-    if (added) groups.push_back({locate.path(f), {}});
-    groups[it->second].findings.push_back(&f);
+    if (added) groups.push_back({locate.path(f), &f, {}, 0});
+    if (f.omitted) {
+      groups[it->second].omitted += f.omitted;  // a note with nothing listed before it
+    } else {
+      groups[it->second].findings.push_back(&f);
+    }
+    last_of_rule[f.code] = it->second;
   }
   return groups;
 }
 
 size_t count_at(const std::vector<Group>& groups, Severity s) {
   size_t n = 0;
-  for (const Group& g : groups) n += g.findings.front()->severity == s;
+  for (const Group& g : groups) n += g.head->severity == s;
   return n;
 }
 
@@ -77,10 +99,10 @@ void write_github_report(std::ostream& out, const ScanReport& report) {
   std::map<Severity, size_t> emitted;
   std::map<Severity, std::vector<std::string>> left_out;
   for (const Group& g : groups) {
-    const Finding& f = *g.findings.front();
+    const Finding& f = *g.head;
     // The last annotation a level may show names the rules that did not fit.
     if (over_cap.at(f.severity) && emitted[f.severity] + 1 >= kAnnotationCap) {
-      left_out[f.severity].push_back(fmt::format("{} {} ({})", f.code, f.name, g.findings.size()));
+      left_out[f.severity].push_back(fmt::format("{} {} ({})", f.code, f.name, g.count()));
       continue;
     }
     ++emitted[f.severity];
@@ -90,11 +112,11 @@ void write_github_report(std::ostream& out, const ScanReport& report) {
       if (i) body += '\n';
       body += printable(x.tensor.empty() ? x.message : x.tensor + ": " + x.message);
     }
-    if (g.findings.size() > kMessagesPerAnnotation)
-      body += fmt::format("\n... and {} more", g.findings.size() - kMessagesPerAnnotation);
-    std::string title = g.findings.size() == 1
+    size_t shown = std::min(g.findings.size(), kMessagesPerAnnotation);
+    if (g.count() > shown) body += fmt::format("\n... and {} more", g.count() - shown);
+    std::string title = g.count() == 1
                             ? fmt::format("{} {}", f.code, f.name)
-                            : fmt::format("{} {} ({} findings)", f.code, f.name, g.findings.size());
+                            : fmt::format("{} {} ({} findings)", f.code, f.name, g.count());
     out << fmt::format("::{} file={},line={},title={}::{}\n", command_of(f.severity),
                        github_escape_property(g.path), locate.line(f),
                        github_escape_property(title), github_escape_data(body));
@@ -107,34 +129,44 @@ void write_github_report(std::ostream& out, const ScanReport& report) {
                            "step summary (--format json or sarif for all): {}",
                            kAnnotationCap, fmt::join(rules, ", "))));
   }
-  out << fmt::format("ckptdoctor: {}: {} errors, {} warnings, {} infos{}\n", report.dir,
-                     report.errors, report.warnings, report.infos,
-                     report.failed ? " (failed)" : "");
+  out << fmt::format("ckptdoctor: {}: {}, {}, {}{}\n", report.dir,
+                     count_of(report.errors, "error"), count_of(report.warnings, "warning"),
+                     count_of(report.infos, "info", "infos"), report.failed ? " (failed)" : "");
 }
 
 std::string github_step_summary(const ScanReport& report) {
   FindingLocator locate(report);
   std::string md = fmt::format(
-      "## ckptdoctor scan of `{}`\n\n{} errors, {} warnings, {} infos; "
-      "{} tensors in {} files; {}\n\n",
-      table_cell(report.dir), report.errors, report.warnings, report.infos, report.tensors,
-      report.files, report.failed ? "**failed**" : "passed");
+      "## ckptdoctor scan of {}\n\n{}, {}, {}; {} in {}; {}\n\n", markdown_text(report.dir),
+      count_of(report.errors, "error"), count_of(report.warnings, "warning"),
+      count_of(report.infos, "info", "infos"), count_of(report.tensors, "tensor"),
+      count_of(report.files, "file"), report.failed ? "**failed**" : "passed");
   if (report.findings.empty()) return md;
   md += "| severity | rule | file | tensor | message |\n|---|---|---|---|---|\n";
-  size_t shown = 0;
+  size_t listed = 0, shown = 0;
+  bool full = false;
+  std::string notes;
   for (const Finding& f : report.findings) {
-    std::string row =
-        fmt::format("| {} | {} {} | {} | {} | {} |\n", severity_name(f.severity), f.code, f.name,
-                    table_cell(locate.path(f)), table_cell(f.tensor), table_cell(f.message));
-    if (md.size() + row.size() > kSummaryCap) break;
+    if (f.omitted) {  // a capped check's note: below the table, never a row without a file
+      notes += fmt::format("- {} {}: {} not listed ({})\n", f.code, f.name,
+                           count_of(f.omitted, "more finding"), markdown_text(f.message));
+      continue;
+    }
+    ++listed;
+    std::string row = fmt::format("| {} | {} {} | {} | {} | {} |\n", severity_name(f.severity),
+                                  f.code, f.name, markdown_text(locate.path(f)),
+                                  markdown_text(f.tensor), markdown_text(f.message));
+    full = full || md.size() + row.size() + notes.size() > kSummaryCap;
+    if (full) continue;
     md += row;
     ++shown;
   }
-  if (shown < report.findings.size())
+  if (!notes.empty()) md += "\n" + notes;
+  if (shown < listed)
     md += fmt::format(
-        "\n{} more findings are not shown (the step summary is capped at 1 MiB); "
+        "\n{} are not shown (the step summary is capped at 1 MiB); "
         "use --format json or sarif for all of them.\n",
-        report.findings.size() - shown);
+        count_of(listed - shown, "more finding"));
   return md;
 }
 

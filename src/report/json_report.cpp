@@ -19,17 +19,35 @@ nlohmann::json histogram(const DtypeBytes& h) {
 }  // namespace
 
 nlohmann::json finding_json(const Finding& f) {
-  return {{"code", f.code}, {"name", f.name},     {"severity", severity_name(f.severity)},
-          {"file", f.file}, {"tensor", f.tensor}, {"message", f.message}};
+  nlohmann::json j = {{"code", f.code}, {"name", f.name},     {"severity", severity_name(f.severity)},
+                      {"file", f.file}, {"tensor", f.tensor}, {"message", f.message}};
+  if (f.omitted) j["omitted"] = f.omitted;  // a note standing for this many unlisted findings
+  return j;
 }
 
 void write_json_report(std::ostream& out, const ScanReport& r) {
   nlohmann::json findings = nlohmann::json::array();
-  for (const Finding& f : r.findings) findings.push_back(finding_json(f));
+  nlohmann::json truncated = nlohmann::json::array();  // notes for findings a check did not list
+  for (const Finding& f : r.findings) {
+    if (f.omitted) {
+      truncated.push_back({{"code", f.code},
+                           {"name", f.name},
+                           {"severity", severity_name(f.severity)},
+                           {"omitted", f.omitted},
+                           {"message", f.message}});
+    } else {
+      findings.push_back(finding_json(f));
+    }
+  }
+  nlohmann::json not_run = nlohmann::json::array();
+  for (const auto& [rule, reason] : r.not_run)
+    not_run.push_back({{"code", rule->code}, {"name", rule->name}, {"reason", reason}});
   nlohmann::json doc = {
       {"version", kJsonReportVersion},
       {"checkpoint", r.dir},
       {"findings", findings},
+      {"truncated", truncated},
+      {"not_run", not_run},
       {"dtype_bytes",
        {{"checkpoint", histogram(r.checkpoint_dtypes)}, {"targets", histogram(r.target_dtypes)}}},
       {"summary",

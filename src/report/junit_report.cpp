@@ -60,8 +60,9 @@ std::string xml_escape(std::string_view s) {
 
 struct Case {
   std::string name;
-  const Finding* finding = nullptr;  // null: a rule that passed
+  const Finding* finding = nullptr;  // null: a rule that passed, or did not run
   bool failed = false;
+  std::string skipped;  // why the rule did not run (a skipped testcase, not a pass)
 };
 
 }  // namespace
@@ -71,43 +72,62 @@ void write_junit_report(std::ostream& out, const ScanReport& report) {
   std::map<std::string, std::vector<Case>> suites;  // path -> testcases
   std::map<std::string, std::set<std::string>> used;
   std::set<std::string> fired;
+  const std::string dir_suite = locate.dir_path();
   for (const Finding& f : report.findings) {
-    std::string path = locate.path(f);
+    // A note for findings a capped check did not list: one testcase in the checkpoint's suite
+    // that says how many (it fails like them), never a case pointing at no file.
+    std::string path = f.omitted ? dir_suite : locate.path(f);
     std::string base =
-        fmt::format("{} {}{}", f.code, f.name, f.tensor.empty() ? "" : ": " + f.tensor);
+        f.omitted ? fmt::format("{} {}: {} more findings not listed", f.code, f.name, f.omitted)
+                  : fmt::format("{} {}{}", f.code, f.name, f.tensor.empty() ? "" : ": " + f.tensor);
     std::string name = base;
     for (int n = 2; used[path].count(name); ++n) name = fmt::format("{} #{}", base, n);
     used[path].insert(name);
     bool failed = report.fail_on && f.severity >= *report.fail_on;
-    suites[path].push_back({name, &f, failed});
+    suites[path].push_back({name, &f, failed, ""});
     fired.insert(f.code);
   }
-  // Rules that ran and found nothing pass, under the checkpoint directory's own suite.
-  const std::string dir_suite = locate.dir_path();
+  // Rules that ran and found nothing pass, under the checkpoint directory's own suite; rules
+  // these options did not run are skipped with the reason.
   for (const Rule* r : report.rules) {
     if (fired.count(r->code)) continue;
-    suites[dir_suite].push_back({fmt::format("{} {}", r->code, r->name), nullptr, false});
+    suites[dir_suite].push_back({fmt::format("{} {}", r->code, r->name), nullptr, false, ""});
+  }
+  for (const auto& [rule, reason] : report.not_run) {
+    suites[dir_suite].push_back(
+        {fmt::format("{} {}", rule->code, rule->name), nullptr, false, reason});
   }
 
-  size_t tests = 0, failures = 0;
+  size_t tests = 0, failures = 0, skipped = 0;
   for (const auto& [path, cases] : suites) {
     tests += cases.size();
-    for (const Case& c : cases) failures += c.failed;
+    for (const Case& c : cases) {
+      failures += c.failed;
+      skipped += !c.skipped.empty();
+    }
   }
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out << fmt::format(
       "<testsuites name=\"ckptdoctor\" tests=\"{}\" failures=\"{}\" errors=\"0\" "
-      "time=\"{:.3f}\">\n",
-      tests, failures, report.seconds);
+      "skipped=\"{}\" time=\"{:.3f}\">\n",
+      tests, failures, skipped, report.seconds);
   for (const auto& [path, cases] : suites) {
-    size_t suite_failures = 0;
-    for (const Case& c : cases) suite_failures += c.failed;
+    size_t suite_failures = 0, suite_skipped = 0;
+    for (const Case& c : cases) {
+      suite_failures += c.failed;
+      suite_skipped += !c.skipped.empty();
+    }
     out << fmt::format(
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">\n",
-        xml_escape(path), cases.size(), suite_failures);
+        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\">\n",
+        xml_escape(path), cases.size(), suite_failures, suite_skipped);
     for (const Case& c : cases) {
       out << fmt::format("    <testcase classname=\"{}\" name=\"{}\"", xml_escape(path),
                          xml_escape(c.name));
+      if (!c.skipped.empty()) {
+        out << fmt::format(">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+                           xml_escape("did not run: it " + c.skipped));
+        continue;
+      }
       if (!c.finding) {
         out << "/>\n";
         continue;

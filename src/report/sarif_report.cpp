@@ -46,8 +46,38 @@ void write_sarif_report(std::ostream& out, const ScanReport& report) {
   }
   FindingLocator locate(report);
   nlohmann::ordered_json results = nlohmann::ordered_json::array();
+  // What is not a result: notes for findings a capped check did not list (execution), and the
+  // selected rules these options did not run (configuration; they are not in `rules`, so no
+  // consumer reads them as passing).
+  nlohmann::ordered_json truncated = nlohmann::ordered_json::array();
+  nlohmann::ordered_json not_run = nlohmann::ordered_json::array();
+  auto rule_reference = [&](const std::string& code) {
+    nlohmann::ordered_json ref = {{"id", code}};
+    if (auto it = rule_index.find(code); it != rule_index.end()) ref["index"] = it->second;
+    return ref;
+  };
+  for (const auto& [rule, reason] : report.not_run) {
+    not_run.push_back({
+        {"descriptor", {{"id", "rule-not-run"}}},
+        {"associatedRule", {{"id", rule->code}}},
+        {"level", "note"},
+        {"message", {{"text", fmt::format("{} {} did not run: it {}", rule->code, rule->name,
+                                          reason)}}},
+    });
+  }
   std::map<std::string, int> occurrences;  // "hash:N", N counting equal hashes (GitHub's form)
   for (const Finding& f : report.findings) {
+    if (f.omitted) {
+      truncated.push_back({
+          {"descriptor", {{"id", "results-truncated"}}},
+          {"associatedRule", rule_reference(f.code)},
+          {"level", sarif_level(f.severity)},
+          {"message", {{"text", fmt::format("{} {}: {} more findings are not listed as results "
+                                            "({}); they count toward the exit code",
+                                            f.code, f.name, f.omitted, f.message)}}},
+      });
+      continue;
+    }
     std::string path = locate.path(f);
     std::string hash = finding_fingerprint(f, path);
     int occurrence = ++occurrences[hash];
@@ -70,6 +100,9 @@ void write_sarif_report(std::ostream& out, const ScanReport& report) {
     if (it != rule_index.end()) result["ruleIndex"] = it->second;
     results.push_back(std::move(result));
   }
+  nlohmann::ordered_json invocation = {{"executionSuccessful", true}};
+  if (!truncated.empty()) invocation["toolExecutionNotifications"] = truncated;
+  if (!not_run.empty()) invocation["toolConfigurationNotifications"] = not_run;
   nlohmann::ordered_json log = {
       {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
       {"version", "2.1.0"},
@@ -79,7 +112,7 @@ void write_sarif_report(std::ostream& out, const ScanReport& report) {
             {{"name", "ckptdoctor"},
              {"semanticVersion", ckptdoctor_version()},
              {"rules", rules}}}}},
-         {"invocations", {{{"executionSuccessful", true}}}},
+         {"invocations", nlohmann::ordered_json::array({invocation})},
          {"results", results}}}},
   };
   out << log.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";

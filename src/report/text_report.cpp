@@ -42,10 +42,10 @@ void write_text_report(std::ostream& out, const ScanReport& r, const TextStyle& 
   Palette p{style.color};
   if (!style.quiet) {
     out << p.bold(fmt::format("ckptdoctor scan {}", r.dir))
-        << p.dim(fmt::format("  {} files, {} tensors, {}", r.files, with_commas(r.tensors),
-                             human_bytes(r.tensor_bytes)))
+        << p.dim(fmt::format("  {}, {} {}, {}", count_of(r.files, "file"), with_commas(r.tensors),
+                             r.tensors == 1 ? "tensor" : "tensors", human_bytes(r.tensor_bytes)))
         << "\n"
-        << p.dim(r.scheme)
+        << p.dim(wrap_text(r.scheme, style.width, 2))
         << (r.source_dir.empty() ? "" : p.dim(fmt::format("; source {}", r.source_dir))) << "\n\n";
   }
   // Findings arrive sorted by severity then code: print a heading per rule.
@@ -53,10 +53,15 @@ void write_text_report(std::ostream& out, const ScanReport& r, const TextStyle& 
     size_t j = i;
     while (j < r.findings.size() && r.findings[j].code == r.findings[i].code) ++j;
     const Finding& head = r.findings[i];
+    uint64_t count = 0;  // findings, those a capped check did not list included
+    for (size_t k = i; k < j; ++k) count += r.findings[k].count();
     out << p.severity(head.severity) << " " << p.bold(head.name)
-        << p.dim(fmt::format(" ({}) x{}", head.code, j - i)) << "\n";
-    for (size_t k = i; k < j; ++k)
-      out << "  " << location(r.findings[k]) << printable(r.findings[k].message) << "\n";
+        << p.dim(fmt::format(" ({}) x{}", head.code, count)) << "\n";
+    for (size_t k = i; k < j; ++k) {
+      const Finding& f = r.findings[k];
+      std::string line = "  " + location(f) + printable(f.message);
+      out << wrap_text(line, style.width, 6) << "\n";
+    }
     i = j;
   }
   if (style.quiet) return;
@@ -64,8 +69,8 @@ void write_text_report(std::ostream& out, const ScanReport& r, const TextStyle& 
   write_histogram(out, r, p);
   std::string verdict =
       r.fail_on ? (r.failed ? p.paint("FAIL", "1;31") : p.paint("ok", "1;32")) : "report only";
-  out << fmt::format("\n{} errors, {} warnings, {} info in {:.2f}s: {}", r.errors, r.warnings,
-                     r.infos, r.seconds, verdict);
+  out << fmt::format("\n{}, {}, {} info in {:.2f}s: {}", count_of(r.errors, "error"),
+                     count_of(r.warnings, "warning"), r.infos, r.seconds, verdict);
   if (r.fail_on) out << p.dim(fmt::format(" (--fail-on {})", severity_name(*r.fail_on)));
   out << "\n";
   if (r.transfer) {

@@ -33,6 +33,13 @@ struct Palette {
 std::string replace_chars(std::string_view s,
                           std::initializer_list<std::pair<char, std::string_view>> replacements);
 
+// "1 error", "2 errors" (plural: the singular + "s" unless given).
+std::string count_of(uint64_t n, std::string_view singular, std::string_view plural = {});
+
+// `text` (plain: no colour escapes) broken at spaces into lines of at most `width` columns, the
+// continuation lines indented by `indent` spaces; unchanged when width is 0 or it fits.
+std::string wrap_text(std::string_view text, size_t width, size_t indent);
+
 // "1.5 GiB"
 std::string human_bytes(uint64_t bytes);
 

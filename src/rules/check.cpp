@@ -21,6 +21,13 @@ void CheckContext::emit(std::string file, std::string tensor, std::string messag
                                     std::move(tensor), std::move(message)});
 }
 
+void CheckContext::emit_omitted(std::string file, uint64_t count, std::string message) const {
+  if (count == 0) return;
+  std::lock_guard lock(state_.findings_mutex);
+  state_.findings.push_back(Finding{rule_.code, rule_.name, rule_.severity, std::move(file), "",
+                                    std::move(message), count});
+}
+
 void CheckContext::emit(const TensorRef& ref, std::string message) const {
   emit(ref.shard->display_name(), ref.info->name, std::move(message));
 }

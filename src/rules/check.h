@@ -73,6 +73,8 @@ class CheckContext {
   // Records a finding for this rule unless the rule's tensor selectors exclude it.
   void emit(std::string file, std::string tensor, std::string message) const;
   void emit(const TensorRef& ref, std::string message) const;
+  // Records that `count` further findings of this rule were found but not listed (Finding::omitted).
+  void emit_omitted(std::string file, uint64_t count, std::string message) const;
 
   double param(const char* key, double fallback) const;
   std::string param(const char* key, const std::string& fallback) const;
@@ -87,6 +89,9 @@ class Check {
  public:
   virtual ~Check() = default;
   virtual void run(const CheckContext& ctx) const = 0;
+  // Checks that compare against --source say so: without it they do not run (and are not
+  // reported as passing).
+  virtual bool needs_source() const { return false; }
 };
 
 }  // namespace ckd

@@ -154,6 +154,16 @@ DataScanSummary scan_tensor_data(const Checkpoint& ck, int threads, bool progres
   std::atomic<uint64_t> done_bytes{0};
   std::atomic<bool> finished{false};
   std::thread reporter;
+  // Stops and joins the progress line on every exit, a read error included: a joinable
+  // std::thread destroyed during unwinding would call std::terminate.
+  struct StopReporter {
+    std::atomic<bool>& finished;
+    std::thread& reporter;
+    ~StopReporter() {
+      finished = true;
+      if (reporter.joinable()) reporter.join();
+    }
+  } stop_reporter{finished, reporter};
   if (progress) {
     reporter = std::thread([&] {
       while (!finished) {
@@ -165,6 +175,9 @@ DataScanSummary scan_tensor_data(const Checkpoint& ck, int threads, bool progres
       std::fprintf(stderr, "\r\033[K");
     });
   }
+  // copy_to reads with pread (never through the mapping: a shard that shrank after it was
+  // opened is a short read and an IoError naming the file, not a SIGBUS); parallel_for brings
+  // the first worker's error back to this thread.
   parallel_for(items.size(), threads, [&](size_t i) {
     const WorkItem& w = items[i];
     ByteSource& src = w.shard->source();
@@ -178,8 +191,6 @@ DataScanSummary scan_tensor_data(const Checkpoint& ck, int threads, bool progres
     }
     done_bytes += w.length;
   });
-  finished = true;
-  if (reporter.joinable()) reporter.join();
   for (size_t i = 0; i < items.size(); ++i) {
     DataStats& total = summary.tensors[items[i].tensor];
     total.nan += results[i].nan;

@@ -84,6 +84,13 @@ std::vector<const Rule*> select_rules(const RuleSet& rules, const std::vector<st
   return out;
 }
 
+std::string reason_not_run(const Rule& rule, const ScanOptions& options, bool has_source) {
+  if (rule.tier == "data" && !options.deep) return "reads tensor data: runs only with --deep";
+  if (!has_source && make_check(rule.check)->needs_source())
+    return "compares against the BF16 source: runs only with --source";
+  return "";
+}
+
 std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Checkpoint& checkpoint,
                                const Checkpoint* source, const ScanOptions& options) {
   ScanState state(checkpoint, source, options);
@@ -108,7 +115,8 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
       });
     }
     for (const Rule* rule : rules) {
-      if (rule->tier != tier) continue;
+      if (rule->tier != tier || !reason_not_run(*rule, options, source != nullptr).empty())
+        continue;
       jobs.push_back([&state, &errors, &errors_mutex, rule] {
         try {
           PhaseTimer check_timer(rule->name.c_str());

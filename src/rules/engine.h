@@ -15,6 +15,10 @@ namespace ckd {
 std::vector<const Rule*> select_rules(const RuleSet& rules, const std::vector<std::string>& select,
                                       const std::vector<std::string>& ignore);
 
+// Why `rule` does not run in a scan with these options (a --deep rule without --deep, a --source
+// rule without --source), or empty when it runs. A rule that did not run is not a pass.
+std::string reason_not_run(const Rule& rule, const ScanOptions& options, bool has_source);
+
 // Findings sorted by severity (errors first), then code, file and tensor.
 std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Checkpoint& checkpoint,
                                const Checkpoint* source, const ScanOptions& options);

@@ -1,6 +1,7 @@
 // A finding: one problem, one line, naming the file, the tensor, the value and the bound.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,13 @@ struct Finding {
   std::string file;    // relative to the checkpoint directory; empty for the checkpoint itself
   std::string tensor;  // empty when the finding is not about one tensor
   std::string message;
+  // Not a finding but a note standing for this many further findings of the rule that a capped
+  // check did not list ("... and 4 more"). Counts and gates include them; CI formats carry the
+  // note as the truncation their format can express, never as a result of its own.
+  uint64_t omitted = 0;
+
+  // How many findings this entry stands for.
+  uint64_t count() const { return omitted ? omitted : 1; }
 };
 
 }  // namespace ckd

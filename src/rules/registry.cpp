@@ -33,6 +33,7 @@ std::unique_ptr<Check> make_fused_scale_mismatch_check();
 std::unique_ptr<Check> make_unexpected_scale_dtype_check();
 std::unique_ptr<Check> make_weight_values_check();
 std::unique_ptr<Check> make_interrupted_fix_check();
+std::unique_ptr<Check> make_no_weights_check();
 
 namespace {
 
@@ -41,7 +42,7 @@ struct CheckKind {
   std::unique_ptr<Check> (*make)();
 };
 
-constexpr std::array<CheckKind, 25> kChecks = {{
+constexpr std::array<CheckKind, 26> kChecks = {{
     {"shard-issues", make_shard_issues_check},
     {"duplicate-names", make_duplicate_names_check},
     {"load-problems", make_load_problems_check},
@@ -67,6 +68,7 @@ constexpr std::array<CheckKind, 25> kChecks = {{
     {"unexpected-scale-dtype", make_unexpected_scale_dtype_check},
     {"weight-values", make_weight_values_check},
     {"interrupted-fix", make_interrupted_fix_check},
+    {"no-weights", make_no_weights_check},
 }};
 
 }  // namespace

@@ -73,7 +73,8 @@ void Shard::add_issue(ShardIssueKind kind, std::string tensor, std::string messa
 void Shard::finish_issue_counts() {
   for (auto [kind, count] : suppressed_) {
     issues_.push_back(
-        {kind, "", fmt::format("... and {} more problems of this kind in this file", count)});
+        {kind, "", fmt::format("... and {} more problems of this kind in this file", count),
+         count});
   }
 }
 

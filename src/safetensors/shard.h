@@ -36,6 +36,7 @@ struct ShardIssue {
   ShardIssueKind kind;
   std::string tensor;
   std::string message;
+  size_t omitted = 0;  // > 0: a note standing for this many further issues of its kind
 
   // The reference reader refuses a file with this issue (the others are warnings about it).
   bool rejected() const {

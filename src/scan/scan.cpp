@@ -50,11 +50,19 @@ ScanReport run_scan(const ScanRequest& request) {
   report.tensor_bytes = report.checkpoint_dtypes.total;
   report.target_dtypes = count_target_dtype_bytes(*ck);
   report.findings = run_rules(request.rules, *ck, source.get(), request.options);
-  report.rules = request.rules;
+  for (const Rule* r : request.rules) {
+    std::string why = reason_not_run(*r, request.options, source != nullptr);
+    if (why.empty()) {
+      report.rules.push_back(r);
+    } else {
+      report.not_run.push_back({r, std::move(why)});
+    }
+  }
+  // Counts are findings, not report lines: a capped check's "... and N more" note stands for N.
   for (const Finding& f : report.findings) {
     (f.severity == Severity::kError     ? report.errors
      : f.severity == Severity::kWarning ? report.warnings
-                                        : report.infos)++;
+                                        : report.infos) += f.count();
   }
   report.fail_on = request.fail_on;
   if (request.fail_on) {

@@ -28,9 +28,14 @@ struct ScanReport {
   uint64_t tensor_bytes = 0;
   DtypeBytes checkpoint_dtypes;
   DtypeBytes target_dtypes;  // weights of the modules the declaration targets
-  std::vector<Finding> findings;
+  std::vector<Finding> findings;  // listed findings, and notes for the unlisted (Finding::omitted)
   std::vector<const Rule*> rules;  // the rules that ran (CI formats list them)
-  size_t errors = 0, warnings = 0, infos = 0;
+  struct NotRun {
+    const Rule* rule;
+    std::string reason;  // "runs only with --deep", ...
+  };
+  std::vector<NotRun> not_run;  // selected rules these options do not run: never a pass
+  size_t errors = 0, warnings = 0, infos = 0;  // findings, the unlisted ones (omitted) included
   std::optional<Severity> fail_on;  // nullopt: never fail
   bool failed = false;
   double seconds = 0;

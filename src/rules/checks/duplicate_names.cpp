@@ -10,7 +10,10 @@ class DuplicateNamesCheck : public Check {
     const Checkpoint& ck = ctx.checkpoint();
     for (const auto& shard : ck.shards()) {
       for (const ShardIssue& issue : shard->issues()) {
-        if (issue.kind == ShardIssueKind::kDuplicateTensorName) {
+        if (issue.kind != ShardIssueKind::kDuplicateTensorName) continue;
+        if (issue.omitted) {
+          ctx.emit_omitted(shard->display_name(), issue.omitted, issue.message);
+        } else {
           ctx.emit(shard->display_name(), issue.tensor, issue.message);
         }
       }

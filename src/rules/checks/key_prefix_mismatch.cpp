@@ -20,6 +20,7 @@ std::string describe(const PrefixChange& c) {
 
 class KeyPrefixMismatchCheck : public Check {
  public:
+  bool needs_source() const override { return true; }
   void run(const CheckContext& ctx) const override {
     if (!ctx.source()) return;
     const auto& change = ctx.source_diff().change;

@@ -41,11 +41,11 @@ class LoadProblemsCheck : public Check {
     constexpr size_t kListed = 3;
     if (missing.size() <= kListed) {
       for (const LoadProblem* p : missing) {
-        ctx.emit(
-            kIndexFileName, "",
-            fmt::format(
-                "weight_map names {} ({} tensors) but the file does not exist; download it again",
-                p->file, with_commas(tensors_in(p->file))));
+        size_t n = tensors_in(p->file);
+        ctx.emit(kIndexFileName, "",
+                 fmt::format("weight_map names {} ({} {}) but the file does not exist; download "
+                             "it again",
+                             p->file, with_commas(n), n == 1 ? "tensor" : "tensors"));
       }
       return;
     }

@@ -24,7 +24,12 @@ class ShardIssuesCheck : public Check {
     ShardIssueKind kind = kind_of(ctx.param("issue", std::string()));
     for (const auto& shard : ctx.checkpoint().shards()) {
       for (const ShardIssue& issue : shard->issues()) {
-        if (issue.kind == kind) ctx.emit(shard->display_name(), issue.tensor, issue.message);
+        if (issue.kind != kind) continue;
+        if (issue.omitted) {
+          ctx.emit_omitted(shard->display_name(), issue.omitted, issue.message);
+        } else {
+          ctx.emit(shard->display_name(), issue.tensor, issue.message);
+        }
       }
       // transformers refuses shards whose __metadata__ lacks a known "format".
       if (kind == ShardIssueKind::kInvalidMetadata && shard->metadata()) {

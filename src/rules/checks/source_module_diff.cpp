@@ -22,6 +22,7 @@ std::string group_of(const std::string& key) {
 
 class SourceModuleDiffCheck : public Check {
  public:
+  bool needs_source() const override { return true; }
   void run(const CheckContext& ctx) const override {
     if (!ctx.source()) return;
     std::string direction = ctx.param("direction", std::string());

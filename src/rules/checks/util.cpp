@@ -41,8 +41,8 @@ std::optional<ExpertKey> parse_expert_key(std::string_view name) {
 }
 
 void CappedEmitter::add(std::string file, std::string tensor, std::string message) {
+  if (!ctx_.rule().selects_tensor(tensor)) return;  // neither listed nor counted
   ++total_;
-  last_file_ = file;
   if (total_ <= limit_) ctx_.emit(std::move(file), std::move(tensor), std::move(message));
 }
 
@@ -52,7 +52,7 @@ void CappedEmitter::add(const TensorRef& ref, std::string message) {
 
 void CappedEmitter::finish(const std::string& what) {
   if (total_ > limit_) {
-    ctx_.emit("", "",
+    ctx_.emit_omitted("", total_ - limit_,
               fmt::format("... and {} more {} (first {} shown)", with_commas(total_ - limit_), what,
                           limit_));
   }

@@ -41,7 +41,6 @@ class CappedEmitter {
   const CheckContext& ctx_;
   size_t limit_;
   size_t total_ = 0;
-  std::string last_file_;
 };
 
 // The unsigned integer value of a config key, looked up through text_config as well.
