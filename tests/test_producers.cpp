@@ -31,9 +31,11 @@ const nlohmann::json& expected() {
 // producer (everything else must scan with no finding at all, --source included).
 const std::map<std::string, std::map<std::string, size_t>>& known_findings() {
   static const std::map<std::string, std::map<std::string, size_t>> known = {
-      // transformers (5.17) writes the index's total_size from the tensors' storage, and the
-      // 64-row k/v projections of an FP8 128x128-block export are views of 128-row padded
-      // buffers: 4 x 64 x 128 bytes more than the shards hold. The warning is true.
+      // The index's total_size is the sum of each tensor's untyped_storage().nbytes()
+      // (huggingface_hub serialization/_torch.py get_torch_storage_size, called by
+      // transformers' save_pretrained), and the 64-row k/v projections of an FP8 128x128-block
+      // export are views of 128-row padded buffers: 4 x 64 x 128 = 32,768 bytes more than the
+      // shards hold. The warning is true.
       {"ct-fp8-block", {{"index-total-size", 1}}},
       {"mo-fp8-block", {{"index-total-size", 1}}},
       // llmcompressor's repack_moe: the fused experts are written in BF16 beside their scales
