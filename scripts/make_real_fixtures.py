@@ -264,14 +264,19 @@ def source_weight(source, module):
 
 
 def errors_f32(decoded, source_dir):
-    """Relative L2 error and largest absolute error, in float32 as the producers compute."""
+    """Relative L2 error and largest absolute error, in float32 as the producers compute, and
+    the relative error of the same decoded float32 values accumulated in float64."""
     source = load_dir(source_dir)
     figures = {}
     for module, d in sorted(decoded.items()):
         ref = source_weight(source, module).to(torch.float32)
         diff = d - ref
+        # The same decoded values with the norms taken in float64: what compare accumulates.
+        diff64 = d.double() - ref.double()
         figures[module] = {
             "rel_error": float(torch.linalg.vector_norm(diff) / torch.linalg.vector_norm(ref)),
+            "rel_error_f64": float(torch.linalg.vector_norm(diff64) /
+                                   torch.linalg.vector_norm(ref.double())),
             "max_abs_error": float(diff.abs().max()),
             "elements": ref.numel(),
         }
