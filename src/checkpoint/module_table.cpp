@@ -116,7 +116,8 @@ std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view
     if (contains_segment(name.substr(0, dot), "experts")) {
       for (const auto& sidecar : kFusedSidecars) {
         size_t n = sidecar.name.size();
-        if (last.size() > n + 1 && last.ends_with(sidecar.name) && last[last.size() - n - 1] == '_' &&
+        if (last.size() > n + 1 && last.ends_with(sidecar.name) &&
+            last[last.size() - n - 1] == '_' &&
             last.substr(0, last.size() - n - 1).ends_with("_proj")) {
           return {name.substr(0, name.size() - n - 1), name.substr(name.size() - n)};
         }

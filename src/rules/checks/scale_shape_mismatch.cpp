@@ -74,8 +74,9 @@ class ScaleShapeMismatchCheck : public Check {
           // (its 64x128 and 128x128 projections in fixtures/producers/mo-fp8-block: the
           // block quantizer's single amax / 448, modelopt 0.47 unified_export_hf.py).
           bool one_block = leading.empty() && rows <= bn && in <= bk;
-          expect("weight_scale", one_block ? std::vector<Shape>{grid, modelopt, Shape{}}
-                                           : std::vector<Shape>{grid, modelopt},
+          expect("weight_scale",
+                 one_block ? std::vector<Shape>{grid, modelopt, Shape{}}
+                           : std::vector<Shape>{grid, modelopt},
                  why);
           break;
         }
