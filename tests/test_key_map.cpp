@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "checkpoint/key_map.h"
+#include "checkpoint/module_table.h"
 
 TEST_CASE("normalize_key folds quantization suffixes and expert layouts") {
   using ckd::normalize_key;
@@ -50,4 +51,30 @@ TEST_CASE("best_prefix_change finds the rewrite that explains most keys") {
         "model.language_model.norm.weight");
   // Identical key sets need no change.
   CHECK_FALSE(ckd::best_prefix_change(source, source).has_value());
+}
+
+TEST_CASE("fused experts' sidecars split off their fused weight (issue 10 item 18)") {
+  using ckd::split_tensor_name;
+  using ckd::TensorRole;
+  auto split = [](std::string_view name) {
+    auto [module, param] = split_tensor_name(name);
+    return std::pair{std::string(module), std::string(param)};
+  };
+  CHECK(split("model.layers.0.mlp.experts.gate_up_proj_scale") ==
+        std::pair<std::string, std::string>{"model.layers.0.mlp.experts.gate_up_proj", "scale"});
+  CHECK(split("model.layers.0.mlp.experts.gate_up_proj_scale_2").second == "scale_2");
+  CHECK(split("model.layers.0.mlp.experts.down_proj_zero_point").second == "zero_point");
+  CHECK(split("model.layers.0.mlp.experts.down_proj_input_scale").second == "input_scale");
+  CHECK(ckd::role_of_param("scale_2", "model.layers.0.mlp.experts.gate_up_proj") ==
+        TensorRole::kGlobalScale);
+  CHECK(ckd::role_of_param("zero_point", "model.layers.0.mlp.experts.gate_up_proj") ==
+        TensorRole::kZeroPoint);
+  CHECK(ckd::normalize_key("model.layers.0.mlp.experts.gate_up_proj_scale").empty());
+  // Controls: gpt-oss's _scales, a bias, and names outside an experts module stay as they were.
+  CHECK(split("model.layers.0.mlp.experts.gate_up_proj_scales").second == "scales");
+  CHECK(split("model.layers.0.mlp.experts.gate_up_proj_bias").second == "bias");
+  CHECK(split("model.layers.0.mlp.down_proj_scale") ==
+        std::pair<std::string, std::string>{"model.layers.0.mlp.down_proj_scale", ""});
+  CHECK(split("model.layers.0.mlp.experts.router_scale").second.empty());
+  CHECK(ckd::role_of_param("scale", "model.layers.0.attn") == TensorRole::kOther);
 }

@@ -47,6 +47,23 @@ bool contains_segment(std::string_view path, std::string_view segment) {
   return false;
 }
 
+// Sidecars of a fused experts tensor, "<fused>_<suffix>": llmcompressor's repack_moe writes
+// the per-expert weight_* qparams as {gate_up,up,down}_proj_{scale,zero_point,global_scale,
+// shape,g_idx} (llmcompressor/modeling/moe/linear_experts.py, _pack_weight_qparams), modelopt
+// fused-expert exports gate_up_proj_scale / _scale_2 / _input_scale, block-FP8 releases
+// gate_up_proj_scale_inv. Longest suffix first: "_scale_2" before "_scale".
+constexpr std::array<ParamRole, 9> kFusedSidecars = {{
+    {"input_global_scale", TensorRole::kInputScale},
+    {"global_scale", TensorRole::kGlobalScale},
+    {"input_scale", TensorRole::kInputScale},
+    {"zero_point", TensorRole::kZeroPoint},
+    {"scale_inv", TensorRole::kWeightScale},
+    {"scale_2", TensorRole::kGlobalScale},
+    {"g_idx", TensorRole::kGIdx},
+    {"shape", TensorRole::kShape},
+    {"scale", TensorRole::kWeightScale},
+}};
+
 std::string_view last_segment(std::string_view path) {
   size_t dot = path.rfind('.');
   return dot == std::string_view::npos ? path : path.substr(dot + 1);
@@ -94,6 +111,18 @@ std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view
     for (const auto& p : kParams) {
       if (p.name == last) return {name.substr(0, dot), last};
     }
+    // Fused experts: experts.gate_up_proj_scale -> module experts.gate_up_proj, parameter
+    // "scale" (only under an experts segment, only for a *_proj stem).
+    if (contains_segment(name.substr(0, dot), "experts")) {
+      for (const auto& sidecar : kFusedSidecars) {
+        size_t n = sidecar.name.size();
+        if (last.size() > n + 1 && last.ends_with(sidecar.name) &&
+            last[last.size() - n - 1] == '_' &&
+            last.substr(0, last.size() - n - 1).ends_with("_proj")) {
+          return {name.substr(0, name.size() - n - 1), name.substr(name.size() - n)};
+        }
+      }
+    }
     // gpt-oss: experts.gate_up_proj_blocks -> module experts.gate_up_proj, parameter "blocks".
     for (std::string_view suffix : {"_blocks", "_scales", "_bias"}) {
       if (last.ends_with(suffix) && last.size() > suffix.size()) {
@@ -108,6 +137,11 @@ std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view
 TensorRole role_of_param(std::string_view param, std::string_view module) {
   for (const auto& p : kParams) {
     if (p.name == param) return p.role;
+  }
+  if (module.ends_with("_proj") && contains_segment(module, "experts")) {
+    for (const auto& sidecar : kFusedSidecars) {
+      if (sidecar.name == param) return sidecar.role;
+    }
   }
   if (param == "blocks") return TensorRole::kPackedWeight;
   if (param == "scales") return TensorRole::kWeightScale;
@@ -128,6 +162,15 @@ bool is_never_quantized_name(std::string_view module) {
 const ModuleParam* Module::param(std::string_view name) const {
   for (const auto& p : params) {
     if (p.name == name) return &p;
+  }
+  // A fused experts sidecar is the per-module name less "weight_" (gate_up_proj_scale is the
+  // fused weight's weight_scale), so every check asking for weight_scale finds it.
+  constexpr std::string_view kWeightPrefix = "weight_";
+  if (name.starts_with(kWeightPrefix)) {
+    std::string_view fused = name.substr(kWeightPrefix.size());
+    for (const auto& p : params) {
+      if (p.name == fused && p.role != TensorRole::kOther) return &p;
+    }
   }
   return nullptr;
 }

@@ -205,6 +205,8 @@ QuantGroup modelopt_group(const std::string& algo_in, uint64_t group_size, Quant
     g.format = WeightFormat::kNvfp4, g.bits = 4, g.group_size = group_size ? group_size : 16;
   } else if (algo == "MXFP8") {
     g.format = WeightFormat::kMxfp8, g.bits = 8, g.group_size = 32;
+  } else if (algo == "MXFP4") {  // U8 [out, in/2] weight, U8 E8M0 weight_scale [out, in/32]
+    g.format = WeightFormat::kMxfp4, g.bits = 4, g.group_size = 32;
   } else {
     g.format = WeightFormat::kUnknown;
     s.problems.push_back(

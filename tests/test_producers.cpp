@@ -1,0 +1,182 @@
+// Checkpoints written by the real producers (fixtures/producers, made by
+// scripts/make_real_fixtures.py with llmcompressor / compressed-tensors and NVIDIA modelopt on
+// tiny random-weight models): the scan must find nothing on their healthy output, and compare
+// must measure the errors the producers' own dequantizers measured (expected.json). No torch here:
+// the tests read the committed files.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "checkpoint/checkpoint.h"
+#include "compare/compare.h"
+#include "rules/engine.h"
+#include "rules/rule_set.h"
+#include "scan/scan.h"
+
+namespace {
+
+const std::string kDir = std::string(CKD_SOURCE_DIR) + "/fixtures/producers/";
+
+const nlohmann::json& expected() {
+  static const nlohmann::json e = nlohmann::json::parse(std::ifstream(kDir + "expected.json"));
+  return e;
+}
+
+// What the scan reports on producer output that is not clean, each for a reason found in the
+// producer (everything else must scan with no finding at all, --source included).
+const std::map<std::string, std::map<std::string, size_t>>& known_findings() {
+  static const std::map<std::string, std::map<std::string, size_t>> known = {
+      // The index's total_size is the sum of each tensor's untyped_storage().nbytes()
+      // (huggingface_hub serialization/_torch.py get_torch_storage_size, called by
+      // transformers' save_pretrained), and the 64-row k/v projections of an FP8 128x128-block
+      // export are views of 128-row padded buffers: 4 x 64 x 128 = 32,768 bytes more than the
+      // shards hold. The warning is true.
+      {"ct-fp8-block", {{"index-total-size", 1}}},
+      {"mo-fp8-block", {{"index-total-size", 1}}},
+      // llmcompressor's repack_moe: the fused experts are written in BF16 beside their scales
+      // (only Linear modules are compressed), so the declared FP8 is not on disk.
+      {"ct-vl-moe-fp8-repacked", {{"false-quantization", 1}}},
+  };
+  return known;
+}
+
+ckd::ScanReport scan(const std::string& variant, const std::string& source) {
+  static const ckd::RuleSet rules = ckd::RuleSet::builtin();
+  ckd::ScanRequest request;
+  request.dir = kDir + variant;
+  request.source_dir = kDir + source;
+  request.rules = ckd::select_rules(rules, {}, {});
+  request.options.deep = true;
+  return ckd::run_scan(request);
+}
+
+ckd::CompareReport compare(const std::string& variant, const std::string& source) {
+  static const ckd::RuleSet rules = ckd::RuleSet::builtin();
+  ckd::CompareRequest r;
+  r.quant_dir = kDir + variant;
+  r.source_dir = kDir + source;
+  r.rule = rules.find("roundtrip-error");
+  r.device = "cpu";
+  return ckd::run_compare(r);
+}
+
+bool is_nvfp4(const std::string& variant) {
+  return variant.find("nvfp4") != std::string::npos;
+}
+
+// compare's figures against the producer's. The producers dequantize in float32 and reduce the
+// error norms in float32 (torch.linalg.vector_norm); compare decodes in float32 too but
+// accumulates in float64. A float32 norm over n <= 2^15 squares carries a relative rounding
+// error of up to about log2(n) * 2^-24 = 1e-6 with torch's pairwise reduction, once for each
+// norm of the ratio: 2e-6 (measured: at most 2.5e-6 over the set). 1e-5 leaves a 4x margin and
+// is still 1000 times finer than a decoding defect (a wrong scale, swapped nibbles or a misread
+// group move the error by 1e-2 or more). The script also took the norms of the producer's same
+// float32 values in float64 (rel_error_f64): that is compare's own accumulation, so it must
+// agree to 1e-9, which holds only when every decoded value is bit-identical to the producer's.
+// max_abs_error is one float32 difference of those values: 1e-6 (measured: equal).
+void check_agreement(const std::string& variant, const nlohmann::json& entry) {
+  ckd::CompareReport report = compare(variant, entry["source"]);
+  const nlohmann::json& modules = entry["modules"];
+  CHECK(report.tensors.size() == modules.size());
+  CHECK(report.unpaired.empty());
+  CHECK(report.failed == 0);
+  std::map<std::string, const ckd::ModuleError*> by_module;
+  for (const auto& e : report.tensors) by_module[e.module] = &e;
+  for (const auto& [module, want] : modules.items()) {
+    CAPTURE(module);
+    auto it = by_module.find(module);
+    REQUIRE(it != by_module.end());
+    const ckd::ModuleError& got = *it->second;
+    CHECK(got.elements == want["elements"].get<uint64_t>());
+    CHECK(got.rel_error == doctest::Approx(want["rel_error"].get<double>()).epsilon(1e-5));
+    CHECK(got.rel_error == doctest::Approx(want["rel_error_f64"].get<double>()).epsilon(1e-9));
+    CHECK(got.max_abs_error == doctest::Approx(want["max_abs_error"].get<double>()).epsilon(1e-6));
+    CHECK(got.passed);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("producers: the fixture set covers the formats, and modules straddle shards") {
+  const nlohmann::json& variants = expected()["variants"];
+  // Each variant the issue asks for, with the producer's own name for its scheme.
+  const std::map<std::string, std::string> required = {
+      {"ct-fp8-dynamic", "FP8_DYNAMIC"},
+      {"ct-fp8-static", "FP8"},
+      {"ct-fp8-block", "FP8_BLOCK"},
+      {"ct-nvfp4", "NVFP4"},
+      {"ct-mxfp4", "MXFP4A16"},
+      {"ct-w4a16", "W4A16"},
+      {"ct-w8a8", "W8A8"},
+      {"ct-vl-moe-fp8-dynamic", "FP8_DYNAMIC"},
+      {"mo-fp8", "FP8_DEFAULT_CFG"},
+      {"mo-fp8-block", "FP8_2D_BLOCKWISE_WEIGHT_ONLY_CFG"},
+      {"mo-nvfp4", "NVFP4_DEFAULT_CFG"},
+      {"mo-mxfp4", "MXFP4_DEFAULT_CFG"},
+      {"mo-vl-moe-nvfp4", "NVFP4_DEFAULT_CFG"},
+  };
+  for (const auto& [variant, scheme] : required) {
+    CAPTURE(variant);
+    REQUIRE(variants.contains(variant));
+    CHECK(variants[variant]["scheme"] == scheme);
+    CHECK_FALSE(variants[variant]["modules"].empty());
+  }
+  size_t straddling = 0;
+  for (const auto& [variant, entry] : variants.items()) {
+    CAPTURE(variant);
+    auto ck = ckd::Checkpoint::open(kDir + variant);
+    CHECK(ck->shards().size() >= 2);
+    for (const ckd::Module& m : ck->modules().modules()) {
+      std::set<const ckd::Shard*> shards;
+      for (const auto& p : m.params) shards.insert(p.ref->shard);
+      if (m.is_quantized() && shards.size() > 1) ++straddling;
+    }
+  }
+  CHECK(straddling >= 5);  // a weight and its scales in different files
+}
+
+TEST_CASE("producers: real producer output scans clean, with --deep and --source") {
+  for (const auto& [variant, entry] : expected()["variants"].items()) {
+    CAPTURE(variant);
+    ckd::ScanReport report = scan(variant, entry["source"]);
+    std::map<std::string, size_t> counts;
+    std::string listing;
+    for (const auto& f : report.findings) {
+      ++counts[f.name];
+      listing += "\n  " + f.name + ": " + f.tensor + ": " + f.message;
+    }
+    std::map<std::string, size_t> want;
+    if (auto it = known_findings().find(variant); it != known_findings().end()) want = it->second;
+    CHECK_MESSAGE(counts == want, "findings:", listing);
+  }
+}
+
+TEST_CASE("producers: compare agrees with each producer's own dequantizer") {
+  size_t checked = 0;
+  for (const auto& [variant, entry] : expected()["variants"].items()) {
+    if (entry["modules"].empty() || is_nvfp4(variant)) continue;
+    CAPTURE(variant);
+    check_agreement(variant, entry);
+    ++checked;
+  }
+  CHECK(checked == 10);
+}
+
+// issue 10 item 11: compare reads an NVFP4 global scale through the weight's shard, so a module
+// whose weight_scale_2 / weight_global_scale sits in another file gets a wrong error. Fixed on
+// another branch; flip may_fail off once it is merged.
+TEST_CASE("producers: compare agrees on NVFP4 (modules straddling shards)" * doctest::may_fail()) {
+  size_t checked = 0;
+  for (const auto& [variant, entry] : expected()["variants"].items()) {
+    if (entry["modules"].empty() || !is_nvfp4(variant)) continue;
+    CAPTURE(variant);
+    check_agreement(variant, entry);
+    ++checked;
+  }
+  CHECK(checked == 3);
+}
