@@ -203,6 +203,25 @@ def q_ct_dense(kind, bits, group, symmetric):
     return quantize
 
 
+def q_ct_dense_nvfp4(name, w, t):
+    """NVFP4 frozen, not compressed: the BF16 weight, E4M3 group scales, the F32 global scale."""
+    tmp = {}
+    q_ct_nvfp4(name, w, tmp)
+    t[name + ".weight"] = w
+    t[name + ".weight_scale"] = tmp[name + ".weight_scale"]
+    t[name + ".weight_global_scale"] = tmp[name + ".weight_global_scale"]
+
+
+def fake_quantize_nvfp4(t, name):
+    """fake_quantize with a global scale: s / G, x / s_eff and the dequantization in float32
+    (the F32 global promotes them); clamp to +-6, then cast_to_fp4 (to nearest, ties to even)."""
+    x = t[name + ".weight"].astype(np.float32)
+    s_eff = t[name + ".weight_scale"].astype(np.float32) / t[name + ".weight_global_scale"][0]
+    s = expand(s_eff.astype(np.float32), 1, 16, x.shape)
+    q = np.clip(x / s, -6, 6).astype(E2M1).astype(np.float32)
+    return q * s
+
+
 def fake_quantize(t, name, kind, bits, group):
     """compressed_tensors/quantization/lifecycle/forward.py fake_quantize, with torch's dtypes:
     x / s and the dequantization in BF16 (ml_dtypes rounds each BF16 operation's float32 result
@@ -275,6 +294,8 @@ def dequant(fmt, t, name):
         return np.stack(out)
     if fmt == "vl-fp8-block":
         fmt = "fp8-block"
+    if fmt == "ct-dense-nvfp4":
+        return fake_quantize_nvfp4(t, name)
     if fmt.startswith("ct-dense-"):
         kind, bits, group = {"ct-dense-int4-asym": ("int", 4, 32), "ct-dense-fp8-channel": ("fp8", 8, None)}[fmt]
         return fake_quantize(t, name, kind, bits, group)
@@ -359,6 +380,11 @@ VARIANTS = {
         "config_groups": {"group_0": {"targets": ["Linear"], "weights": {
             "num_bits": 8, "type": "float", "strategy": "channel", "dynamic": False,
             "symmetric": True}}}, "ignore": ["lm_head"]}}, None),
+    "ct-dense-nvfp4": (q_ct_dense_nvfp4, {"quantization_config": {
+        "quant_method": "compressed-tensors", "format": "dense", "quantization_status": "frozen",
+        "config_groups": {"group_0": {"targets": ["Linear"], "weights": {
+            "num_bits": 4, "type": "float", "strategy": "tensor_group", "group_size": 16,
+            "symmetric": True, "dynamic": False}}}, "ignore": ["lm_head"]}}, None),
     # The defects compare exists for: an inverted global scale and swapped nibbles.
     "modelopt-nvfp4-broken": (q_modelopt_nvfp4, {}, {"quant_algo": "NVFP4", "group_size": 16,
                                                      "exclude_modules": ["lm_head"]}),

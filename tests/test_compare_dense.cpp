@@ -39,7 +39,7 @@ std::vector<ckd::Finding> findings_of(const ckd::ScanReport& r, const std::strin
 }  // namespace
 
 TEST_CASE("scan: a compressed-tensors \"dense\" / \"frozen\" checkpoint is false quantization") {
-  for (const char* variant : {"ct-dense-int4-asym", "ct-dense-fp8-channel"}) {
+  for (const char* variant : {"ct-dense-int4-asym", "ct-dense-fp8-channel", "ct-dense-nvfp4"}) {
     CAPTURE(variant);
     auto found = findings_of(ckd_test::scan_all_rules(kDir + variant), "false-quantization");
     REQUIRE(found.size() == 1);
@@ -74,7 +74,9 @@ TEST_CASE("scheme: format \"dense\" keeps what its weights would quantize to") {
 
 TEST_CASE("compare: dense modules are measured as their sidecars fake-quantize them") {
   nlohmann::json expected = nlohmann::json::parse(std::ifstream(kDir + "expected.json"));
-  for (const char* variant : {"ct-dense-int4-asym", "ct-dense-fp8-channel"}) {
+  for (auto [variant, format] : {std::pair{"ct-dense-int4-asym", "int4"},
+                                 std::pair{"ct-dense-fp8-channel", "fp8"},
+                                 std::pair{"ct-dense-nvfp4", "nvfp4"}}) {
     CAPTURE(variant);
     const nlohmann::json& modules = expected[variant]["modules"];
     ckd::CompareReport r = compare(variant);
@@ -93,7 +95,8 @@ TEST_CASE("compare: dense modules are measured as their sidecars fake-quantize t
             doctest::Approx(want["max_abs_error"].get<double>()).epsilon(1e-12));
       CHECK(got->rel_error > 0.005);  // a real quantization error, not the BF16 weight itself
     }
-    CHECK(r.tensors[0].format == (std::string(variant).ends_with("fp8-channel") ? "fp8" : "int4"));
+    CHECK(r.tensors[0].format == format);
+    CHECK(r.stored_dense);
   }
 }
 

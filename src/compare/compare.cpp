@@ -358,6 +358,7 @@ CompareReport run_compare(const CompareRequest& request) {
                                                : "its quantization_config quantizes no weights"));
   }
   CompareReport report;
+  report.stored_dense = stored_dense;
   report.quant_dir = request.quant_dir;
   report.source_dir = request.source_dir;
   SourcePairer pairer(*quant, *source);

@@ -53,6 +53,9 @@ struct CompareReport {
   std::map<std::string, ErrorSummary> by_format;
   std::map<std::string, ErrorSummary> by_layer;  // "0", "1", ... and "other"
   std::string prefix_change;                     // "a. -> b." when the keys needed one
+  // compressed-tensors "dense": the weights are stored uncompressed and were measured as their
+  // sidecars fake-quantize them.
+  bool stored_dense = false;
   size_t failed = 0;  // measured modules over their limit or with NaN/Inf
   uint64_t source_bytes = 0, quant_bytes = 0;
   double seconds = 0;

@@ -60,6 +60,12 @@ void write_compare_text(std::ostream& out, const CompareReport& r, const Palette
       << "\n";
   if (!r.prefix_change.empty())
     out << p.dim(fmt::format("keys mapped with the prefix change {}", r.prefix_change)) << "\n";
+  if (r.stored_dense) {
+    out << p.dim(
+               "compressed-tensors format \"dense\": the weights are stored uncompressed; each "
+               "is measured as its scale / zero point sidecars would quantize it")
+        << "\n";
+  }
   out << "\n";
   auto line = [&](const ModuleError& e) {
     out << fmt::format("  {}: {} relative error {} (limit {}), max abs error {:.4g}{}\n", e.module,
@@ -170,6 +176,7 @@ void write_compare_json(std::ostream& out, const CompareReport& r) {
                           {"formats", formats},
                           {"layers", layers},
                           {"prefix_change", r.prefix_change},
+                          {"stored_dense", r.stored_dense},
                           {"source_bytes", r.source_bytes},
                           {"device", r.device},
                           {"seconds", r.seconds}}}};

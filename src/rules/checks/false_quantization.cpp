@@ -32,7 +32,7 @@ void report_dense(const CheckContext& ctx) {
   }
   if (dense == 0) return;
   ctx.emit(*example,
-           fmt::format("{} declares compressed-tensors format \"dense\"{} with {} weights: {} of {} "
+           fmt::format("{} declares compressed-tensors format \"dense\"{} with {} {}-bit weights: {} of {} "
                        "targeted modules store their weights uncompressed as {} ({} bytes){}. "
                        "\"dense\" / \"frozen\" means the quantization was never applied to the "
                        "stored weights (save_compressed=False): this is not a quantized "
@@ -43,7 +43,8 @@ void report_dense(const CheckContext& ctx) {
                        scheme.status.empty()
                            ? ""
                            : fmt::format(" (quantization_status \"{}\")", scheme.status),
-                       weight_format_name(example_group->dense_of), with_commas(dense),
+                       weight_format_name(example_group->dense_of), example_group->bits,
+                       with_commas(dense),
                        with_commas(targeted), dtype_name(*example->info->dtype),
                        with_commas(dense_bytes),
                        with_sidecars == 0
