@@ -224,6 +224,20 @@ TEST_CASE("compare: a NaN in the source is a finding of its own and fails its mo
   CHECK(text.str().find("non-finite source") != std::string::npos);
   CHECK(text.str().find("0 NaN and 1 Inf in model.layers.0.self_attn.q_proj.weight") !=
         std::string::npos);
+  // A source that is NaN throughout leaves nothing to measure: "not measured", never 0.
+  std::string all_nan;
+  for (int i = 0; i < 96 * 128; ++i) all_nan += std::string("\xC0\x7F", 2);
+  poke(tmp2.path(), healthy + ".weight", 0, all_nan);
+  ckd::CompareReport none = compare(kDir + "ct-nvfp4", tmp2.path());
+  const ckd::ModuleError* n = find(none, healthy);
+  REQUIRE(n != nullptr);
+  CHECK(n->source_nan == 96 * 128);
+  CHECK(std::isnan(n->rel_error));
+  CHECK_FALSE(n->passed);
+  CHECK(none.by_format.at("nvfp4").max == INFINITY);
+  std::ostringstream none_text;
+  ckd::write_compare_text(none_text, none, ckd::Palette{false});
+  CHECK(none_text.str().find("relative error not measured") != std::string::npos);
   // Control: the untouched source passes every module.
   CHECK(compare(kDir + "ct-nvfp4", kDir + "source").passed());
 }

@@ -12,6 +12,7 @@
 #include "checkpoint/checkpoint.h"
 #include "compare/layout.h"
 #include "compare/pairing.h"
+#include "io/byte_source.h"
 #include "io/parallel.h"
 #include "numerics/float_decode.h"
 #include "rules/rule_set.h"
@@ -297,7 +298,7 @@ ErrorSummary summarize(const std::vector<const ModuleError*>& errors) {
   ErrorSummary s;
   std::vector<double> rel;
   for (const ModuleError* e : errors) {
-    rel.push_back(e->rel_error);
+    rel.push_back(std::isnan(e->rel_error) ? INFINITY : e->rel_error);  // not measured: worst
     s.failed += e->passed ? 0 : 1;
   }
   s.modules = rel.size();
@@ -422,14 +423,21 @@ CompareReport run_compare(const CompareRequest& request) {
   }
   std::vector<ModuleError> results(jobs.size());
   std::vector<std::string> read_failures(jobs.size());
+  std::vector<std::exception_ptr> failures(jobs.size());
   parallel_for(jobs.size(), request.threads, [&](size_t i) {
-    // A file that fails while it is read (shrunk, I/O error) fails its module, not the run.
+    // A file that fails while it is read (shrunk, I/O error) fails its module, not the run;
+    // anything else reaches the caller (exit 2) from this thread.
     try {
       results[i] = compare_one(jobs[i], request.chunk_elements, on_gpu);
     } catch (const IoError& e) {
       read_failures[i] = e.what();
+    } catch (...) {
+      failures[i] = std::current_exception();
     }
   });
+  for (const auto& f : failures) {
+    if (f) std::rethrow_exception(f);
+  }
   std::vector<ModuleError> measured;
   for (size_t i = 0; i < jobs.size(); ++i) {
     if (!read_failures[i].empty()) {
