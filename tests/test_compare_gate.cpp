@@ -187,6 +187,25 @@ TEST_CASE("compare: a missing shard, or nothing decoded at all, fails the gate")
   CHECK(text.str().find(": ok") == std::string::npos);
 }
 
+TEST_CASE("compare: modules in a declared format that is not modelled fail, each named") {
+  ckd_test::TempDir tmp;
+  copy_fixture("modelopt-nvfp4", tmp.path());
+  {
+    std::ofstream(tmp.path() + "/hf_quant_config.json", std::ios::trunc)
+        << R"({"producer": {"name": "modelopt"}, "quantization": {"quant_algo": "W4A8_AWQ",
+              "exclude_modules": ["lm_head"]}})";
+  }
+  ckd::CompareReport r = compare(tmp.path(), kDir + "source");
+  CHECK(r.tensors.empty());
+  CHECK(r.undecodable.size() == 28);
+  const ckd::UndecodableModule* u = find_undecodable(r, "model.layers.0.self_attn.q_proj");
+  REQUIRE(u != nullptr);
+  CHECK(u->reason.find("W4A8_AWQ") != std::string::npos);
+  CHECK(u->reason.find("not modelled") != std::string::npos);
+  CHECK_FALSE(r.passed());
+  CHECK(find_undecodable(r, "lm_head") == nullptr);  // excluded: not a failure
+}
+
 TEST_CASE("compare: a NaN in the source is a finding of its own and fails its module") {
   ckd_test::TempDir tmp;
   copy_fixture("source", tmp.path());

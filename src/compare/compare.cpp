@@ -244,6 +244,14 @@ const QuantGroup* dense_group(const QuantScheme& scheme, const Module& m) {
   return g && g->dense_of != WeightFormat::kNone ? g : nullptr;
 }
 
+// The group of a module the declaration quantizes in a format ckptdoctor does not model (the
+// checkpoint leaves such modules without a group), or nullptr.
+const QuantGroup* unmodelled_group(const QuantScheme& scheme, const Module& m) {
+  if (m.ignored) return nullptr;
+  const QuantGroup* g = scheme.group_for(m.path, true);
+  return g && g->format == WeightFormat::kUnknown ? g : nullptr;
+}
+
 // The shards of a checkpoint that could not be opened at all (missing, unreadable, outside the
 // directory): their tensors are in no module, so they are failures of their own.
 void unreadable_shards(const Checkpoint& ck, const std::string& which,
@@ -382,7 +390,13 @@ CompareReport run_compare(const CompareRequest& request) {
       continue;
     }
     if (!m.is_linear()) continue;
-    if (!m.group && !dense) continue;
+    if (!m.group && !dense) {
+      if (const QuantGroup* g = unmodelled_group(scheme, m))
+        report.undecodable.push_back(
+            {m.path, fmt::format("cannot decode: its declared quantization ({}) is not modelled",
+                                 g->name.empty() ? "unnamed group" : g->name)});
+      continue;
+    }
     Layout layout = dense ? describe_dense(m, *dense) : describe_module(m);
     if (!layout.matrix) {
       report.undecodable.push_back({m.path, "cannot decode: " + layout.problem});
