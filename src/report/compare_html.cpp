@@ -149,7 +149,7 @@ void histogram(std::ostream& out, const std::string& format, const CompareReport
       "<text x='{0}' y='{5}' text-anchor='middle'>0%</text>"
       "<text x='{3}' y='{5}' text-anchor='middle'>limit {6}</text>"
       "<text x='{1}' y='{5}' text-anchor='middle'>{7}</text>"
-      "<text x='{8}' y='{5}' text-anchor='middle'>over</text>\n"
+      "<text x='{8}' y='{10}' text-anchor='middle'>over</text>\n"
       "<text x='{9}' y='{10}' text-anchor='middle'>relative error ||W&#770; &#8722; W|| / "
       "||W||</text>\n",
       x0, end_x, y0, limit_x, top, y0 + 12, pct(limit), pct(2 * limit), overflow_x + bw / 2,
