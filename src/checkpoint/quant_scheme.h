@@ -65,6 +65,10 @@ struct QuantGroup {
   uint64_t group_size = 0;
   InputActivations input = InputActivations::kNone;
   bool symmetric = true;
+  // compressed-tensors format "dense" with weights declared (save_compressed=False): nothing is
+  // stored quantized (`format` is kNone), but the 16/32-bit weights carry the scale / zero point
+  // sidecars of this format. kNone when the group is not such a group.
+  WeightFormat dense_of = WeightFormat::kNone;
 };
 
 struct QuantScheme {
@@ -77,6 +81,7 @@ struct QuantScheme {
   std::vector<NamePattern> ignore;
   bool kv_cache = false;
   std::vector<std::string> problems;  // declaration problems (unsupported algo, bad pattern)
+  std::string status;                 // compressed-tensors quantization_status ("frozen", ...)
 
   bool quantizes() const;
   // Builds the lookup tables ignored_by uses; call after filling `ignore`.

@@ -347,7 +347,7 @@ int run_compare_command(CompareArgs& a) {
     ckd::write_compare_text(std::cout, report, ckd::Palette{use_color(a.color)});
   }
   std::cout.flush();
-  return report.failed ? kExitFindings : kExitClean;
+  return report.passed() ? kExitClean : kExitFindings;
 }
 
 }  // namespace
