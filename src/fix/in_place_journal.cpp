@@ -189,8 +189,8 @@ JournalInspection inspect_journal(const std::string& dir_real) {
                                  kStagingDirName));
     if (id_of(st) != e.staged)
       return foreign(fmt::format(
-          "the staged \"{}\" is not the file the journal recorded (it was created after the "
-          "journal: unpacked, copied or replaced)",
+          "the staged \"{}\" is not the file the journal recorded: it was unpacked, copied or "
+          "replaced after the journal was written",
           e.relative));
     // Its target: reached without a link, and not a directory (a link there is replaced).
     auto [parent, base] = split_parent(e.relative);
