@@ -51,7 +51,7 @@ int lookup_beneath(int dir_fd, const std::string& relative, struct stat& st) {
 }
 
 StagedFileId id_of(const struct stat& st) {
-  return {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+  return {static_cast<uint64_t>(st.st_ino),
           static_cast<int64_t>(st.st_ctim.tv_sec), static_cast<int64_t>(st.st_ctim.tv_nsec),
           static_cast<uint64_t>(st.st_size)};
 }
@@ -127,11 +127,11 @@ StagedFileId staged_file_id(int dir_fd, const std::string& dir_name, const std::
 
 std::string journal_text(const std::vector<JournalEntry>& entries) {
   std::string out = std::string(kJournalHeader) + "\n";
-  out += "# staged files to rename into place, the index last: device inode ctime_sec ctime_nsec "
-         "size name\n";
+  out += "# staged files to rename into place, the index last: inode ctime_sec ctime_nsec size "
+         "name\n";
   for (const JournalEntry& e : entries) {
-    out += fmt::format("{} {} {} {} {} {}\n", e.staged.device, e.staged.inode, e.staged.ctime_sec,
-                       e.staged.ctime_nsec, e.staged.size, e.relative);
+    out += fmt::format("{} {} {} {} {}\n", e.staged.inode, e.staged.ctime_sec, e.staged.ctime_nsec,
+                       e.staged.size, e.relative);
   }
   return out;
 }
@@ -170,7 +170,7 @@ JournalInspection inspect_journal(const std::string& dir_real) {
     }
     if (line.starts_with('#')) continue;
     JournalEntry e;
-    if (!parse_number(line, e.staged.device) || !parse_number(line, e.staged.inode) ||
+    if (!parse_number(line, e.staged.inode) ||
         !parse_number(line, e.staged.ctime_sec) || !parse_number(line, e.staged.ctime_nsec) ||
         !parse_number(line, e.staged.size))
       return foreign(fmt::format("COMMIT line {} is malformed", line_number));

@@ -1,6 +1,7 @@
 // The journal of an `ckptdoctor fix --in-place` (DIR/.ckptdoctor-staging/COMMIT): the staged
 // files to rename over DIR's, each with the identity its staged file had at the commit point
-// (device, inode, change time to the nanosecond, size).
+// (inode, change time to the nanosecond, size; not the device number, which may change across a
+// reboot after a power cut).
 //
 // The identities are the proof that the journal is ours: a journal and staging files that came
 // inside a downloaded, unpacked or copied directory have other inodes and change times, which no
@@ -21,7 +22,6 @@ inline constexpr const char* kStagingDirName = ".ckptdoctor-staging";
 inline constexpr const char* kCommitFileName = "COMMIT";
 
 struct StagedFileId {
-  uint64_t device = 0;
   uint64_t inode = 0;
   int64_t ctime_sec = 0;
   int64_t ctime_nsec = 0;
