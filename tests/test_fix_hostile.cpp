@@ -303,19 +303,23 @@ TEST_CASE("fix works on a hub cache snapshot: -o copies, --in-place replaces the
   const auto blobs = snapshot(repo + "/blobs");
   const std::string args = " --strip-prefix language_model.";
 
-  std::string out = tmp.path() + "/out";
-  CliResult r = run_cli("fix " + snap + args + " -o " + out);
-  CHECK(r.code == 0);
-  CHECK(snapshot(out) == expected);
-  for (const auto& e : fs::directory_iterator(out)) CHECK_FALSE(e.is_symlink());
-
-  r = run_cli("fix " + snap + args + " --in-place");
-  CHECK(r.code == 0);
-  CHECK(snapshot(snap) == expected);
-  CHECK(snapshot(repo + "/blobs") == blobs);  // nothing written through a link
-  // The rewritten files replaced their links; the unchanged one is still a link into blobs/.
-  CHECK_FALSE(fs::is_symlink(snap + "/model-00001-of-00002.safetensors"));
-  CHECK_FALSE(fs::is_symlink(snap + "/model.safetensors.index.json"));
-  CHECK(fs::is_symlink(snap + "/generation_config.json"));
-  CHECK(scan_all_rules(snap).errors == 0);
+  SUBCASE("-o writes regular files") {
+    std::string out = tmp.path() + "/out";
+    CliResult r = run_cli("fix " + snap + args + " -o " + out);
+    CHECK(r.code == 0);
+    REQUIRE_MESSAGE(fs::is_directory(out), r.output);
+    CHECK(snapshot(out) == expected);
+    for (const auto& e : fs::directory_iterator(out)) CHECK_FALSE(e.is_symlink());
+  }
+  SUBCASE("--in-place replaces the changed files' links") {
+    CliResult r = run_cli("fix " + snap + args + " --in-place");
+    CHECK_MESSAGE(r.code == 0, r.output);
+    CHECK(snapshot(snap) == expected);
+    CHECK(snapshot(repo + "/blobs") == blobs);  // nothing written through a link
+    // The rewritten files replaced their links; the unchanged one is still a link into blobs/.
+    CHECK_FALSE(fs::is_symlink(snap + "/model-00001-of-00002.safetensors"));
+    CHECK_FALSE(fs::is_symlink(snap + "/model.safetensors.index.json"));
+    CHECK(fs::is_symlink(snap + "/generation_config.json"));
+    CHECK(scan_all_rules(snap).errors == 0);
+  }
 }
