@@ -250,7 +250,7 @@ int run_fix_command(FixArgs& a) {
   ckd::Palette palette{use_color(a.color)};
   const bool json = a.format == "json";
   if (!json) ckd::write_fix_report(std::cout, r, outcome, palette);
-  if (r.dry_run || !outcome.written) {
+  if (r.dry_run || (!outcome.written && !outcome.finished_interrupted)) {
     if (json) ckd::write_fix_json(std::cout, r, outcome, nullptr);
     if (r.dry_run) return outcome.plan.changes_anything() ? kExitFindings : kExitClean;
     return kExitClean;
