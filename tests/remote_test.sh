@@ -191,7 +191,7 @@ bounded() {  # bounded WANT_RC SECONDS DESCRIPTION -- scan arguments...: exit co
   [ $(($(date +%s) - start)) -le "$limit" ] && ok || fail "$what took $(($(date +%s) - start)) s"
 }
 # The honest answers of the same server: the control for every case below.
-expect_rc 0 "hostile server's honest repository" -- env HF_ENDPOINT="$hostile" "$bin" scan --deadline 5 hf://org/redirect-honest
+expect_rc 0 "hostile server's honest repository" -- env HF_ENDPOINT="$hostile" "$bin" scan hf://org/redirect-honest
 # An error with an endless body: a few KB are kept for the message, the rest is not read.
 bounded 2 10 "endless HTTP 500 body" -- --timeout 3 --retries 0 hf://org/endless-500
 contains "$tmp/err" "HTTP 500 (xxxxxxxx" "endless 500 message"
@@ -212,6 +212,7 @@ contains "$tmp/err" "bytes this request may receive" "endless redirect body mess
 bounded 2 10 "trickling server" -- --timeout 3 --deadline 2 --retries 1 hf://org/trickle
 contains "$tmp/err" "/org/trickle/resolve/main/model-0000" "trickle message names the file"
 contains "$tmp/err" "within the 2-second deadline for 100001 bytes" "trickle message names the bound"
+expect_rc 0 "a short deadline on a healthy server" -- env HF_ENDPOINT="$hub" "$bin" scan --deadline 2 hf://org/base-fp8-block
 # A Content-Length longer than the body: the short read is an error, not a hang.
 bounded 2 10 "Content-Length longer than the body" -- --timeout 3 --retries 0 hf://org/long-content-length
 contains "$tmp/err" "transfer closed" "short body message"

@@ -389,15 +389,15 @@ HttpResponse HttpClient::get(const std::string& url, std::optional<ByteRange> ra
   Clock::time_point deadline =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(
                          std::chrono::duration<double>(deadline_s));
+  std::string error;
   auto past_deadline = [&] {
     return TransportError(fmt::format(
-        "{}: no complete answer within the {:g}-second deadline for {} bytes (--deadline)", url,
-        deadline_s, requested));
+        "{}: no complete answer within the {:g}-second deadline for {} bytes (--deadline){}", url,
+        deadline_s, requested, error.empty() ? "" : fmt::format("; last error: {}", error)));
   };
   auto remaining_ms = [&] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
   };
-  std::string error;
   int attempts = 1 + std::max(0, settings_.retries);
   for (int i = 0; i < attempts; ++i) {
     if (i > 0) {
