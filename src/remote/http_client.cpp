@@ -280,8 +280,8 @@ void HttpClient::release(std::unique_ptr<Handle> handle) {
 }
 
 HttpResponse HttpClient::attempt(Handle& handle, const std::string& url,
-                                 std::optional<ByteRange> range, uint64_t max_body,
-                                 long timeout_ms, std::string& error) {
+                                 std::optional<ByteRange> range, uint64_t max_body, long timeout_ms,
+                                 std::string& error) {
   CURL* c = handle.curl;
   curl_easy_reset(c);
   Transfer t;
@@ -386,9 +386,8 @@ HttpResponse HttpClient::get(const std::string& url, std::optional<ByteRange> ra
   uint64_t requested = range ? range->length : max_body;
   double deadline_s =
       settings_.deadline_s > 0 ? settings_.deadline_s : default_deadline_s(requested);
-  Clock::time_point deadline =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                         std::chrono::duration<double>(deadline_s));
+  Clock::time_point deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                  std::chrono::duration<double>(deadline_s));
   std::string error;
   auto past_deadline = [&] {
     return TransportError(fmt::format(

@@ -171,9 +171,10 @@ void RemoteStore::fetch_listing() {
   std::string url = location_.tree_url;
   uint64_t entries = 0, bytes = 0;
   auto too_large = [&](std::string_view what, uint64_t bound) {
-    return IoError(fmt::format("{}: the listing has more than {} {}; ckptdoctor reads at most that "
-                               "many",
-                               location_.display, bound, what));
+    return IoError(
+        fmt::format("{}: the listing has more than {} {}; ckptdoctor reads at most "
+                    "that many",
+                    location_.display, bound, what));
   };
   for (int page = 0; !url.empty(); ++page) {
     if (page == kMaxListingPages) {
@@ -235,8 +236,8 @@ void RemoteStore::fetch_listing() {
       reader.expect_end();
     } catch (const JsonError& e) {
       if (!location_.hub) return;
-      throw TransportError(
-          fmt::format("{}: the listing is not valid JSON at byte {}: {}", url, e.offset(), e.what()));
+      throw TransportError(fmt::format("{}: the listing is not valid JSON at byte {}: {}", url,
+                                       e.offset(), e.what()));
     }
     // Only the Hub's own pagination is followed, never a link to another origin.
     url = r.next_link;
@@ -253,8 +254,7 @@ std::optional<std::vector<StoredFile>> RemoteStore::list_safetensors() {
   if (!listed_) return std::nullopt;
   std::vector<StoredFile> out;
   for (const std::string& name : files_) {
-    if (name.ends_with(".safetensors"))
-      out.push_back({name, true});
+    if (name.ends_with(".safetensors")) out.push_back({name, true});
   }
   return out;
 }
