@@ -401,6 +401,10 @@ int main(int argc, char** argv) {
   scan->add_option("--timeout", http.stall_timeout_s,
                    "remote scans: give up on a transfer stalled this many seconds (default 30)")
       ->check(CLI::Range(1.0, 3600.0));
+  scan->add_option("--deadline", http.deadline_s,
+                   "remote scans: give up on a request (retries included) after this many seconds "
+                   "(default: 60 plus 1 per 256 KiB requested)")
+      ->check(CLI::Range(1.0, 86400.0));
   scan->add_option("--retries", http.retries,
                    "remote scans: extra attempts after a timeout, 429 or 5xx (default 2)")
       ->check(CLI::Range(0, 10));
