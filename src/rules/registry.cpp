@@ -33,6 +33,12 @@ std::unique_ptr<Check> make_fused_scale_mismatch_check();
 std::unique_ptr<Check> make_unexpected_scale_dtype_check();
 std::unique_ptr<Check> make_weight_values_check();
 std::unique_ptr<Check> make_interrupted_fix_check();
+std::unique_ptr<Check> make_unknown_architecture_check();
+std::unique_ptr<Check> make_missing_tensor_check();
+std::unique_ptr<Check> make_shape_mismatch_check();
+std::unique_ptr<Check> make_key_layout_mismatch_check();
+std::unique_ptr<Check> make_unexpected_tensor_check();
+std::unique_ptr<Check> make_tensor_parallel_divisibility_check();
 
 namespace {
 
@@ -41,7 +47,7 @@ struct CheckKind {
   std::unique_ptr<Check> (*make)();
 };
 
-constexpr std::array<CheckKind, 25> kChecks = {{
+constexpr std::array<CheckKind, 31> kChecks = {{
     {"shard-issues", make_shard_issues_check},
     {"duplicate-names", make_duplicate_names_check},
     {"load-problems", make_load_problems_check},
@@ -67,6 +73,12 @@ constexpr std::array<CheckKind, 25> kChecks = {{
     {"unexpected-scale-dtype", make_unexpected_scale_dtype_check},
     {"weight-values", make_weight_values_check},
     {"interrupted-fix", make_interrupted_fix_check},
+    {"unknown-architecture", make_unknown_architecture_check},
+    {"missing-tensor", make_missing_tensor_check},
+    {"shape-mismatch", make_shape_mismatch_check},
+    {"key-layout-mismatch", make_key_layout_mismatch_check},
+    {"unexpected-tensor", make_unexpected_tensor_check},
+    {"tensor-parallel-divisibility", make_tensor_parallel_divisibility_check},
 }};
 
 }  // namespace
