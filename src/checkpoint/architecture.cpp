@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string_view>
 #include <unordered_map>
+#include <set>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -304,21 +305,30 @@ const std::vector<Family>& builtin_families() {
   return families;
 }
 
+// Appends `pattern` with {L} and {E} replaced by the layer and expert numbers.
+void append_expanded(std::string& out, const std::string& pattern, std::optional<int64_t> layer,
+                     std::optional<int64_t> expert) {
+  size_t at = 0;
+  while (at < pattern.size()) {
+    size_t brace = pattern.find('{', at);
+    if (brace == std::string::npos) break;
+    out.append(pattern, at, brace - at);
+    if (pattern.compare(brace, 3, "{L}") == 0 && layer) {
+      out += std::to_string(*layer);
+    } else if (pattern.compare(brace, 3, "{E}") == 0 && expert) {
+      out += std::to_string(*expert);
+    } else {
+      out.append(pattern, brace, 3);
+    }
+    at = brace + 3;
+  }
+  if (at < pattern.size()) out.append(pattern, at, std::string::npos);
+}
+
 std::string expand_name(const std::string& pattern, std::optional<int64_t> layer,
                         std::optional<int64_t> expert) {
   std::string out;
-  out.reserve(pattern.size() + 8);
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern.compare(i, 3, "{L}") == 0 && layer) {
-      out += std::to_string(*layer);
-      i += 2;
-    } else if (pattern.compare(i, 3, "{E}") == 0 && expert) {
-      out += std::to_string(*expert);
-      i += 2;
-    } else {
-      out += pattern[i];
-    }
-  }
+  append_expanded(out, pattern, layer, expert);
   return out;
 }
 
@@ -331,6 +341,10 @@ struct Model {
   // Other on-disk names of an expected tensor (gpt-oss MXFP4 _blocks/_scales): name -> index.
   std::unordered_map<std::string, size_t> alternative_names;
   std::map<int, std::string> tensor_parallel;
+  // First segments of each stack's names ("embed_tokens", "layers", "norm") and the last
+  // segments of all expected names ("weight", "bias", "A_log"), from the family's patterns.
+  std::map<std::string, std::set<std::string>> roots;
+  std::set<std::string, std::less<>> last_segments;
 };
 
 void build_tensor_parallel(const json& spec, const Scope& scope, const QuantScheme& scheme,
@@ -514,6 +528,11 @@ Model build_model(const json& spec, const std::string& class_name, const json& c
       if (!size_names.empty()) size_names += ", ";
       size_names += d.is_string() ? d.get<std::string>() : d.dump();
     }
+    model.roots[stack].insert(pattern.substr(0, pattern.find('.')));
+    model.last_segments.insert(pattern.substr(pattern.rfind('.') + 1));
+    auto shape_ptr = std::make_shared<const std::vector<uint64_t>>(shape);
+    auto size_names_ptr = std::make_shared<const std::string>(size_names);
+    const std::string stack_name = optional ? "optional:" + stack : stack;
     std::vector<std::pair<std::string, std::vector<std::string>>> alts;  // quantized_as
     for (const json& a : t.value("quantized_as", json::array()))
       alts.emplace_back(a.at("name").get<std::string>(), std::vector<std::string>{});
@@ -521,11 +540,13 @@ Model build_model(const json& spec, const std::string& class_name, const json& c
     auto add = [&](std::optional<int64_t> L, std::optional<int64_t> E) {
       if (model.expected.size() >= kMaxExpected) throw ModelError("too many expected tensors");
       ExpectedTensor e;
-      e.name = prefix + expand_name(pattern, L, E);
-      e.shape = shape;
-      e.stack = optional ? "optional:" + stack : stack;
+      e.name.reserve(prefix.size() + pattern.size() + 8);
+      e.name = prefix;
+      append_expanded(e.name, pattern, L, E);
+      e.shape_of_entry = shape_ptr;
+      e.stack = stack_name;
       e.linear = linear;
-      e.size_names = size_names;
+      e.size_names_of_entry = size_names_ptr;
       for (const auto& alt : alts)
         model.alternative_names.emplace(prefix + expand_name(alt.first, L, E),
                                         model.expected.size());
@@ -640,194 +661,228 @@ bool is_float_dtype(Dtype d) {
   }
 }
 
+// Expected name -> index: open addressing over one array (a node-based map costs a malloc per
+// name and a cache miss per probe; this runs once per scan over every tensor name).
+class NameIndex {
+ public:
+  static constexpr uint32_t kNone = UINT32_MAX;
+
+  explicit NameIndex(const std::vector<ExpectedTensor>& expected) : expected_(expected) {
+    size_t size = 16;
+    while (size < expected.size() * 2) size *= 2;
+    mask_ = size - 1;
+    slots_.assign(size, Slot{0, kNone});
+    for (size_t i = 0; i < expected.size(); ++i) {
+      uint64_t h = hash(expected[i].name);
+      size_t at = h & mask_;
+      while (slots_[at].index != kNone) {
+        if (slots_[at].hash == h && expected[slots_[at].index].name == expected[i].name) break;
+        at = (at + 1) & mask_;
+      }
+      if (slots_[at].index == kNone) slots_[at] = Slot{h, static_cast<uint32_t>(i)};
+    }
+  }
+
+  uint32_t find(std::string_view name) const {
+    uint64_t h = hash(name);
+    for (size_t at = h & mask_;; at = (at + 1) & mask_) {
+      const Slot& slot = slots_[at];
+      if (slot.index == kNone) return kNone;
+      if (slot.hash == h && expected_[slot.index].name == name) return slot.index;
+    }
+  }
+  bool contains(std::string_view name) const { return find(name) != kNone; }
+
+ private:
+  struct Slot {
+    uint64_t hash;
+    uint32_t index;
+  };
+  static uint64_t hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
+
+  const std::vector<ExpectedTensor>& expected_;
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+};
+
 // `ck` is null for a names-only diff (an index without its shards): no shapes are checked.
+// Cost matters (62k names in the bench checkpoint, header tier): one hash lookup per name in the
+// common healthy case; the prefix search and its tables are built only for names that miss.
 void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck,
                 const json* config, Model& model, ArchitectureDiff& out) {
   out.expected = std::move(model.expected);
   out.tensor_parallel = std::move(model.tensor_parallel);
   const auto& expected = out.expected;
 
-  std::unordered_map<std::string_view, size_t> by_name;
-  by_name.reserve(expected.size() * 2);
-  for (size_t i = 0; i < expected.size(); ++i) by_name.emplace(expected[i].name, i);
+  const NameIndex by_name(expected);
 
-  // Per stack: the names relative to the stack's prefix, and which are unique to the stack
-  // (Qwen3.5's mtp.layers.0.* repeats the text stack's layers.0.* names).
-  std::map<std::string, std::unordered_set<std::string_view>> relative;
-  std::unordered_map<std::string_view, int> owners;
-  for (const auto& e : expected) {
-    std::string stack(stack_of(e));
-    const std::string& prefix = model.prefixes[stack];
-    std::string_view rel = std::string_view(e.name).substr(prefix.size());
-    if (relative[stack].insert(rel).second) ++owners[rel];
-  }
-  std::map<std::string, std::unordered_set<std::string_view>> roots;  // first segments per stack
-  for (const auto& [stack, rels] : relative)
-    for (std::string_view r : rels) roots[stack].insert(first_segment(r));
-
-  // Last segments of expected names ("weight", "bias", "A_log", ...): a checkpoint name ending
-  // otherwise (a scale, a zero point) cannot locate a prefix, and is not searched.
-  std::unordered_set<std::string_view> last_segments;
-  for (const auto& e : expected) {
-    std::string_view n = e.name;
-    last_segments.insert(n.substr(n.rfind('.') + 1));
-  }
-  auto last_segment_of = [](std::string_view n) { return n.substr(n.rfind('.') + 1); };
-
-  // Layout: count, per stack, the prefixes under which its (unique) names appear.
-  std::map<std::string, std::map<std::string, size_t>> candidates;
-  std::vector<char> direct(names.size(), 0);
+  // Pass 1: names the class defines as they are; the others that could locate a prefix.
+  constexpr uint32_t kNone = NameIndex::kNone;
+  std::vector<uint32_t> direct(names.size(), kNone);
+  std::vector<size_t> search;
   for (size_t n = 0; n < names.size(); ++n) {
     std::string_view name = names[n];
     if (name.ends_with("_packed")) name.remove_suffix(7);
-    if (by_name.count(name)) {
-      direct[n] = 1;
-      continue;
+    uint32_t hit = by_name.find(name);
+    if (hit != kNone) {
+      direct[n] = hit;
+    } else if (model.last_segments.find(name.substr(name.rfind('.') + 1)) !=
+               model.last_segments.end()) {
+      search.push_back(n);
     }
-    if (!last_segments.count(last_segment_of(name))) continue;
-    // Try every suffix that starts at a segment boundary (at most 8 levels of prefix).
-    size_t at = 0;
-    for (int level = 0; level < 8 && at <= name.size(); ++level) {
-      std::string_view rel = name.substr(at);
-      auto owner = owners.find(rel);
-      if (owner != owners.end() && owner->second == 1) {
-        for (const auto& [stack, rels] : relative) {
-          if (rels.count(rel)) {
-            ++candidates[stack][std::string(name.substr(0, at))];
-            break;
+  }
+
+  // Layout: per stack, the prefixes under which its names appear; names shared by two stacks
+  // (Qwen3.5's mtp.layers.0.* repeats the text stack's layers.0.*) locate nothing.
+  if (!search.empty()) {
+    std::map<std::string, std::unordered_set<std::string_view>> relative;
+    std::unordered_map<std::string_view, int> owners;
+    for (const auto& e : expected) {
+      std::string stack(stack_of(e));
+      std::string_view rel = std::string_view(e.name).substr(model.prefixes[stack].size());
+      if (relative[stack].insert(rel).second) ++owners[rel];
+    }
+    std::map<std::string, std::map<std::string, size_t>> candidates;
+    for (size_t n : search) {
+      std::string_view name = names[n];
+      if (name.ends_with("_packed")) name.remove_suffix(7);
+      size_t at = 0;
+      for (int level = 0; level < 8 && at <= name.size(); ++level) {
+        std::string_view rel = name.substr(at);
+        auto owner = owners.find(rel);
+        if (owner != owners.end() && owner->second == 1) {
+          for (const auto& [stack, rels] : relative) {
+            if (rels.count(rel)) {
+              ++candidates[stack][std::string(name.substr(0, at))];
+              break;
+            }
           }
+          break;
         }
-        break;
-      }
-      size_t dot = name.find('.', at);
-      if (dot == std::string_view::npos) break;
-      at = dot + 1;
-    }
-  }
-  // Direct hits count for the expected prefix of their stack.
-  for (size_t n = 0; n < names.size(); ++n) {
-    if (!direct[n]) continue;
-    std::string_view name = names[n];
-    if (name.ends_with("_packed")) name.remove_suffix(7);
-    const ExpectedTensor& e = expected[by_name[name]];
-    std::string stack(stack_of(e));
-    ++candidates[stack][model.prefixes[stack]];
-  }
-  for (const auto& [stack, counts] : candidates) {
-    const std::string& want = model.prefixes[stack];
-    auto best = std::max_element(counts.begin(), counts.end(),
-                                 [](const auto& a, const auto& b) { return a.second < b.second; });
-    if (best == counts.end() || best->first == want) continue;
-    const auto& accepted = model.alternatives[stack];
-    if (std::find(accepted.begin(), accepted.end(), best->first) != accepted.end()) continue;
-    size_t at_want = counts.count(want) ? counts.at(want) : 0;
-    if (best->second <= at_want) continue;
-    LayoutChange change{stack, best->first, want, best->second, "", {}};
-    for (std::string_view r : roots[stack]) change.roots.emplace_back(r);
-    std::sort(change.roots.begin(), change.roots.end());
-    for (std::string_view name : names) {
-      if (name.starts_with(change.from)) {
-        change.example = std::string(name);
-        break;
+        size_t dot = name.find('.', at);
+        if (dot == std::string_view::npos) break;
+        at = dot + 1;
       }
     }
-    out.layout.push_back(std::move(change));
+    for (size_t n = 0; n < names.size(); ++n) {
+      if (direct[n] == kNone) continue;
+      std::string stack(stack_of(expected[direct[n]]));
+      ++candidates[stack][model.prefixes[stack]];
+    }
+    for (const auto& [stack, counts] : candidates) {
+      const std::string& want = model.prefixes[stack];
+      auto best = std::max_element(counts.begin(), counts.end(), [](const auto& a, const auto& b) {
+        return a.second < b.second;
+      });
+      if (best == counts.end() || best->first == want) continue;
+      const auto& accepted = model.alternatives[stack];
+      if (std::find(accepted.begin(), accepted.end(), best->first) != accepted.end()) continue;
+      size_t at_want = counts.count(want) ? counts.at(want) : 0;
+      if (best->second <= at_want) continue;
+      LayoutChange change{stack, best->first, want, best->second, "", {}};
+      for (const std::string& r : model.roots[stack]) change.roots.push_back(r);
+      for (std::string_view name : names) {
+        if (name.starts_with(change.from)) {
+          change.example = std::string(name);
+          break;
+        }
+      }
+      out.layout.push_back(std::move(change));
+    }
   }
   // Accepted alternative layouts (legacy names transformers converts on load) map like changes.
   std::vector<LayoutChange> mapping = out.layout;
-  for (const auto& [stack, accepted] : model.alternatives)
+  for (const auto& [stack, accepted] : model.alternatives) {
     for (const auto& a : accepted) {
       LayoutChange c{stack, a, model.prefixes[stack], 0, "", {}};
-      for (std::string_view r : roots[stack]) c.roots.emplace_back(r);
+      for (const std::string& r : model.roots[stack]) c.roots.push_back(r);
       mapping.push_back(std::move(c));
     }
-  std::sort(mapping.begin(), mapping.end(),
-            [](const auto& a, const auto& b) { return a.from.size() > b.from.size(); });
-
-  auto map_name = [&](std::string_view name) -> std::string {
-    return apply_layout(std::string(name), mapping);
-  };
+  }
 
   std::vector<char> found(expected.size(), 0);
   const int fallback_bits = logical_bits(config, nullptr);
+  std::string_view last_direct_module;  // names are sorted: sidecars follow their weight
   for (size_t n = 0; n < names.size(); ++n) {
     std::string_view original = names[n];
     const TensorRef* ref = ck ? ck->tensor_refs()[n] : nullptr;
     std::string mapped_storage;
     std::string_view name = original;
-    if (!direct[n] && !mapping.empty()) {
-      mapped_storage = map_name(original);
-      name = mapped_storage;
-    }
-    // The module table's split (known parameter names) finds the module; a plain split at the
-    // last dot classifies sidecars the table does not name (MLX scales / biases).
-    const Module* mod = nullptr;
-    if (ck) {
-      std::string_view table_module = split_tensor_name(name).first;
-      mod = ck->modules().find(std::string_view(original).substr(
-          0, original.size() - name.size() + table_module.size()));
-    }
-    size_t last_dot = name.rfind('.');
-    std::string_view module =
-        last_dot == std::string_view::npos ? std::string_view() : name.substr(0, last_dot);
-    std::string_view param = last_dot == std::string_view::npos ? name : name.substr(last_dot + 1);
 
     auto check_shape = [&](size_t idx, bool packed_name) {
       found[idx] = 1;
       if (!ref || !ref->info) return;
       const ExpectedTensor& e = expected[idx];
       const TensorInfo& t = *ref->info;
-      if (t.shape == e.shape && !packed_name) return;
+      const std::vector<uint64_t>& want = e.shape();
+      if (t.shape == want && !packed_name) return;
       if (!t.dtype) return;  // an unknown dtype is invalid-header's finding
+      // The module table's split (known parameter names) finds the module, only when needed.
+      std::string_view table_module = split_tensor_name(name).first;
+      const Module* mod = ck->modules().find(
+          original.substr(0, original.size() - name.size() + table_module.size()));
       bool quantized_storage =
           packed_name || (mod && mod->is_quantized()) || !is_float_dtype(*t.dtype);
       // Embeddings and heads are packed too (MLX, some GGUF-derived exports): any matrix.
-      if ((e.linear || e.shape.size() >= 2) && quantized_storage) {
+      if ((e.linear || want.size() >= 2) && quantized_storage) {
         int bits = mod && mod->group ? logical_bits(config, mod->group) : fallback_bits;
-        if (bits == 8 && dtype_bits(*t.dtype) == 8 && t.shape == e.shape) return;
-        if (packed_shape_fits(t, e.shape, bits)) return;
-        out.shapes.push_back({std::string(original), t.shape, e.shape, e.size_names, true});
+        if (bits == 8 && dtype_bits(*t.dtype) == 8 && t.shape == want) return;
+        if (packed_shape_fits(t, want, bits)) return;
+        out.shapes.push_back({std::string(original), t.shape, want, e.size_names(), true});
         return;
       }
-      out.shapes.push_back({std::string(original), t.shape, e.shape, e.size_names, false});
+      out.shapes.push_back({std::string(original), t.shape, want, e.size_names(), false});
     };
 
-    auto hit = by_name.find(name);
-    if (hit != by_name.end()) {
-      check_shape(hit->second, false);
+    if (direct[n] != kNone) {
+      check_shape(direct[n], original.size() != expected[direct[n]].name.size());
+      last_direct_module = original.substr(0, original.rfind('.'));
       continue;
     }
-    if (param == "weight_packed") {
-      std::string w = std::string(module) + ".weight";
-      auto it = by_name.find(w);
-      if (it != by_name.end()) {
-        check_shape(it->second, true);
+    if (!mapping.empty()) {
+      mapped_storage = apply_layout(std::string(original), mapping);
+      name = mapped_storage;
+    }
+    size_t last_dot = name.rfind('.');
+    std::string_view module =
+        last_dot == std::string_view::npos ? std::string_view() : name.substr(0, last_dot);
+    std::string_view param = last_dot == std::string_view::npos ? name : name.substr(last_dot + 1);
+    if (name.size() != original.size() || name != original) {
+      std::string_view lookup = name;
+      bool packed = lookup.ends_with("_packed");
+      if (packed) lookup.remove_suffix(7);
+      uint32_t hit = by_name.find(lookup);
+      if (hit != kNone) {
+        check_shape(hit, packed);
         continue;
       }
     }
-    if (auto alt = model.alternative_names.find(std::string(name));
-        alt != model.alternative_names.end()) {
-      found[alt->second] = 1;
-      continue;
+    if (!model.alternative_names.empty()) {
+      auto alt = model.alternative_names.find(std::string(name));
+      if (alt != model.alternative_names.end()) {
+        found[alt->second] = 1;
+        continue;
+      }
     }
     // Sidecars of an expected module, KV-cache scales, bitsandbytes' weight.* states.
     bool explained = false;
     if (!module.empty()) {
-      std::string w = std::string(module) + ".weight";
-      if (by_name.count(w) && is_sidecar_param(param, module)) explained = true;
+      bool module_expected =
+          (name == original && module == last_direct_module) ||
+          by_name.contains(std::string(module) + ".weight");
+      if (module_expected && is_sidecar_param(param, module)) explained = true;
       if (!explained && role_of_param(param, module) == TensorRole::kKvScale) explained = true;
       if (!explained) {
         // bitsandbytes: X.weight.absmax, X.weight.quant_state.bitsandbytes__nf4
         size_t w_at = name.find(".weight.");
-        if (w_at != std::string_view::npos &&
-            by_name.count(name.substr(0, w_at + 7)))
+        if (w_at != std::string_view::npos && by_name.contains(name.substr(0, w_at + 7)))
           explained = true;
       }
       // gpt-oss MXFP4 and fused-expert sidecars of an expected tensor: X_scales next to X_blocks.
       if (!explained && (param.ends_with("_scales") || param.ends_with("_scale"))) {
         std::string_view stem = param.substr(0, param.rfind('_'));
         std::string base = std::string(module) + "." + std::string(stem);
-        if (by_name.count(base) || model.alternative_names.count(base + "_blocks"))
+        if (by_name.contains(base) || model.alternative_names.count(base + "_blocks"))
           explained = true;
       }
     }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,10 +21,15 @@ class Checkpoint;
 // One expected tensor, under the class's full name.
 struct ExpectedTensor {
   std::string name;
-  std::vector<uint64_t> shape;
-  std::string stack;       // "text", "vision", "mtp", "head": which prefix it lives under
-  bool linear = false;     // a matrix a quantization may pack (shape checked as logical shape)
-  std::string size_names;  // which config sizes each dim comes from, for messages ("vocab, hidden")
+  std::string stack;    // "text", "vision", "mtp", "head" ("optional:" + stack: never missing)
+  bool linear = false;  // a matrix a quantization may pack (shape checked as logical shape)
+  // Shared by every layer / expert of one family entry (the bench model expands 31k tensors).
+  std::shared_ptr<const std::vector<uint64_t>> shape_of_entry;
+  std::shared_ptr<const std::string> size_names_of_entry;
+
+  const std::vector<uint64_t>& shape() const { return *shape_of_entry; }
+  // Which config sizes each dim comes from, for messages ("vocab, hidden").
+  const std::string& size_names() const { return *size_names_of_entry; }
 };
 
 // A stack whose keys sit under another prefix than the class expects.

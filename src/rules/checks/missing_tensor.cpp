@@ -82,7 +82,7 @@ class MissingTensorCheck : public Check {
               fmt::format("the whole {} stack is missing: {} tensors {} defines from config.json "
                           "(e.g. {} {})",
                           stack, with_commas(c.expected), diff.class_name, first->name,
-                          shape_string(first->shape)));
+                          shape_string(first->shape())));
     }
     // Whole layers, per stack and layer prefix.
     std::map<std::pair<std::string, std::string>, std::pair<std::set<uint64_t>, size_t>> whole;
@@ -108,7 +108,7 @@ class MissingTensorCheck : public Check {
       if (auto l = layer_of(e.name); l && whole.count({e.stack, l->first}) &&
                                      whole[{e.stack, l->first}].first.count(l->second))
         continue;
-      groups.add(e.name, shape_string(e.shape) + " (" + e.size_names + ")");
+      groups.add(e.name, shape_string(e.shape()) + " (" + e.size_names() + ")");
     }
     for (const NameGroup& g : groups.groups()) {
       std::string shape = g.key.substr(g.key.find('\n') + 1);
