@@ -275,4 +275,13 @@ TEST_CASE("hostile family expressions and configs are a reason, never a crash") 
   config["hidden_size"] = uint64_t{1} << 62;
   d = ckd::expected_tensors_for_config(config);
   CHECK(d.status == ckd::ArchitectureDiff::Status::kIncomplete);
+
+  // 100 layers x 90,000 experts x 3 projections: refused before memory grows with it.
+  json moe = {{"architectures", {"Qwen3MoeForCausalLM"}}, {"hidden_size", 64},
+              {"num_hidden_layers", 100}, {"num_attention_heads", 4}, {"num_experts", 90000},
+              {"moe_intermediate_size", 32}, {"vocab_size", 128}};
+  d = ckd::expected_tensors_for_config(moe);
+  CHECK(d.status == ckd::ArchitectureDiff::Status::kIncomplete);
+  CHECK_MESSAGE(d.reason.find("too many expected tensors") != std::string::npos, (d.reason));
+  CHECK(d.expected.empty());
 }

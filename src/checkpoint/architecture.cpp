@@ -36,8 +36,9 @@ struct UndefinedSize : ModelError {
 
 // Sizes larger than this are not a real model's; refusing them keeps every product in range.
 constexpr int64_t kMaxSize = int64_t{1} << 40;
-// Expected tensors: a 2T-parameter MoE has about 100k. More means a hostile config.
-constexpr size_t kMaxExpected = 2'000'000;
+// Expected tensors: the largest real MoE configs expand to about 70k (Kimi-K2: 61 layers x 384
+// experts x 3). Ten times that means a hostile config; stopping there bounds memory to ~50 MB.
+constexpr size_t kMaxExpected = 700'000;
 
 // ---------------------------------------------------------------------------------------------
 // Expressions of the family files: integers, one string variable (layer_type), + - * / %,
