@@ -533,7 +533,6 @@ Model build_model(const json& spec, const std::string& class_name, const json& c
     model.last_segments.insert(pattern.substr(pattern.rfind('.') + 1));
     auto shape_ptr = std::make_shared<const std::vector<uint64_t>>(shape);
     auto size_names_ptr = std::make_shared<const std::string>(size_names);
-    const std::string stack_name = optional ? "optional:" + stack : stack;
     std::vector<std::pair<std::string, std::vector<std::string>>> alts;  // quantized_as
     for (const json& a : t.value("quantized_as", json::array()))
       alts.emplace_back(a.at("name").get<std::string>(), std::vector<std::string>{});
@@ -545,7 +544,8 @@ Model build_model(const json& spec, const std::string& class_name, const json& c
       e.name = prefix;
       append_expanded(e.name, pattern, L, E);
       e.shape_of_entry = shape_ptr;
-      e.stack = stack_name;
+      e.stack = stack;
+      e.optional = optional;
       e.linear = linear;
       e.size_names_of_entry = size_names_ptr;
       for (const auto& alt : alts)
@@ -578,10 +578,8 @@ Model build_model(const json& spec, const std::string& class_name, const json& c
   return model;
 }
 
-bool is_optional(const ExpectedTensor& e) { return e.stack.rfind("optional:", 0) == 0; }
-std::string_view stack_of(const ExpectedTensor& e) {
-  return is_optional(e) ? std::string_view(e.stack).substr(9) : std::string_view(e.stack);
-}
+bool is_optional(const ExpectedTensor& e) { return e.optional; }
+std::string_view stack_of(const ExpectedTensor& e) { return e.stack; }
 
 std::string_view first_segment(std::string_view s) { return s.substr(0, s.find('.')); }
 

@@ -21,8 +21,9 @@ class Checkpoint;
 // One expected tensor, under the class's full name.
 struct ExpectedTensor {
   std::string name;
-  std::string stack;    // "text", "vision", "mtp", "head" ("optional:" + stack: never missing)
-  bool linear = false;  // a matrix a quantization may pack (shape checked as logical shape)
+  std::string stack;      // "text", "vision", "mtp", "head": which prefix it lives under
+  bool optional = false;  // loaded when present, never missing (a tied lm_head, a shared MTP head)
+  bool linear = false;    // a matrix a quantization may pack (shape checked as logical shape)
   // Shared by every layer / expert of one family entry (the bench model expands 31k tensors).
   std::shared_ptr<const std::vector<uint64_t>> shape_of_entry;
   std::shared_ptr<const std::string> size_names_of_entry;

@@ -57,7 +57,7 @@ class MissingTensorCheck : public Check {
     std::map<std::tuple<std::string, std::string, uint64_t>, Count> layers;
     for (size_t i = 0; i < diff.expected.size(); ++i) {
       const ExpectedTensor& e = diff.expected[i];
-      if (e.stack.rfind("optional:", 0) == 0) continue;
+      if (e.optional) continue;
       Count& s = stacks[e.stack];
       ++s.expected;
       s.missing += is_missing[i];
