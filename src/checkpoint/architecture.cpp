@@ -799,6 +799,25 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
     }
   }
 
+  // Fused expert tensors (transformers v5 / some exporters: experts.gate_up_proj [E, ...],
+  // experts.down_proj): their layer's per-expert tensors are not missing, and they are not
+  // unexpected. Their shapes are not modeled (incomplete-experts checks their expert count).
+  std::set<std::string, std::less<>> fused_experts;  // "....mlp.experts." prefixes
+  for (std::string_view name : names) {
+    size_t at = name.rfind(".experts.");
+    if (at == std::string_view::npos) continue;
+    std::string_view rest = name.substr(at + 9);
+    if (rest.find('.') != std::string_view::npos) continue;  // experts.E.x or deeper
+    if (rest.starts_with("gate_up_proj") || rest.starts_with("down_proj") ||
+        rest.starts_with("up_proj") || rest.starts_with("gate_proj"))
+      fused_experts.emplace(apply_layout(std::string(name.substr(0, at + 9)), mapping));
+  }
+  auto under_fused = [&](std::string_view name) {
+    size_t at = name.find(".experts.");
+    return at != std::string_view::npos && !fused_experts.empty() &&
+           fused_experts.count(name.substr(0, at + 9)) > 0;
+  };
+
   std::vector<char> found(expected.size(), 0);
   const int fallback_bits = logical_bits(config, nullptr);
   std::string_view last_direct_module;  // names are sorted: sidecars follow their weight
@@ -885,6 +904,7 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
           explained = true;
       }
     }
+    if (!explained && under_fused(name)) explained = true;
     if (!explained) {
       for (const auto& s : model.ignore_suffixes) explained = explained || name.ends_with(s);
       for (const auto& p : model.opaque_prefixes) explained = explained || name.starts_with(p);
@@ -892,7 +912,8 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
     if (!explained) out.unexpected.push_back(std::string(original));
   }
   for (size_t i = 0; i < expected.size(); ++i) {
-    if (!found[i] && !is_optional(expected[i])) out.missing.push_back(i);
+    if (!found[i] && !is_optional(expected[i]) && !under_fused(expected[i].name))
+      out.missing.push_back(i);
   }
 }
 
