@@ -266,6 +266,8 @@ std::unique_ptr<Checkpoint> Checkpoint::open(std::unique_ptr<FileStore> store,
   }
   PhaseTimer timer("scheme");
   ck->scheme_ = parse_quant_scheme(ck->config(), ck->hf_quant_config());
+  for (const std::string& message : ck->scheme_.invalid)
+    ck->problems_.push_back({LoadProblemKind::kInvalidConfig, ck->scheme_.source_file, "", message});
   for (Module& m : ck->modules_.mutable_modules()) {
     m.ignored = ck->scheme_.ignored_by(m.path, m.linear);
     m.group = ck->resolve_group(m);

@@ -47,7 +47,7 @@ class UnmatchedIgnorePatternCheck : public Check {
       if (p.kind == NamePattern::Kind::kClass || !p.valid()) continue;
       if (tied && !has_lm_head && p.text.find("lm_head") != std::string::npos) continue;
       bool hit = false;
-      if (!p.regex) {
+      if (p.is_literal()) {
         hit = covers(p.literal_stem());
       } else {
         for (const Module& m : ck.modules().modules()) {
