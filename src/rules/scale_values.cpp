@@ -9,6 +9,40 @@
 
 namespace ckd {
 
+namespace {
+
+// Feeds elements [first, first + n) held in `bytes` to `accumulate`: typed loops for the
+// common scale dtypes, decode_element for the rest.
+template <typename Accumulate>
+void decode_chunk(Dtype dtype, std::string_view bytes, uint64_t first, uint64_t n,
+                  Accumulate&& accumulate) {
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  switch (dtype) {
+    case Dtype::kU8:  // MX formats: E8M0 exponents
+      for (uint64_t i = 0; i < n; ++i) accumulate(first + i, decode_e8m0(p[i]));
+      break;
+    case Dtype::kF8_E4M3:
+      for (uint64_t i = 0; i < n; ++i) accumulate(first + i, decode_f8_e4m3fn(p[i]));
+      break;
+    case Dtype::kBF16:
+      for (uint64_t i = 0; i < n; ++i)
+        accumulate(first + i,
+                   decode_bf16(static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8))));
+      break;
+    case Dtype::kF32:
+      for (uint64_t i = 0; i < n; ++i) {
+        float f;
+        std::memcpy(&f, p + 4 * i, 4);
+        accumulate(first + i, f);
+      }
+      break;
+    default:
+      for (uint64_t i = 0; i < n; ++i) accumulate(first + i, *decode_element(dtype, bytes, i));
+  }
+}
+
+}  // namespace
+
 ScaleStats compute_scale_stats(const TensorRef& ref) {
   ScaleStats s;
   const TensorInfo& t = *ref.info;
@@ -22,16 +56,6 @@ ScaleStats compute_scale_stats(const TensorRef& ref) {
     s.error = "dtype has no per-element scale encoding";
     return s;
   }
-  std::string_view bytes;
-  try {
-    bytes = ref.shard->tensor_bytes(t);
-  } catch (const TransportError&) {
-    throw;  // the scan cannot vouch for anything: exit 2, not a silently skipped scale
-  } catch (const std::exception& e) {
-    s.error = e.what();
-    return s;
-  }
-  s.decoded = true;
   s.count = t.numel;
   auto accumulate = [&s](uint64_t i, double v) {
     if (i == 0) s.first = v;
@@ -55,29 +79,29 @@ ScaleStats compute_scale_stats(const TensorRef& ref) {
       s.max = std::max(s.max, v);
     }
   };
-  // Typed loops for the common scale dtypes; decode_element covers the rest.
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  switch (dtype) {
-    case Dtype::kU8:  // MX formats: E8M0 exponents
-      for (uint64_t i = 0; i < t.numel; ++i) accumulate(i, decode_e8m0(p[i]));
-      break;
-    case Dtype::kF8_E4M3:
-      for (uint64_t i = 0; i < t.numel; ++i) accumulate(i, decode_f8_e4m3fn(p[i]));
-      break;
-    case Dtype::kBF16:
-      for (uint64_t i = 0; i < t.numel; ++i)
-        accumulate(i, decode_bf16(static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8))));
-      break;
-    case Dtype::kF32:
-      for (uint64_t i = 0; i < t.numel; ++i) {
-        float f;
-        std::memcpy(&f, p + 4 * i, 4);
-        accumulate(i, f);
-      }
-      break;
-    default:
-      for (uint64_t i = 0; i < t.numel; ++i) accumulate(i, *decode_element(dtype, bytes, i));
+  // The bytes come by copy_to (pread for a local file, the prefetched ranges for a remote one)
+  // into a per-thread buffer, a bounded chunk at a time: memory is kChunkBytes per thread
+  // whatever the scale's size, and no mapping of the shard is touched.
+  constexpr uint64_t kChunkBytes = 1u << 20;
+  thread_local std::string buffer;
+  const uint64_t element_bytes = dtype_bits(dtype) / 8;  // whole bytes: sub-byte dtypes left
+  const uint64_t chunk_elements = kChunkBytes / element_bytes;
+  const uint64_t base = ref.shard->data_start() + t.begin;
+  try {
+    for (uint64_t first = 0; first < t.numel; first += chunk_elements) {
+      const uint64_t n = std::min(chunk_elements, t.numel - first);
+      buffer.resize(static_cast<size_t>(n * element_bytes));
+      ref.shard->source().copy_to(base + first * element_bytes, n * element_bytes, buffer.data());
+      decode_chunk(dtype, buffer, first, n, accumulate);
+    }
+  } catch (const TransportError&) {
+    throw;  // the scan cannot vouch for anything: exit 2, not a silently skipped scale
+  } catch (const std::exception& e) {
+    ScaleStats failed;
+    failed.error = e.what();
+    return failed;
   }
+  s.decoded = true;
   return s;
 }
 
