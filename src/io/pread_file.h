@@ -16,13 +16,15 @@ namespace ckd {
 // A local file read with pread, never mapped: what a scan reads (headers, the index, scale
 // tensors) costs its own bytes of memory whatever the page cache holds, where touching a
 // mapping of a whole shard faults in (and counts in RSS) each read's neighbourhood.
-// read() copies a small range into a buffer kept until the source is destroyed (for reads done
-// once: a header, an index) and maps a large one as a window of just that range; repeated
-// reads go through copy_to into the caller's buffer.
+// read() copies a small range into a buffer kept until the source is destroyed and maps a
+// larger one (a header, the index) as a window of just that range; repeated reads (scale
+// tensors, --deep) go through copy_to into the caller's buffer.
 class PreadFile final : public ByteSource {
  public:
-  // Reads up to this size are copied; larger ones are mapped (bounded to the range read).
-  static constexpr uint64_t kCopyLimit = 1u << 20;
+  // Reads up to this size are copied; larger ones (a header, the index, a tensor a caller
+  // reads whole) are mapped as a window of just that range, file-backed like the whole-file
+  // mapping this replaces, so a caller that reads many of them holds no copies.
+  static constexpr uint64_t kCopyLimit = 64u << 10;
 
   static std::unique_ptr<PreadFile> open(const std::string& path);
   ~PreadFile() override;
