@@ -320,7 +320,7 @@ void Checkpoint::load_index(const ResolvedPath& r) {
     return;
   }
   try {
-    // Opened as a byte source (mapped locally): a 60k-tensor index is megabytes that need no copy.
+    // Opened as a byte source: read once (pread locally), parsed in place.
     auto file = store_->open(r);
     if (file->size() > kMaxIndexBytes) {
       throw IoError(fmt::format("{} bytes is over the {}-byte limit for an index", file->size(),
@@ -459,7 +459,7 @@ void prefetch_tensor_bytes(const std::vector<const TensorRef*>& refs, int thread
   std::vector<std::pair<const Shard*, std::vector<std::pair<uint64_t, uint64_t>>>> jobs(
       by_shard.begin(), by_shard.end());
   std::vector<std::exception_ptr> failures(jobs.size());
-  // Latency-bound for a remote source, free for a mapped file: more workers than cores.
+  // Latency-bound for a remote source, free for a local file: more workers than cores.
   parallel_for(jobs.size(), std::max(threads, 8), [&](size_t i) {
     try {
       jobs[i].first->source().prefetch(jobs[i].second);
