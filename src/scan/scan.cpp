@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "checkpoint/architecture.h"
 #include "remote/remote_store.h"
 #include "rules/engine.h"
 
@@ -49,7 +50,12 @@ ScanReport run_scan(const ScanRequest& request) {
   report.checkpoint_dtypes = count_dtype_bytes(*ck);
   report.tensor_bytes = report.checkpoint_dtypes.total;
   report.target_dtypes = count_target_dtype_bytes(*ck);
-  report.findings = run_rules(request.rules, *ck, source.get(), request.options);
+  std::shared_ptr<const ArchitectureDiff> architecture;
+  report.findings = run_rules(request.rules, *ck, source.get(), request.options,
+                              request.engines.empty() ? nullptr : &architecture);
+  // Verdicts read the findings and the engines' facts, once per scan.
+  for (const EngineProfile* engine : request.engines)
+    report.engines.push_back(engine_verdict(*engine, *ck, *architecture, report.findings));
   for (const Rule* r : request.rules) {
     std::string why = reason_not_run(*r, request.options, source != nullptr);
     if (why.empty()) {
