@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <map>
-#include <unordered_set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -47,7 +47,7 @@ std::string examples(const std::vector<std::string>& names) {
 // regexes or class names keep the checkpoint format's own semantics.
 class EngineIgnore {
  public:
-  EngineIgnore(const QuantScheme& scheme, IgnoreMatch how) : scheme_(scheme), how_(how) {
+  EngineIgnore(const QuantScheme& scheme, IgnoreMatch how) : how_(how) {
     for (const NamePattern& p : scheme.ignore) {
       if (p.regex || p.kind == NamePattern::Kind::kClass) {
         patterned_.push_back(&p);
@@ -99,14 +99,19 @@ class EngineIgnore {
 
  private:
   const NamePattern* find(std::string_view text) const {
-    auto it = by_text_.find(std::string(text));
+    auto it = by_text_.find(text);
     return it == by_text_.end() ? nullptr : it->second;
   }
 
-  const QuantScheme& scheme_;
+  // Looked up by string_view: probing a module's segment runs allocates nothing.
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
   IgnoreMatch how_;
   std::vector<const NamePattern*> patterned_, literal_;
-  std::unordered_map<std::string, const NamePattern*> by_text_;
+  std::unordered_map<std::string, const NamePattern*, TextHash, std::equal_to<>> by_text_;
 };
 
 struct Verdicts {

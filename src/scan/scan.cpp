@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "checkpoint/architecture.h"
+#include "io/trace.h"
 #include "remote/remote_store.h"
 #include "rules/engine.h"
 
@@ -54,8 +55,11 @@ ScanReport run_scan(const ScanRequest& request) {
   report.findings = run_rules(request.rules, *ck, source.get(), request.options,
                               request.engines.empty() ? nullptr : &architecture);
   // Verdicts read the findings and the engines' facts, once per scan.
-  for (const EngineProfile* engine : request.engines)
-    report.engines.push_back(engine_verdict(*engine, *ck, *architecture, report.findings));
+  {
+    PhaseTimer timer("engine verdicts");
+    for (const EngineProfile* engine : request.engines)
+      report.engines.push_back(engine_verdict(*engine, *ck, *architecture, report.findings));
+  }
   for (const Rule* r : request.rules) {
     std::string why = reason_not_run(*r, request.options, source != nullptr);
     if (why.empty()) {
