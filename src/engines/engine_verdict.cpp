@@ -55,6 +55,8 @@ class EngineIgnore {
         literal_.push_back(&p);
         if (how == IgnoreMatch::kExact || how == IgnoreMatch::kDotBoundary)
           by_text_.emplace(p.text, &p);
+        size_t segments = 1 + static_cast<size_t>(std::count(p.text.begin(), p.text.end(), '.'));
+        max_segments_ = std::max(max_segments_, segments);
       }
     }
   }
@@ -77,9 +79,12 @@ class EngineIgnore {
       return find(module);
     }
     if (how_ == IgnoreMatch::kDotBoundary) {
-      // Every run of whole dotted segments: _module_path_match's three cases.
+      // Every run of whole dotted segments no longer than the longest entry:
+      // _module_path_match's three cases, in time linear in the name.
       for (size_t start = 0; start <= module.size();) {
-        for (size_t end = module.find('.', start);; end = module.find('.', end + 1)) {
+        size_t runs = 0;
+        for (size_t end = module.find('.', start); runs++ < max_segments_;
+             end = module.find('.', end + 1)) {
           if (const NamePattern* p = find(module.substr(start, end == std::string_view::npos
                                                                   ? std::string_view::npos
                                                                   : end - start)))
@@ -110,6 +115,7 @@ class EngineIgnore {
   };
 
   IgnoreMatch how_;
+  size_t max_segments_ = 0;
   std::vector<const NamePattern*> patterned_, literal_;
   std::unordered_map<std::string, const NamePattern*, TextHash, std::equal_to<>> by_text_;
 };
