@@ -44,19 +44,34 @@ std::string examples(const std::vector<std::string>& names) {
 }
 
 // The ignore entry the engine matches `module` with, or nullptr. Entries with wildcards,
-// regexes or class names keep the checkpoint format's own semantics.
+// regexes or class names keep the checkpoint format's own semantics. Literal entries are
+// indexed so that one module costs a few hash lookups per dotted segment, whatever the length
+// of the list (the 62k-tensor bench has 31k modules and a thousand entries).
 class EngineIgnore {
  public:
   EngineIgnore(const QuantScheme& scheme, IgnoreMatch how) : how_(how) {
     for (const NamePattern& p : scheme.ignore) {
       if (p.regex || p.kind == NamePattern::Kind::kClass) {
         patterned_.push_back(&p);
+        continue;
+      }
+      const std::string& t = p.text;
+      if (t.empty()) continue;
+      literal_.push_back(&p);
+      by_text_.emplace(t, &p);
+      if (t.find("experts") != std::string::npos) expert_entries_.push_back(&p);
+      size_t first_dot = t.find('.'), last_dot = t.rfind('.');
+      max_segments_ =
+          std::max(max_segments_, 1 + static_cast<size_t>(std::count(t.begin(), t.end(), '.')));
+      std::string last = t.substr(last_dot == std::string::npos ? 0 : last_dot + 1);
+      mark(last_segment_sizes_, last.size());
+      last_segments_.emplace(std::move(last), &p);
+      if (first_dot == std::string::npos) {
+        undotted_.push_back(&p);
       } else {
-        literal_.push_back(&p);
-        if (how == IgnoreMatch::kExact || how == IgnoreMatch::kDotBoundary)
-          by_text_.emplace(p.text, &p);
-        size_t segments = 1 + static_cast<size_t>(std::count(p.text.begin(), p.text.end(), '.'));
-        max_segments_ = std::max(max_segments_, segments);
+        by_head_[t.substr(0, last_dot + 1)].push_back(&p);
+        mark(head_sizes_, last_dot + 1);
+        by_last_segment_[t.substr(last_dot + 1)].push_back(&p);
       }
     }
   }
@@ -64,38 +79,26 @@ class EngineIgnore {
   const NamePattern* match(std::string_view module) const {
     for (const NamePattern* p : patterned_)
       if (p->matches(module, true)) return p;
-    if (how_ == IgnoreMatch::kExact) {
-      // vLLM quant_utils.py is_layer_skipped: a FusedMoE prefix ("...mlp.experts") is skipped
-      // when an entry naming experts contains it.
-      size_t experts = module.find(".experts.");
-      if (experts != std::string_view::npos) {
+    switch (how_) {
+      case IgnoreMatch::kExact: {
+        // vLLM quant_utils.py is_layer_skipped: a FusedMoE prefix ("...mlp.experts") is
+        // skipped when an entry naming experts contains it.
+        size_t experts = module.find(".experts.");
+        if (experts == std::string_view::npos) return find(module);
         std::string_view prefix = module.substr(0, experts + 8);
-        for (const NamePattern* p : literal_)
-          if (p->text.find("experts") != std::string::npos &&
-              p->text.find(prefix) != std::string::npos)
-            return p;
+        for (const NamePattern* p : expert_entries_)
+          if (p->text.find(prefix) != std::string::npos) return p;
         return nullptr;
       }
-      return find(module);
-    }
-    if (how_ == IgnoreMatch::kDotBoundary) {
-      // Every run of whole dotted segments no longer than the longest entry:
-      // _module_path_match's three cases, in time linear in the name.
-      for (size_t start = 0; start <= module.size();) {
-        size_t runs = 0;
-        for (size_t end = module.find('.', start); runs++ < max_segments_;
-             end = module.find('.', end + 1)) {
-          if (const NamePattern* p = find(module.substr(start, end == std::string_view::npos
-                                                                  ? std::string_view::npos
-                                                                  : end - start)))
-            return p;
-          if (end == std::string_view::npos) break;
-        }
-        size_t dot = module.find('.', start);
-        if (dot == std::string_view::npos) break;
-        start = dot + 1;
-      }
-      return nullptr;
+      case IgnoreMatch::kDotBoundary:
+        return dot_boundary(module);
+      case IgnoreMatch::kPrefix:
+        return prefix(module);
+      case IgnoreMatch::kPrefixOrSuffix:
+        if (const NamePattern* p = prefix(module)) return p;
+        return suffix(module);
+      case IgnoreMatch::kSubstring:
+        break;
     }
     for (const NamePattern* p : literal_)
       if (ignore_entry_matches(how_, p->text, module)) return p;
@@ -103,21 +106,84 @@ class EngineIgnore {
   }
 
  private:
+  // Looked up by string_view: probing a module's segments allocates nothing.
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <class V>
+  using TextMap = std::unordered_map<std::string, V, TextHash, std::equal_to<>>;
+
+  // Sizes some key has: most probes are ruled out by their length, without hashing.
+  static void mark(std::vector<bool>& sizes, size_t n) {
+    if (sizes.size() <= n) sizes.resize(n + 1);
+    sizes[n] = true;
+  }
+  static bool any_of_size(const std::vector<bool>& sizes, size_t n) {
+    return n < sizes.size() && sizes[n];
+  }
+
   const NamePattern* find(std::string_view text) const {
     auto it = by_text_.find(text);
     return it == by_text_.end() ? nullptr : it->second;
   }
 
-  // Looked up by string_view: probing a module's segment runs allocates nothing.
-  struct TextHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
+  // SGLang _module_path_match: the entry is a run of whole segments of the module. Runs are
+  // probed only where they end in a segment some entry ends in, and no longer than the longest
+  // entry: linear in the name.
+  const NamePattern* dot_boundary(std::string_view module) const {
+    thread_local std::vector<size_t> starts;
+    starts.assign(1, 0);
+    for (size_t i = 0; i < module.size(); ++i)
+      if (module[i] == '.') starts.push_back(i + 1);
+    for (size_t e = 0; e < starts.size(); ++e) {
+      size_t end = e + 1 < starts.size() ? starts[e + 1] - 1 : module.size();
+      if (!any_of_size(last_segment_sizes_, end - starts[e])) continue;
+      if (last_segments_.find(module.substr(starts[e], end - starts[e])) == last_segments_.end())
+        continue;
+      for (size_t s = e + 1 > max_segments_ ? e + 1 - max_segments_ : 0; s <= e; ++s)
+        if (const NamePattern* p = find(module.substr(starts[s], end - starts[s]))) return p;
+    }
+    return nullptr;
+  }
+
+  // transformers re.match(entry, name): the entry is a prefix of the name. A dotted entry's
+  // head (up to its last dot) is then a dotted prefix of the module.
+  const NamePattern* prefix(std::string_view module) const {
+    for (const NamePattern* p : undotted_)
+      if (module.substr(0, p->text.size()) == p->text) return p;
+    for (size_t dot = module.find('.'); dot != std::string_view::npos;
+         dot = module.find('.', dot + 1)) {
+      if (!any_of_size(head_sizes_, dot + 1)) continue;
+      auto it = by_head_.find(module.substr(0, dot + 1));
+      if (it == by_head_.end()) continue;
+      for (const NamePattern* p : it->second)
+        if (module.substr(0, p->text.size()) == p->text) return p;
+    }
+    return nullptr;
+  }
+
+  // name.endswith(entry): a dotted entry's last segment is then the module's last segment.
+  const NamePattern* suffix(std::string_view module) const {
+    auto ends = [&](const std::string& t) {
+      return module.size() >= t.size() && module.substr(module.size() - t.size()) == t;
+    };
+    for (const NamePattern* p : undotted_)
+      if (ends(p->text)) return p;
+    size_t dot = module.rfind('.');
+    auto it = by_last_segment_.find(dot == std::string_view::npos ? module : module.substr(dot + 1));
+    if (it == by_last_segment_.end()) return nullptr;
+    for (const NamePattern* p : it->second)
+      if (ends(p->text)) return p;
+    return nullptr;
+  }
 
   IgnoreMatch how_;
   size_t max_segments_ = 0;
-  std::vector<const NamePattern*> patterned_, literal_;
-  std::unordered_map<std::string, const NamePattern*, TextHash, std::equal_to<>> by_text_;
+  std::vector<bool> last_segment_sizes_, head_sizes_;
+  std::vector<const NamePattern*> patterned_, literal_, expert_entries_, undotted_;
+  TextMap<const NamePattern*> by_text_, last_segments_;
+  TextMap<std::vector<const NamePattern*>> by_head_, by_last_segment_;
 };
 
 struct Verdicts {
@@ -141,15 +207,17 @@ void check_ignore_list(const EngineProfile& profile, const Checkpoint& ck, Ignor
   for (const Module& m : ck.modules().modules()) {
     if (!m.is_linear()) continue;
     const NamePattern* hit = ignore.match(m.path);
-    const QuantGroup* group = scheme.group_for(m.path, true);
-    bool targeted = group && group->format != WeightFormat::kNone;
-    if (targeted && !hit && !m.is_quantized()) built_quantized.push_back(m.path);
+    if (!hit && !m.is_quantized()) {
+      const QuantGroup* group = scheme.group_for(m.path, true);
+      if (group && group->format != WeightFormat::kNone) built_quantized.push_back(m.path);
+    }
     if (hit && m.is_quantized()) {
       if (read_high_precision.empty()) read_entry = hit->text;
       read_high_precision.push_back(m.path);
     }
     size_t dot = m.path.rfind('.');
-    if (dot == std::string::npos) continue;
+    // Experts load as one FusedMoE module, not through the fused-shard mapping.
+    if (dot == std::string::npos || m.path.find(".experts.") != std::string::npos) continue;
     std::string leaf = m.path.substr(dot + 1);
     for (const auto& [fused_name, shards] : profile.fused) {
       if (std::find(shards.begin(), shards.end(), leaf) != shards.end())

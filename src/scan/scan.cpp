@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "checkpoint/architecture.h"
+#include "io/parallel.h"
 #include "io/trace.h"
 #include "remote/remote_store.h"
 #include "rules/engine.h"
@@ -57,8 +58,10 @@ ScanReport run_scan(const ScanRequest& request) {
   // Verdicts read the findings and the engines' facts, once per scan.
   {
     PhaseTimer timer("engine verdicts");
-    for (const EngineProfile* engine : request.engines)
-      report.engines.push_back(engine_verdict(*engine, *ck, *architecture, report.findings));
+    report.engines.resize(request.engines.size());
+    parallel_for(request.engines.size(), request.options.threads, [&](size_t i) {
+      report.engines[i] = engine_verdict(*request.engines[i], *ck, *architecture, report.findings);
+    });
   }
   for (const Rule* r : request.rules) {
     std::string why = reason_not_run(*r, request.options, source != nullptr);
