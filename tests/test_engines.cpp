@@ -2,6 +2,7 @@
 // findings and the engines' facts: ignore-list matching, fused groups, key layout, scales.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
@@ -10,7 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/quant_scheme.h"
 #include "engines/engine_profile.h"
+#include "engines/engine_verdict.h"
 #include "fix/fix_command.h"
 #include "fixture/bench_checkpoint.h"
 #include "fixture/fixture.h"
@@ -159,6 +162,56 @@ TEST_CASE("ignore entries as each engine matches them") {
   CHECK(ckd::ignore_entry_matches(IgnoreMatch::kPrefixOrSuffix, "model.language_model.layers.",
                                   gate));
   CHECK(!ckd::ignore_entry_matches(IgnoreMatch::kPrefixOrSuffix, "mlp.gate", gate_up));
+}
+
+TEST_CASE("the indexed ignore matcher agrees with the engines' reference matching") {
+  const std::vector<std::string> entries = {
+      "lm_head", "mlp.gate", "linear_attn.in_proj_a", "model.layers.1", "model.layers.1.",
+      "fc1", "proj", "layers.0.self_attn", "model.visual", "oj", "model.layers.0.mlp.experts",
+      "self_attn.q_proj", "a.b.c.d"};
+  const std::vector<std::string> modules = {
+      "lm_head", "model.layers.0.mlp.gate", "model.layers.0.mlp.gate_up_proj",
+      "model.layers.10.self_attn.q_proj", "model.layers.1.self_attn.o_proj",
+      "model.layers.0.linear_attn.in_proj_a", "model.layers.0.linear_attn.in_proj_ba",
+      "model.visual.blocks.0.attn.proj", "model.layers.0.mlp.experts.3.down_proj",
+      "model.decoder.layers.23.fc1", "x.a.b.c.d.y", "a.b.c", "model.layers.0.self_attn.k_proj"};
+  for (size_t n = 1; n <= entries.size(); ++n) {
+    ckd::QuantScheme scheme;
+    for (size_t i = 0; i < n; ++i) scheme.ignore.push_back(ckd::NamePattern::glob(entries[i]));
+    scheme.index_patterns();
+    for (auto how : {ckd::IgnoreMatch::kDotBoundary, ckd::IgnoreMatch::kPrefix,
+                     ckd::IgnoreMatch::kPrefixOrSuffix, ckd::IgnoreMatch::kSubstring}) {
+      for (const std::string& m : modules) {
+        bool reference = false;
+        for (size_t i = 0; i < n; ++i)
+          reference = reference || ckd::ignore_entry_matches(how, entries[i], m);
+        CAPTURE(n);
+        CAPTURE(ckd::ignore_match_name(how));
+        CAPTURE(m);
+        CHECK(!ckd::engine_ignore_entry(scheme, how, m).empty() == reference);
+      }
+    }
+    // vLLM outside experts: the exact name.
+    for (const std::string& m : modules) {
+      if (m.find(".experts.") != std::string::npos) continue;
+      bool reference = std::find(entries.begin(), entries.begin() + static_cast<long>(n), m) !=
+                       entries.begin() + static_cast<long>(n);
+      CAPTURE(m);
+      CHECK(!ckd::engine_ignore_entry(scheme, ckd::IgnoreMatch::kExact, m).empty() == reference);
+    }
+  }
+  ckd::QuantScheme vllm;
+  vllm.ignore = {ckd::NamePattern::glob("model.layers.0.mlp.gate"),
+                 ckd::NamePattern::glob("model.layers.0.mlp.experts")};
+  vllm.index_patterns();
+  CHECK(ckd::engine_ignore_entry(vllm, ckd::IgnoreMatch::kExact, "model.layers.0.mlp.gate") ==
+        "model.layers.0.mlp.gate");
+  CHECK(ckd::engine_ignore_entry(vllm, ckd::IgnoreMatch::kExact,
+                                 "model.layers.0.mlp.experts.5.up_proj") ==
+        "model.layers.0.mlp.experts");
+  CHECK(ckd::engine_ignore_entry(vllm, ckd::IgnoreMatch::kExact,
+                                 "model.layers.1.mlp.experts.5.up_proj") == "");
+  CHECK(ckd::engine_ignore_entry(vllm, ckd::IgnoreMatch::kExact, "layers.0.mlp.gate") == "");
 }
 
 TEST_CASE("the healthy Qwen3.6 FP8 bench checkpoint loads in every engine once its ignore list names what vLLM matches") {

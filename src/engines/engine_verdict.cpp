@@ -306,6 +306,12 @@ void check_layout(const EngineProfile& profile, const Checkpoint& ck,
 
 }  // namespace
 
+std::string engine_ignore_entry(const QuantScheme& scheme, IgnoreMatch how,
+                                std::string_view module) {
+  const NamePattern* p = EngineIgnore(scheme, how).match(module);
+  return p ? p->text : "";
+}
+
 EngineVerdict engine_verdict(const EngineProfile& profile, const Checkpoint& ck,
                              const ArchitectureDiff& arch, const std::vector<Finding>& findings) {
   EngineVerdict v;

@@ -12,6 +12,7 @@
 namespace ckd {
 
 class Checkpoint;
+struct QuantScheme;
 struct ArchitectureDiff;
 
 struct EngineReason {
@@ -25,6 +26,11 @@ struct EngineVerdict {
   std::string verdict;  // "loads", "fails", "misloads"
   std::vector<EngineReason> reasons;
 };
+
+// The ignore entry `how` matches `module` with ("" when none): the indexed matcher the verdicts
+// use, against which tests hold ignore_entry_matches.
+std::string engine_ignore_entry(const QuantScheme& scheme, IgnoreMatch how,
+                                std::string_view module);
 
 EngineVerdict engine_verdict(const EngineProfile& profile, const Checkpoint& checkpoint,
                              const ArchitectureDiff& architecture,
