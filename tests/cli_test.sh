@@ -28,6 +28,11 @@ expect_rc 2 "unknown option" -- "$bin" scan --no-such-flag fixtures/demo
 expect_rc 2 "no subcommand" -- "$bin"
 expect_rc 2 "unknown rule" -- "$bin" scan --select repeated-prefixx fixtures/demo
 contains "$tmp/err" "did you mean repeated-prefix?" "did-you-mean"
+expect_rc 2 "unknown engine" -- "$bin" scan --engine vllm,sglng fixtures/demo
+contains "$tmp/err" "did you mean sglang?" "--engine typo suggests the engine"
+expect_rc 1 "one engine line" -- "$bin" scan --engine transformers fixtures/demo
+contains "$tmp/out" "transformers " "--engine transformers prints its verdict line"
+lacks "$tmp/out" "vllm " "--engine transformers prints no other engine"
 expect_rc 0 "--version" -- "$bin" --version
 contains "$tmp/out" "ckptdoctor 0.1.0" "version"
 

@@ -379,6 +379,9 @@ int main(int argc, char** argv) {
       "--select", select, "only these rules: names, codes, code prefixes (CKD5), families, ALL");
   CLI::Option* ignore_opt =
       scan->add_option("--ignore", ignore, "skip these rules (same forms as --select)");
+  std::vector<std::string> engines;
+  scan->add_option("--engine", engines,
+                   "verdict per engine: vllm, sglang, transformers (default: all three)");
   CLI::Option* source_opt = scan->add_option(
       "--source", source, "the BF16 source checkpoint (headers only) for key diffs");
   std::string config_file, progress = "auto";
@@ -487,6 +490,7 @@ int main(int argc, char** argv) {
         deep && !silent &&
         (progress == "always" || (progress == "auto" && ::isatty(STDERR_FILENO)));
     request.rules = ckd::select_rules(rule_set, split_commas(select), split_commas(ignore));
+    if (!engines.empty()) request.engines = ckd::select_engines(split_commas(engines));
     request.fail_on = fail_on == "never" ? std::nullopt : ckd::parse_severity(fail_on);
     ckd::ScanReport report = ckd::run_scan(request);
     if (silent) std::_Exit(report.failed ? kExitFindings : kExitClean);

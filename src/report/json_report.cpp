@@ -62,6 +62,15 @@ void write_json_report(std::ostream& out, const ScanReport& r) {
         {"failed", r.failed},
         {"seconds", r.seconds}}},
   };
+  nlohmann::json engines = nlohmann::json::array();
+  for (const EngineVerdict& e : r.engines) {
+    nlohmann::json reasons = nlohmann::json::array();
+    for (const EngineReason& reason : e.reasons)
+      reasons.push_back({{"rule", reason.rule}, {"message", reason.message}});
+    engines.push_back(
+        {{"engine", e.engine}, {"version", e.version}, {"verdict", e.verdict}, {"reasons", reasons}});
+  }
+  doc["engines"] = engines;
   if (!r.source_dir.empty()) doc["source"] = r.source_dir;
   if (r.transfer) {
     doc["transfer"] = {{"requests", r.transfer->requests},

@@ -36,6 +36,22 @@ void write_histogram(std::ostream& out, const ScanReport& r, const Palette& p) {
   }
 }
 
+// One line per engine: its verdict and the first reason (the others are counted; --format json
+// lists them all).
+void write_engines(std::ostream& out, const ScanReport& r, const Palette& p, size_t width) {
+  for (const EngineVerdict& e : r.engines) {
+    std::string verdict = e.verdict == "loads"   ? p.paint(e.verdict, "1;32")
+                          : e.verdict == "fails" ? p.paint(e.verdict, "1;31")
+                                                 : p.paint(e.verdict, "1;33");
+    std::string line = fmt::format("{} {}", p.bold(e.engine), verdict);
+    if (!e.reasons.empty()) {
+      line += fmt::format(": {}", printable(e.reasons.front().message));
+      if (e.reasons.size() > 1) line += fmt::format(" (+{} more)", e.reasons.size() - 1);
+    }
+    out << wrap_text(line, width, 4) << p.dim(fmt::format("  [{}]", e.version)) << "\n";
+  }
+}
+
 }  // namespace
 
 void write_text_report(std::ostream& out, const ScanReport& r, const TextStyle& style) {
@@ -73,6 +89,10 @@ void write_text_report(std::ostream& out, const ScanReport& r, const TextStyle& 
                      count_of(r.warnings, "warning"), r.infos, r.seconds, verdict);
   if (r.fail_on) out << p.dim(fmt::format(" (--fail-on {})", severity_name(*r.fail_on)));
   out << "\n";
+  if (!r.engines.empty()) {
+    out << "\n";
+    write_engines(out, r, p, style.width);
+  }
   if (r.transfer) {
     double share = r.transfer->file_bytes ? 100.0 * static_cast<double>(r.transfer->bytes) /
                                                 static_cast<double>(r.transfer->file_bytes)

@@ -92,7 +92,8 @@ std::string reason_not_run(const Rule& rule, const ScanOptions& options, bool ha
 }
 
 std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Checkpoint& checkpoint,
-                               const Checkpoint* source, const ScanOptions& options) {
+                               const Checkpoint* source, const ScanOptions& options,
+                               std::shared_ptr<const ArchitectureDiff>* architecture) {
   ScanState state(checkpoint, source, options);
   std::vector<std::string> errors;
   std::mutex errors_mutex;
@@ -131,6 +132,10 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
     if (!errors.empty()) break;  // a later tier would only fail the same way, more slowly
   }
   if (!errors.empty()) throw std::runtime_error(errors.front());
+  if (architecture) {
+    state.architecture_diff();
+    *architecture = state.architecture;
+  }
   // Per rule, findings keep the order their check emitted them in (one thread per check).
   std::vector<Finding> findings = std::move(state.findings);
   std::stable_sort(findings.begin(), findings.end(), [](const Finding& a, const Finding& b) {

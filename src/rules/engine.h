@@ -2,6 +2,7 @@
 // --deep) all tensor data.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,9 +20,11 @@ std::vector<const Rule*> select_rules(const RuleSet& rules, const std::vector<st
 // rule without --source), or empty when it runs. A rule that did not run is not a pass.
 std::string reason_not_run(const Rule& rule, const ScanOptions& options, bool has_source);
 
-// Findings sorted by severity (errors first), then code, file and tensor.
+// Findings sorted by severity (errors first), then code, file and tensor. With `architecture`,
+// also hands back the scan's architecture diff (computed once, here if no rule needed it).
 std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Checkpoint& checkpoint,
-                               const Checkpoint* source, const ScanOptions& options);
+                               const Checkpoint* source, const ScanOptions& options,
+                               std::shared_ptr<const ArchitectureDiff>* architecture = nullptr);
 
 // The closest known name to `word` (for "did you mean"), or empty.
 std::string closest_name(const std::string& word, const std::vector<std::string>& names);

@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include "checkpoint/architecture.h"
+#include "io/parallel.h"
+#include "io/trace.h"
 #include "remote/remote_store.h"
 #include "rules/engine.h"
 
@@ -49,7 +52,17 @@ ScanReport run_scan(const ScanRequest& request) {
   report.checkpoint_dtypes = count_dtype_bytes(*ck);
   report.tensor_bytes = report.checkpoint_dtypes.total;
   report.target_dtypes = count_target_dtype_bytes(*ck);
-  report.findings = run_rules(request.rules, *ck, source.get(), request.options);
+  std::shared_ptr<const ArchitectureDiff> architecture;
+  report.findings = run_rules(request.rules, *ck, source.get(), request.options,
+                              request.engines.empty() ? nullptr : &architecture);
+  // Verdicts read the findings and the engines' facts, once per scan.
+  {
+    PhaseTimer timer("engine verdicts");
+    report.engines.resize(request.engines.size());
+    parallel_for(request.engines.size(), request.options.threads, [&](size_t i) {
+      report.engines[i] = engine_verdict(*request.engines[i], *ck, *architecture, report.findings);
+    });
+  }
   for (const Rule* r : request.rules) {
     std::string why = reason_not_run(*r, request.options, source != nullptr);
     if (why.empty()) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "checkpoint/checkpoint.h"
+#include "engines/engine_verdict.h"
 #include "remote/http_client.h"
 #include "rules/check.h"
 
@@ -40,6 +41,7 @@ struct ScanReport {
   bool failed = false;
   double seconds = 0;
   std::optional<RemoteTransfer> transfer;  // remote scans (of DIR and --source together)
+  std::vector<EngineVerdict> engines;      // per --engine: loads, fails or misloads
 };
 
 struct ScanRequest {
@@ -49,6 +51,9 @@ struct ScanRequest {
   std::vector<const Rule*> rules;
   std::optional<Severity> fail_on = Severity::kError;
   HttpSettings http;  // for hf:// and https:// locations
+  // Engines to give a verdict for (--engine); every built-in profile unless set.
+  std::vector<const EngineProfile*> engines = all_engines();
+  static std::vector<const EngineProfile*> all_engines() { return select_engines(engine_names()); }
 };
 
 // DIR and --source may be directories or remote locations (hf://ORG/REPO[@REV], https://...).

@@ -1,0 +1,409 @@
+// Engine profiles (rules/engines/*.json) and the per-engine verdicts a scan derives from its
+// findings and the engines' facts: ignore-list matching, fused groups, key layout, scales.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "checkpoint/checkpoint.h"
+#include "checkpoint/quant_scheme.h"
+#include "engines/engine_profile.h"
+#include "engines/engine_verdict.h"
+#include "fix/fix_command.h"
+#include "fixture/bench_checkpoint.h"
+#include "fixture/fixture.h"
+#include "report/json_report.h"
+#include "report/text_report.h"
+#include "test_util.h"
+
+using nlohmann::json;
+
+namespace {
+
+const std::string kSpecs = std::string(CKD_SOURCE_DIR) + "/fixtures/specs";
+
+void build_spec(const std::string& name, const std::string& dir) {
+  std::ifstream in(kSpecs + "/" + name + ".json");
+  REQUIRE(in);
+  ckd::fixture::build_checkpoint(ckd::fixture::resolve_spec(json::parse(in), kSpecs), dir);
+}
+
+const ckd::EngineVerdict& verdict(const ckd::ScanReport& r, const std::string& engine) {
+  for (const auto& v : r.engines)
+    if (v.engine == engine) return v;
+  FAIL("no verdict for " << engine);
+  throw std::logic_error("unreachable");
+}
+
+std::string reasons_text(const ckd::EngineVerdict& v) {
+  std::string out;
+  for (const auto& r : v.reasons) out += r.rule + ": " + r.message + "\n";
+  return out;
+}
+
+bool has_reason(const ckd::EngineVerdict& v, const std::string& rule, const std::string& text) {
+  for (const auto& r : v.reasons)
+    if (r.rule == rule && r.message.find(text) != std::string::npos) return true;
+  return false;
+}
+
+// The real Qwen3.5 FP8 configs list every vision module in full (shared/corpus
+// qwen3.5-122B-A10B_config.json); the bench writes one "model.visual" entry. Spell it out.
+void spell_out_visual_entries(const std::string& dir) {
+  std::vector<std::string> visual;
+  {
+    auto ck = ckd::Checkpoint::open(dir);
+    for (const auto& m : ck->modules().modules())
+      if (m.path.rfind("model.visual.", 0) == 0 && m.is_linear()) visual.push_back(m.path);
+  }
+  REQUIRE(!visual.empty());
+  std::string path = dir + "/config.json";
+  json config;
+  {
+    std::ifstream in(path);
+    config = json::parse(in);
+  }
+  json out = json::array();
+  for (const json& e : config["quantization_config"]["modules_to_not_convert"])
+    if (e != "model.visual") out.push_back(e);
+  for (const std::string& v : visual) out.push_back(v);
+  config["quantization_config"]["modules_to_not_convert"] = out;
+  std::ofstream(path) << config.dump(2);
+}
+
+// The bench checkpoint (Qwen3.6-35B-A3B FP8 layout, small) with its modules_to_not_convert
+// rewritten: every full entry ending in one of `short_names` becomes that short name.
+std::string bench_with_short_ignore_names(const std::string& dir,
+                                          const std::vector<std::string>& short_names) {
+  ckd::fixture::BenchShape shape;
+  shape.layers = 4;
+  shape.experts = 8;
+  shape.shards = 2;
+  ckd::fixture::write_bench_checkpoint(dir, shape);
+  spell_out_visual_entries(dir);
+  std::string path = dir + "/config.json";
+  json config;
+  {
+    std::ifstream in(path);
+    config = json::parse(in);
+  }
+  json out = json::array();
+  std::set<std::string> added;
+  for (const json& e : config["quantization_config"]["modules_to_not_convert"]) {
+    std::string entry = e.get<std::string>();
+    for (const std::string& s : short_names) {
+      if (entry.size() > s.size() && entry.compare(entry.size() - s.size(), s.size(), s) == 0 &&
+          entry[entry.size() - s.size() - 1] == '.')
+        entry = s;
+    }
+    if (added.insert(entry).second) out.push_back(entry);
+  }
+  config["quantization_config"]["modules_to_not_convert"] = out;
+  std::ofstream(path) << config.dump(2);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("engine profiles: versions, sources, and only rule names the scan has") {
+  const auto& profiles = ckd::builtin_engine_profiles();
+  REQUIRE(profiles.size() == 3);
+  ckd::RuleSet rules = ckd::RuleSet::builtin();
+  for (const auto& p : profiles) {
+    CAPTURE(p.engine);
+    CHECK(!p.version.empty());
+    CHECK(p.sources.size() >= 3);
+    for (const auto& e : p.findings) {
+      CAPTURE(e.rule);
+      CHECK(rules.find(e.rule) != nullptr);
+    }
+    for (const auto& r : p.ignore_list_rules) CHECK(rules.find(r) != nullptr);
+  }
+  CHECK(ckd::engine_names() == std::vector<std::string>{"sglang", "transformers", "vllm"});
+}
+
+TEST_CASE("--engine names: a typo gets a suggestion, duplicates collapse") {
+  CHECK(ckd::select_engines({"vllm", "vllm"}).size() == 1);
+  try {
+    ckd::select_engines({"vlm"});
+    FAIL("no error");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()).find("did you mean vllm?") != std::string::npos);
+  }
+  CHECK_THROWS_AS(ckd::parse_engine_profile("{\"engine\": 1}", "x.json"), std::runtime_error);
+  CHECK_THROWS_AS(ckd::parse_engine_profile("not json", "x.json"), std::runtime_error);
+}
+
+TEST_CASE("ignore entries as each engine matches them") {
+  using ckd::IgnoreMatch;
+  const std::string gate = "model.language_model.layers.0.mlp.gate";
+  const std::string gate_up = "model.language_model.layers.0.mlp.gate_up_proj";
+  const std::string in_a = "model.language_model.layers.0.linear_attn.in_proj_a";
+  const std::string in_ba = "model.language_model.layers.0.linear_attn.in_proj_ba";
+  // vLLM is_layer_skipped: the full prefix only.
+  CHECK(!ckd::ignore_entry_matches(IgnoreMatch::kExact, "mlp.gate", gate));
+  CHECK(ckd::ignore_entry_matches(IgnoreMatch::kExact, gate, gate));
+  // Substring (vLLM modelopt, old SGLang): "mlp.gate" swallows gate_up_proj, in_proj_a not ba.
+  CHECK(ckd::ignore_entry_matches(IgnoreMatch::kSubstring, "mlp.gate", gate_up));
+  CHECK(!ckd::ignore_entry_matches(IgnoreMatch::kSubstring, "linear_attn.in_proj_a", in_ba));
+  // SGLang _module_path_match: whole segments.
+  CHECK(ckd::ignore_entry_matches(IgnoreMatch::kDotBoundary, "mlp.gate", gate));
+  CHECK(!ckd::ignore_entry_matches(IgnoreMatch::kDotBoundary, "mlp.gate", gate_up));
+  CHECK(ckd::ignore_entry_matches(IgnoreMatch::kDotBoundary, "model.language_model.layers.0",
+                                  gate));
+  CHECK(!ckd::ignore_entry_matches(IgnoreMatch::kDotBoundary, "layers.0.mlp.ga", gate));
+  // transformers should_convert_module: a prefix, or a suffix of the name.
+  CHECK(ckd::ignore_entry_matches(IgnoreMatch::kPrefixOrSuffix, "linear_attn.in_proj_a", in_a));
+  CHECK(ckd::ignore_entry_matches(IgnoreMatch::kPrefixOrSuffix, "model.language_model.layers.",
+                                  gate));
+  CHECK(!ckd::ignore_entry_matches(IgnoreMatch::kPrefixOrSuffix, "mlp.gate", gate_up));
+}
+
+TEST_CASE("the indexed ignore matcher agrees with the engines' reference matching") {
+  const std::vector<std::string> entries = {
+      "lm_head", "mlp.gate", "linear_attn.in_proj_a", "model.layers.1", "model.layers.1.",
+      "fc1", "proj", "layers.0.self_attn", "model.visual", "oj", "model.layers.0.mlp.experts",
+      "self_attn.q_proj", "a.b.c.d"};
+  const std::vector<std::string> modules = {
+      "lm_head", "model.layers.0.mlp.gate", "model.layers.0.mlp.gate_up_proj",
+      "model.layers.10.self_attn.q_proj", "model.layers.1.self_attn.o_proj",
+      "model.layers.0.linear_attn.in_proj_a", "model.layers.0.linear_attn.in_proj_ba",
+      "model.visual.blocks.0.attn.proj", "model.layers.0.mlp.experts.3.down_proj",
+      "model.decoder.layers.23.fc1", "x.a.b.c.d.y", "a.b.c", "model.layers.0.self_attn.k_proj"};
+  for (size_t n = 1; n <= entries.size(); ++n) {
+    ckd::QuantScheme scheme;
+    for (size_t i = 0; i < n; ++i) scheme.ignore.push_back(ckd::NamePattern::glob(entries[i]));
+    scheme.index_patterns();
+    for (auto how : {ckd::IgnoreMatch::kDotBoundary, ckd::IgnoreMatch::kPrefix,
+                     ckd::IgnoreMatch::kPrefixOrSuffix, ckd::IgnoreMatch::kSubstring}) {
+      for (const std::string& m : modules) {
+        bool reference = false;
+        for (size_t i = 0; i < n; ++i)
+          reference = reference || ckd::ignore_entry_matches(how, entries[i], m);
+        CAPTURE(n);
+        CAPTURE(ckd::ignore_match_name(how));
+        CAPTURE(m);
+        CHECK(!ckd::engine_ignore_entry(scheme, how, m).empty() == reference);
+      }
+    }
+    // vLLM outside experts: the exact name.
+    for (const std::string& m : modules) {
+      if (m.find(".experts.") != std::string::npos) continue;
+      bool reference = std::find(entries.begin(), entries.begin() + static_cast<long>(n), m) !=
+                       entries.begin() + static_cast<long>(n);
+      CAPTURE(m);
+      CHECK(!ckd::engine_ignore_entry(scheme, ckd::IgnoreMatch::kExact, m).empty() == reference);
+    }
+  }
+  ckd::QuantScheme vllm;
+  vllm.ignore = {ckd::NamePattern::glob("model.layers.0.mlp.gate"),
+                 ckd::NamePattern::glob("model.layers.0.mlp.experts")};
+  vllm.index_patterns();
+  CHECK(ckd::engine_ignore_entry(vllm, ckd::IgnoreMatch::kExact, "model.layers.0.mlp.gate") ==
+        "model.layers.0.mlp.gate");
+  CHECK(ckd::engine_ignore_entry(vllm, ckd::IgnoreMatch::kExact,
+                                 "model.layers.0.mlp.experts.5.up_proj") ==
+        "model.layers.0.mlp.experts");
+  CHECK(ckd::engine_ignore_entry(vllm, ckd::IgnoreMatch::kExact,
+                                 "model.layers.1.mlp.experts.5.up_proj") == "");
+  CHECK(ckd::engine_ignore_entry(vllm, ckd::IgnoreMatch::kExact, "layers.0.mlp.gate") == "");
+}
+
+TEST_CASE("the healthy Qwen3.6 FP8 bench checkpoint loads in every engine once its ignore list names what vLLM matches") {
+  ckd_test::TempDir tmp;
+  ckd::fixture::BenchShape shape;
+  shape.layers = 4;
+  shape.experts = 8;
+  shape.shards = 2;
+  std::string dir = tmp.path() + "/bench";
+  ckd::fixture::write_bench_checkpoint(dir, shape);
+  // As generated, the ignore list names the vision tower by one "model.visual" entry: SGLang
+  // (dot boundary) and transformers (prefix) keep it in BF16, vLLM (exact) builds it FP8.
+  auto as_generated = ckd_test::scan_all_rules(dir);
+  CHECK(verdict(as_generated, "vllm").verdict == "misloads");
+  CHECK(has_reason(verdict(as_generated, "vllm"), "false-quantization",
+                   "model.visual.blocks.0.attn.proj"));
+  CHECK(verdict(as_generated, "sglang").verdict == "loads");
+  CHECK(verdict(as_generated, "transformers").verdict == "loads");
+
+  spell_out_visual_entries(dir);
+  auto report = ckd_test::scan_all_rules(dir);
+  REQUIRE(report.engines.size() == 3);
+  for (const auto& v : report.engines) {
+    CAPTURE(v.engine);
+    CAPTURE(reasons_text(v));
+    CHECK(v.verdict == "loads");
+    CHECK(v.reasons.empty());
+  }
+}
+
+TEST_CASE("short ignore names: vLLM misloads (exact match), SGLang and transformers load") {
+  ckd_test::TempDir tmp;
+  std::string dir = bench_with_short_ignore_names(
+      tmp.path() + "/bench",
+      {"mlp.gate", "mlp.shared_expert_gate", "linear_attn.in_proj_a", "linear_attn.in_proj_b"});
+  auto report = ckd_test::scan_all_rules(dir);
+  const auto& vllm = verdict(report, "vllm");
+  CAPTURE(reasons_text(vllm));
+  CHECK(vllm.verdict == "misloads");
+  CHECK(has_reason(vllm, "false-quantization", "by exact match"));
+  CHECK(has_reason(vllm, "false-quantization", "linear_attn.in_proj_a"));
+  const auto& sglang = verdict(report, "sglang");
+  CAPTURE(reasons_text(sglang));
+  CHECK(sglang.verdict == "loads");
+  const auto& transformers = verdict(report, "transformers");
+  CAPTURE(reasons_text(transformers));
+  CHECK(transformers.verdict == "loads");
+}
+
+TEST_CASE("a short ignore name for one shard of a fused group: SGLang fails with the ValueError") {
+  ckd_test::TempDir tmp;
+  // in_proj_a listed (short), in_proj_b still listed in full: SGLang's dot-boundary match skips
+  // both; with only in_proj_a short and in_proj_b dropped, the shards disagree.
+  std::string dir = bench_with_short_ignore_names(tmp.path() + "/bench",
+                                                  {"linear_attn.in_proj_a"});
+  {
+    std::string path = dir + "/config.json";
+    std::ifstream in(path);
+    json config = json::parse(in);
+    json kept = json::array();
+    for (const json& e : config["quantization_config"]["modules_to_not_convert"])
+      if (e.get<std::string>().find("in_proj_b") == std::string::npos) kept.push_back(e);
+    config["quantization_config"]["modules_to_not_convert"] = kept;
+    in.close();
+    std::ofstream(path) << config.dump(2);
+  }
+  auto report = ckd_test::scan_all_rules(dir);
+  const auto& sglang = verdict(report, "sglang");
+  CAPTURE(reasons_text(sglang));
+  CHECK(sglang.verdict == "fails");
+  CHECK(has_reason(sglang, "fused-shard-precision",
+                   "ValueError: Detected some but not all shards of "
+                   "model.language_model.layers.0.linear_attn.in_proj_ba are quantized"));
+  // vLLM matches neither shard: both built FP8 over BF16 bytes.
+  const auto& vllm = verdict(report, "vllm");
+  CAPTURE(reasons_text(vllm));
+  CHECK(vllm.verdict == "misloads");
+  CHECK(has_reason(vllm, "false-quantization", "in_proj_b"));
+  // transformers has no fused in_proj_ba: in_proj_b alone is built FP8.
+  const auto& transformers = verdict(report, "transformers");
+  CAPTURE(reasons_text(transformers));
+  CHECK(transformers.verdict == "misloads");
+  CHECK(has_reason(transformers, "false-quantization", "in_proj_b"));
+  CHECK(!has_reason(transformers, "false-quantization", "in_proj_a"));
+}
+
+TEST_CASE("the triple-prefix Qwen3.6 checkpoint: vLLM fails with the KeyError it would raise") {
+  ckd_test::TempDir tmp;
+  std::string dir = tmp.path() + "/qwen36";
+  ckd::fixture::BenchShape shape;
+  shape.layers = 4;
+  shape.experts = 8;
+  shape.shards = 2;
+  shape.stem = "model.language_model.language_model.language_model.";
+  ckd::fixture::write_bench_checkpoint(dir, shape);
+  spell_out_visual_entries(dir);
+  auto report = ckd_test::scan_all_rules(dir);
+  const auto& vllm = verdict(report, "vllm");
+  CAPTURE(reasons_text(vllm));
+  CHECK(vllm.verdict == "fails");
+  CHECK(has_reason(vllm, "key-layout-mismatch",
+                   "KeyError: 'language_model.language_model.layers.0.mlp.experts.w2_weight'"));
+  // SGLang's load_weights skips names its params_dict lacks: no error, uninitialized weights.
+  CHECK(verdict(report, "sglang").verdict == "misloads");
+  CHECK(has_reason(verdict(report, "sglang"), "key-layout-mismatch",
+                   "load_weights skips 'model.language_model.language_model.language_model.layers."
+                   "0.mlp.experts.w2_weight'"));
+  CHECK(verdict(report, "transformers").verdict == "misloads");
+
+  // JSON and text carry the verdicts.
+  std::ostringstream js;
+  ckd::write_json_report(js, report);
+  json doc = json::parse(js.str());
+  REQUIRE(doc["engines"].size() == 3);
+  bool vllm_fails = false;
+  for (const json& e : doc["engines"]) {
+    CHECK(e.contains("version"));
+    if (e["engine"] == "vllm") {
+      vllm_fails = e["verdict"] == "fails" && e["reasons"][0]["rule"] == "key-layout-mismatch";
+    }
+  }
+  CHECK(vllm_fails);
+  std::ostringstream text;
+  ckd::write_text_report(text, report, ckd::TextStyle{});
+  CHECK(text.str().find("vllm fails: KeyError: 'language_model.language_model.layers.0.mlp."
+                        "experts.w2_weight'") != std::string::npos);
+
+  // Repaired without --source, every engine loads it.
+  ckd::FixRequest request;
+  request.dir = dir;
+  request.out_dir = tmp.path() + "/fixed";
+  request.options.apply_safe = true;
+  ckd::run_fix(request);
+  auto after = ckd_test::scan_all_rules(request.out_dir);
+  for (const auto& v : after.engines) {
+    CAPTURE(v.engine);
+    CAPTURE(reasons_text(v));
+    CHECK(v.verdict == "loads");
+  }
+}
+
+TEST_CASE("a missing static input scale misloads; the healthy modelopt export loads") {
+  ckd_test::TempDir tmp;
+  build_spec("missing-input-scale-modelopt", tmp.path() + "/bad");
+  auto bad = ckd_test::scan_all_rules(tmp.path() + "/bad");
+  for (const char* engine : {"vllm", "sglang"}) {
+    const auto& v = verdict(bad, engine);
+    CAPTURE(reasons_text(v));
+    CHECK(v.verdict == "misloads");
+    CHECK(has_reason(v, "missing-input-scale", "input_scale"));
+  }
+  // transformers has no modelopt quantizer: it fails first, and still names the scale.
+  const auto& t = verdict(bad, "transformers");
+  CHECK(t.verdict == "fails");
+  CHECK(has_reason(t, "unsupported-quant-method", "modelopt"));
+  CHECK(has_reason(t, "missing-input-scale", "input_scale"));
+
+  build_spec("base-modelopt-nvfp4", tmp.path() + "/good");
+  auto good = ckd_test::scan_all_rules(tmp.path() + "/good");
+  for (const char* engine : {"vllm", "sglang"}) {
+    const auto& v = verdict(good, engine);
+    CAPTURE(reasons_text(v));
+    CHECK(v.verdict == "loads");
+  }
+}
+
+TEST_CASE("healthy architecture fixtures load in every engine") {
+  for (const char* spec : {"base-arch-llama", "base-arch-qwen3-moe-fp8", "base-arch-qwen3-5-moe-vl",
+                           "base-arch-deepseek-v3", "base-ct-fp8-static"}) {
+    CAPTURE(spec);
+    ckd_test::TempDir tmp;
+    build_spec(spec, tmp.path() + "/ck");
+    auto report = ckd_test::scan_all_rules(tmp.path() + "/ck");
+    for (const auto& v : report.engines) {
+      CAPTURE(v.engine);
+      CAPTURE(reasons_text(v));
+      CHECK(v.verdict == "loads");
+    }
+  }
+}
+
+TEST_CASE("--engine selects the verdicts a scan computes; none skips the work") {
+  ckd_test::TempDir tmp;
+  build_spec("base-arch-llama", tmp.path() + "/ck");
+  static const ckd::RuleSet rules = ckd::RuleSet::builtin();
+  ckd::ScanRequest request;
+  request.dir = tmp.path() + "/ck";
+  request.rules = ckd::select_rules(rules, {}, {});
+  request.engines = ckd::select_engines({"sglang"});
+  auto report = ckd::run_scan(request);
+  REQUIRE(report.engines.size() == 1);
+  CHECK(report.engines[0].engine == "sglang");
+  request.engines.clear();
+  CHECK(ckd::run_scan(request).engines.empty());
+}
