@@ -34,6 +34,8 @@ std::unique_ptr<Check> make_unexpected_scale_dtype_check();
 std::unique_ptr<Check> make_weight_values_check();
 std::unique_ptr<Check> make_interrupted_fix_check();
 std::unique_ptr<Check> make_no_weights_check();
+std::unique_ptr<Check> make_zero_point_convention_check();
+std::unique_ptr<Check> make_invalid_group_index_check();
 
 namespace {
 
@@ -42,7 +44,7 @@ struct CheckKind {
   std::unique_ptr<Check> (*make)();
 };
 
-constexpr std::array<CheckKind, 26> kChecks = {{
+constexpr std::array<CheckKind, 28> kChecks = {{
     {"shard-issues", make_shard_issues_check},
     {"duplicate-names", make_duplicate_names_check},
     {"load-problems", make_load_problems_check},
@@ -69,6 +71,8 @@ constexpr std::array<CheckKind, 26> kChecks = {{
     {"weight-values", make_weight_values_check},
     {"interrupted-fix", make_interrupted_fix_check},
     {"no-weights", make_no_weights_check},
+    {"zero-point-convention", make_zero_point_convention_check},
+    {"invalid-group-index", make_invalid_group_index_check},
 }};
 
 }  // namespace
