@@ -15,11 +15,28 @@ SCALES = [0.0021, 0.0034, 0.0017]
 LAYERS = "model.layers.{0..1}"
 
 
+def packed_words(value, bits, count):
+    """`count` values packed as GPTQ does: value i at bit i*bits of the int32 word stream."""
+    stream = 0
+    for i in range(count):
+        stream |= value << (i * bits)
+    words = []
+    for w in range(count * bits // 32):
+        u = (stream >> (32 * w)) & 0xFFFFFFFF
+        words.append(u - (1 << 32) if u >= 1 << 31 else u)  # as int32
+    return words
+
+
+def v1_zeros(bits):
+    """checkpoint_format gptq stores the symmetric zero 2^(bits-1) minus one: 32 values' words."""
+    return packed_words((1 << (bits - 1)) - 1, bits, 32)
+
+
 def gptq_module(prefix, inn, out, group=128, bits=4):
     groups = -(-inn // group)
     return [
         {"name": prefix + ".qweight", "dtype": "I32", "shape": [inn * bits // 32, out], "values": WORDS},
-        {"name": prefix + ".qzeros", "dtype": "I32", "shape": [groups, out * bits // 32], "fill": 0x77777777},
+        {"name": prefix + ".qzeros", "dtype": "I32", "shape": [groups, out * bits // 32], "values": v1_zeros(bits)},
         {"name": prefix + ".scales", "dtype": "F16", "shape": [groups, out], "values": SCALES},
         {"name": prefix + ".g_idx", "dtype": "I32", "shape": [inn], "values": [i // group for i in range(inn)]},
     ]
@@ -73,6 +90,12 @@ write("fixtures/specs/base-gptq-int4.json",
       {"quant_method": "gptq", "bits": 4, "group_size": 128, "desc_act": False, "sym": True,
        "checkpoint_format": "gptq", "true_sequential": True, "damp_percent": 0.01},
       gptq_module)
+write("fixtures/specs/base-gptq-int3.json",
+      "Healthy GPTQ 3-bit, group_size -1: 32 values in every 3 int32 words, values straddling words "
+      "(qweight [in*3/32, out], qzeros [1, out*3/32] every value 3 = zero 4 - 1).",
+      {"quant_method": "gptq", "bits": 3, "group_size": -1, "desc_act": False, "sym": True,
+       "checkpoint_format": "gptq"},
+      lambda prefix, inn, out: gptq_module(prefix, inn, out, group=inn, bits=3))
 write("fixtures/specs/base-awq-gemm.json",
       "Healthy AWQ GEMM 4-bit (AutoAWQ WQLinear_GEMM layout): int32 qweight [in, out/8], qzeros "
       "[in/128, out/8] (asymmetric zeros), F16 scales [in/128, out]; no g_idx.",

@@ -189,3 +189,31 @@ TEST_CASE("awq and auto-round declarations") {
   auto other = scheme_of(json::parse(R"({"quant_method": "auto-round", "bits": 4})"));
   CHECK(other.method == QuantMethod::kUnknown);
 }
+
+TEST_CASE("packed_value: a little-endian int32 bit stream, 3-bit values straddling words") {
+  // Ten 3-bit values fill bits 0..29 of word 0; value 10 takes bits 30-31 of word 0 and bit 0
+  // of word 1 (GPTQ's 3-bit packing).
+  std::string bytes(8, '\0');
+  auto put = [&](uint64_t i, uint32_t v) {
+    for (int b = 0; b < 3; ++b) {
+      if (v >> b & 1u) {
+        uint64_t bit = i * 3 + static_cast<uint64_t>(b);
+        bytes[bit / 8] =
+            static_cast<char>(static_cast<unsigned char>(bytes[bit / 8]) | 1u << (bit % 8));
+      }
+    }
+  };
+  put(0, 5);
+  put(10, 7);
+  put(11, 2);
+  CHECK(ckd::packed_value(bytes, 0, 3) == 5u);
+  CHECK(ckd::packed_value(bytes, 1, 3) == 0u);
+  CHECK(ckd::packed_value(bytes, 10, 3) == 7u);
+  CHECK(ckd::packed_value(bytes, 11, 3) == 2u);
+  CHECK(static_cast<unsigned char>(bytes[3]) == 0xC0);       // value 10's low bits: 30, 31
+  CHECK((static_cast<unsigned char>(bytes[4]) & 1u) == 1u);  // and its high bit: word 1, bit 0
+  CHECK(ckd::packed_value(bytes, 20, 3) == 0u);              // bits 60-62: the last whole value
+  CHECK_FALSE(ckd::packed_value(bytes, 21, 3));              // would end past the 64 bits
+  CHECK(ckd::packed_value(std::string("\x78\x56\x34\x12", 4), 7, 4) ==
+        1u);  // 0x12345678, top nibble
+}

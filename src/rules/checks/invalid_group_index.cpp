@@ -73,7 +73,15 @@ class InvalidGroupIndexCheck : public Check {
                                       t.numel, grid.in));
       return;
     }
-    if (grid.groups == 0 || grid.groups > (uint64_t{1} << 31)) return;
+    if (grid.groups == 0) return;
+    // Every group needs a column; this also bounds the table below by the bytes in the file
+    // (a header-only shape like [2^40, 0] cannot size an allocation).
+    if (grid.groups > t.numel) {
+      out.add(*g_idx.ref, fmt::format("g_idx has {} entries for {} groups: some group has no "
+                                      "input column",
+                                      t.numel, grid.groups));
+      return;
+    }
     std::string_view bytes = g_idx.ref->shard->tensor_bytes(t);
     std::vector<bool> seen(grid.groups, false);
     uint64_t outside = 0, first_outside = 0;
