@@ -24,9 +24,13 @@ struct ModuleSpec {
   SourceType source = SourceType::kBF16;
 };
 
+// As the CPU's: measured counts the elements in the sums (source and decoded finite); a NaN/Inf
+// source element is counted in source_nan/source_inf and left out.
 struct Sums {
   double diff2 = 0, ref2 = 0, max_abs = 0;
+  uint64_t measured = 0;
   uint64_t nan = 0, inf = 0;
+  uint64_t source_nan = 0, source_inf = 0;
 };
 
 // True when a CUDA device can be used; `description` names it (or says why not).

@@ -32,7 +32,7 @@ void upload_tables() {
 struct DeviceSums {
   double diff2, ref2;
   unsigned long long max_abs_bits;  // a non-negative double's bits order like the double
-  unsigned long long nan, inf;
+  unsigned long long measured, nan, inf, source_nan, source_inf;
 };
 
 // unpack_bits() of src/compare/quantized_matrix.cpp.
@@ -84,7 +84,7 @@ __global__ void reduce_chunk(ModuleSpec m, const unsigned char* codes, const uns
                              const float* scales, const float* zeros, uint64_t first_row,
                              uint64_t rows, DeviceSums* sums, float* decoded_out) {
   double diff2 = 0, ref2 = 0, max_abs = 0;
-  unsigned long long nan = 0, inf = 0;
+  unsigned long long measured = 0, nan = 0, inf = 0, source_nan = 0, source_inf = 0;
   const uint64_t n = rows * m.cols;
   for (uint64_t i = blockIdx.x * static_cast<uint64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<uint64_t>(gridDim.x) * blockDim.x) {
@@ -96,10 +96,15 @@ __global__ void reduce_chunk(ModuleSpec m, const unsigned char* codes, const uns
       continue;
     }
     float w = source_element(m.source, source, i);
+    if (!isfinite(w)) {  // accumulate() of src/compare/compare.cpp: counted, left out
+      if (isnan(w)) ++source_nan; else ++source_inf;
+      continue;
+    }
     if (!isfinite(d)) {
       if (isnan(d)) ++nan; else ++inf;
       continue;
     }
+    ++measured;
     double diff = static_cast<double>(d) - static_cast<double>(w);
     diff2 += diff * diff;
     ref2 += static_cast<double>(w) * static_cast<double>(w);
@@ -111,27 +116,36 @@ __global__ void reduce_chunk(ModuleSpec m, const unsigned char* codes, const uns
     diff2 += __shfl_down_sync(0xffffffff, diff2, off);
     ref2 += __shfl_down_sync(0xffffffff, ref2, off);
     max_abs = fmax(max_abs, __shfl_down_sync(0xffffffff, max_abs, off));
+    measured += __shfl_down_sync(0xffffffff, measured, off);
     nan += __shfl_down_sync(0xffffffff, nan, off);
     inf += __shfl_down_sync(0xffffffff, inf, off);
+    source_nan += __shfl_down_sync(0xffffffff, source_nan, off);
+    source_inf += __shfl_down_sync(0xffffffff, source_inf, off);
   }
   __shared__ double s_diff2[32], s_ref2[32], s_max[32];
-  __shared__ unsigned long long s_nan[32], s_inf[32];
+  __shared__ unsigned long long s_measured[32], s_nan[32], s_inf[32], s_source_nan[32],
+      s_source_inf[32];
   int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   if (lane == 0) {
     s_diff2[warp] = diff2, s_ref2[warp] = ref2, s_max[warp] = max_abs;
-    s_nan[warp] = nan, s_inf[warp] = inf;
+    s_measured[warp] = measured, s_nan[warp] = nan, s_inf[warp] = inf;
+    s_source_nan[warp] = source_nan, s_source_inf[warp] = source_inf;
   }
   __syncthreads();
   if (threadIdx.x == 0) {
     for (int k = 1; k < static_cast<int>(blockDim.x / 32); ++k) {
       diff2 += s_diff2[k], ref2 += s_ref2[k], max_abs = fmax(max_abs, s_max[k]);
-      nan += s_nan[k], inf += s_inf[k];
+      measured += s_measured[k], nan += s_nan[k], inf += s_inf[k];
+      source_nan += s_source_nan[k], source_inf += s_source_inf[k];
     }
     atomicAdd(&sums->diff2, diff2);
     atomicAdd(&sums->ref2, ref2);
     atomicMax(&sums->max_abs_bits, static_cast<unsigned long long>(__double_as_longlong(max_abs)));
+    atomicAdd(&sums->measured, measured);
     atomicAdd(&sums->nan, nan);
     atomicAdd(&sums->inf, inf);
+    atomicAdd(&sums->source_nan, source_nan);
+    atomicAdd(&sums->source_inf, source_inf);
   }
 }
 
@@ -245,8 +259,11 @@ Sums ModuleComparer::finish() {
   out.diff2 = d.diff2;
   out.ref2 = d.ref2;
   std::memcpy(&out.max_abs, &d.max_abs_bits, sizeof(double));
+  out.measured = d.measured;
   out.nan = d.nan;
   out.inf = d.inf;
+  out.source_nan = d.source_nan;
+  out.source_inf = d.source_inf;
   return out;
 }
 

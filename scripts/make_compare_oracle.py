@@ -182,6 +182,67 @@ def q_ct_int(bits, group, symmetric):
     return quantize
 
 
+def q_ct_dense(kind, bits, group, symmetric):
+    """compressed-tensors save_compressed=False (format "dense", status "frozen"): the BF16
+    weight stays as it is, next to the scale (and zero point) the quantization computed."""
+    def quantize(name, w, t):
+        wf = w.astype(np.float32)
+        g = group or wf.shape[1]
+        grouped = wf.reshape(wf.shape[0], -1, g)
+        if kind == "fp8":
+            s = (np.abs(grouped).max(axis=2) / 448).astype(BF16)
+        elif symmetric:
+            s = (np.abs(grouped).max(axis=2) / ((2 ** bits - 1) / 2)).astype(BF16)
+        else:
+            qmin, qmax = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+            lo, hi = np.minimum(grouped.min(axis=2), 0), np.maximum(grouped.max(axis=2), 0)
+            s = ((hi - lo) / (qmax - qmin)).astype(BF16)
+            t[name + ".weight_zero_point"] = np.clip(np.round(qmin - lo / s.astype(np.float32)), qmin, qmax).astype(np.int8)
+        t[name + ".weight"] = w
+        t[name + ".weight_scale"] = s
+    return quantize
+
+
+def q_ct_dense_nvfp4(name, w, t):
+    """NVFP4 frozen, not compressed: the BF16 weight, E4M3 group scales, the F32 global scale."""
+    tmp = {}
+    q_ct_nvfp4(name, w, tmp)
+    t[name + ".weight"] = w
+    t[name + ".weight_scale"] = tmp[name + ".weight_scale"]
+    t[name + ".weight_global_scale"] = tmp[name + ".weight_global_scale"]
+
+
+def fake_quantize_nvfp4(t, name):
+    """fake_quantize with a global scale: s / G, x / s_eff and the dequantization in float32
+    (the F32 global promotes them); clamp to +-6, then cast_to_fp4 (to nearest, ties to even)."""
+    x = t[name + ".weight"].astype(np.float32)
+    s_eff = t[name + ".weight_scale"].astype(np.float32) / t[name + ".weight_global_scale"][0]
+    s = expand(s_eff.astype(np.float32), 1, 16, x.shape)
+    q = np.clip(x / s, -6, 6).astype(E2M1).astype(np.float32)
+    return q * s
+
+
+def fake_quantize(t, name, kind, bits, group):
+    """compressed_tensors/quantization/lifecycle/forward.py fake_quantize, with torch's dtypes:
+    x / s and the dequantization in BF16 (ml_dtypes rounds each BF16 operation's float32 result
+    to nearest even, as torch does), clamp, then round half to even / cast to E4M3."""
+    x = t[name + ".weight"]
+    s = expand(t[name + ".weight_scale"], 1, group or x.shape[1], x.shape)
+    zp = t.get(name + ".weight_zero_point")
+    y = x / s
+    if zp is not None:
+        z = expand(zp, 1, group or x.shape[1], x.shape).astype(BF16)
+        y = y + z
+    if kind == "fp8":
+        q = np.clip(y.astype(np.float32), -448, 448).astype(E4M3).astype(np.float32)
+    else:
+        q = np.round(np.clip(y.astype(np.float32), -(2 ** (bits - 1)), 2 ** (bits - 1) - 1))
+    q = q.astype(BF16)
+    if zp is not None:
+        q = q - z
+    return (q * s).astype(np.float32)
+
+
 def q_gpt_oss(name, w, t):
     """gpt-oss MXFP4: [E, out, in/32, 16] blocks, [E, out, in/32] E8M0 scales."""
     blocks_, scales_ = [], []
@@ -233,6 +294,11 @@ def dequant(fmt, t, name):
         return np.stack(out)
     if fmt == "vl-fp8-block":
         fmt = "fp8-block"
+    if fmt == "ct-dense-nvfp4":
+        return fake_quantize_nvfp4(t, name)
+    if fmt.startswith("ct-dense-"):
+        kind, bits, group = {"ct-dense-int4-asym": ("int", 4, 32), "ct-dense-fp8-channel": ("fp8", 8, None)}[fmt]
+        return fake_quantize(t, name, kind, bits, group)
     if fmt.startswith("ct-int"):
         bits, group = {"ct-int4-group": (4, 32), "ct-int3-asym": (3, 32), "ct-int8-channel": (8, None)}[fmt]
         return dequant_int(t, name, bits, group or t[name + ".weight"].shape[1])
@@ -303,59 +369,102 @@ VARIANTS = {
                                    "quantization_config": {
                                        "quant_method": "fp8", "fmt": "e4m3", "activation_scheme": "dynamic",
                                        "weight_block_size": [32, 32], "modules_to_not_convert": ["lm_head"]}}, None),
+    # save_compressed=False: BF16 weights with their sidecars, measured as fake-quantized.
+    "ct-dense-int4-asym": (q_ct_dense("int", 4, 32, False), {"quantization_config": {
+        "quant_method": "compressed-tensors", "format": "dense", "quantization_status": "frozen",
+        "config_groups": {"group_0": {"targets": ["Linear"], "weights": {
+            "num_bits": 4, "type": "int", "strategy": "group", "group_size": 32,
+            "symmetric": False, "dynamic": False}}}, "ignore": ["lm_head"]}}, None),
+    "ct-dense-fp8-channel": (q_ct_dense("fp8", 8, None, True), {"quantization_config": {
+        "quant_method": "compressed-tensors", "format": "dense", "quantization_status": "frozen",
+        "config_groups": {"group_0": {"targets": ["Linear"], "weights": {
+            "num_bits": 8, "type": "float", "strategy": "channel", "dynamic": False,
+            "symmetric": True}}}, "ignore": ["lm_head"]}}, None),
+    "ct-dense-nvfp4": (q_ct_dense_nvfp4, {"quantization_config": {
+        "quant_method": "compressed-tensors", "format": "dense", "quantization_status": "frozen",
+        "config_groups": {"group_0": {"targets": ["Linear"], "weights": {
+            "num_bits": 4, "type": "float", "strategy": "tensor_group", "group_size": 16,
+            "symmetric": True, "dynamic": False}}}, "ignore": ["lm_head"]}}, None),
     # The defects compare exists for: an inverted global scale and swapped nibbles.
     "modelopt-nvfp4-broken": (q_modelopt_nvfp4, {}, {"quant_algo": "NVFP4", "group_size": 16,
                                                      "exclude_modules": ["lm_head"]}),
 }
 
 
-def write(dirname, tensors, config, hf_quant):
+# Copies written across shards the way real exports are: tensors in name order dealt out to
+# SHARDS files in turn, so a module's weight, scales, zero points and global scale sit in
+# different files (the global scale of NVFP4 in another shard than its weight, issue 10 #11).
+SHARDS = 3
+SHARDED = {"ct-nvfp4-sharded": "ct-nvfp4", "modelopt-nvfp4-sharded": "modelopt-nvfp4",
+           "ct-int3-asym-sharded": "ct-int3-asym", "fp8-block-sharded": "fp8-block"}
+
+
+def write_sharded(d, tensors):
+    names = sorted(tensors)
+    files = [f"model-{i + 1:05d}-of-{SHARDS:05d}.safetensors" for i in range(SHARDS)]
+    weight_map = {n: files[i % SHARDS] for i, n in enumerate(names)}
+    for f in files:
+        save_file({n: tensors[n] for n in names if weight_map[n] == f}, os.path.join(d, f),
+                  metadata={"format": "pt"})
+    total = sum(int(np.asarray(v).nbytes) for v in tensors.values())
+    json.dump({"metadata": {"total_size": total}, "weight_map": weight_map},
+              open(os.path.join(d, "model.safetensors.index.json"), "w"), indent=1)
+
+
+def write(dirname, tensors, config, hf_quant, sharded=False):
     d = os.path.join(OUT, dirname)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
-    save_file(tensors, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
+    if sharded:
+        write_sharded(d, tensors)
+    else:
+        save_file(tensors, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
     json.dump(config, open(os.path.join(d, "config.json"), "w"), indent=1)
     if hf_quant:
         json.dump({"producer": {"name": "modelopt", "version": "0.35.0"},
                    "quantization": hf_quant}, open(os.path.join(d, "hf_quant_config.json"), "w"), indent=1)
 
 
-SOURCES = {"gpt-oss-mxfp4": "source-transposed", "vl-fp8-block": "source-transposed"}
+SOURCES = {"gpt-oss-mxfp4": "source-transposed", "vl-fp8-block": "source-transposed",
+           **{v: "source-sharded" for v in SHARDED}}
 
 
 def main():
     expected = {}
     write("source", source, BASE_CONFIG, None)
     write("source-transposed", transposed, {**BASE_CONFIG, "model_type": "qwen3_vl_moe"}, None)
-    for variant, (quantize, config_extra, hf_quant) in VARIANTS.items():
+    write("source-sharded", source, BASE_CONFIG, None, sharded=True)
+    variants = {**VARIANTS, **{v: VARIANTS[base] for v, base in SHARDED.items()}}
+    for variant, (quantize, config_extra, hf_quant) in variants.items():
+        base = SHARDED.get(variant, variant)
         if quantize is None:  # int8 channel: one group spanning the row
             quantize = lambda name, w, t: q_ct_int(8, w.shape[1], False)(name, w, t)
         tensors = unquantized()
-        variant_modules = gpt_oss_modules if variant == "gpt-oss-mxfp4" else modules
-        if variant == "gpt-oss-mxfp4":  # attention stays BF16 (modules_to_not_convert)
+        variant_modules = gpt_oss_modules if base == "gpt-oss-mxfp4" else modules
+        if base == "gpt-oss-mxfp4":  # attention stays BF16 (modules_to_not_convert)
             tensors.update({k: v for k, v in source.items() if "self_attn" in k})
         for name, w in variant_modules.items():
             quantize(name, w, tensors)
-        if variant == "fp8-block":  # a module the source does not have: listed as unpaired
+        if base == "fp8-block":  # a module the source does not have: listed as unpaired
             quantize("model.layers.0.self_attn.k_proj", weight(32, HIDDEN), tensors)
         if variant.endswith("broken"):
             n = "model.layers.0.self_attn.q_proj.weight_scale_2"
             tensors[n] = np.array(1 / tensors[n], np.float32)  # the other convention's direction
             n = "model.layers.1.self_attn.o_proj.weight"
             tensors[n] = ((tensors[n] >> 4) | (tensors[n] << 4)).astype(np.uint8)  # nibbles swapped
-        write(variant, tensors, {**BASE_CONFIG, **config_extra}, hf_quant)
+        write(variant, tensors, {**BASE_CONFIG, **config_extra}, hf_quant, variant in SHARDED)
         errors = {}
         for name, w in variant_modules.items():
-            if variant == "vl-fp8-block" and "o_proj" in name:
+            if base == "vl-fp8-block" and "o_proj" in name:
                 continue  # the transposed source has no o_proj: only q_proj and the experts
-            w_hat = dequant(variant, tensors, name).astype(np.float64)
+            w_hat = dequant(base, tensors, name).astype(np.float64)
             ref = w.astype(np.float32).astype(np.float64)
             diff = w_hat - ref
             errors[name] = {"rel_error": float(np.sqrt((diff ** 2).sum()) / np.sqrt((ref ** 2).sum())),
                             "max_abs_error": float(np.abs(diff).max())}
         expected[variant] = {"source": SOURCES.get(variant, "source"), "modules": errors}
     json.dump(expected, open(os.path.join(OUT, "expected.json"), "w"), indent=1, sort_keys=True)
-    print(f"wrote {len(VARIANTS)} variants and the sources to {os.path.normpath(OUT)}", file=sys.stderr)
+    print(f"wrote {len(variants)} variants and the sources to {os.path.normpath(OUT)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

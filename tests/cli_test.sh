@@ -264,6 +264,11 @@ expect_rc 2 "compare without a source" -- "$bin" compare "$cmp/ct-nvfp4"
 expect_rc 2 "compare of an unquantized checkpoint" -- "$bin" compare "$cmp/source" --source "$cmp/source"
 contains "$tmp/err" "nothing to dequantize" "compare unquantized message"
 expect_rc 2 "compare remote" -- "$bin" compare hf://org/x --source "$cmp/source"
+# A shard one byte short: the module it cuts is not decoded, and the gate fails (exit 1).
+cp -r "$cmp/ct-nvfp4-sharded" "$tmp/cut" && truncate -s -1 "$tmp/cut/model-00003-of-00003.safetensors"
+expect_rc 1 "compare of a truncated shard" -- "$bin" compare "$tmp/cut" --source "$cmp/source-sharded"
+contains "$tmp/out" "not decoded: FAIL" "compare truncated verdict"
+expect_rc 0 "compare of the sharded original" -- "$bin" compare "$cmp/ct-nvfp4-sharded" --source "$cmp/source-sharded"
 
 # Issue 10: no weights fails; counts and plurals; unknown commands; -s; wrapping; the hook's options.
 mkdir -p "$tmp/empty"

@@ -15,7 +15,9 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
 fi
 tmp=$(mktemp -d)
 chmod 755 "$tmp"  # nginx workers may run as another user
+hostile_pid=""
 cleanup() {
+  [ -n "$hostile_pid" ] && kill "$hostile_pid" 2>/dev/null
   hub_nginx_stop "$tmp"
   rm -rf "$tmp"
 }
@@ -58,6 +60,7 @@ hub_nginx_conf "$tmp" "
     access_log $tmp/access.log auth;
     location /api/ { default_type application/json; }
     location ~ ^/moved/(.*)\$ { return 302 /\$1; }
+    location ~ ^/loop/(.*)\$ { return 302 /loop/\$1; }
     location ~ ^/org/server-error/resolve/main/.*\.safetensors\$ { return 503; }
     location ~ ^/org/cdn/resolve/main/(.*)\$ {
       return 302 http://localhost:$port/org/base-fp8-block/resolve/main/\$1;
@@ -168,6 +171,106 @@ start=$(date +%s)
 expect_rc 2 "stalled server" -- env HF_ENDPOINT="http://127.0.0.1:$stall" timeout 60 "$bin" scan --timeout 1 --retries 0 hf://org/base-fp8-block
 contains "$tmp/err" "too slow" "stall message"
 [ $(($(date +%s) - start)) -lt 20 ] && ok || fail "stall took $(($(date +%s) - start)) s"
+
+# --- Bounds: what a hostile server can make a scan read, hold and wait for. -------------------
+# tests/hostile_server.py misbehaves in the repositories named after what it does; each case runs
+# under `timeout` so that an unbounded read fails the test instead of hanging it.
+for repo in endless-500 endless-403 endless-404-config endless-headers redirect-endless-body \
+    redirect-honest trickle long-content-length; do
+  publish "$tmp/local/base-fp8-block" "org/$repo"
+done
+python3 tests/hostile_server.py "$root" "$tmp/hostile.port" 2>"$tmp/hostile.log" &
+hostile_pid=$!
+for _ in $(seq 50); do [ -f "$tmp/hostile.port" ] && break; sleep 0.1; done
+hostile="http://127.0.0.1:$(cat "$tmp/hostile.port" 2>/dev/null)"
+bounded() {  # bounded WANT_RC SECONDS DESCRIPTION -- scan arguments...: exit code and wall time
+  local want=$1 limit=$2 what=$3 start
+  shift 4
+  start=$(date +%s)
+  expect_rc "$want" "$what" -- env HF_ENDPOINT="$hostile" timeout 30 "$bin" scan "$@"
+  [ $(($(date +%s) - start)) -le "$limit" ] && ok || fail "$what took $(($(date +%s) - start)) s"
+}
+# The honest answers of the same server: the control for every case below.
+expect_rc 0 "hostile server's honest repository" -- env HF_ENDPOINT="$hostile" "$bin" scan hf://org/redirect-honest
+# An error with an endless body: a few KB are kept for the message, the rest is not read.
+bounded 2 10 "endless HTTP 500 body" -- --timeout 3 --retries 0 hf://org/endless-500
+contains "$tmp/err" "HTTP 500 (xxxxxxxx" "endless 500 message"
+bounded 2 10 "endless HTTP 403 body" -- --timeout 3 --retries 0 hf://org/endless-403
+contains "$tmp/err" "HTTP 403" "endless 403 message"
+# A 404 with an endless body is a missing config.json: the scan goes on without it.
+mkdir -p "$tmp/local/no-config" && cp -a "$tmp/local/base-fp8-block/." "$tmp/local/no-config/" && rm "$tmp/local/no-config/config.json"
+"$bin" scan --no-config --format json "$tmp/local/no-config" >"$tmp/local.json" 2>/dev/null
+bounded 0 10 "endless HTTP 404 body" -- --format json --timeout 3 --retries 0 hf://org/endless-404-config
+cp "$tmp/out" "$tmp/remote.json"
+same_findings "$tmp/local.json" "$tmp/remote.json" && ok || fail "endless 404 body: findings differ"
+# Headers without end, and a redirect whose body never ends (libcurl reads and discards it).
+bounded 2 10 "endless headers" -- --timeout 3 --retries 0 hf://org/endless-headers
+contains "$tmp/err" "bytes of response headers" "endless headers message"
+bounded 2 10 "endless redirect body" -- --timeout 3 --retries 0 hf://org/redirect-endless-body
+contains "$tmp/err" "bytes this request may receive" "endless redirect body message"
+# A body trickling above the stall limit ends at the deadline, with the file and the bound named.
+bounded 2 10 "trickling server" -- --timeout 3 --deadline 2 --retries 1 hf://org/trickle
+contains "$tmp/err" "/org/trickle/resolve/main/model-0000" "trickle message names the file"
+contains "$tmp/err" "within the 2-second deadline for 100001 bytes" "trickle message names the bound"
+expect_rc 0 "a short deadline on a healthy server" -- env HF_ENDPOINT="$hub" "$bin" scan --deadline 2 hf://org/base-fp8-block
+# A Content-Length longer than the body: the short read is an error, not a hang.
+bounded 2 10 "Content-Length longer than the body" -- --timeout 3 --retries 0 hf://org/long-content-length
+contains "$tmp/err" "transfer closed" "short body message"
+# Redirect loops end at libcurl's limit of 10.
+expect_rc 2 "redirect loop" -- env HF_ENDPOINT="$hub/loop" timeout 30 "$bin" scan --retries 0 hf://org/base-fp8-block
+contains "$tmp/err" "redirects followed" "redirect loop message"
+
+# The listing: bounded in entries and bytes; names that are neither shards nor JSON are not kept
+# or fetched (100,000 junk entries beside a fixture cost no request).
+bounded 2 10 "listing of 1,000,001 entries" -- --retries 0 hf://org/listing-entries-1000001
+contains "$tmp/err" "more than 1000000 entries" "listing entries message"
+bounded 2 20 "listing of 270 MB" -- --retries 0 hf://org/listing-padded-18
+contains "$tmp/err" "more than 268435456 bytes" "listing bytes message"
+publish "$tmp/local/base-fp8-block" "org/junk-listing"
+python3 - "$root/api/models/org/junk-listing/tree/main" <<'PY'
+import json, sys
+entries = json.load(open(sys.argv[1]))
+entries += [{"type": "file", "path": f"junk-{i:06d}.bin", "size": 1} for i in range(100000)]
+json.dump(entries, open(sys.argv[1], "w"))
+PY
+"$bin" scan --no-config --format json "$tmp/local/base-fp8-block" >"$tmp/local.json" 2>/dev/null
+HF_ENDPOINT=$hub "$bin" scan --format json hf://org/base-fp8-block >"$tmp/plain.json" 2>/dev/null
+HF_ENDPOINT=$hub "$bin" scan --format json hf://org/junk-listing >"$tmp/remote.json" 2>/dev/null
+same_findings "$tmp/local.json" "$tmp/remote.json" && ok || fail "junk listing: findings differ"
+python3 - "$tmp/plain.json" "$tmp/remote.json" <<'PY' && ok || fail "junk listing entries were fetched"
+import json, sys
+a, b = (json.load(open(p))["transfer"]["requests"] for p in sys.argv[1:3])
+if b != a:
+    print(f"  {b} requests with junk entries, {a} without")
+    sys.exit(1)
+PY
+
+# Memory per file: 500 shards of 1 MB (sparse) with small headers. Each file's first request
+# (100,001 bytes) is dropped once its header is parsed, so the peak stays near that of a small
+# scan instead of growing by 100 KB a file.
+python3 - "$tmp/local/many" <<'PY'
+import json, os, struct, sys
+d = sys.argv[1]
+os.makedirs(d)
+for i in range(500):
+    header = json.dumps({f"layers.{i}.weight": {"dtype": "BF16", "shape": [512, 1024],
+                                                "data_offsets": [0, 1 << 20]}}).encode()
+    header += b" " * (-len(header) % 8)
+    with open(os.path.join(d, f"part-{i:04d}.safetensors"), "wb") as f:
+        f.write(struct.pack("<Q", len(header)) + header)
+        f.truncate(8 + len(header) + (1 << 20))
+PY
+publish "$tmp/local/many" "org/many"
+rss_kb=$(HF_ENDPOINT="$hub" python3 - "$bin" "$tmp/err" <<'PY'
+import resource, subprocess, sys
+rc = subprocess.call([sys.argv[1], "scan", "--fail-on", "never", "hf://org/many"],
+                     stdout=subprocess.DEVNULL, stderr=open(sys.argv[2], "w"))
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if rc == 0 else -1)
+PY
+)
+[ "$rss_kb" -gt 0 ] && ok || { fail "scan of 500 shards"; head -3 "$tmp/err"; }
+echo "remote: the scan of 500 shards peaked at $rss_kb KB"
+[ "$rss_kb" -lt 40000 ] && ok || fail "scan of 500 shards peaked at $rss_kb KB (bound 40000 KB)"
 
 # Refusals: offline mode, malformed locations, --deep and fix on a remote checkpoint.
 expect_rc 2 "HF_HUB_OFFLINE" -- env HF_ENDPOINT="$hub" HF_HUB_OFFLINE=1 "$bin" scan hf://org/base-fp8-block

@@ -488,7 +488,8 @@ TEST_CASE("kill -9 at every stage: the input stays intact and a re-run finishes 
       } else {
         CHECK(count_rule(scan_all_rules(dir), "interrupted-fix") == 0);
       }
-      // Re-running the command finishes (or redoes) the fix: the result is entirely new.
+      // Re-running the command finishes the fix (past the commit point, and stops there) or
+      // redoes it (before): the result is entirely new, the fix applied once.
       CHECK(run_cli("fix " + dir + fix_args + " --in-place") == 0);
       CHECK_FALSE(fs::exists(dir + "/" + ckd::kStagingDirName));
       CHECK(snapshot(dir) == expected);

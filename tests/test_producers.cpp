@@ -167,10 +167,9 @@ TEST_CASE("producers: compare agrees with each producer's own dequantizer") {
   CHECK(checked == 10);
 }
 
-// issue 10 item 11: compare reads an NVFP4 global scale through the weight's shard, so a module
-// whose weight_scale_2 / weight_global_scale sits in another file gets a wrong error. Fixed on
-// another branch; flip may_fail off once it is merged.
-TEST_CASE("producers: compare agrees on NVFP4 (modules straddling shards)" * doctest::may_fail()) {
+// issue 10 item 11: compare used to read an NVFP4 global scale through the weight's shard, so a
+// module whose weight_scale_2 / weight_global_scale sits in another file got a wrong error.
+TEST_CASE("producers: compare agrees on NVFP4 (modules straddling shards)") {
   size_t checked = 0;
   for (const auto& [variant, entry] : expected()["variants"].items()) {
     if (entry["modules"].empty() || !is_nvfp4(variant)) continue;

@@ -1,13 +1,17 @@
 // Remote locations: what hf:// and https:// names turn into, and where the token comes from.
-// The transfers themselves are tested against nginx in tests/remote_test.sh.
+// The transfers themselves are tested against nginx in tests/remote_test.sh; here, what a remote
+// store keeps per file.
 #include <doctest/doctest.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
+#include "checkpoint/checkpoint.h"
 #include "remote/http_client.h"
 #include "remote/remote_store.h"
+#include "test_util.h"
 
 using ckd::parse_remote_location;
 
@@ -77,4 +81,77 @@ TEST_CASE("the token: HF_TOKEN, else the file huggingface_hub writes") {
   for (const char* name : {"HF_HOME", "HF_TOKEN", "HF_ENDPOINT", "HF_HUB_OFFLINE"})
     ::unsetenv(name);
   fs::remove_all(home);
+}
+
+TEST_CASE("the default deadline: a minute plus a second per 256 KiB requested") {
+  CHECK(ckd::default_deadline_s(0) == doctest::Approx(60));
+  CHECK(ckd::default_deadline_s(256 << 10) == doctest::Approx(61));
+  CHECK(ckd::default_deadline_s(64ull << 20) == doctest::Approx(60 + 256));
+}
+
+namespace {
+
+// A remote-like store of in-memory files whose sources count release_views().
+class CountingStore final : public ckd::FileStore {
+ public:
+  class Source final : public ckd::ByteSource {
+   public:
+    Source(std::string name, std::string bytes, int& released)
+        : inner_(name, std::move(bytes)), name_(std::move(name)), released_(released) {}
+    uint64_t size() const override { return inner_.size(); }
+    std::string_view read(uint64_t offset, uint64_t length) override {
+      return inner_.read(offset, length);
+    }
+    const std::string& name() const override { return name_; }
+    void release_views() override { ++released_; }
+
+   private:
+    ckd::MemorySource inner_;
+    std::string name_;
+    int& released_;
+  };
+
+  std::map<std::string, std::string> files;
+  std::map<std::string, int> released;
+
+  const std::string& location() const override { return location_; }
+  bool is_local() const override { return false; }
+  std::optional<std::vector<ckd::StoredFile>> list_safetensors() override {
+    std::vector<ckd::StoredFile> out;
+    for (const auto& [name, bytes] : files) {
+      if (name.ends_with(".safetensors")) out.push_back({name, true});
+    }
+    return out;
+  }
+  ckd::ResolvedPath resolve(std::string_view name) override {
+    bool known = files.count(std::string(name)) > 0;
+    return {known ? ckd::PathStatus::kOk : ckd::PathStatus::kMissing, std::string(name), ""};
+  }
+  std::unique_ptr<ckd::ByteSource> open(const ckd::ResolvedPath& r) override {
+    return std::make_unique<Source>(r.path, files.at(r.path), released[r.path]);
+  }
+  std::string read_small(const ckd::ResolvedPath& r, uint64_t) override { return files.at(r.path); }
+  int open_parallelism(int threads) const override { return threads; }
+  uint64_t max_header_bytes() const override { return 1 << 20; }
+
+ private:
+  std::string location_ = "memory://";
+};
+
+}  // namespace
+
+TEST_CASE("a shard's fetched bytes are released once its header is parsed") {
+  auto store = std::make_unique<CountingStore>();
+  CountingStore& counting = *store;
+  for (const char* name : {"a.safetensors", "b.safetensors"}) {
+    std::string header = R"({"w":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}})";
+    header.append((8 - header.size() % 8) % 8, ' ');
+    store->files[name] = ckd_test::safetensors_bytes(header, std::string(4, '\0'));
+  }
+  auto ck = ckd::Checkpoint::open(std::move(store), {1});
+  REQUIRE(ck->shards().size() == 2);
+  CHECK(counting.released["a.safetensors"] == 1);
+  CHECK(counting.released["b.safetensors"] == 1);
+  // The tensor table outlives the bytes it was parsed from.
+  CHECK(ck->shards()[0]->tensors().at(0).name == "w");
 }

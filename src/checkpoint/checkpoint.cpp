@@ -58,6 +58,7 @@ ParsedShards parse_shards(FileStore& store, const std::vector<ResolvedPath>& fil
     size_t i = j - offset;
     try {
       parsed[i].shard = Shard::parse(store.open(files[i]), names[i], store.max_header_bytes());
+      parsed[i].shard->source().release_views();  // the header is parsed into owned strings
     } catch (const FileNotFound&) {
       parsed[i].missing = true;
     } catch (const TransportError&) {

@@ -160,6 +160,10 @@ void parse_compressed_tensors(const json& qc, QuantScheme& s) {
       std::string format = str_or(group, "format", top_format);
       if (format == "dense" || format.rfind("sparse", 0) == 0) {
         g.format = WeightFormat::kNone;
+        // save_compressed=False writes "dense" (llmcompressor compressed_tensors_utils.py
+        // get_model_compressor): the weights' args still say what the sidecars quantize to.
+        if (format == "dense" && group.contains("weights") && group["weights"].is_object())
+          g.dense_of = ct_weight_format(group["weights"], "", g);
       } else {
         g.format = ct_weight_format(group.value("weights", json()), format, g);
       }
@@ -169,6 +173,7 @@ void parse_compressed_tensors(const json& qc, QuantScheme& s) {
   }
   s.ignore = ct_list(qc.value("ignore", json::array()));
   s.ignore_key = "ignore";
+  s.status = str_or(qc, "quantization_status");
   s.kv_cache = qc.contains("kv_cache_scheme") && qc["kv_cache_scheme"].is_object();
 }
 

@@ -84,6 +84,10 @@ struct QuantGroup {
   // GPTQ: qzeros store zero - zero_offset: 1 for checkpoint_format "gptq" (v1), 0 for "gptq_v2"
   // and for AWQ (GPTQModel utils/model.py convert_gptq_v1_to_v2_format).
   int zero_offset = 0;
+  // compressed-tensors format "dense" with weights declared (save_compressed=False): nothing is
+  // stored quantized (`format` is kNone), but the 16/32-bit weights carry the scale / zero point
+  // sidecars of this format. kNone when the group is not such a group.
+  WeightFormat dense_of = WeightFormat::kNone;
 };
 
 struct QuantScheme {
@@ -96,6 +100,7 @@ struct QuantScheme {
   std::vector<NamePattern> ignore;
   bool kv_cache = false;
   std::vector<std::string> problems;  // declaration problems (unsupported algo, bad pattern)
+  std::string status;                 // compressed-tensors quantization_status ("frozen", ...)
 
   bool quantizes() const;
   // Builds the lookup tables ignored_by uses; call after filling `ignore`.

@@ -250,7 +250,7 @@ int run_fix_command(FixArgs& a) {
   ckd::Palette palette{use_color(a.color)};
   const bool json = a.format == "json";
   if (!json) ckd::write_fix_report(std::cout, r, outcome, palette);
-  if (r.dry_run || !outcome.written) {
+  if (r.dry_run || (!outcome.written && !outcome.finished_interrupted)) {
     if (json) ckd::write_fix_json(std::cout, r, outcome, nullptr);
     if (r.dry_run) return outcome.plan.changes_anything() ? kExitFindings : kExitClean;
     return kExitClean;
@@ -347,7 +347,7 @@ int run_compare_command(CompareArgs& a) {
     ckd::write_compare_text(std::cout, report, ckd::Palette{use_color(a.color)});
   }
   std::cout.flush();
-  return report.failed ? kExitFindings : kExitClean;
+  return report.passed() ? kExitClean : kExitFindings;
 }
 
 }  // namespace
@@ -401,6 +401,10 @@ int main(int argc, char** argv) {
   scan->add_option("--timeout", http.stall_timeout_s,
                    "remote scans: give up on a transfer stalled this many seconds (default 30)")
       ->check(CLI::Range(1.0, 3600.0));
+  scan->add_option("--deadline", http.deadline_s,
+                   "remote scans: give up on a request (retries included) after this many seconds "
+                   "(default: 60 plus 1 per 256 KiB requested)")
+      ->check(CLI::Range(1.0, 86400.0));
   scan->add_option("--retries", http.retries,
                    "remote scans: extra attempts after a timeout, 429 or 5xx (default 2)")
       ->check(CLI::Range(0, 10));

@@ -12,6 +12,7 @@
 #include "checkpoint/checkpoint.h"
 #include "compare/layout.h"
 #include "compare/pairing.h"
+#include "io/byte_source.h"
 #include "io/parallel.h"
 #include "numerics/float_decode.h"
 #include "rules/rule_set.h"
@@ -30,7 +31,9 @@ struct Job {
 
 struct Sums {
   double diff2 = 0, ref2 = 0, max_abs = 0;
-  uint64_t nan = 0, inf = 0;
+  uint64_t measured = 0;      // elements in the sums: both source and decoded finite
+  uint64_t nan = 0, inf = 0;  // decoded
+  uint64_t source_nan = 0, source_inf = 0;
 };
 
 // Adds one chunk: decoded rows against the source rows (BF16, F16 or F32 bytes).
@@ -45,11 +48,18 @@ void accumulate(const float* decoded, const unsigned char* source, Dtype source_
     } else {
       std::memcpy(&w, source + 4 * i, 4);
     }
+    // A non-finite source element has no error to measure: counted, and left out of the sums
+    // (one NaN would otherwise make them NaN, and a NaN error compare as a pass).
+    if (!std::isfinite(w)) {
+      (std::isnan(w) ? s.source_nan : s.source_inf)++;
+      continue;
+    }
     float d = decoded[i];
     if (!std::isfinite(d)) {
       (std::isnan(d) ? s.nan : s.inf)++;
       continue;
     }
+    ++s.measured;
     double diff = static_cast<double>(d) - static_cast<double>(w);
     s.diff2 += diff * diff;
     s.ref2 += static_cast<double>(w) * static_cast<double>(w);
@@ -182,19 +192,30 @@ Sums compare_on_cuda(const Job& job, const std::vector<float>& scales,
   out.diff2 = s.diff2;
   out.ref2 = s.ref2;
   out.max_abs = s.max_abs;
+  out.measured = s.measured;
   out.nan = s.nan;
   out.inf = s.inf;
+  out.source_nan = s.source_nan;
+  out.source_inf = s.source_inf;
   return out;
 }
 #endif
 
+// ||W^ - W|| / ||W|| over the measured elements: infinite when the source is all zeros and the
+// decode is not, NaN (not measured, a failure) when no element could be measured.
+double relative_error(const Sums& s) {
+  if (s.measured == 0) return std::nan("");
+  if (s.ref2 > 0) return std::sqrt(s.diff2) / std::sqrt(s.ref2);
+  return s.diff2 > 0 ? INFINITY : 0.0;
+}
+
 ModuleError compare_one(const Job& job, uint64_t chunk_elements, bool on_gpu) {
   const QuantizedMatrix& m = job.matrix;
-  std::vector<float> scales = effective_scales(m, m.scales->shard->tensor_bytes(*m.scales->info));
+  std::vector<float> scales = effective_scales(m, ref_bytes(*m.scales));
   std::vector<float> zeros =
-      zero_point_grid(m, m.zero_points ? m.zero_points->shard->tensor_bytes(*m.zero_points->info)
-                                       : std::string_view());
+      zero_point_grid(m, m.zero_points ? ref_bytes(*m.zero_points) : std::string_view());
 #ifdef CKD_WITH_CUDA
+  on_gpu = on_gpu && m.coding != ElementCoding::kDenseFloat;  // a CPU-only coding
   Sums sums = on_gpu ? compare_on_cuda(job, scales, zeros, chunk_elements)
                      : compare_on_cpu(job, scales, zeros, chunk_elements);
 #else
@@ -208,13 +229,70 @@ ModuleError compare_one(const Job& job, uint64_t chunk_elements, bool on_gpu) {
   e.elements = m.rows * m.cols;
   e.nan = sums.nan;
   e.inf = sums.inf;
+  e.source_nan = sums.source_nan;
+  e.source_inf = sums.source_inf;
   e.max_abs_error = sums.max_abs;
-  if (sums.ref2 > 0) {
-    e.rel_error = std::sqrt(sums.diff2) / std::sqrt(sums.ref2);
-  } else {
-    e.rel_error = sums.diff2 > 0 ? INFINITY : 0.0;
-  }
+  e.rel_error = relative_error(sums);
   return e;
+}
+
+// The group of a module stored compressed-tensors "dense" (not resolved as a quantized group by
+// the checkpoint: nothing in it is stored quantized), or nullptr.
+const QuantGroup* dense_group(const QuantScheme& scheme, const Module& m) {
+  if (m.ignored) return nullptr;
+  const QuantGroup* g = scheme.group_for(m.path, true);
+  return g && g->dense_of != WeightFormat::kNone ? g : nullptr;
+}
+
+// The group of a module the declaration quantizes in a format ckptdoctor does not model (the
+// checkpoint leaves such modules without a group), or nullptr.
+const QuantGroup* unmodelled_group(const QuantScheme& scheme, const Module& m) {
+  if (m.ignored) return nullptr;
+  const QuantGroup* g = scheme.group_for(m.path, true);
+  return g && g->format == WeightFormat::kUnknown ? g : nullptr;
+}
+
+// The shards of a checkpoint that could not be opened at all (missing, unreadable, outside the
+// directory): their tensors are in no module, so they are failures of their own.
+void unreadable_shards(const Checkpoint& ck, const std::string& which,
+                       std::vector<UndecodableModule>& out) {
+  for (const LoadProblem& p : ck.problems()) {
+    const char* what = p.kind == LoadProblemKind::kMissingShard      ? "it does not exist"
+                       : p.kind == LoadProblemKind::kUnreadableShard ? "it cannot be read"
+                       : p.kind == LoadProblemKind::kUnsafePath      ? "it lies outside the directory"
+                                                                     : nullptr;
+    if (!what) continue;
+    out.push_back({which + p.file, fmt::format("{}shard {} not read: {}{}", which, p.file, what,
+                                               p.message.empty() ? "" : " (" + p.message + ")")});
+  }
+}
+
+// Module path -> "tensor in shard" for the index entries whose shard could not be opened: what
+// such a module lacks, said where it is.
+std::map<std::string, std::string, std::less<>> tensors_in_unread_shards(const Checkpoint& ck) {
+  std::map<std::string, std::string, std::less<>> out;
+  if (!ck.index()) return out;
+  const IndexFile& index = *ck.index();
+  for (size_t i = 0; i < index.size(); ++i) {
+    if (ck.shard(index.shard_of(i))) continue;
+    std::string module(split_tensor_name(index.tensor(i)).first);
+    out.emplace(module, fmt::format("{} is in {}, which could not be read", index.tensor(i),
+                                    index.shard_of(i)));
+  }
+  return out;
+}
+
+// Why one of the module's tensors cannot be read (a byte range outside a truncated file), or "".
+std::string unreadable_tensor(const QuantizedMatrix& m) {
+  for (const TensorRef* ref : {m.codes, m.scales, m.zero_points}) {
+    if (ref && !ref->info->readable) {
+      return fmt::format("{}: tensor {} has an invalid byte range (bytes {}-{} of a {}-byte file)",
+                         ref->shard->display_name(), ref->info->name,
+                         ref->shard->data_start() + ref->info->begin,
+                         ref->shard->data_start() + ref->info->end, ref->shard->file_size());
+    }
+  }
+  return "";
 }
 
 double percentile(std::vector<double> v, double p) {
@@ -228,7 +306,7 @@ ErrorSummary summarize(const std::vector<const ModuleError*>& errors) {
   ErrorSummary s;
   std::vector<double> rel;
   for (const ModuleError* e : errors) {
-    rel.push_back(e->rel_error);
+    rel.push_back(std::isnan(e->rel_error) ? INFINITY : e->rel_error);  // not measured: worst
     s.failed += e->passed ? 0 : 1;
   }
   s.modules = rel.size();
@@ -277,13 +355,19 @@ CompareReport run_compare(const CompareRequest& request) {
   options.threads = request.threads;
   auto quant = Checkpoint::open(request.quant_dir, options);
   auto source = Checkpoint::open(request.source_dir, options);
-  if (!quant->scheme().quantizes()) {
+  const QuantScheme& scheme = quant->scheme();
+  const bool stored_dense =
+      std::any_of(scheme.groups.begin(), scheme.groups.end(),
+                  [](const QuantGroup& g) { return g.dense_of != WeightFormat::kNone; });
+  if (!scheme.quantizes() && !stored_dense) {
     throw std::runtime_error(fmt::format(
         "{}: declares no quantization ({}); there is nothing to dequantize", request.quant_dir,
-        quant->scheme().method == QuantMethod::kUnknown ? "unknown method"
-                                                        : "no quantization_config"));
+        scheme.method == QuantMethod::kUnknown ? "unknown method"
+        : scheme.method == QuantMethod::kNone  ? "no quantization_config"
+                                               : "its quantization_config quantizes no weights"));
   }
   CompareReport report;
+  report.stored_dense = stored_dense;
   report.quant_dir = request.quant_dir;
   report.source_dir = request.source_dir;
   SourcePairer pairer(*quant, *source);
@@ -292,30 +376,55 @@ CompareReport run_compare(const CompareRequest& request) {
         "{} -> {}", pairer.prefix_change()->from.empty() ? "\"\"" : pairer.prefix_change()->from,
         pairer.prefix_change()->to.empty() ? "\"\"" : pairer.prefix_change()->to);
   }
+  unreadable_shards(*quant, "", report.undecodable);
+  unreadable_shards(*source, "source ", report.undecodable);
+  auto unread = tensors_in_unread_shards(*quant);
   std::vector<Job> jobs;
   for (const Module& m : quant->modules().modules()) {
-    if (!m.is_linear() || !m.group) continue;
-    Layout layout = describe_module(m);
+    const QuantGroup* dense = m.group ? nullptr : dense_group(quant->scheme(), m);
+    if (auto it = unread.find(m.path); it != unread.end()) {
+      // Part of the module is in a shard that could not be read.
+      if (m.group || dense)
+        report.undecodable.push_back({m.path, "cannot decode: " + it->second});
+      unread.erase(it);
+      continue;
+    }
+    if (!m.is_linear()) continue;
+    if (!m.group && !dense) {
+      if (const QuantGroup* g = unmodelled_group(scheme, m))
+        report.undecodable.push_back(
+            {m.path, fmt::format("cannot decode: its declared quantization ({}) is not modelled",
+                                 g->name.empty() ? "unnamed group" : g->name)});
+      continue;
+    }
+    Layout layout = dense ? describe_dense(m, *dense) : describe_module(m);
     if (!layout.matrix) {
-      report.unpaired.push_back({m.path, "cannot decode: " + layout.problem});
+      report.undecodable.push_back({m.path, "cannot decode: " + layout.problem});
       continue;
     }
     const QuantizedMatrix& qm = *layout.matrix;
-    if (!qm.codes->info->readable || !qm.scales->info->readable) {
-      report.unpaired.push_back({m.path, "cannot decode: a byte range is invalid"});
+    if (std::string problem = unreadable_tensor(qm); !problem.empty()) {
+      report.undecodable.push_back({m.path, "cannot decode: " + problem});
       continue;
     }
     if (qm.codes->info->nbytes() != qm.rows * qm.code_bytes_per_row()) {
-      report.unpaired.push_back(
+      report.undecodable.push_back(
           {m.path, "cannot decode: the weight's size does not match its shape"});
       continue;
     }
     Pairing pairing = pairer.pair(m.path, qm.experts, qm.rows / qm.experts, qm.cols);
     if (!pairing.slice) {
-      report.unpaired.push_back({m.path, pairing.problem});
+      (pairing.absent ? report.unpaired : report.undecodable).push_back({m.path, pairing.problem});
       continue;
     }
     jobs.push_back({&m, qm, *pairing.slice});
+  }
+
+  // Modules whose every tensor is in an unread shard: the declaration would quantize them.
+  for (const auto& [path, where] : unread) {
+    if (!is_never_quantized_name(path) && scheme.group_for(path, true) &&
+        !scheme.ignored_by(path, true))
+      report.undecodable.push_back({path, "cannot decode: " + where});
   }
 
   bool on_gpu = false;
@@ -327,10 +436,15 @@ CompareReport run_compare(const CompareRequest& request) {
     report.device = on_gpu ? fmt::format("cuda ({})", why) : "cpu";
   }
   std::vector<ModuleError> results(jobs.size());
+  std::vector<std::string> read_failures(jobs.size());
   std::vector<std::exception_ptr> failures(jobs.size());
   parallel_for(jobs.size(), request.threads, [&](size_t i) {
+    // A file that fails while it is read (shrunk, I/O error) fails its module, not the run;
+    // anything else reaches the caller (exit 2) from this thread.
     try {
       results[i] = compare_one(jobs[i], request.chunk_elements, on_gpu);
+    } catch (const IoError& e) {
+      read_failures[i] = e.what();
     } catch (...) {
       failures[i] = std::current_exception();
     }
@@ -338,14 +452,22 @@ CompareReport run_compare(const CompareRequest& request) {
   for (const auto& f : failures) {
     if (f) std::rethrow_exception(f);
   }
+  std::vector<ModuleError> measured;
   for (size_t i = 0; i < jobs.size(); ++i) {
+    if (!read_failures[i].empty()) {
+      report.undecodable.push_back({jobs[i].module->path, "cannot read: " + read_failures[i]});
+      continue;
+    }
     ModuleError& e = results[i];
     e.limit = roundtrip_limit(*request.rule, e.format);
-    e.passed = e.nan == 0 && e.inf == 0 && std::isfinite(e.rel_error) && e.rel_error <= e.limit;
+    e.passed = e.nan == 0 && e.inf == 0 && e.source_nan == 0 && e.source_inf == 0 &&
+               std::isfinite(e.rel_error) && e.rel_error <= e.limit;
     report.failed += e.passed ? 0 : 1;
     report.quant_bytes += jobs[i].matrix.codes->info->nbytes();
     report.source_bytes += e.elements * (dtype_bits(*jobs[i].slice.ref->info->dtype) / 8);
+    measured.push_back(std::move(e));
   }
+  results = std::move(measured);
   std::stable_sort(results.begin(), results.end(), [](const ModuleError& a, const ModuleError& b) {
     double ra = std::isfinite(a.rel_error) ? a.rel_error : 1e308;
     double rb = std::isfinite(b.rel_error) ? b.rel_error : 1e308;

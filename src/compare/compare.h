@@ -24,6 +24,9 @@ struct ModuleError {
   double rel_error = 0;
   double max_abs_error = 0;
   uint64_t nan = 0, inf = 0;  // in the decoded weight
+  // NaN/Inf in the source: those elements are left out of the error, and the module fails (a
+  // finding of its own, never an error of 0).
+  uint64_t source_nan = 0, source_inf = 0;
   double limit = 0;
   bool passed = false;
 };
@@ -33,6 +36,10 @@ struct UnpairedModule {
   std::string reason;
 };
 
+// A module that could not be decoded or measured (unreadable or missing shard, missing tensor,
+// a shape that fits no layout, an unreadable source): a failure with its reason.
+using UndecodableModule = UnpairedModule;
+
 struct ErrorSummary {
   size_t modules = 0, failed = 0;
   double median = 0, p95 = 0, max = 0;
@@ -41,14 +48,21 @@ struct ErrorSummary {
 struct CompareReport {
   std::string quant_dir, source_dir;
   std::vector<ModuleError> tensors;  // worst relative error first
-  std::vector<UnpairedModule> unpaired;
+  std::vector<UnpairedModule> unpaired;        // no source tensor: listed, not a failure
+  std::vector<UndecodableModule> undecodable;  // failures: what could not be checked
   std::map<std::string, ErrorSummary> by_format;
   std::map<std::string, ErrorSummary> by_layer;  // "0", "1", ... and "other"
   std::string prefix_change;                     // "a. -> b." when the keys needed one
-  size_t failed = 0;
+  // compressed-tensors "dense": the weights are stored uncompressed and were measured as their
+  // sidecars fake-quantize them.
+  bool stored_dense = false;
+  size_t failed = 0;  // measured modules over their limit or with NaN/Inf
   uint64_t source_bytes = 0, quant_bytes = 0;
   double seconds = 0;
   std::string device = "cpu";
+
+  // The gate: nothing over its limit, nothing left undecoded, and at least one module measured.
+  bool passed() const { return failed == 0 && undecodable.empty() && !tensors.empty(); }
 };
 
 struct CompareRequest {

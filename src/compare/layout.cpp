@@ -26,6 +26,10 @@ std::optional<uint64_t> block_for(uint64_t extent, uint64_t grid, uint64_t decla
 
 }  // namespace
 
+std::string_view ref_bytes(const TensorRef& ref) {
+  return ref.shard->tensor_bytes(*ref.info);
+}
+
 std::string fit_scale_grid(QuantizedMatrix& m, const std::vector<uint64_t>& scale_shape,
                            uint64_t declared_block_rows, uint64_t declared_block_cols) {
   std::vector<uint64_t> axes = scale_shape;

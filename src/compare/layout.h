@@ -13,6 +13,12 @@ namespace ckd {
 struct Module;
 struct ModuleParam;
 struct QuantGroup;
+struct TensorRef;
+
+// The bytes of one tensor, read through the shard that holds it. Every tensor of a module (weight,
+// scales, zero points, global scale, weight_shape) may sit in its own file; reading one through
+// another's shard gives the bytes at the same offset of the wrong file.
+std::string_view ref_bytes(const TensorRef& ref);
 
 struct Layout {
   std::optional<QuantizedMatrix> matrix;
@@ -27,6 +33,8 @@ Layout describe_fp8(const Module& module, const QuantGroup& group);    // FP8 + 
 Layout describe_nvfp4(const Module& module, const QuantGroup& group);  // CT and modelopt
 Layout describe_mxfp4(const Module& module, const QuantGroup& group);  // compressed-tensors
 Layout describe_int(const Module& module, const QuantGroup& group);    // naive and packed ints
+// compressed-tensors "dense": float weights fake-quantized by their sidecars (group.dense_of).
+Layout describe_dense(const Module& module, const QuantGroup& group);
 
 // Fits the scale tensor's shape to [rows, cols] as a grid of blocks: [] / [1] per tensor,
 // [rows] / [rows, 1] per row, [a, b] blocks, modelopt's [a, 1, b, 1]. Block sizes come from the

@@ -102,8 +102,10 @@ Pairing SourcePairer::pair(const std::string& path, uint64_t experts, uint64_t r
     if (p.slice || !p.problem.empty()) return p;
   }
   std::string name = mapped(names[0]);
-  return {std::nullopt, fmt::format("no source tensor {}{}", name,
-                                    name == names[0] ? "" : fmt::format(" (from {})", names[0]))};
+  return {std::nullopt,
+          fmt::format("no source tensor {}{}", name,
+                      name == names[0] ? "" : fmt::format(" (from {})", names[0])),
+          true};
 }
 
 }  // namespace ckd

@@ -30,6 +30,9 @@ struct SourceSlice {
 struct Pairing {
   std::optional<SourceSlice> slice;
   std::string problem;  // why there is none
+  // The source has no such tensor (a module it lacks): listed, not a failure. Any other problem
+  // (unreadable, wrong shape) means the module could not be measured.
+  bool absent = false;
 };
 
 class SourcePairer {

@@ -21,6 +21,8 @@ uint64_t QuantizedMatrix::code_bytes_per_row() const {
     case ElementCoding::kIntDense:
     case ElementCoding::kIntLegacy:
       return 4 * words_per_row();
+    case ElementCoding::kDenseFloat:
+      return cols * (dtype_bits(fake.weight) / 8);
     default:
       return cols;
   }
@@ -41,7 +43,7 @@ std::vector<float> zero_point_grid(const QuantizedMatrix& m, std::string_view ze
   std::vector<float> out(m.scale_rows * m.scale_cols, 0.0f);
   if (!m.zero_points) return out;
   const auto* p = reinterpret_cast<const unsigned char*>(zero_bytes.data());
-  if (m.coding == ElementCoding::kInt8) {
+  if (m.coding == ElementCoding::kInt8 || m.coding == ElementCoding::kDenseFloat) {  // I8
     for (uint64_t i = 0; i < out.size(); ++i)
       out[i] = static_cast<float>(static_cast<int8_t>(p[i]));
     return out;
@@ -111,6 +113,17 @@ void decode_rows(const QuantizedMatrix& m, const std::vector<float>& scales,
         case ElementCoding::kInt8:
           for (uint64_t c = c0; c < c1; ++c)
             dst[c] = (static_cast<float>(static_cast<int8_t>(row[c])) - zero_row[j]) * s;
+          break;
+        case ElementCoding::kDenseFloat:
+          for (uint64_t c = c0; c < c1; ++c) {
+            float x;
+            if (m.fake.weight == Dtype::kBF16) {
+              x = decode_bf16(static_cast<uint16_t>(row[2 * c] | (row[2 * c + 1] << 8)));
+            } else {
+              std::memcpy(&x, row + 4 * c, 4);
+            }
+            dst[c] = m.fake.apply(x, s, zero_row[j]);
+          }
           break;
         default:
           for (uint64_t c = c0; c < c1; ++c) {

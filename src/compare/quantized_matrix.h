@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "compare/fake_quant.h"
 #include "safetensors/dtype.h"
 
 namespace ckd {
@@ -24,6 +25,9 @@ enum class ElementCoding {
   kIntDense,   // element i at bit i*bits of the row's word stream (compressed-tensors since
                // 2026-05; may straddle two words)
   kIntLegacy,  // 32/bits elements per word, the high bits unused (compressed-tensors before)
+  // BF16/F32 weights stored uncompressed (compressed-tensors "dense"), fake-quantized from
+  // their sidecars (compare/fake_quant.h). CPU only: the CUDA decoder has no such coding.
+  kDenseFloat,
 };
 
 enum class GlobalScaleOp {
@@ -48,6 +52,7 @@ struct QuantizedMatrix {
   // Asymmetric integers: W = (q - z) x s, z on the scale grid. I8 for naive int, I32 packed
   // along dim 0 (the codes' packing, transposed) for pack-quantized.
   const TensorRef* zero_points = nullptr;
+  FakeQuant fake;  // kDenseFloat: the quantization the sidecars describe
 
   uint64_t words_per_row() const;  // the packed integer codings
   uint64_t code_bytes_per_row() const;

@@ -1,5 +1,6 @@
-// `ckptdoctor fix`: recover a killed --in-place run, open the checkpoint, plan the requested
-// fixes (with --apply-safe, every safe fix whose rule fires), and write the result.
+// `ckptdoctor fix`: with --in-place, lock DIR (src/fix/dir_lock.h) and recover a killed run
+// (finishing one ends the run); open the checkpoint, plan the requested fixes (with
+// --apply-safe, every safe fix whose rule fires), and write the result.
 #pragma once
 
 #include <memory>
@@ -28,6 +29,8 @@ struct FixOutcome {
   std::unique_ptr<Checkpoint> source;
   FixPlan plan;
   std::vector<std::string> notes;     // what recovery did
+  // The run finished a killed --in-place fix and stopped there (nothing else was applied).
+  bool finished_interrupted = false;
   std::optional<WriteStats> written;  // empty for --dry-run and for nothing to do in place
   double seconds = 0;
 };

@@ -38,7 +38,9 @@ std::vector<std::string> list_files(const Checkpoint& ck) {
   for (; it != end; it.increment(ec)) {
     if (ec)
       throw FixError(fmt::format("{}: cannot list the directory: {}", ck.dir(), ec.message()));
-    std::string rel = fs::relative(it->path(), ck.real_dir()).generic_string();
+    // Lexically: fs::relative resolves symlinks, which turns a hub snapshot's links into
+    // "../../blobs/..." names.
+    std::string rel = it->path().lexically_relative(ck.real_dir()).generic_string();
     if (it->is_directory(ec) && !it->is_symlink(ec)) {
       if (skipped_directory(rel)) it.disable_recursion_pending();
       continue;

@@ -491,59 +491,96 @@ WriteStats write_out_of_place(const Checkpoint& ck, const FixPlan& plan, const s
   return stats;
 }
 
-bool has_committed_staging(const std::string& dir) {
-  return fs::exists(fs::path(dir) / kStagingDirName / kCommitFileName);
+namespace {
+
+// Renames each pending staged file over its name in DIR (the journal's order: the index last),
+// resolving both sides beneath their directory descriptors without following a link; a link in
+// DIR under the final name (a hub snapshot's link into blobs/) is itself replaced. Fsyncs every
+// directory it renamed into.
+void publish_beneath(const std::vector<JournalEntry>& entries, int staging_fd,
+                     const std::string& staging, int dir_fd, const std::string& dir) {
+  std::map<std::string, UniqueFd> parents;
+  for (const JournalEntry& e : entries) {
+    fs::path rel(e.relative);
+    std::string parent = rel.parent_path().string(), base = rel.filename().string();
+    UniqueFd from = open_dir_beneath(staging_fd, staging, parent, false);
+    auto it = parents.find(parent);
+    if (it == parents.end())
+      it = parents.emplace(parent, open_dir_beneath(dir_fd, dir, parent, true)).first;
+    if (::renameat(from.get(), base.c_str(), it->second.get(), base.c_str()) != 0)
+      fail(dir + "/" + e.relative, "cannot rename into place", errno);
+    crash_point("published");
+  }
+  for (const auto& [name, fd] : parents) {
+    if (::fsync(fd.get()) != 0 && errno != EINVAL) fail(dir + "/" + name, "fsync failed", errno);
+  }
 }
 
-std::string recover_in_place(const std::string& dir) {
-  fs::path staging = fs::path(dir) / kStagingDirName;
-  if (!fs::exists(staging)) return "";
-  fs::path commit = staging / kCommitFileName;
-  if (!fs::exists(commit)) {
-    remove_tree(staging.string());
-    fsync_dir(dir);
-    return fmt::format(
-        "discarded the staging files of an interrupted --in-place fix in {} (it "
-        "had not changed anything)",
-        dir);
+}  // namespace
+
+Recovery recover_in_place(const std::string& dir_real) {
+  JournalInspection journal = inspect_journal(dir_real);
+  const std::string staging = dir_real + "/" + kStagingDirName;
+  switch (journal.state) {
+    case JournalState::kNone:
+      return {};
+    case JournalState::kForeign:
+      throw FixError(fmt::format(
+          "{}/{}: not a journal this ckptdoctor wrote in this directory ({}); it is never "
+          "replayed. If it came with the files, they may have been tampered with: check the "
+          "checkpoint, remove {} and run again",
+          staging, kCommitFileName, journal.reason, staging));
+    case JournalState::kUncommitted:
+      remove_tree(staging);
+      fsync_dir(dir_real);
+      return {Recovery::kDiscarded,
+              fmt::format("discarded the staging files of an interrupted --in-place fix in {} (it "
+                          "had not changed anything)",
+                          dir_real)};
+    case JournalState::kOurs:
+      break;
   }
-  std::string text = read_small_file(commit.string(), 64 << 20);
-  std::vector<StageJob> jobs;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    std::string rel = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-    pos = nl == std::string::npos ? text.size() : nl + 1;
-    if (rel.empty() || rel.starts_with('#')) continue;
-    fs::path p(rel);
-    if (p.is_absolute() || rel.find("..") != std::string::npos)
-      throw IoError(fmt::format("{}: invalid entry \"{}\"", commit.string(), rel));
-    if (fs::exists(staging / p)) jobs.push_back({rel, nullptr, "", nullptr});
-  }
-  publish(jobs, staging.string(), dir);
-  remove_tree(staging.string());
-  fsync_dir(dir);
-  return fmt::format("finished an interrupted --in-place fix in {} ({} files renamed into place)",
-                     dir, jobs.size());
+  UniqueFd dir = open_dir(dir_real);
+  UniqueFd staging_fd = open_dir_beneath(dir.get(), dir_real, kStagingDirName, false);
+  publish_beneath(journal.pending, staging_fd.get(), staging, dir.get(), dir_real);
+  remove_tree(staging);
+  fsync_dir(dir_real);
+  return {Recovery::kFinished,
+          fmt::format("finished the interrupted --in-place fix in {} ({} files renamed into "
+                      "place); it was not applied again",
+                      dir_real, journal.pending.size())};
 }
 
 WriteStats write_in_place(const Checkpoint& ck, const FixPlan& plan, const WriteOptions& options) {
   const std::string dir = ck.real_dir();
   const std::string staging = dir + "/" + kStagingDirName;
-  remove_tree(staging);
-  if (::mkdir(staging.c_str(), 0755) != 0)
-    fail(staging, "cannot create the staging directory", errno);
   std::vector<StageJob> jobs = stage_jobs(ck, plan, true);
+  UniqueFd dir_fd = open_dir(dir);
+  // Every name must be journaled and reached beneath DIR without a link before anything is
+  // staged: a journal this run could not replay would leave DIR half fixed.
+  for (const StageJob& j : jobs) {
+    if (std::string why = unjournalable_reason(j.relative); !why.empty())
+      throw IoError(fmt::format("{}/{}: cannot be replaced in place ({})", dir, j.relative, why));
+    open_dir_beneath(dir_fd.get(), dir, fs::path(j.relative).parent_path().string(), false);
+  }
+  remove_tree(staging);
+  if (::mkdirat(dir_fd.get(), kStagingDirName, 0755) != 0)
+    fail(staging, "cannot create the staging directory", errno);
   WriteStats stats;
+  std::vector<JournalEntry> entries;
+  UniqueFd staging_fd;
   try {
+    staging_fd = open_dir_beneath(dir_fd.get(), dir, kStagingDirName, false);
     stats = stage_all(jobs, staging, options);
-    // The commit point: once COMMIT exists, a re-run finishes the renames.
-    std::string journal = "# ckptdoctor fix --in-place: files to rename into place, index last\n";
-    for (const StageJob& j : jobs) journal += j.relative + "\n";
+    // The commit point: once COMMIT exists, a re-run finishes the renames. The journal records
+    // each staged file's identity, which proves on a re-run that the journal is ours.
+    for (const StageJob& j : jobs)
+      entries.push_back({j.relative, staged_file_id(staging_fd.get(), staging, j.relative)});
     std::string tmp = staging + "/" + kCommitFileName + ".tmp";
-    stage_text(journal, tmp);
+    stage_text(journal_text(entries), tmp);
     fsync_file(tmp);
-    if (::rename(tmp.c_str(), (staging + "/" + kCommitFileName).c_str()) != 0)
+    if (::renameat(staging_fd.get(), (std::string(kCommitFileName) + ".tmp").c_str(),
+                   staging_fd.get(), kCommitFileName) != 0)
       fail(staging, "cannot commit", errno);
     fsync_dir(staging);
   } catch (...) {
@@ -551,7 +588,7 @@ WriteStats write_in_place(const Checkpoint& ck, const FixPlan& plan, const Write
     throw;
   }
   crash_point("committed");
-  publish(jobs, staging, dir);
+  publish_beneath(entries, staging_fd.get(), staging, dir_fd.get(), dir);
   remove_tree(staging);
   fsync_dir(dir);
   return stats;

@@ -6,21 +6,22 @@
 //                 one step (OUT absent or empty); a killed run leaves only that hidden
 //                 directory, which the next run deletes.
 //   --in-place    DIR/.ckptdoctor-staging/ receives the changed files; a COMMIT journal (written,
-//                 fsynced, renamed into place) lists them, then each is renamed over the old one,
-//                 the index last. A killed run is finished on the next run when COMMIT exists
-//                 (roll forward) and discarded when it does not (DIR was never touched).
+//                 fsynced, renamed into place; src/fix/in_place_journal.h) lists them, then each
+//                 is renamed over the old one (a hub snapshot's link is replaced, never written
+//                 through), the index last, every path resolved beneath DIR without following a
+//                 link. A killed run is finished on the next run when COMMIT exists and is ours
+//                 (roll forward; that run then stops) and discarded when it does not exist (DIR
+//                 was never touched); a COMMIT that is not ours is refused, never replayed.
 #pragma once
 
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "fix/in_place_journal.h"
 #include "fix/plan.h"
 
 namespace ckd {
-
-inline constexpr const char* kStagingDirName = ".ckptdoctor-staging";
-inline constexpr const char* kCommitFileName = "COMMIT";
 
 struct WriteStats {
   size_t files_rewritten = 0;
@@ -41,12 +42,15 @@ WriteStats write_out_of_place(const Checkpoint& ck, const FixPlan& plan, const s
 // Replaces the changed files of the checkpoint directory itself.
 WriteStats write_in_place(const Checkpoint& ck, const FixPlan& plan, const WriteOptions& options);
 
-// Finishes or discards what a killed --in-place run left in `dir`; returns a sentence saying
-// which, or empty when there was nothing.
-std::string recover_in_place(const std::string& dir);
+struct Recovery {
+  enum Kind { kNothing, kDiscarded, kFinished } kind = kNothing;
+  std::string note;  // a sentence saying what was done; empty for kNothing
+};
 
-// True when `dir` holds a committed but unfinished --in-place fix (it must be recovered first).
-bool has_committed_staging(const std::string& dir);
+// Finishes (kFinished) or discards (kDiscarded) what a killed --in-place run left in `dir_real`
+// (realpath()'d; the caller holds its DirLock). Throws FixError, touching nothing, when the
+// journal is not ours (JournalState::kForeign).
+Recovery recover_in_place(const std::string& dir_real);
 
 // The hidden sibling where an out-of-place run stages OUT.
 std::string partial_dir_for(const std::string& out_dir);

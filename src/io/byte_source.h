@@ -35,6 +35,10 @@ class ByteSource {
   // Announces reads to come, as (offset, length) pairs: a remote source fetches them now, in
   // few requests and in parallel, instead of one round trip per read(). A no-op for files.
   virtual void prefetch(const std::vector<std::pair<uint64_t, uint64_t>>& ranges) { (void)ranges; }
+  // The caller holds no view from read() any more: a source that caches what it fetched frees
+  // it (later reads fetch again). Called once a shard's header is parsed into owned strings, so a
+  // remote scan of many files keeps each file's parsed header, not the bytes it was read from.
+  virtual void release_views() {}
   // An open descriptor of the underlying file for kernel-side copies (copy_file_range), or -1.
   virtual int file_descriptor() const { return -1; }
 };

@@ -19,7 +19,8 @@ namespace {
 std::once_flag curl_initialized;
 
 constexpr long kMinBytesPerSecond = 512;  // below this for stall_timeout_s: a stalled transfer
-constexpr size_t kErrorBodyBytes = 512;   // kept from an error response, for its message
+constexpr double kDeadlineBaseSeconds = 60;
+constexpr double kDeadlineBytesPerSecond = 256 << 10;
 
 std::string lowercase(std::string_view s) {
   std::string out(s);
@@ -50,6 +51,11 @@ struct Transfer {
   uint64_t max_body = 0;
   uint64_t max_unranged_prefix = 0;
   std::atomic<uint64_t>* bytes = nullptr;
+  // Body bytes libcurl may receive in all (the wanted bytes, a skipped prefix, an error body):
+  // beyond, the transfer is aborted. It also bounds the bodies of redirects, which libcurl reads
+  // and discards without passing them on.
+  uint64_t max_received = 0;
+  uint64_t header_bytes = 0;
   HttpResponse response;
   // Per response (a redirect starts a new one).
   std::optional<uint64_t> range_start, range_total, content_length;
@@ -62,12 +68,20 @@ struct Transfer {
   std::string refusal;             // why the body was cut off (over a bound); empty when it was not
   bool refusal_transport = false;  // the refusal is the server's fault, not the file's
   std::string error_body;
+  bool error_body_cut = false;  // an error body over kMaxErrorBodyBytes: the rest was not read
 };
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto& t = *static_cast<Transfer*>(user);
   size_t n = size * count;
   t.bytes->fetch_add(n, std::memory_order_relaxed);
+  t.header_bytes += n;
+  if (t.header_bytes > kMaxHeaderBytesPerRequest) {
+    t.refusal = fmt::format("the server sent more than {} bytes of response headers",
+                            kMaxHeaderBytesPerRequest);
+    t.refusal_transport = true;
+    return 0;  // abort
+  }
   std::string_view line(data, n);
   if (line.starts_with("HTTP/")) {  // a new response (after a redirect): forget the last one's
     t.range_start.reset();
@@ -146,9 +160,12 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   if (!t.body_started) start_body(t);
   if (!t.refusal.empty()) return 0;  // abort
   if (t.error_status) {
-    size_t keep = std::min(n, kErrorBodyBytes - std::min(kErrorBodyBytes, t.error_body.size()));
+    // A few KB tell what went wrong; a server that sends more is not listened to further.
+    size_t keep = std::min(n, kMaxErrorBodyBytes - t.error_body.size());
     t.error_body.append(data, keep);
-    return n;
+    if (keep == n) return n;
+    t.error_body_cut = true;
+    return 0;  // abort
   }
   std::string_view chunk(data, n);
   uint64_t dropped = std::min<uint64_t>(t.skip, chunk.size());
@@ -165,6 +182,16 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   t.complete = true;
   // Stop a server that sends more than was asked for (the rest of a whole file).
   return keep == chunk.size() ? n : 0;
+}
+
+// Counts every body byte libcurl receives, those of redirects it discards included.
+int on_progress(void* user, curl_off_t, curl_off_t received, curl_off_t, curl_off_t) {
+  auto& t = *static_cast<Transfer*>(user);
+  if (received < 0 || static_cast<uint64_t>(received) <= t.max_received) return 0;
+  t.refusal = fmt::format("the server sent more than the {} bytes this request may receive",
+                          t.max_received);
+  t.refusal_transport = true;
+  return 1;  // abort
 }
 
 bool transient_curl_error(CURLcode code) {
@@ -253,7 +280,7 @@ void HttpClient::release(std::unique_ptr<Handle> handle) {
 }
 
 HttpResponse HttpClient::attempt(Handle& handle, const std::string& url,
-                                 std::optional<ByteRange> range, uint64_t max_body,
+                                 std::optional<ByteRange> range, uint64_t max_body, long timeout_ms,
                                  std::string& error) {
   CURL* c = handle.curl;
   curl_easy_reset(c);
@@ -263,6 +290,8 @@ HttpResponse HttpClient::attempt(Handle& handle, const std::string& url,
   t.max_body = max_body;
   t.max_unranged_prefix = settings_.max_unranged_prefix;
   t.bytes = &bytes_;
+  uint64_t wanted = range ? std::max(range->length, settings_.max_unranged_prefix) : max_body + 1;
+  t.max_received = wanted + kMaxErrorBodyBytes;
   char error_buffer[CURL_ERROR_SIZE] = {0};
   std::string range_text;
   if (range) range_text = fmt::format("{}-{}", range->offset, range->offset + range->length - 1);
@@ -278,6 +307,10 @@ HttpResponse HttpClient::attempt(Handle& handle, const std::string& url,
                    static_cast<long>(settings_.connect_timeout_s * 1000));
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, kMinBytesPerSecond);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, std::max(1L, std::lround(settings_.stall_timeout_s)));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, std::max(1L, timeout_ms));
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
   curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "ckptdoctor (+https://github.com/ckptdoctor)");
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
@@ -299,7 +332,8 @@ HttpResponse HttpClient::attempt(Handle& handle, const std::string& url,
     if (t.refusal_transport) throw TransportError(fmt::format("{}: {}", url, t.refusal));
     throw IoError(t.refusal);
   }
-  if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && t.complete)) {
+  bool cut_on_purpose = code == CURLE_WRITE_ERROR && (t.complete || t.error_body_cut);
+  if (code != CURLE_OK && !cut_on_purpose) {
     error = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
     if (!transient_curl_error(code)) throw TransportError(fmt::format("{}: {}", url, error));
     return {};
@@ -309,7 +343,8 @@ HttpResponse HttpClient::attempt(Handle& handle, const std::string& url,
   t.response.status = status;
   std::string detail = t.error_body.empty()
                            ? std::string()
-                           : fmt::format(" ({})", trim(t.error_body.substr(0, 200)));
+                           : fmt::format(" ({}{})", trim(t.error_body.substr(0, 200)),
+                                         t.error_body.size() > 200 ? "..." : "");
   for (char& ch : detail) {
     if (static_cast<unsigned char>(ch) < 0x20) ch = ' ';
   }
@@ -347,23 +382,48 @@ HttpResponse HttpClient::attempt(Handle& handle, const std::string& url,
 HttpResponse HttpClient::get(const std::string& url, std::optional<ByteRange> range,
                              uint64_t max_body) {
   if (range && range->length == 0) throw IoError(fmt::format("{}: empty range requested", url));
+  using Clock = std::chrono::steady_clock;
+  uint64_t requested = range ? range->length : max_body;
+  double deadline_s =
+      settings_.deadline_s > 0 ? settings_.deadline_s : default_deadline_s(requested);
+  Clock::time_point deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                  std::chrono::duration<double>(deadline_s));
   std::string error;
+  auto past_deadline = [&] {
+    return TransportError(fmt::format(
+        "{}: no complete answer within the {:g}-second deadline for {} bytes (--deadline){}", url,
+        deadline_s, requested, error.empty() ? "" : fmt::format("; last error: {}", error)));
+  };
+  auto remaining_ms = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  };
   int attempts = 1 + std::max(0, settings_.retries);
   for (int i = 0; i < attempts; ++i) {
-    if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(250 << std::min(i - 1, 4)));
+    if (i > 0) {
+      auto pause = std::chrono::milliseconds(250 << std::min(i - 1, 4));
+      if (pause.count() >= remaining_ms()) throw past_deadline();
+      std::this_thread::sleep_for(pause);
+    }
+    long timeout_ms = static_cast<long>(remaining_ms());
+    if (timeout_ms <= 0) throw past_deadline();
     auto handle = acquire();
     HttpResponse response;
     try {
-      response = attempt(*handle, url, range, max_body, error);
+      response = attempt(*handle, url, range, max_body, timeout_ms, error);
     } catch (...) {
       release(std::move(handle));
       throw;
     }
     release(std::move(handle));
     if (response.status != 0) return response;
+    if (remaining_ms() <= 0) throw past_deadline();
   }
   throw TransportError(
       fmt::format("{}: {} ({} attempt{})", url, error, attempts, attempts == 1 ? "" : "s"));
+}
+
+double default_deadline_s(uint64_t bytes) {
+  return kDeadlineBaseSeconds + static_cast<double>(bytes) / kDeadlineBytesPerSecond;
 }
 
 std::string url_authority(const std::string& url) {

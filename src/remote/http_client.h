@@ -1,7 +1,9 @@
 // HTTP GETs for remote scans, on libcurl: byte ranges, redirects, a bearer token kept to the
-// host it belongs to, retries of transient failures, and stall timeouts. Every response body is
-// capped by the caller's bound before it is stored, so a hostile or confused server (one that
-// ignores Range and sends a whole 5 GB shard) costs at most what was asked for.
+// host it belongs to, retries of transient failures, stall timeouts and a deadline per request.
+// Everything a server sends is bounded before it is stored or read on: bodies by the caller's
+// bound (a server that ignores Range and sends a whole 5 GB shard costs at most what was asked
+// for), error bodies and headers by fixed caps, and the time by the deadline (a server trickling
+// just above the stall limit cannot hold a scan).
 #pragma once
 
 #include <atomic>
@@ -19,6 +21,9 @@ struct HttpSettings {
   // A transfer that receives less than 512 bytes per second for this long is abandoned: a
   // stalled server ends the scan instead of hanging it.
   double stall_timeout_s = 30;
+  // Each request, its retries included, ends with an error after this many seconds; 0 scales
+  // it to the bytes requested (default_deadline_s).
+  double deadline_s = 0;
   int retries = 2;  // extra attempts for timeouts, resets, 429 and 5xx
   std::string bearer_token;
   std::string token_host;  // the token goes only to URLs on this host (and port)
@@ -26,6 +31,15 @@ struct HttpSettings {
   // from the start, and refused beyond.
   uint64_t max_unranged_prefix = 64ull << 20;
 };
+
+// The deadline of a request for `bytes` bytes when none is set: a minute, plus a second per
+// 256 KiB (a link slower than that on average is abandoned, as a stalled one is).
+double default_deadline_s(uint64_t bytes);
+
+// What is kept of an error response's body (for its message); a longer one is cut off there.
+inline constexpr size_t kMaxErrorBodyBytes = 4096;
+// Response headers of one request, redirects included; more ends the request with an error.
+inline constexpr uint64_t kMaxHeaderBytesPerRequest = 256 << 10;
 
 struct ByteRange {
   uint64_t offset = 0;
@@ -54,9 +68,10 @@ class HttpClient {
 
   // GET `url`. With `range`, asks for those bytes and returns exactly them (from a 206, or cut
   // out of a 200 within max_unranged_prefix); without it, returns the body, refusing one over
-  // `max_body` bytes. 404 and 410 throw FileNotFound; 401/403, exhausted retries, timeouts and
-  // bodies over the bound throw TransportError. A ranged request past the end of the file
-  // returns status 416 with the total size when the server gives it.
+  // `max_body` bytes. 404 and 410 throw FileNotFound; 401/403, exhausted retries, timeouts, the
+  // deadline, headers over their cap and bodies over the bound throw TransportError. A ranged
+  // request past the end of the file returns status 416 with the total size when the server
+  // gives it.
   HttpResponse get(const std::string& url, std::optional<ByteRange> range, uint64_t max_body);
 
   TransferStats stats() const { return {requests_.load(), bytes_.load()}; }
@@ -67,7 +82,7 @@ class HttpClient {
   std::unique_ptr<Handle> acquire();
   void release(std::unique_ptr<Handle> handle);
   HttpResponse attempt(Handle& handle, const std::string& url, std::optional<ByteRange> range,
-                       uint64_t max_body, std::string& error);
+                       uint64_t max_body, long timeout_ms, std::string& error);
 
   struct Shared;  // CURLSH: one connection pool, DNS cache and TLS session cache, with its locks
   HttpSettings settings_;

@@ -106,6 +106,14 @@ std::string_view HttpSource::read(uint64_t offset, uint64_t length) {
   return fetch(offset, length);
 }
 
+void HttpSource::release_views() {
+  std::lock_guard lock(mutex_);
+  chunks_.clear();
+  storage_.clear();
+  storage_.shrink_to_fit();
+  longest_chunk_ = 0;
+}
+
 void HttpSource::prefetch(const std::vector<std::pair<uint64_t, uint64_t>>& ranges) {
   std::vector<std::pair<uint64_t, uint64_t>> wanted;  // [begin, end), uncached and in bounds
   {

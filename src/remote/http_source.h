@@ -26,6 +26,7 @@ class HttpSource final : public ByteSource {
   // Merges ranges closer than kMergeGap into one request and fetches the uncached ones in
   // parallel.
   void prefetch(const std::vector<std::pair<uint64_t, uint64_t>>& ranges) override;
+  void release_views() override;
 
   static constexpr uint64_t kMergeGap = 256ull << 10;  // cheaper to fetch than a round trip
   static constexpr uint64_t kMaxMerged = 64ull << 20;  // one request's most

@@ -8,14 +8,18 @@
 
 #include <fmt/format.h>
 
-#include "io/json_depth.h"
+#include "io/json_reader.h"
 #include "remote/http_source.h"
 
 namespace ckd {
 
 namespace {
 
+// The listing is read page by page with a pull parser (no document tree); only the names the
+// scan can ask about are kept. These bound what a hostile or huge listing costs.
 constexpr uint64_t kMaxListingPageBytes = 16ull << 20;
+constexpr uint64_t kMaxListingBytes = 256ull << 20;  // all pages together
+constexpr uint64_t kMaxListingEntries = 1'000'000;   // all pages together, of any type
 constexpr int kMaxListingPages = 1000;
 constexpr int kRemoteOpenParallelism = 16;  // files fetched at once: latency, not cores, bounds it
 
@@ -48,6 +52,14 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
     start = at + 1;
   }
   return out;
+}
+
+// The listed files resolve() and list_safetensors() answer for: the top level's shards and JSON
+// files (configs, the index). Other entries (READMEs, images, *.bin) are counted, not kept; a
+// name among them is looked up by its own request if the index names it.
+bool kept_in_listing(std::string_view name) {
+  return name.find('/') == std::string_view::npos &&
+         (name.ends_with(".safetensors") || name.ends_with(".json"));
 }
 
 // scheme://authority of an http(s) URL (no trailing slash).
@@ -157,10 +169,17 @@ RemoteStore::RemoteStore(RemoteLocation location, HttpSettings settings)
 void RemoteStore::fetch_listing() {
   std::set<std::string> files;
   std::string url = location_.tree_url;
+  uint64_t entries = 0, bytes = 0;
+  auto too_large = [&](std::string_view what, uint64_t bound) {
+    return IoError(
+        fmt::format("{}: the listing has more than {} {}; ckptdoctor reads at most "
+                    "that many",
+                    location_.display, bound, what));
+  };
   for (int page = 0; !url.empty(); ++page) {
     if (page == kMaxListingPages) {
-      throw TransportError(fmt::format("{}: the listing has more than {} pages", location_.display,
-                                       kMaxListingPages));
+      if (!location_.hub) return;
+      throw too_large("pages", kMaxListingPages);
     }
     HttpResponse r;
     try {
@@ -177,21 +196,48 @@ void RemoteStore::fetch_listing() {
       if (!location_.hub) return;
       throw;
     }
-    nlohmann::json listing;
+    bytes += r.body.size();
+    if (bytes > kMaxListingBytes) {
+      if (!location_.hub) return;
+      throw too_large("bytes", kMaxListingBytes);
+    }
     try {
-      listing = parse_json_capped(r.body);
-    } catch (const std::exception& e) {
+      JsonReader reader(r.body, 8);
+      if (reader.peek() != JsonType::kArray) {
+        if (!location_.hub) return;
+        throw TransportError(fmt::format("{}: the listing is not a JSON array", url));
+      }
+      reader.begin_array();
+      std::string key, path, type;
+      while (reader.next_element()) {
+        if (++entries > kMaxListingEntries) {
+          if (!location_.hub) return;
+          throw too_large("entries", kMaxListingEntries);
+        }
+        if (reader.peek() != JsonType::kObject) {
+          reader.skip_value();
+          continue;
+        }
+        reader.begin_object();
+        bool has_path = false;
+        type = "file";
+        while (reader.next_key(key)) {
+          if (key == "path" && reader.peek() == JsonType::kString) {
+            reader.read_string(path);
+            has_path = true;
+          } else if (key == "type" && reader.peek() == JsonType::kString) {
+            reader.read_string(type);
+          } else {
+            reader.skip_value();
+          }
+        }
+        if (has_path && type == "file" && kept_in_listing(path)) files.insert(path);
+      }
+      reader.expect_end();
+    } catch (const JsonError& e) {
       if (!location_.hub) return;
-      throw TransportError(fmt::format("{}: the listing is not JSON: {}", url, e.what()));
-    }
-    if (!listing.is_array()) {
-      if (!location_.hub) return;
-      throw TransportError(fmt::format("{}: the listing is not a JSON array", url));
-    }
-    for (const auto& entry : listing) {
-      if (!entry.is_object() || !entry.contains("path") || !entry["path"].is_string()) continue;
-      if (entry.value("type", "file") != "file") continue;
-      files.insert(entry["path"].get<std::string>());
+      throw TransportError(fmt::format("{}: the listing is not valid JSON at byte {}: {}", url,
+                                       e.offset(), e.what()));
     }
     // Only the Hub's own pagination is followed, never a link to another origin.
     url = r.next_link;
@@ -208,8 +254,7 @@ std::optional<std::vector<StoredFile>> RemoteStore::list_safetensors() {
   if (!listed_) return std::nullopt;
   std::vector<StoredFile> out;
   for (const std::string& name : files_) {
-    if (name.find('/') == std::string::npos && name.ends_with(".safetensors"))
-      out.push_back({name, true});
+    if (name.ends_with(".safetensors")) out.push_back({name, true});
   }
   return out;
 }
@@ -218,9 +263,9 @@ ResolvedPath RemoteStore::resolve(std::string_view name) {
   if (std::string reason = unsafe_name_reason(name); !reason.empty())
     return {PathStatus::kUnsafe, "", std::move(reason)};
   std::string url = location_.base_url + percent_encode(name, true);
-  // The listing holds the top level only: a name in a subdirectory is looked up by its request.
-  bool top_level = name.find('/') == std::string_view::npos;
-  if (listed_ && top_level && !files_.count(std::string(name)))
+  // The listing keeps the top level's shards and JSON files only (kept_in_listing): any other
+  // name is looked up by its own request.
+  if (listed_ && kept_in_listing(name) && !files_.count(std::string(name)))
     return {PathStatus::kMissing, url, ""};
   return {PathStatus::kOk, url, ""};
 }

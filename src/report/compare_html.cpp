@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "report/compare_report.h"
 #include "report/text_style.h"
 
 namespace ckd {
@@ -19,7 +20,7 @@ std::string esc(std::string_view s) {
 }
 
 std::string pct(double v) {
-  return std::isfinite(v) ? fmt::format("{:.2f}%", 100 * v) : std::string("inf");
+  return readable_percent(v);
 }
 
 // Green at 0, yellow at half the limit, red at the limit, dark red beyond.
@@ -97,38 +98,76 @@ void histogram(std::ostream& out, const std::string& format, const CompareReport
     limit = e.limit;
   }
   if (limit <= 0) return;
+  double worst = 0;
   for (const ModuleError& e : r.tensors) {
     if (e.format != format) continue;
-    double x = e.rel_error / (2 * limit) * kBins;
-    int b = std::isfinite(x) ? std::min(kBins, static_cast<int>(x)) : kBins;
-    bins[static_cast<size_t>(std::max(0, b))]++;
+    bins[static_cast<size_t>(histogram_bin(e.rel_error, limit, kBins))]++;
+    if (std::isnan(e.rel_error) || (!std::isnan(worst) && e.rel_error > worst))
+      worst = e.rel_error;  // a NaN (not measured) is the worst
   }
-  int peak = std::max(1, *std::max_element(bins.begin(), bins.end()));
-  const int bw = 9, h = 100, left = 30;
+  const int peak = std::max(1, *std::max_element(bins.begin(), bins.end()));
+  // Plot area: bars from x0, bar width bw, height h above the axis at y0; the overflow bar sits
+  // apart, after a gap, so it never reads as part of the scale.
+  const int bw = 10, h = 120, x0 = 44, top = 16, y0 = top + h, gap = 14;
+  const int overflow_x = x0 + bw * kBins + gap;
+  const int width = overflow_x + bw + 150, height = y0 + 64;
   out << fmt::format(
       "<h3>{}</h3>\n<svg xmlns='http://www.w3.org/2000/svg' width='{}' height='{}' "
       "font-family='sans-serif' font-size='10'>\n",
-      esc(format), left + bw * (kBins + 1) + 20, h + 30);
+      esc(format), width, height);
+  // Y axis: module counts.
+  out << fmt::format(
+      "<line x1='{0}' x2='{0}' y1='{1}' y2='{2}' stroke='#333'/>"
+      "<text x='{3}' y='{2}' text-anchor='end'>0</text>"
+      "<text x='{3}' y='{4}' text-anchor='end'>{5}</text>"
+      "<text x='10' y='{6}' transform='rotate(-90 10 {6})' text-anchor='middle'>modules</text>\n",
+      x0 - 2, top, y0, x0 - 5, top + 8, peak, top + h / 2);
   for (int b = 0; b <= kBins; ++b) {
-    int bh = bins[static_cast<size_t>(b)] * h / peak;
-    double mid = (b + 0.5) / kBins * 2;
+    const int count = bins[static_cast<size_t>(b)];
+    const int x = b == kBins ? overflow_x : x0 + b * bw;
+    // A bar of any count is at least 2 px tall: one module among thousands stays visible.
+    const int bh = count == 0 ? 0 : std::max(2, count * h / peak);
+    const double mid = (b + 0.5) / kBins * 2;  // the bin's middle, as a share of the limit
+    const std::string range =
+        b == kBins ? fmt::format("over {}", pct(2 * limit))
+                   : fmt::format("{} to {}", pct(2 * limit * b / kBins),
+                                 pct(2 * limit * (b + 1) / kBins));
     out << fmt::format(
-        "<rect x='{}' y='{}' width='{}' height='{}' fill='{}'><title>{}{} "
-        "modules</title></rect>\n",
-        left + b * bw, h - bh, bw - 1, bh, colour(b == kBins ? 2 : mid),
-        b == kBins ? fmt::format("over {}: ", pct(2 * limit))
-                   : fmt::format("{} to {}: ", pct(2 * limit * b / kBins),
-                                 pct(2 * limit * (b + 1) / kBins)),
-        bins[static_cast<size_t>(b)]);
+        "<rect x='{}' y='{}' width='{}' height='{}' fill='{}'><title>{}: {} modules</title>"
+        "</rect>\n",
+        x, y0 - bh, bw - 1, bh, colour(b == kBins ? 2 : mid), range, count);
+    if (count > 0) {
+      out << fmt::format("<text x='{}' y='{}' text-anchor='middle' font-size='9'>{}</text>\n",
+                         x + bw / 2, y0 - bh - 2, count);
+    }
   }
-  int limit_x = left + bw * kBins / 2;
+  // X axis: 0, the limit (dashed), twice the limit; the overflow bar labelled apart.
+  const int limit_x = x0 + bw * kBins / 2, end_x = x0 + bw * kBins;
   out << fmt::format(
-      "<line x1='{0}' x2='{0}' y1='0' y2='{1}' stroke='black' stroke-dasharray='3'/>"
-      "<text x='{0}' y='{2}' text-anchor='middle'>limit {3}</text>\n",
-      limit_x, h, h + 14, pct(limit));
+      "<line x1='{0}' x2='{1}' y1='{2}' y2='{2}' stroke='#333'/>"
+      "<line x1='{3}' x2='{3}' y1='{4}' y2='{2}' stroke='black' stroke-dasharray='3'/>\n"
+      "<text x='{0}' y='{5}' text-anchor='middle'>0%</text>"
+      "<text x='{3}' y='{5}' text-anchor='middle'>limit {6}</text>"
+      "<text x='{1}' y='{5}' text-anchor='middle'>{7}</text>"
+      "<text x='{8}' y='{10}' text-anchor='middle'>over</text>\n"
+      "<text x='{9}' y='{10}' text-anchor='middle'>relative error ||W&#770; &#8722; W|| / "
+      "||W||</text>\n",
+      x0, end_x, y0, limit_x, top, y0 + 12, pct(limit), pct(2 * limit), overflow_x + bw / 2,
+      (x0 + end_x) / 2, y0 + 26);
+  // Legend: what the colours and the dashed line mean, and the worst module of the format.
+  const int lx = overflow_x + bw + 14;
   out << fmt::format(
-      "<text x='{}' y='{}'>0</text><text x='{}' y='{}' text-anchor='end'>{}+</text>\n", left,
-      h + 14, left + bw * (kBins + 1), h + 14, pct(2 * limit));
+      "<rect x='{0}' y='{1}' width='10' height='10' fill='{2}'/>"
+      "<text x='{3}' y='{4}'>under the limit</text>\n"
+      "<rect x='{0}' y='{5}' width='10' height='10' fill='{6}'/>"
+      "<text x='{3}' y='{7}'>at the limit</text>\n"
+      "<rect x='{0}' y='{8}' width='10' height='10' fill='{9}'/>"
+      "<text x='{3}' y='{10}'>over it (fails)</text>\n"
+      "<line x1='{0}' x2='{11}' y1='{12}' y2='{12}' stroke='black' stroke-dasharray='3'/>"
+      "<text x='{3}' y='{13}'>the limit</text>\n"
+      "<text x='{0}' y='{14}'>worst: {15}</text>\n",
+      lx, top, colour(0.2), lx + 14, top + 9, top + 16, colour(1.0), top + 25, top + 32,
+      colour(2), top + 41, lx + 10, top + 53, top + 56, top + 74, pct(worst));
   out << "</svg>\n";
 }
 
@@ -152,6 +191,13 @@ std::string module_type(const std::string& module) {
   return rest;
 }
 
+// Clamped as a double before the conversion: an error of 1e9 would overflow an int.
+int histogram_bin(double rel_error, double limit, int bins) {
+  double x = rel_error / (2 * limit) * bins;
+  if (!(x < bins)) return bins;  // beyond, infinite or NaN
+  return x <= 0 ? 0 : static_cast<int>(x);
+}
+
 void write_compare_html(std::ostream& out, const CompareReport& r) {
   out << "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>ckptdoctor compare "
       << esc(r.quant_dir)
@@ -161,9 +207,10 @@ void write_compare_html(std::ostream& out, const CompareReport& r) {
          "</head><body>\n";
   out << fmt::format(
       "<h1>ckptdoctor compare</h1>\n<p><b>{}</b> against <b>{}</b>: {} modules "
-      "compared, {} unpaired, <span class='{}'>{} over their limit</span>.</p>\n",
+      "compared, {} unpaired, <span class='{}'>{} over their limit, {} not decoded: {}</span>.</p>\n",
       esc(r.quant_dir), esc(r.source_dir), r.tensors.size(), r.unpaired.size(),
-      r.failed ? "fail" : "ok", r.failed);
+      r.passed() ? "ok" : "fail", r.failed, r.undecodable.size(),
+      r.passed() ? "ok" : (r.tensors.empty() ? "FAIL (no module could be measured)" : "FAIL"));
   out << "<h2>Relative error by layer and module type</h2>\n<p>Each cell is the worst module of "
          "its layer and type, coloured by its error as a share of its format's limit (green 0, "
          "yellow half, red the limit, dark red over it). Hover for the module.</p>\n";
@@ -177,19 +224,31 @@ void write_compare_html(std::ostream& out, const CompareReport& r) {
   }
   out << "<h2>Failures</h2>\n";
   if (r.failed == 0) {
-    out << "<p class='ok'>None.</p>\n";
+    out << (r.undecodable.empty() ? "<p class='ok'>None.</p>\n"
+                                  : "<p>No measured module is over its limit; the modules not "
+                                    "decoded are listed below.</p>\n");
   } else {
     out << "<table><tr><th>module</th><th>format</th><th>relative error</th><th>limit</th>"
-           "<th>max abs error</th><th>NaN</th><th>Inf</th><th>source</th></tr>\n";
+           "<th>max abs error</th><th>NaN</th><th>Inf</th><th>source NaN</th>"
+           "<th>source Inf</th><th>source</th></tr>\n";
     for (size_t i = 0; i < r.failed; ++i) {
       const ModuleError& e = r.tensors[i];
       out << fmt::format(
           "<tr><td>{}</td><td>{}</td><td class='n fail'>{}</td><td class='n'>{}"
           "</td><td class='n'>{:.4g}</td><td class='n'>{}</td><td class='n'>{}</td>"
-          "<td>{}</td></tr>\n",
-          esc(e.module), esc(e.format), pct(e.rel_error), pct(e.limit), e.max_abs_error, e.nan,
-          e.inf, esc(e.source));
+          "<td class='n'>{}</td><td class='n'>{}</td><td>{}</td></tr>\n",
+          esc(e.module), esc(e.format),
+          std::isnan(e.rel_error) ? "not measured" : pct(e.rel_error), pct(e.limit),
+          e.max_abs_error, e.nan, e.inf, e.source_nan, e.source_inf, esc(e.source));
     }
+    out << "</table>\n";
+  }
+  if (!r.undecodable.empty()) {
+    out << "<h2 class='fail'>Not decoded (failures)</h2>\n<table><tr><th>module</th>"
+           "<th>reason</th></tr>\n";
+    for (const UndecodableModule& u : r.undecodable)
+      out << fmt::format("<tr><td>{}</td><td class='fail'>{}</td></tr>\n", esc(u.module),
+                         esc(u.reason));
     out << "</table>\n";
   }
   if (!r.unpaired.empty()) {

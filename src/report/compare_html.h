@@ -16,4 +16,8 @@ void write_compare_html(std::ostream& out, const CompareReport& r);
 // after its layer, expert indices folded; the whole path for modules outside the layers.
 std::string module_type(const std::string& module);
 
+// The histogram bin of a relative error: `bins` bins over [0, 2 x limit), then bin `bins` for
+// everything beyond (and NaN).
+int histogram_bin(double rel_error, double limit, int bins);
+
 }  // namespace ckd

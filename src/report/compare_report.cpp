@@ -8,13 +8,35 @@
 
 namespace ckd {
 
+std::string readable_percent(double ratio) {
+  double pct = 100 * ratio;
+  if (!std::isfinite(pct)) return std::isnan(pct) ? "n/a" : "inf";
+  if (std::fabs(pct) < 1000) return fmt::format("{:.2f}%", pct);
+  int exponent = static_cast<int>(std::floor(std::log10(std::fabs(pct))));
+  double mantissa = pct / std::pow(10.0, exponent);
+  if (std::fabs(mantissa) >= 9.995) mantissa /= 10, ++exponent;  // 9.999e4 rounds to 1.00e5
+  return fmt::format("{:.2f}e{}%", mantissa, exponent);
+}
+
 namespace {
 
 constexpr size_t kWorstShown = 10;
 
-// A relative error as a percentage; "inf" when the source was all zeros and the decode was not.
+// A relative error as a percentage; "inf" when the source was all zeros and the decode was not,
+// "not measured" when no element could be (every source element NaN/Inf).
 std::string percent(double v) {
-  return std::isfinite(v) ? fmt::format("{:.2f}%", 100 * v) : std::string("inf");
+  if (std::isnan(v)) return "not measured";
+  return std::isfinite(v) ? readable_percent(v) : std::string("inf");
+}
+
+// Why a measured module failed, beyond its error: NaN/Inf decoded or in the source.
+std::string non_finite_note(const ModuleError& e) {
+  std::string note;
+  if (e.nan || e.inf) note += fmt::format(", {} NaN and {} Inf decoded", e.nan, e.inf);
+  if (e.source_nan || e.source_inf)
+    note += fmt::format(", {} NaN and {} Inf in the source (left out of the error)", e.source_nan,
+                        e.source_inf);
+  return note;
 }
 
 nlohmann::json number_or_null(double v) {
@@ -38,13 +60,43 @@ void write_compare_text(std::ostream& out, const CompareReport& r, const Palette
       << "\n";
   if (!r.prefix_change.empty())
     out << p.dim(fmt::format("keys mapped with the prefix change {}", r.prefix_change)) << "\n";
+  if (r.stored_dense) {
+    out << p.dim(
+               "compressed-tensors format \"dense\": the weights are stored uncompressed; each "
+               "is measured as its scale / zero point sidecars would quantize it")
+        << "\n";
+  }
   out << "\n";
   auto line = [&](const ModuleError& e) {
-    std::string extra;
-    if (e.nan || e.inf) extra = fmt::format(", {} NaN and {} Inf decoded", e.nan, e.inf);
     out << fmt::format("  {}: {} relative error {} (limit {}), max abs error {:.4g}{}\n", e.module,
-                       e.format, percent(e.rel_error), percent(e.limit), e.max_abs_error, extra);
+                       e.format, percent(e.rel_error), percent(e.limit), e.max_abs_error,
+                       non_finite_note(e));
   };
+  size_t source_non_finite = 0;
+  for (const ModuleError& e : r.tensors) source_non_finite += (e.source_nan || e.source_inf) ? 1 : 0;
+  if (source_non_finite > 0) {
+    out << p.severity(Severity::kError) << " " << p.bold("non-finite source")
+        << p.dim(fmt::format(" x{}", source_non_finite)) << "\n";
+    for (const ModuleError& e : r.tensors) {
+      if (e.source_nan || e.source_inf)
+        out << fmt::format("  {}: {} NaN and {} Inf in {} of the source\n", e.module, e.source_nan,
+                           e.source_inf, e.source);
+    }
+    out << "\n";
+  }
+  if (!r.undecodable.empty()) {
+    out << p.severity(Severity::kError) << " " << p.bold("not decoded")
+        << p.dim(fmt::format(" x{}", r.undecodable.size())) << "\n";
+    for (size_t i = 0; i < r.undecodable.size(); ++i) {
+      if (i == kWorstShown) {
+        out << fmt::format("  ... and {} more (--format json lists them all)\n",
+                           r.undecodable.size() - i);
+        break;
+      }
+      out << fmt::format("  {}: {}\n", r.undecodable[i].module, r.undecodable[i].reason);
+    }
+    out << "\n";
+  }
   // Failures come first in r.tensors: all of them, then the worst of the rest.
   if (r.failed > 0) {
     out << p.severity(Severity::kError) << " " << p.bold("roundtrip-error")
@@ -75,9 +127,13 @@ void write_compare_text(std::ostream& out, const CompareReport& r, const Palette
       out << fmt::format("  {}: {}\n", r.unpaired[i].module, r.unpaired[i].reason);
     }
   }
-  std::string verdict = r.failed ? p.paint("FAIL", "1;31") : p.paint("ok", "1;32");
-  out << fmt::format("\n{} of {} modules over their limit: {}\n", r.failed, r.tensors.size(),
-                     verdict);
+  std::string verdict = r.passed() ? p.paint("ok", "1;32") : p.paint("FAIL", "1;31");
+  std::string undecoded =
+      r.undecodable.empty() ? ""
+                            : fmt::format(", {} not decoded", r.undecodable.size());
+  std::string none = r.tensors.empty() ? " (no module could be measured)" : "";
+  out << fmt::format("\n{} of {} modules over their limit{}{}: {}\n", r.failed, r.tensors.size(),
+                     undecoded, none, verdict);
 }
 
 void write_compare_json(std::ostream& out, const CompareReport& r) {
@@ -91,12 +147,17 @@ void write_compare_json(std::ostream& out, const CompareReport& r) {
                        {"max_abs_error", e.max_abs_error},
                        {"nan", e.nan},
                        {"inf", e.inf},
+                       {"source_nan", e.source_nan},
+                       {"source_inf", e.source_inf},
                        {"limit", e.limit},
                        {"passed", e.passed}});
   }
   nlohmann::json unpaired = nlohmann::json::array();
   for (const UnpairedModule& u : r.unpaired)
     unpaired.push_back({{"module", u.module}, {"reason", u.reason}});
+  nlohmann::json undecodable = nlohmann::json::array();
+  for (const UndecodableModule& u : r.undecodable)
+    undecodable.push_back({{"module", u.module}, {"reason", u.reason}});
   nlohmann::json formats = nlohmann::json::object(), layers = nlohmann::json::object();
   for (const auto& [name, s] : r.by_format) formats[name] = summary_json(s);
   for (const auto& [name, s] : r.by_layer) layers[name] = summary_json(s);
@@ -105,13 +166,17 @@ void write_compare_json(std::ostream& out, const CompareReport& r) {
                         {"source", r.source_dir},
                         {"tensors", tensors},
                         {"unpaired", unpaired},
+                        {"undecodable", undecodable},
                         {"summary",
                          {{"modules", r.tensors.size()},
                           {"failed", r.failed},
                           {"unpaired", r.unpaired.size()},
+                          {"undecodable", r.undecodable.size()},
+                          {"passed", r.passed()},
                           {"formats", formats},
                           {"layers", layers},
                           {"prefix_change", r.prefix_change},
+                          {"stored_dense", r.stored_dense},
                           {"source_bytes", r.source_bytes},
                           {"device", r.device},
                           {"seconds", r.seconds}}}};

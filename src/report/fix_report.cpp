@@ -17,6 +17,11 @@ void write_fix_report(std::ostream& out, const FixRequest& request, const FixOut
                                           : "-> " + printable(request.out_dir);
   out << p.bold(fmt::format("ckptdoctor fix {} {}", printable(request.dir), target)) << "\n";
   for (const std::string& note : outcome.notes) out << "note: " << note << "\n";
+  if (outcome.finished_interrupted) {
+    out << "the interrupted fix is finished; nothing else was applied (run a fix again only to "
+           "change the checkpoint further)\n";
+    return;
+  }
 
   for (const FixSummary& s : plan.summaries) {
     std::string tag = s.unsafe ? p.paint(" UNSAFE", "1;31") : "";
@@ -101,6 +106,7 @@ void write_fix_json(std::ostream& out, const FixRequest& request, const FixOutco
                                   : "output"},
       {"output", request.in_place || request.dry_run ? nullptr : nlohmann::json(request.out_dir)},
       {"notes", outcome.notes},
+      {"finished_interrupted", outcome.finished_interrupted},
       {"changes", plan.changes_anything()},
       {"fixes", fixes},
       {"shards", shards},

@@ -52,7 +52,7 @@ Layout describe_int(const Module& module, const QuantGroup& group) {
     if (!shi.readable || !shi.dtype || shi.numel != 2 ||
         (shi.dtype != Dtype::kI64 && shi.dtype != Dtype::kI32))
       return {std::nullopt, "weight_shape is not two readable integers"};
-    std::string_view shape_bytes = shape->ref->shard->tensor_bytes(shi);
+    std::string_view shape_bytes = ref_bytes(*shape->ref);
     auto out = decode_element(*shi.dtype, shape_bytes, 0),
          in = decode_element(*shi.dtype, shape_bytes, 1);
     if (!out || !in || *out != static_cast<double>(wi.shape[0]) || *in <= 0 || *in > 1e12)

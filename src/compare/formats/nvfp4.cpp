@@ -23,7 +23,8 @@ Layout describe_nvfp4(const Module& module, const QuantGroup& group) {
     return {std::nullopt, "the global scale is not one readable F32 value"};
   Layout layout = packed_fp4_layout("nvfp4", *w, *s, group.group_size ? group.group_size : 16);
   if (!layout.matrix) return layout;
-  std::string_view bytes = w->ref->shard->tensor_bytes(gi);
+  // Through its own shard: real exports often put it in another file than the weight.
+  std::string_view bytes = ref_bytes(*g->ref);
   std::memcpy(&layout.matrix->global, bytes.data(), 4);
   layout.matrix->global_op =
       g->name == "weight_scale_2" ? GlobalScaleOp::kMultiply : GlobalScaleOp::kDivide;

@@ -6,12 +6,63 @@
 namespace ckd {
 namespace {
 
+// compressed-tensors format "dense" (save_compressed=False, status "frozen"): the config has
+// quantization groups, but the compressor never ran, so the weights are stored as 16/32-bit
+// floats next to their scale / zero point sidecars (FAILURES.md A4). No group quantizes a
+// stored weight, so the scheme "quantizes" nothing; the groups' dense_of says what it would.
+void report_dense(const CheckContext& ctx) {
+  const Checkpoint& ck = ctx.checkpoint();
+  const QuantScheme& scheme = ck.scheme();
+  size_t targeted = 0, dense = 0, with_sidecars = 0;
+  uint64_t dense_bytes = 0;
+  const TensorRef* example = nullptr;
+  const QuantGroup* example_group = nullptr;
+  for (const Module& m : ck.modules().modules()) {
+    if (!m.is_linear() || m.ignored) continue;
+    const QuantGroup* g = scheme.group_for(m.path, true);
+    if (!g || g->dense_of == WeightFormat::kNone) continue;
+    const ModuleParam* w = m.weight();
+    if (!w || !w->ref->info->dtype) continue;
+    ++targeted;
+    if (!is_high_precision_float(*w->ref->info->dtype)) continue;
+    ++dense;
+    dense_bytes += w->ref->info->nbytes();
+    with_sidecars += m.has_role(TensorRole::kWeightScale) ? 1 : 0;
+    if (!example) example = w->ref, example_group = g;
+  }
+  if (dense == 0) return;
+  ctx.emit(*example,
+           fmt::format("{} declares compressed-tensors format \"dense\"{} with {} {}-bit weights: {} of {} "
+                       "targeted modules store their weights uncompressed as {} ({} bytes){}. "
+                       "\"dense\" / \"frozen\" means the quantization was never applied to the "
+                       "stored weights (save_compressed=False): this is not a quantized "
+                       "checkpoint, its disk size is not reduced, and `ckptdoctor compare` "
+                       "measures what the sidecars would give; re-save with "
+                       "save_compressed=True",
+                       scheme.source_file,
+                       scheme.status.empty()
+                           ? ""
+                           : fmt::format(" (quantization_status \"{}\")", scheme.status),
+                       weight_format_name(example_group->dense_of), example_group->bits,
+                       with_commas(dense),
+                       with_commas(targeted), dtype_name(*example->info->dtype),
+                       with_commas(dense_bytes),
+                       with_sidecars == 0
+                           ? ", without any scale"
+                           : fmt::format(", {} of them next to weight_scale / weight_zero_point "
+                                         "sidecars",
+                                         with_commas(with_sidecars))));
+}
+
 class FalseQuantizationCheck : public Check {
  public:
   void run(const CheckContext& ctx) const override {
     const Checkpoint& ck = ctx.checkpoint();
     const QuantScheme& scheme = ck.scheme();
-    if (!scheme.quantizes()) return;
+    if (!scheme.quantizes()) {
+      if (scheme.method == QuantMethod::kCompressedTensors) report_dense(ctx);
+      return;
+    }
     size_t targeted = 0, unquantized = 0, misformatted = 0;
     const TensorRef* unquantized_example = nullptr;
     const TensorRef* misformatted_example = nullptr;
