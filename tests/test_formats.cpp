@@ -31,7 +31,9 @@ TEST_CASE("format table: one row per weight format, in enum order, names unique"
     CHECK_FALSE(row.block_scale_dtypes.empty());
     CHECK_FALSE(row.declared_by.empty());
     CHECK_FALSE(row.limit_key.empty());
-    CHECK(static_cast<int>(row.coding) < ckd::kElementCodingCount);
+    // What compare decodes runs on CUDA too, or its coding says it does not (CPU fallback).
+    if (row.decoder == ckd::CompareDecoder::kNone) CHECK_FALSE(ckd::cuda_decodes(row.coding));
+    if (row.decoder != ckd::CompareDecoder::kNone) CHECK(ckd::cuda_decodes(row.coding));
   }
   CHECK(expected == static_cast<int>(WeightFormat::kUnknown));
   CHECK(ckd::format_traits(WeightFormat::kNone) == nullptr);

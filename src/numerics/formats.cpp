@@ -23,26 +23,28 @@ constexpr std::array<GlobalScaleParam, 2> kNoGlobal{};
 // Field order: format, name, declared_by, weight dtypes (+ text), packing, coding, scale grid,
 // fixed group, block-scale dtypes, other scale dtypes, zero points and their dtypes, global
 // scales, limit key,
-// decoded by compare.
+// compare's decoder.
 constexpr std::array<WeightFormatTraits, 13> kFormats = {{
     {WeightFormat::kFp8Block, "FP8 block",
      "quant_method fp8 with weight_block_size; compressed-tensors float 8-bit block strategy; "
      "modelopt FP8_PB_WO",
      kFp8Weights, "F8_E4M3", WeightPacking::kOnePerElement, ElementCoding::kF8E4M3,
-     ScaleGrid::kBlock, 0, kBlockFp8Scales, kBlockFp8Scales, ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "fp8",
-     true},
+     ScaleGrid::kBlock, 0, kBlockFp8Scales, kBlockFp8Scales, ZeroPoints::kNone, DtypeSet{},
+     kNoGlobal, "fp8", CompareDecoder::kFp8},
     {WeightFormat::kFp8Tensor, "FP8 per-tensor",
      "quant_method fp8 without blocks; compressed-tensors float 8-bit tensor; modelopt FP8",
      kFp8Weights, "F8_E4M3", WeightPacking::kOnePerElement, ElementCoding::kF8E4M3,
-     ScaleGrid::kTensor, 0, kFloatScales, kFloatScales, ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "fp8", true},
+     ScaleGrid::kTensor, 0, kFloatScales, kFloatScales, ZeroPoints::kNone, DtypeSet{}, kNoGlobal,
+     "fp8", CompareDecoder::kFp8},
     {WeightFormat::kFp8Channel, "FP8 per-channel",
      "compressed-tensors float 8-bit channel; modelopt FP8_PER_CHANNEL_PER_TOKEN", kFp8Weights,
      "F8_E4M3", WeightPacking::kOnePerElement, ElementCoding::kF8E4M3, ScaleGrid::kChannel, 0,
-     kFloatScales, kFloatScales, ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "fp8", true},
+     kFloatScales, kFloatScales, ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "fp8",
+     CompareDecoder::kFp8},
     {WeightFormat::kFp8Group, "FP8 group", "compressed-tensors float 8-bit group / tensor_group",
      kFp8Weights, "F8_E4M3", WeightPacking::kOnePerElement, ElementCoding::kF8E4M3,
-     ScaleGrid::kGroupAlongRow, 0, kFloatScales, kFloatScales, ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "fp8",
-     true},
+     ScaleGrid::kGroupAlongRow, 0, kFloatScales, kFloatScales, ZeroPoints::kNone, DtypeSet{},
+     kNoGlobal, "fp8", CompareDecoder::kFp8},
     // Two global-scale directions, one per producer (FORMATS.md §4.7, §5.3).
     {WeightFormat::kNvfp4,
      "NVFP4",
@@ -55,50 +57,53 @@ constexpr std::array<WeightFormatTraits, 13> kFormats = {{
      16,
      DtypeSet{D::kF8_E4M3},
      DtypeSet{D::kF32},
-     ZeroPoints::kNone, DtypeSet{},
+     ZeroPoints::kNone,
+     DtypeSet{},
      {{{"weight_scale_2", GlobalScaleOp::kMultiply},
        {"weight_global_scale", GlobalScaleOp::kDivide}}},
      "nvfp4",
-     true},
+     CompareDecoder::kNvfp4},
     {WeightFormat::kMxfp4, "MXFP4",
      "compressed-tensors mxfp4-pack-quantized; modelopt MXFP4; quant_method mxfp4 (gpt-oss)",
      kFp4Weights, "U8 (two E2M1 codes per byte) or F4", WeightPacking::kFp4PerByte,
      ElementCoding::kE2M1Packed, ScaleGrid::kGroupAlongRow, 32, kE8M0Scales, DtypeSet{},
-     ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "mxfp4", true},
+     ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "mxfp4", CompareDecoder::kMxfp4},
     {WeightFormat::kMxfp8, "MXFP8", "compressed-tensors mxfp8-quantized; modelopt MXFP8",
      kFp8Weights, "F8_E4M3", WeightPacking::kOnePerElement, ElementCoding::kF8E4M3,
-     ScaleGrid::kGroupAlongRow, 32, kE8M0Scales, DtypeSet{}, ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "mxfp8",
-     true},
+     ScaleGrid::kGroupAlongRow, 32, kE8M0Scales, DtypeSet{}, ZeroPoints::kNone, DtypeSet{},
+     kNoGlobal, "mxfp8", CompareDecoder::kFp8},
     {WeightFormat::kIntPacked, "INT packed", "compressed-tensors pack-quantized / marlin-24",
      DtypeSet{D::kI32, D::kU8}, "I32 (packed integers)", WeightPacking::kInt32AlongRow,
      ElementCoding::kIntDense, ScaleGrid::kGroupAlongRow, 0, kFloatScales, kFloatScales,
-     ZeroPoints::kDeclared, DtypeSet{}, kNoGlobal, "int*", true},
+     ZeroPoints::kDeclared, DtypeSet{}, kNoGlobal, "int*", CompareDecoder::kInt},
     {WeightFormat::kInt8, "INT8", "compressed-tensors int-quantized / naive-quantized int",
      DtypeSet{D::kI8}, "I8", WeightPacking::kOnePerElement, ElementCoding::kInt8,
-     ScaleGrid::kGroupAlongRow, 0, kFloatScales, kFloatScales, ZeroPoints::kDeclared, DtypeSet{}, kNoGlobal,
-     "int*", true},
+     ScaleGrid::kGroupAlongRow, 0, kFloatScales, kFloatScales, ZeroPoints::kDeclared, DtypeSet{},
+     kNoGlobal, "int*", CompareDecoder::kInt},
     // GPTQModel nn_modules/qlinear/__init__.py (BaseQuantLinear buffers), AutoGPTQ
     // qlinear_cuda_old.py, vLLM model_executor/layers/quantization/gptq.py: qweight
     // [in*bits/32, out], qzeros [groups, out*bits/32], scales [groups, out], g_idx [in].
     {WeightFormat::kGptq, "GPTQ", "quant_method gptq; auto-round packing_format auto_gptq",
      DtypeSet{D::kI32}, "I32 (values packed down the input dimension)",
      WeightPacking::kInt32AlongInput, ElementCoding::kGptqColumnPacked, ScaleGrid::kGroupByInput, 0,
-     kHalfScales, DtypeSet{}, ZeroPoints::kPackedPerGroup, DtypeSet{D::kI32}, kNoGlobal, "int*", false},
+     kHalfScales, DtypeSet{}, ZeroPoints::kPackedPerGroup, DtypeSet{D::kI32}, kNoGlobal, "int*",
+     CompareDecoder::kNone},
     // AutoAWQ awq/modules/linear/gemm.py (WQLinear_GEMM): qweight [in, out/8], qzeros
     // [in/g, out/8], scales [in/g, out]; vLLM quantization/awq.py reads the same.
     {WeightFormat::kAwqGemm, "AWQ GEMM", "quant_method awq, version gemm", DtypeSet{D::kI32},
      "I32 (eight 4-bit values per word along the output dimension)",
      WeightPacking::kInt32AlongOutput, ElementCoding::kAwqInterleaved, ScaleGrid::kGroupByInput, 0,
-     kHalfScales, DtypeSet{}, ZeroPoints::kPackedPerGroup, DtypeSet{D::kI32}, kNoGlobal, "int*", false},
+     kHalfScales, DtypeSet{}, ZeroPoints::kPackedPerGroup, DtypeSet{D::kI32}, kNoGlobal, "int*",
+     CompareDecoder::kNone},
     // AutoAWQ awq/modules/linear/gemv.py (WQLinear_GEMV): qweight [out, in/8], qzeros
     // [out, zeros_width], scales [out, zeros_width*8].
     {WeightFormat::kAwqGemv, "AWQ GEMV", "quant_method awq, version gemv", DtypeSet{D::kI32},
      "I32 (eight 4-bit values per word along the input dimension)", WeightPacking::kInt32AlongRow,
      ElementCoding::kAwqRowPacked, ScaleGrid::kAwqGemv, 0, kHalfScales, DtypeSet{},
-     ZeroPoints::kPackedPerGroup, DtypeSet{D::kI32}, kNoGlobal, "int*", false},
+     ZeroPoints::kPackedPerGroup, DtypeSet{D::kI32}, kNoGlobal, "int*", CompareDecoder::kNone},
     {WeightFormat::kUnknown, "unknown", "a declaration ckptdoctor does not model", DtypeSet{}, "",
      WeightPacking::kOnePerElement, ElementCoding::kF8E4M3, ScaleGrid::kTensor, 0, DtypeSet{},
-     DtypeSet{}, ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "", false},
+     DtypeSet{}, ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "", CompareDecoder::kNone},
 }};
 
 // The table is in enum order, so a row is found by index; these hold that.
@@ -111,6 +116,11 @@ constexpr bool rows_in_enum_order() {
 static_assert(rows_in_enum_order(), "kFormats rows must follow WeightFormat's order");
 static_assert(static_cast<size_t>(WeightFormat::kUnknown) == kFormats.size(),
               "every WeightFormat has a row");
+// The codings are one enum for CPU and CUDA (element_coding.h); the kernels' ABI is its values.
+static_assert(static_cast<int>(ElementCoding::kF8E4M3) == 0 &&
+                  static_cast<int>(ElementCoding::kIntLegacy) == 4 &&
+                  static_cast<int>(ElementCoding::kAwqRowPacked) == kElementCodingCount - 1,
+              "ElementCoding values are the CUDA ModuleSpec's");
 
 }  // namespace
 

@@ -71,6 +71,10 @@ struct GlobalScaleParam {
   GlobalScaleOp op;
 };
 
+// The compare decoder (src/compare/formats/*.cpp) that maps a module of the format onto its
+// QuantizedMatrix.
+enum class CompareDecoder { kNone, kFp8, kNvfp4, kMxfp4, kInt };
+
 struct WeightFormatTraits {
   WeightFormat format;
   const char* name;              // "FP8 block", as reports print it
@@ -84,11 +88,11 @@ struct WeightFormatTraits {
   DtypeSet block_scale_dtypes;  // the per-block / per-group scale
   DtypeSet other_scale_dtypes;  // global and input scales; empty: any float
   ZeroPoints zero_points;
-  DtypeSet zero_point_dtypes;  // empty: not checked
+  DtypeSet zero_point_dtypes;                     // empty: not checked
   std::array<GlobalScaleParam, 2> global_scales;  // unused slots have an empty name
   // The roundtrip-error limit key (rules/roundtrip.json): as is, or + bits when it ends in '*'.
   std::string_view limit_key;
-  bool compare_decodes;  // compare's CPU decoder reads it (else: "not compared yet")
+  CompareDecoder decoder;  // compare's decoder family (kNone: "not compared yet")
 
   // "int4" for "int*" at 4 bits.
   std::string limit_key_for(int bits) const;
