@@ -52,6 +52,20 @@ def awq_module(prefix, inn, out, group=128):
     ]
 
 
+def awq_gemv_module(prefix, inn, out, group=128):
+    """AutoAWQ gemv.py WQLinear_GEMV: qweight [out, in/8], qzeros [out, zeros_width],
+    scales [out, zeros_width * 8], zeros_width = calculate_zeros_width(in, group) (the groups
+    of a row rounded up to whole words, then to the kernel's split: x1 for group >= 128)."""
+    multiplier = 1 if group >= 128 else {64: 2, 32: 4}[group]
+    width = -(-(-(-(inn // group) // 8)) // multiplier) * multiplier
+    return [
+        {"name": prefix + ".qweight", "dtype": "I32", "shape": [out, inn // 8], "values": WORDS},
+        {"name": prefix + ".qzeros", "dtype": "I32", "shape": [out, width],
+         "values": [0x76587A69, 0x68778967, 0x57867876]},
+        {"name": prefix + ".scales", "dtype": "F16", "shape": [out, width * 8], "values": SCALES},
+    ]
+
+
 def model(module):
     tensors = [
         {"name": "model.embed_tokens.weight", "dtype": "F16", "shape": [512, 256], "random": {"seed": 1}},
@@ -102,3 +116,8 @@ write("fixtures/specs/base-awq-gemm.json",
       {"quant_method": "awq", "bits": 4, "group_size": 128, "zero_point": True, "version": "gemm",
        "modules_to_not_convert": None},
       awq_module)
+write("fixtures/specs/base-awq-gemv.json",
+      "Healthy AWQ GEMV 4-bit (AutoAWQ WQLinear_GEMV layout): int32 qweight [out, in/8], qzeros "
+      "[out, zeros_width] and F16 scales [out, zeros_width*8], the groups padded to whole words.",
+      {"quant_method": "awq", "bits": 4, "group_size": 128, "zero_point": True, "version": "gemv"},
+      awq_gemv_module)
