@@ -154,6 +154,14 @@ TEST_CASE("gptq declaration: what the packing cannot hold is a problem, not a gu
       json::parse(R"({"quant_method": "gptq", "bits": 4, "checkpoint_format": "marlin"})"));
   CHECK(marlin.groups[0].format == WeightFormat::kUnknown);
   CHECK_FALSE(marlin.problems.empty());
+  auto int16 =
+      scheme_of(json::parse(R"({"quant_method": "gptq", "bits": 4, "pack_dtype": "int16"})"));
+  CHECK(int16.groups[0].format == WeightFormat::kUnknown);
+  CHECK_FALSE(int16.problems.empty());
+  auto int32 =
+      scheme_of(json::parse(R"({"quant_method": "gptq", "bits": 4, "pack_dtype": "int32"})"));
+  CHECK(int32.groups[0].format == WeightFormat::kGptq);
+  CHECK(int32.problems.empty());
 }
 
 TEST_CASE("gptq declaration: GPTQModel dynamic overrides and exclusions") {

@@ -2,8 +2,8 @@
 // - GPTQ: transformers utils/quantization_config.py GPTQConfig and GPTQModel
 //   quantization/config.py QuantizeConfig: bits, group_size (-1: one group over the whole
 //   input), desc_act, sym, checkpoint_format / format ("gptq" stores zero - 1, "gptq_v2" the
-//   zero), dynamic ({"-:regex": {}} skips modules, "+:regex" / "regex" overrides bits and
-//   group_size; GPTQModel matches with re.match).
+//   zero), pack_dtype (int32 only is modelled), dynamic ({"-:regex": {}} skips modules, "+:regex" /
+//   "regex" overrides bits and group_size; GPTQModel matches with re.match).
 // - AWQ: transformers AwqConfig / AutoAWQ: bits (or w_bit), group_size (or q_group_size),
 //   zero_point, version gemm | gemv, modules_to_not_convert.
 // - auto-round (auto_round/export): packing_format auto_gptq / auto_awq writes those layouts.
@@ -91,6 +91,14 @@ void read_gptq(const json& qc, QuantScheme& s) {
         fmt::format("gptq checkpoint_format \"{}\" is not modelled; its modules "
                     "are not checked",
                     checkpoint_format));
+    g.format = WeightFormat::kUnknown;
+  }
+  // GPTQModel pack_dtype int8 / int16 / int64 packs into other words than the int32 modelled.
+  std::string pack_dtype = text_of(qc, {"pack_dtype"});
+  if (!pack_dtype.empty() && pack_dtype != "int32" && pack_dtype != "torch.int32") {
+    s.problems.push_back(fmt::format(
+        "gptq pack_dtype \"{}\" is not modelled (int32 is); its modules are not checked",
+        pack_dtype));
     g.format = WeightFormat::kUnknown;
   }
   read_bits_and_group(qc, g, {2, 3, 4, 8}, s);
