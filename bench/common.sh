@@ -20,3 +20,29 @@ print(" ".join(f"{statistics.median(x):.4f}" for k in range(2) for x in (wall[k]
 PY
 }
 
+
+# interleaved_rows RUNS "cmd 1" "cmd 2" ...: runs the commands in turn, RUNS rounds, and prints
+# one line per command: median wall, median CPU (user+sys), median system time, and the largest
+# peak RSS in MiB (from wait4, per process tree leader; the commands are exec'd, not wrapped).
+interleaved_rows() {
+  local n=$1
+  shift
+  python3 - "$n" "$@" <<'PY'
+import os, shlex, statistics, subprocess, sys, time
+n, cmds = int(sys.argv[1]), sys.argv[2:]
+rows = [{"wall": [], "cpu": [], "sys": [], "rss": []} for _ in cmds]
+for _ in range(n):
+    for k, cmd in enumerate(cmds):
+        start = time.perf_counter()
+        p = subprocess.Popen(shlex.split(cmd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, ru = os.wait4(p.pid, 0)
+        rows[k]["wall"].append(time.perf_counter() - start)
+        rows[k]["cpu"].append(ru.ru_utime + ru.ru_stime)
+        rows[k]["sys"].append(ru.ru_stime)
+        rows[k]["rss"].append(ru.ru_maxrss / 1024)
+        p.returncode = status
+for r in rows:
+    print(f'{statistics.median(r["wall"]):.4f} {statistics.median(r["cpu"]):.4f} '
+          f'{statistics.median(r["sys"]):.4f} {max(r["rss"]):.1f}')
+PY
+}

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Benchmarks for `ckptdoctor scan`, each against a baseline measured in the same run:
 #   1. header scan of a full-size sparse Qwen3.6-35B-A3B-FP8-shaped checkpoint (62k tensors)
-#      vs bench/parse_headers.py (json.loads of every header + dtype histogram);
+#      vs bench/parse_headers.py (json.loads of every header + dtype histogram) and
+#      bench/safetensors_dtypes.py (the safetensors library), with wall, CPU and peak RSS;
 #   2. --deep over a dense (random bytes) checkpoint vs `cat` of the same page-cached files.
-# Usage: bench/run.sh [RUNS]   (needs build/ from scripts/setup.sh; writes under bench/out/)
+# Usage: bench/run.sh [RUNS] [--headers-only]   (needs build/ from scripts/setup.sh; writes under
+# bench/out/; --headers-only skips the --deep part and its 3.7 GB dense checkpoint)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-7}
@@ -24,12 +26,27 @@ tensors=$(python3 -c "import json;print(len(json.load(open('$sparse/model.safete
 apparent=$(du -s --apparent-size --block-size=1 "$sparse" | cut -f1)
 cat "$sparse"/*.safetensors >/dev/null  # warm the page cache for both sides
 
-read -r t_scan c_scan t_py c_py < <(interleaved "$runs" -- "$bin scan -q --fail-on never $sparse" \
-  -- "python3 bench/parse_headers.py $sparse")
-echo "header scan: $tensors tensors, $apparent apparent bytes (medians of $runs interleaved runs)"
-echo "  ckptdoctor scan (all rules, headers + scale bytes): ${t_scan}s wall, ${c_scan}s cpu"
-echo "  python json header parse + histogram:              ${t_py}s wall, ${c_py}s cpu"
-echo "  speedup: $(fmt2 "$t_py / $t_scan")x wall, $(fmt2 "$c_py / $c_scan")x cpu (target >= 2x)"
+# Four rows, alternately in one run: the scan (both cores, then one), the Python json parse and
+# the safetensors library (Rust) reading every tensor's dtype.
+st_python=.venv/bin/python
+[ -x "$st_python" ] || st_python=python3
+mapfile -t rows < <(interleaved_rows "$runs" "$bin scan -q --fail-on never $sparse" \
+  "$bin scan -q --fail-on never --threads 1 $sparse" "python3 bench/parse_headers.py $sparse" \
+  "$st_python bench/safetensors_dtypes.py $sparse")
+read -r t_scan c_scan s_scan m_scan <<<"${rows[0]}"
+read -r t_one c_one s_one m_one <<<"${rows[1]}"
+read -r t_py c_py s_py m_py <<<"${rows[2]}"
+read -r t_st c_st s_st m_st <<<"${rows[3]}"
+echo "header scan: $tensors tensors, $apparent apparent bytes (medians of $runs interleaved runs; load $(cut -d' ' -f1 /proc/loadavg))"
+echo "  | | wall | CPU (user+sys) | of it system | peak RSS |"
+echo "  |---|---|---|---|---|"
+echo "  | ckptdoctor scan (all rules, headers + scale bytes) | ${t_scan} s | ${c_scan} s | ${s_scan} s | ${m_scan} MiB |"
+echo "  | ckptdoctor scan --threads 1 | ${t_one} s | ${c_one} s | ${s_one} s | ${m_one} MiB |"
+echo "  | python json header parse + histogram | ${t_py} s | ${c_py} s | ${s_py} s | ${m_py} MiB |"
+echo "  | safetensors library: safe_open + dtype of each tensor | ${t_st} s | ${c_st} s | ${s_st} s | ${m_st} MiB |"
+echo "  speedup over python json: $(fmt2 "$t_py / $t_scan")x wall (target >= 3x), --threads 1: $(fmt2 "$t_py / $t_one")x (target >= 1x)"
+
+[ "${2:-}" = "--headers-only" ] && exit 0
 
 dense=$out/moe-dense
 if [ ! -f "$dense/model.safetensors.index.json" ]; then

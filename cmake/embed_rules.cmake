@@ -1,5 +1,9 @@
 # Writes OUT: a C++ file holding each rules/*.json as a string, so the binary needs no data dir.
-set(body "// Generated from rules/*.json by cmake/embed_rules.cmake. Do not edit.\n#include <string_view>\n#include <vector>\nnamespace ckd {\nconst std::vector<std::pair<std::string_view, std::string_view>>& embedded_rule_files() {\n  static const std::vector<std::pair<std::string_view, std::string_view>> files = {\n")
+# FUNCTION names the accessor (default embedded_rule_files).
+if(NOT FUNCTION)
+  set(FUNCTION embedded_rule_files)
+endif()
+set(body "// Generated from rules/*.json by cmake/embed_rules.cmake. Do not edit.\n#include <string_view>\n#include <vector>\nnamespace ckd {\nconst std::vector<std::pair<std::string_view, std::string_view>>& ${FUNCTION}() {\n  static const std::vector<std::pair<std::string_view, std::string_view>> files = {\n")
 foreach(input ${INPUTS})
   file(READ ${input} content)
   get_filename_component(name ${input} NAME)

@@ -140,13 +140,16 @@ TEST_CASE("producers: the fixture set covers the formats, and modules straddle s
   CHECK(straddling >= 5);  // a weight and its scales in different files
 }
 
-TEST_CASE("producers: real producer output scans clean, with --deep and --source") {
+TEST_CASE("producers: real producer output scans clean (no error, no warning), with --deep and --source") {
   for (const auto& [variant, entry] : expected()["variants"].items()) {
     CAPTURE(variant);
     ckd::ScanReport report = scan(variant, entry["source"]);
     std::map<std::string, size_t> counts;
     std::string listing;
     for (const auto& f : report.findings) {
+      // Infos describe (tensor-parallel sizes the shapes allow, an architecture not modelled);
+      // a healthy export must have no error and no warning.
+      if (f.severity == ckd::Severity::kInfo) continue;
       ++counts[f.name];
       listing += "\n  " + f.name + ": " + f.tensor + ": " + f.message;
     }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "safetensors/shard.h"
+#include "shard_parse_paths.h"
 #include "test_util.h"
 
 using ckd::Shard;
@@ -13,8 +14,10 @@ using ckd_test::safetensors_bytes;
 
 namespace {
 
+// Every vector goes through both header paths (canonical fast path and generic JSON), which
+// must agree on every table entry and every issue.
 std::unique_ptr<Shard> parse(const std::string& bytes) {
-  return Shard::parse(std::make_unique<ckd::MemorySource>("t.safetensors", bytes), "t.safetensors");
+  return ckd_test::parse_both_ways(bytes);
 }
 
 size_t count(const Shard& s, ShardIssueKind kind) {

@@ -266,6 +266,8 @@ std::unique_ptr<Checkpoint> Checkpoint::open(std::unique_ptr<FileStore> store,
   }
   PhaseTimer timer("scheme");
   ck->scheme_ = parse_quant_scheme(ck->config(), ck->hf_quant_config());
+  for (const std::string& message : ck->scheme_.invalid)
+    ck->problems_.push_back({LoadProblemKind::kInvalidConfig, ck->scheme_.source_file, "", message});
   for (Module& m : ck->modules_.mutable_modules()) {
     m.ignored = ck->scheme_.ignored_by(m.path, m.linear);
     m.group = ck->resolve_group(m);
@@ -318,7 +320,7 @@ void Checkpoint::load_index(const ResolvedPath& r) {
     return;
   }
   try {
-    // Opened as a byte source (mapped locally): a 60k-tensor index is megabytes that need no copy.
+    // Opened as a byte source: read once (pread locally), parsed in place.
     auto file = store_->open(r);
     if (file->size() > kMaxIndexBytes) {
       throw IoError(fmt::format("{} bytes is over the {}-byte limit for an index", file->size(),
@@ -460,7 +462,7 @@ void prefetch_tensor_bytes(const std::vector<const TensorRef*>& refs, int thread
   std::vector<std::pair<const Shard*, std::vector<std::pair<uint64_t, uint64_t>>>> jobs(
       by_shard.begin(), by_shard.end());
   std::vector<std::exception_ptr> failures(jobs.size());
-  // Latency-bound for a remote source, free for a mapped file: more workers than cores.
+  // Latency-bound for a remote source, free for a local file: more workers than cores.
   parallel_for(jobs.size(), std::max(threads, 8), [&](size_t i) {
     try {
       jobs[i].first->source().prefetch(jobs[i].second);

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "io/pread_file.h"
 #include "safetensors/shard.h"
 
 namespace ckd {
@@ -45,7 +46,7 @@ ResolvedPath LocalStore::resolve(std::string_view name) {
 }
 
 std::unique_ptr<ByteSource> LocalStore::open(const ResolvedPath& resolved) {
-  return MappedFile::open(resolved.path);
+  return PreadFile::open(resolved.path);
 }
 
 std::string LocalStore::read_small(const ResolvedPath& resolved, uint64_t max_bytes) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 
 #include <fmt/format.h>
 #include <re2/re2.h>
@@ -54,32 +55,159 @@ std::string str_or(const json& j, const char* key, std::string fallback = "") {
   return fallback;
 }
 
-uint64_t uint_or(const json& j, const char* key, uint64_t fallback = 0) {
-  if (j.is_object() && j.contains(key) && j[key].is_number_integer() && j[key].get<int64_t>() > 0) {
-    return j[key].get<uint64_t>();
+// --- Integers read from a declaration, checked against what its producer accepts. A value
+// outside that (a block of [0, 0], num_bits 4294967300, group_size 0) is recorded in
+// QuantScheme::invalid naming the key and value, and its group is left kUnknown: never
+// silently replaced by a default, nor truncated. JSON floats with an integral value count as
+// integers (pydantic accepts 128.0 for an int field).
+
+constexpr int64_t kMaxConfigInt = (int64_t{1} << 31) - 1;  // block and group sizes
+constexpr size_t kMaxInvalidListed = 8;
+
+// The integer `v` holds when it lies in [lo, hi] (lo <= hi, hi >= 0).
+std::optional<int64_t> int_in(const json& v, int64_t lo, int64_t hi) {
+  if (v.is_number_unsigned()) {
+    uint64_t u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(hi) || static_cast<int64_t>(u) < lo) return std::nullopt;
+    return static_cast<int64_t>(u);
   }
-  return fallback;
+  if (v.is_number_integer()) {
+    int64_t i = v.get<int64_t>();
+    if (i < lo || i > hi) return std::nullopt;
+    return i;
+  }
+  if (v.is_number_float()) {
+    double d = v.get<double>();
+    if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != std::floor(d))
+      return std::nullopt;
+    return static_cast<int64_t>(d);
+  }
+  return std::nullopt;
 }
 
-std::optional<std::array<uint64_t, 2>> block_of(const json& j) {
-  if (!j.is_array() || j.size() != 2) return std::nullopt;
-  if (!j[0].is_number_integer() || !j[1].is_number_integer()) return std::nullopt;
-  if (j[0].get<int64_t>() <= 0 || j[1].get<int64_t>() <= 0) return std::nullopt;
-  return std::array<uint64_t, 2>{j[0].get<uint64_t>(), j[1].get<uint64_t>()};
+// `where` names the key as the config spells it; names from the config are cut short.
+void record_invalid(QuantScheme& s, const std::string& where, const json* value,
+                    std::string_view legal) {
+  size_t n = ++s.invalid_count;
+  if (n > kMaxInvalidListed) {
+    std::string summary = fmt::format(
+        "{} more values outside what the producer writes, like the ones above; their groups "
+        "are not checked either",
+        n - kMaxInvalidListed);
+    if (n == kMaxInvalidListed + 1) {
+      s.invalid.push_back(std::move(summary));
+    } else {
+      s.invalid.back() = std::move(summary);
+    }
+    return;
+  }
+  std::string shown = value ? value->dump(-1, ' ', false, json::error_handler_t::replace)
+                            : std::string("missing");
+  if (shown.size() > 64) shown = shown.substr(0, 61) + "...";
+  s.invalid.push_back(fmt::format("{} is {}, not {}; the quantization scheme is not guessed: "
+                                  "its modules are not checked against it",
+                                  where, shown, legal));
 }
 
-// Python-style fnmatch translated to an anchored RE2 pattern.
-std::string glob_to_regex(std::string_view glob) {
-  std::string re = "^";
-  for (char c : glob) {
-    if (c == '*')
-      re += ".*";
-    else if (c == '?')
-      re += ".";
-    else
-      re += RE2::QuoteMeta(std::string(1, c));
+std::string config_name(std::string_view name) {
+  return name.size() > 80 ? std::string(name.substr(0, 77)) + "..." : std::string(name);
+}
+
+// An optional positive size (modelopt group_size): absent or null is nullopt; false when the
+// value is present but not in [1, kMaxConfigInt].
+bool optional_size(const json& obj, const char* key, const std::string& where, QuantScheme& s,
+                   std::optional<uint64_t>& out) {
+  out.reset();
+  if (!obj.is_object() || !obj.contains(key) || obj[key].is_null()) return true;
+  std::optional<int64_t> v = int_in(obj[key], 1, kMaxConfigInt);
+  if (!v) {
+    record_invalid(s, where, &obj[key], "a positive integer");
+    return false;
   }
-  return re + "$";
+  out = static_cast<uint64_t>(*v);
+  return true;
+}
+
+// A [rows, cols] block (fp8 weight_block_size, compressed-tensors block_structure, which may
+// also be the legacy string "RxC"): null is nullopt; false when it is anything else but two
+// integers in [1, kMaxConfigInt].
+bool optional_block(const json& v, const std::string& where, QuantScheme& s,
+                    std::optional<std::array<uint64_t, 2>>& out) {
+  out.reset();
+  if (v.is_null()) return true;
+  std::optional<int64_t> rows, cols;
+  if (v.is_array() && v.size() == 2) {
+    rows = int_in(v[0], 1, kMaxConfigInt);
+    cols = int_in(v[1], 1, kMaxConfigInt);
+  } else if (v.is_string()) {
+    // compressed-tensors quant_args.py validate_block_structure: "2x4" -> [2, 4].
+    const std::string& text = v.get_ref<const std::string&>();
+    size_t x = text.find('x');
+    auto number = [](std::string_view digits) -> std::optional<int64_t> {
+      if (digits.empty() || digits.size() > 10) return std::nullopt;
+      int64_t n = 0;
+      for (char c : digits) {
+        if (c < '0' || c > '9') return std::nullopt;
+        n = n * 10 + (c - '0');
+      }
+      if (n < 1 || n > kMaxConfigInt) return std::nullopt;
+      return n;
+    };
+    if (x != std::string::npos) {
+      rows = number(std::string_view(text).substr(0, x));
+      cols = number(std::string_view(text).substr(x + 1));
+    }
+  }
+  if (!rows || !cols) {
+    record_invalid(s, where, &v, "two positive integers [rows, cols]");
+    return false;
+  }
+  out = std::array<uint64_t, 2>{static_cast<uint64_t>(*rows), static_cast<uint64_t>(*cols)};
+  return true;
+}
+
+// compressed-tensors QuantizationArgs (quant_args.py): num_bits an int (default 8),
+// group_size None, -1 (per channel) or positive, block_structure as above. Sets g.bits,
+// g.group_size and g.block; -1 without a strategy means "channel", as validate_model_after
+// infers. False when a value is outside that.
+bool ct_weight_numbers(const json& w, const std::string& where, std::string& strategy,
+                       QuantGroup& g, QuantScheme& s) {
+  bool ok = true;
+  g.bits = 8;
+  if (w.contains("num_bits")) {
+    std::optional<int64_t> bits = int_in(w["num_bits"], 1, 32);
+    if (bits) {
+      g.bits = static_cast<int>(*bits);
+    } else {
+      record_invalid(s, where + ".num_bits", &w["num_bits"], "an integer from 1 to 32");
+      ok = false;
+    }
+  }
+  std::string lowered = lower(strategy);
+  bool grouped = lowered == "group" || lowered == "tensor_group";
+  if (w.contains("group_size") && !w["group_size"].is_null()) {
+    const json& v = w["group_size"];
+    std::optional<int64_t> size = int_in(v, -1, kMaxConfigInt);
+    if (size && *size > 0) {
+      g.group_size = static_cast<uint64_t>(*size);
+    } else if (size && *size == -1 && !grouped) {
+      if (lowered.empty()) strategy = "channel";
+    } else if (size && *size == 0 && !grouped && !lowered.empty()) {
+      // accepted by the library with an explicit non-group strategy, and means nothing
+    } else {
+      record_invalid(s, where + ".group_size", &v,
+                     grouped ? "a positive integer (strategy \"" + lowered + "\" needs one)"
+                             : "null, -1 (per channel) or a positive integer");
+      ok = false;
+    }
+  } else if (grouped) {
+    record_invalid(s, where + ".group_size", w.contains("group_size") ? &w["group_size"] : nullptr,
+                   "a positive integer (strategy \"" + lowered + "\" needs one)");
+    ok = false;
+  }
+  if (w.contains("block_structure"))
+    ok = optional_block(w["block_structure"], where + ".block_structure", s, g.block) && ok;
+  return ok;
 }
 
 std::vector<NamePattern> glob_list(const json& j) {
@@ -91,11 +219,31 @@ std::vector<NamePattern> glob_list(const json& j) {
   return out;
 }
 
-std::vector<NamePattern> ct_list(const json& j) {
+// "re:" entries past kMaxRegexEntries (`regex_budget`: how many more may be compiled) or
+// longer than kMaxPatternLength are kept uncompiled (invalid, matching nothing) and counted.
+struct RegexBudget {
+  size_t left = kMaxRegexEntries;
+  size_t past_count = 0;
+  size_t too_long = 0;
+};
+
+std::vector<NamePattern> ct_list(const json& j, RegexBudget& budget) {
   std::vector<NamePattern> out;
   if (!j.is_array()) return out;
   for (const auto& e : j) {
-    if (e.is_string()) out.push_back(NamePattern::compressed_tensors(e.get<std::string>()));
+    if (!e.is_string()) continue;
+    const std::string& text = e.get_ref<const std::string&>();
+    bool is_regex = text.rfind("re:", 0) == 0;
+    if (is_regex && (budget.left == 0 || text.size() - 3 > kMaxPatternLength)) {
+      NamePattern p;
+      p.text = text;
+      p.kind = NamePattern::Kind::kRegex;
+      out.push_back(std::move(p));
+      ++(budget.left == 0 ? budget.past_count : budget.too_long);
+      continue;
+    }
+    if (is_regex) --budget.left;
+    out.push_back(NamePattern::compressed_tensors(text));
   }
   return out;
 }
@@ -110,15 +258,15 @@ InputActivations ct_input(const json& args) {
   return InputActivations::kDynamic;
 }
 
-WeightFormat ct_weight_format(const json& w, const std::string& format, QuantGroup& g) {
+WeightFormat ct_weight_format(const json& w, const std::string& format, QuantGroup& g,
+                              QuantScheme& s) {
   if (!w.is_object()) return WeightFormat::kNone;
-  g.bits = static_cast<int>(uint_or(w, "num_bits", 8));
   std::string type = str_or(w, "type", "int");
   std::string strategy = str_or(w, "strategy");
-  g.group_size = uint_or(w, "group_size");
+  if (!ct_weight_numbers(w, "config_groups." + config_name(g.name) + ".weights", strategy, g, s))
+    return WeightFormat::kUnknown;
   if (w.contains("symmetric") && w["symmetric"].is_boolean())
     g.symmetric = w["symmetric"].get<bool>();
-  if (w.contains("block_structure")) g.block = block_of(w["block_structure"]);
   // actorder "group" (or the legacy true) saves weight_g_idx; "weight" order is undone on save.
   if (w.contains("actorder")) {
     const json& order = w["actorder"];
@@ -151,32 +299,46 @@ WeightFormat ct_weight_format(const json& w, const std::string& format, QuantGro
 void parse_compressed_tensors(const json& qc, QuantScheme& s) {
   s.method = QuantMethod::kCompressedTensors;
   std::string top_format = str_or(qc, "format");
+  RegexBudget budget;
   if (qc.contains("config_groups") && qc["config_groups"].is_object()) {
     for (const auto& [name, group] : qc["config_groups"].items()) {
       if (!group.is_object()) continue;
       QuantGroup g;
       g.name = name;
-      g.targets = ct_list(group.value("targets", json::array()));
+      g.targets = ct_list(group.value("targets", json::array()), budget);
       std::string format = str_or(group, "format", top_format);
       if (format == "dense" || format.rfind("sparse", 0) == 0) {
         g.format = WeightFormat::kNone;
         // save_compressed=False writes "dense" (llmcompressor compressed_tensors_utils.py
         // get_model_compressor): the weights' args still say what the sidecars quantize to.
         if (format == "dense" && group.contains("weights") && group["weights"].is_object())
-          g.dense_of = ct_weight_format(group["weights"], "", g);
+          g.dense_of = ct_weight_format(group["weights"], "", g, s);
       } else {
-        g.format = ct_weight_format(group.value("weights", json()), format, g);
+        g.format = ct_weight_format(group.value("weights", json()), format, g, s);
       }
       g.input = ct_input(group.value("input_activations", json()));
       s.groups.push_back(std::move(g));
     }
   }
-  s.ignore = ct_list(qc.value("ignore", json::array()));
+  s.ignore = ct_list(qc.value("ignore", json::array()), budget);
   s.ignore_key = "ignore";
   s.status = str_or(qc, "quantization_status");
+  if (budget.past_count > 0) {
+    s.problems.push_back(fmt::format(
+        "{} \"re:\" entries past the first {} in targets and ignore are not compiled (a bound "
+        "on untrusted configs): they match no module",
+        budget.past_count, kMaxRegexEntries));
+  }
+  if (budget.too_long > 0) {
+    s.problems.push_back(fmt::format(
+        "{} \"re:\" entries in targets and ignore are longer than {} characters and not "
+        "compiled (a bound on untrusted configs): they match no module",
+        budget.too_long, kMaxPatternLength));
+  }
   s.kv_cache = qc.contains("kv_cache_scheme") && qc["kv_cache_scheme"].is_object();
 }
 
+// `group_size`: the declared one, or 0 for the algorithm's default.
 QuantGroup modelopt_group(const std::string& algo_in, uint64_t group_size, QuantScheme& s) {
   std::string algo = upper(algo_in);
   QuantGroup g;
@@ -210,18 +372,24 @@ void parse_modelopt(const json& q, QuantScheme& s) {
   s.method = QuantMethod::kModelOpt;
   s.method_name = "modelopt";
   s.algo = str_or(q, "quant_algo");
-  uint64_t group_size = uint_or(q, "group_size");
+  std::optional<uint64_t> group_size;
+  bool group_size_ok = optional_size(q, "group_size", "group_size", s, group_size);
   if (upper(s.algo) == "MIXED_PRECISION" && q.contains("quantized_layers") &&
       q["quantized_layers"].is_object()) {
     for (const auto& [prefix, layer] : q["quantized_layers"].items()) {
-      QuantGroup g =
-          modelopt_group(str_or(layer, "quant_algo"), uint_or(layer, "group_size", group_size), s);
+      std::optional<uint64_t> own;
+      bool ok = optional_size(layer, "group_size",
+                              "quantized_layers." + config_name(prefix) + ".group_size", s, own);
+      if (ok && !own) ok = group_size_ok, own = group_size;
+      QuantGroup g = modelopt_group(str_or(layer, "quant_algo"), own.value_or(0), s);
+      if (!ok) g.format = WeightFormat::kUnknown;
       g.name = prefix;
       g.targets.push_back(NamePattern::glob(prefix));
       s.groups.push_back(std::move(g));
     }
   } else if (!s.algo.empty()) {
-    s.groups.push_back(modelopt_group(s.algo, group_size, s));
+    s.groups.push_back(modelopt_group(s.algo, group_size.value_or(0), s));
+    if (!group_size_ok) s.groups.back().format = WeightFormat::kUnknown;
   }
   if (q.contains("exclude_modules")) {
     s.ignore = glob_list(q["exclude_modules"]);
@@ -246,8 +414,10 @@ NamePattern NamePattern::compressed_tensors(std::string text) {
   p.text = text;
   if (text.rfind("re:", 0) == 0) {
     p.kind = Kind::kRegex;
+    RE2::Options options(RE2::Quiet);
+    options.set_max_mem(kRegexMaxMem);
     // Python re.match: anchored at the start only.
-    p.regex = std::make_shared<re2::RE2>("^(?:" + text.substr(3) + ")", RE2::Quiet);
+    p.regex = std::make_shared<re2::RE2>("^(?:" + text.substr(3) + ")", options);
   } else if (!text.empty() && std::isupper(static_cast<unsigned char>(text[0])) &&
              text.find('.') == std::string::npos) {
     p.kind = Kind::kClass;  // "Linear", "Embedding", ...: a module class name
@@ -259,16 +429,64 @@ NamePattern NamePattern::compressed_tensors(std::string text) {
 
 NamePattern NamePattern::glob(std::string text) {
   NamePattern p;
-  p.text = text;
+  p.text = std::move(text);
   p.kind = Kind::kGlob;
-  if (text.find_first_of("*?[") != std::string::npos) {
-    p.regex = std::make_shared<re2::RE2>(glob_to_regex(text), RE2::Quiet);
-  }
   return p;
 }
 
 bool NamePattern::valid() const {
-  return !regex || regex->ok();
+  if (kind == Kind::kRegex) return regex && regex->ok();
+  if (kind == Kind::kGlob) return text.size() <= kMaxPatternLength || is_literal();
+  return true;
+}
+
+bool NamePattern::is_literal() const {
+  switch (kind) {
+    case Kind::kExact:
+      return true;
+    case Kind::kGlob:
+      return text.find_first_of("*?[") == std::string::npos;
+    case Kind::kRegex:
+    case Kind::kClass:
+      return false;
+  }
+  return false;
+}
+
+bool glob_match(std::string_view pattern, std::string_view text) {
+  constexpr size_t kNone = std::string_view::npos;
+  // What follows the last '*', when it holds no '?', must end the text: checked first, it
+  // rejects most names without the loop below (200k globs are tried on every module).
+  if (size_t last_star = pattern.rfind('*'); last_star != kNone) {
+    std::string_view tail = pattern.substr(last_star + 1);
+    if (tail.find('?') == kNone &&
+        (text.size() < tail.size() || text.substr(text.size() - tail.size()) != tail)) {
+      return false;
+    }
+  }
+  // Greedy with one backtrack point: on a mismatch, the last '*' absorbs one more character.
+  size_t p = 0, t = 0, star = kNone, star_text = 0;
+  auto continuation = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; };
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      star_text = t;
+    } else if (p < pattern.size() && pattern[p] == '?') {
+      ++p;
+      ++t;  // one character: a whole UTF-8 sequence, as fnmatch on str does
+      while (t < text.size() && continuation(text[t])) ++t;
+    } else if (p < pattern.size() && pattern[p] == text[t]) {
+      ++p;
+      ++t;
+    } else if (star != kNone) {
+      p = star + 1;
+      t = ++star_text;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
 }
 
 bool NamePattern::matches(std::string_view module, bool is_linear) const {
@@ -278,7 +496,7 @@ bool NamePattern::matches(std::string_view module, bool is_linear) const {
     case Kind::kClass:
       return text == "Linear" && is_linear;
     case Kind::kRegex:
-      return regex->ok() && RE2::PartialMatch(module, *regex);
+      return regex && regex->ok() && RE2::PartialMatch(module, *regex);
     case Kind::kGlob: {
       if (module == text) return true;
       // "x" and "x*" also cover the module's children ("x.weight" style prefixes).
@@ -287,7 +505,9 @@ bool NamePattern::matches(std::string_view module, bool is_linear) const {
           module[stem.size()] == '.' && stem.find_first_of("*?[") == std::string_view::npos) {
         return true;
       }
-      return regex && regex->ok() && RE2::FullMatch(module, *regex);
+      // Without '*' or '?' glob_match is equality, answered above ('[' is literal).
+      return text.size() <= kMaxPatternLength && text.find_first_of("*?") != std::string::npos &&
+             glob_match(text, module);
     }
   }
   return false;
@@ -306,25 +526,67 @@ bool QuantScheme::quantizes() const {
 }
 
 const QuantGroup* QuantScheme::group_for(std::string_view module, bool is_linear) const {
-  for (const QuantGroup& g : groups) {
-    if (g.targets.empty()) {
-      if (is_linear) return &g;
-      continue;
-    }
-    for (const NamePattern& t : g.targets) {
-      if (t.matches(module, is_linear)) return &g;
+  // The first group in declaration order with a matching target, from the tables that
+  // index_patterns built (NamePattern::matches semantics, each kind looked up its own way).
+  size_t best = is_linear ? first_linear_group_ : SIZE_MAX;
+  if (auto it = exact_target_.find(module); it != exact_target_.end())
+    best = std::min(best, it->second);
+  std::string_view parent = module;
+  for (size_t dot = parent.rfind('.'); dot != std::string_view::npos; dot = parent.rfind('.')) {
+    parent = parent.substr(0, dot);
+    if (auto it = prefix_target_.find(parent); it != prefix_target_.end())
+      best = std::min(best, it->second);
+  }
+  for (auto [g, t] : wildcard_target_) {
+    if (g >= best) break;
+    if (groups[g].targets[t].matches(module, is_linear)) {
+      best = g;
+      break;
     }
   }
-  return nullptr;
+  return best == SIZE_MAX ? nullptr : &groups[best];
 }
 
 void QuantScheme::index_patterns() {
+  exact_target_.clear();
+  prefix_target_.clear();
+  wildcard_target_.clear();
+  first_linear_group_ = SIZE_MAX;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if (groups[g].targets.empty()) first_linear_group_ = std::min(first_linear_group_, g);
+    for (size_t t = 0; t < groups[g].targets.size(); ++t) {
+      const NamePattern& p = groups[g].targets[t];
+      // emplace keeps the first (lowest) group for a repeated text.
+      switch (p.kind) {
+        case NamePattern::Kind::kClass:
+          if (p.text == "Linear") first_linear_group_ = std::min(first_linear_group_, g);
+          break;
+        case NamePattern::Kind::kExact:
+          exact_target_.emplace(p.text, g);
+          break;
+        case NamePattern::Kind::kGlob: {
+          std::string_view stem = p.literal_stem();
+          if (stem.find_first_of("*?[") == std::string_view::npos)
+            prefix_target_.emplace(std::string(stem), g);  // "x", "x*", "x.*" cover x's children
+          if (p.is_literal()) {
+            exact_target_.emplace(p.text, g);
+          } else {
+            wildcard_target_.emplace_back(g, t);
+          }
+          break;
+        }
+        case NamePattern::Kind::kRegex:
+          wildcard_target_.emplace_back(g, t);
+          break;
+      }
+    }
+  }
   literal_ignore_.clear();
   wildcard_ignore_.clear();
   for (size_t i = 0; i < ignore.size(); ++i) {
     const NamePattern& p = ignore[i];
     if (p.kind == NamePattern::Kind::kClass) continue;
-    if (p.regex) {
+    if (!p.is_literal()) {
       wildcard_ignore_.push_back(i);
     } else {
       // A literal glob also covers its children ("x*" and "x.*" cover "x.y"); a literal
@@ -393,9 +655,13 @@ QuantScheme parse_quant_scheme(const json* config, const json* hf_quant_config) 
     QuantGroup g;
     g.name = "fp8";
     g.bits = 8;
-    g.block =
-        qc->contains("weight_block_size") ? block_of((*qc)["weight_block_size"]) : std::nullopt;
-    g.format = g.block ? WeightFormat::kFp8Block : WeightFormat::kFp8Tensor;
+    // transformers FineGrainedFP8Config / vLLM Fp8Config: absent or null is per tensor, else
+    // two positive integers.
+    bool block_ok = !qc->contains("weight_block_size") ||
+                    optional_block((*qc)["weight_block_size"], "weight_block_size", s, g.block);
+    g.format = !block_ok ? WeightFormat::kUnknown
+               : g.block ? WeightFormat::kFp8Block
+                         : WeightFormat::kFp8Tensor;
     g.input = str_or(*qc, "activation_scheme", "dynamic") == "static" ? InputActivations::kStatic
                                                                       : InputActivations::kDynamic;
     s.groups.push_back(g);
@@ -427,11 +693,20 @@ QuantScheme parse_quant_scheme(const json* config, const json* hf_quant_config) 
     if (s.method_name.empty()) s.method_name = "(no quant_method)";
   }
   s.index_patterns();
+  // Entries RE2 refused and overlong globs (the uncompiled regexes past kMaxRegexEntries are
+  // reported above).
+  std::vector<std::string_view> refused;
   for (const NamePattern& p : s.ignore) {
-    if (!p.valid()) {
-      s.problems.push_back(
-          fmt::format("{} entry \"{}\" is not a valid pattern", s.ignore_key, p.text));
-    }
+    if (!p.valid() && (p.kind != NamePattern::Kind::kRegex || p.regex)) refused.push_back(p.text);
+  }
+  constexpr size_t kListed = 3;
+  for (size_t i = 0; i < std::min(refused.size(), kListed); ++i) {
+    s.problems.push_back(
+        fmt::format("{} entry \"{}\" is not a valid pattern", s.ignore_key, config_name(refused[i])));
+  }
+  if (refused.size() > kListed) {
+    s.problems.push_back(fmt::format("{} more {} entries are not valid patterns",
+                                     refused.size() - kListed, s.ignore_key));
   }
   return s;
 }

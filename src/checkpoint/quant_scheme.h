@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,20 +55,38 @@ const char* quant_method_name(QuantMethod m);
 const char* weight_format_name(WeightFormat f);  // defined with the table (numerics/formats.cpp)
 
 // An ignore / target / exclude entry with the matching semantics of the format that wrote it.
+// Memory per entry is its text plus, for a compressed-tensors "re:" entry only, one RE2 object
+// with a small memory budget (kRegexMaxMem); globs are matched by glob_match, never compiled.
 struct NamePattern {
   enum class Kind { kExact, kRegex, kGlob, kClass };
   std::string text;
   Kind kind = Kind::kExact;
-  std::shared_ptr<re2::RE2> regex;  // kRegex, kGlob with wildcards
+  std::shared_ptr<re2::RE2> regex;  // kRegex, when compiled (see kMaxRegexEntries)
 
   static NamePattern compressed_tensors(std::string text);  // "re:" prefix, exact or class name
   static NamePattern glob(std::string text);                // fnmatch + exact + module prefix
   bool matches(std::string_view module, bool is_linear) const;
+  // No wildcard: the entry names one module path (a glob also covers its children).
+  bool is_literal() const;
   // The module path a wildcard-free entry names: "x", "x*" and "x.*" all name "x" (a glob
   // also covers that module's children). Meaningless for entries with other wildcards.
   std::string_view literal_stem() const;
   bool valid() const;
 };
+
+// A config is untrusted, and 200k regexes at RE2's default budget held gigabytes. So a "re:"
+// entry is compiled only when its text is at most kMaxPatternLength characters (RE2 keeps a
+// parse tree of about 30 bytes per character) with a budget of kRegexMaxMem for its program
+// and DFA cache (the DFA falls back to the NFA past it), and at most kMaxRegexEntries of them
+// per declaration: a few hundred KiB each, some 80 MiB at worst. Real configs hold a handful.
+inline constexpr size_t kMaxPatternLength = 1024;
+inline constexpr int64_t kRegexMaxMem = 256 << 10;
+inline constexpr size_t kMaxRegexEntries = 256;
+
+// Python fnmatch with '*' (any run, '.' included) and '?' (one character); every other
+// character, '[' included, is literal. O(|pattern| * |text|) at worst, no allocation; a glob
+// with wildcards longer than kMaxPatternLength is not a valid pattern (it matches nothing).
+bool glob_match(std::string_view pattern, std::string_view text);
 
 struct QuantGroup {
   std::string name;
@@ -101,9 +120,14 @@ struct QuantScheme {
   bool kv_cache = false;
   std::vector<std::string> problems;  // declaration problems (unsupported algo, bad pattern)
   std::string status;                 // compressed-tensors quantization_status ("frozen", ...)
+  // Values no producer writes (a block size of 0, num_bits past 32, ...), each naming the key
+  // and value: reported as invalid-config, and the group holding one is not guessed (kUnknown).
+  std::vector<std::string> invalid;
+  size_t invalid_count = 0;  // values found; past 8, `invalid` ends with one summary line
 
   bool quantizes() const;
-  // Builds the lookup tables ignored_by uses; call after filling `ignore`.
+  // Builds the lookup tables ignored_by and group_for use; call after filling `ignore` and
+  // `groups`.
   void index_patterns();
   const QuantGroup* group_for(std::string_view module, bool is_linear) const;
   const NamePattern* ignored_by(std::string_view module, bool is_linear) const;
@@ -118,6 +142,12 @@ struct QuantScheme {
   };
   std::unordered_map<std::string, size_t, TextHash, std::equal_to<>> literal_ignore_;
   std::vector<size_t> wildcard_ignore_;
+  // group_for's tables, by group index (the first matching group wins). Literal targets are
+  // looked up by text, so 47k MIXED_PRECISION quantized_layers cost O(1) per module.
+  std::unordered_map<std::string, size_t, TextHash, std::equal_to<>> exact_target_;
+  std::unordered_map<std::string, size_t, TextHash, std::equal_to<>> prefix_target_;
+  std::vector<std::pair<size_t, size_t>> wildcard_target_;  // (group, target), in order
+  size_t first_linear_group_ = SIZE_MAX;  // no targets, or a "Linear" class target
 };
 
 // Reads the declaration from config.json (`quantization_config`, or legacy

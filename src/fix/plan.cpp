@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "io/json_depth.h"
+#include "io/ordered_json_insert.h"
 #include "io/paths.h"
 
 namespace ckd {
@@ -72,12 +73,14 @@ size_t edit_strings(nlohmann::ordered_json& value,
   } else if (value.is_array()) {
     for (auto& item : value) changed += edit_strings(item, edit);
   } else if (value.is_object()) {
+    // Inserted through a hash index: ordered_json's operator[] searches its keys linearly.
     nlohmann::ordered_json rebuilt = nlohmann::ordered_json::object();
+    OrderedObjectInserter members(rebuilt);
     for (auto& [key, item] : value.items()) {
       std::string new_key = edit(key);
       if (new_key != key) ++changed;
       changed += edit_strings(item, edit);
-      rebuilt[new_key] = std::move(item);
+      members.slot(std::move(new_key)) = std::move(item);
     }
     value = std::move(rebuilt);
   }

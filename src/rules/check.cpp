@@ -1,5 +1,7 @@
 #include "rules/check.h"
 
+#include "checkpoint/architecture.h"
+
 namespace ckd {
 
 void ScanState::prefill_scale_stats() {
@@ -16,6 +18,13 @@ void ScanState::prefill_scale_stats() {
   // One batch of range requests per remote shard instead of a round trip per scale.
   prefetch_tensor_bytes(fetched, options.threads);
   scales.prefill(scale_refs);
+}
+
+const ArchitectureDiff& ScanState::architecture_diff() {
+  std::call_once(architecture_once, [this] {
+    architecture = std::make_shared<const ArchitectureDiff>(diff_against_architecture(checkpoint));
+  });
+  return *architecture;
 }
 
 void CheckContext::emit(std::string file, std::string tensor, std::string message) const {

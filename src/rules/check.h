@@ -16,6 +16,8 @@
 
 namespace ckd {
 
+struct ArchitectureDiff;  // checkpoint/architecture.h
+
 struct ScanOptions {
   bool deep = false;
   int threads = 0;
@@ -37,12 +39,18 @@ struct ScanState {
   DataScanSummary data;
   std::once_flag source_once;
   SourceDiff source_keys;
+  std::once_flag architecture_once;
+  std::shared_ptr<const ArchitectureDiff> architecture;
 
   // The key diff against --source, computed once for all the rules that need it.
   const SourceDiff& source_diff() {
     std::call_once(source_once, [this] { source_keys = diff_against_source(checkpoint, *source); });
     return source_keys;
   }
+
+  // The checkpoint against the tensors its config's model class defines, computed once for the
+  // architecture rules and the heuristic key rules that defer to it.
+  const ArchitectureDiff& architecture_diff();
 
   // Decodes every scale tensor's statistics, before the scale rules run (one job of the
   // header tier's pool).
@@ -69,6 +77,7 @@ class CheckContext {
   const DataScanSummary& data_stats() const { return state_.data_stats(); }
   // Only with a source (check source() first).
   const SourceDiff& source_diff() const { return state_.source_diff(); }
+  const ArchitectureDiff& architecture_diff() const { return state_.architecture_diff(); }
 
   // Records a finding for this rule unless the rule's tensor selectors exclude it.
   void emit(std::string file, std::string tensor, std::string message) const;

@@ -55,7 +55,7 @@ std::vector<const Rule*> select_rules(const RuleSet& rules, const std::vector<st
   std::vector<std::string> known;
   for (const Rule& r : rules.rules()) known.push_back(r.name);
   for (const char* f :
-       {"container", "index", "quantization", "keys", "scales", "data", "roundtrip"})
+       {"container", "index", "quantization", "keys", "scales", "data", "roundtrip", "architecture"})
     known.push_back(f);
   auto check_entries = [&](const std::vector<std::string>& entries, const char* flag) {
     for (const std::string& e : entries) {

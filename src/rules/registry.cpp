@@ -34,6 +34,12 @@ std::unique_ptr<Check> make_unexpected_scale_dtype_check();
 std::unique_ptr<Check> make_weight_values_check();
 std::unique_ptr<Check> make_interrupted_fix_check();
 std::unique_ptr<Check> make_no_weights_check();
+std::unique_ptr<Check> make_unknown_architecture_check();
+std::unique_ptr<Check> make_missing_tensor_check();
+std::unique_ptr<Check> make_shape_mismatch_check();
+std::unique_ptr<Check> make_key_layout_mismatch_check();
+std::unique_ptr<Check> make_unexpected_tensor_check();
+std::unique_ptr<Check> make_tensor_parallel_divisibility_check();
 std::unique_ptr<Check> make_zero_point_convention_check();
 std::unique_ptr<Check> make_invalid_group_index_check();
 
@@ -44,7 +50,7 @@ struct CheckKind {
   std::unique_ptr<Check> (*make)();
 };
 
-constexpr std::array<CheckKind, 28> kChecks = {{
+constexpr std::array<CheckKind, 34> kChecks = {{
     {"shard-issues", make_shard_issues_check},
     {"duplicate-names", make_duplicate_names_check},
     {"load-problems", make_load_problems_check},
@@ -71,6 +77,12 @@ constexpr std::array<CheckKind, 28> kChecks = {{
     {"weight-values", make_weight_values_check},
     {"interrupted-fix", make_interrupted_fix_check},
     {"no-weights", make_no_weights_check},
+    {"unknown-architecture", make_unknown_architecture_check},
+    {"missing-tensor", make_missing_tensor_check},
+    {"shape-mismatch", make_shape_mismatch_check},
+    {"key-layout-mismatch", make_key_layout_mismatch_check},
+    {"unexpected-tensor", make_unexpected_tensor_check},
+    {"tensor-parallel-divisibility", make_tensor_parallel_divisibility_check},
     {"zero-point-convention", make_zero_point_convention_check},
     {"invalid-group-index", make_invalid_group_index_check},
 }};

@@ -64,6 +64,8 @@ std::string family_of_code(std::string_view code) {
       return "data";
     case '7':
       return "roundtrip";
+    case '8':
+      return "architecture";
     default:
       return "";
   }
@@ -127,7 +129,7 @@ void RuleSet::add_json(std::string_view text, const std::string& origin) {
   if (!doc.contains("rules") || !doc["rules"].is_array()) {
     throw std::runtime_error(fmt::format("{}: expected {{\"rules\": [...]}}", origin));
   }
-  static const std::regex kCode("CKD[1-7][0-9]{2}");
+  static const std::regex kCode("CKD[1-8][0-9]{2}");
   static const std::regex kName("[a-z0-9]+(-[a-z0-9]+)*");
   for (const auto& j : doc["rules"]) {
     Rule r;

@@ -1,10 +1,13 @@
 // --strip-prefix PREFIX removes the first occurrence of PREFIX from every tensor name (and from
 // the module names of the quantization config's ignore lists). --strip-prefix auto takes the
 // change from the scan's diagnosis: with --source, the prefix rewrite that maps the keys onto
-// the source's (key-prefix-mismatch); without, every wrapper segment written twice in a row
-// collapses to one (repeated-prefix, FAILURES.md B2).
+// the source's (key-prefix-mismatch); without, the prefix the config's model class expects
+// (key-layout-mismatch, src/checkpoint/architecture.h), and for a class no family file
+// describes, every wrapper segment written twice in a row collapses to one (repeated-prefix,
+// FAILURES.md B2).
 #include <fmt/format.h>
 
+#include "checkpoint/architecture.h"
 #include "checkpoint/key_map.h"
 #include "fix/fix.h"
 #include "rules/rule_set.h"
@@ -42,7 +45,7 @@ class StripPrefixFix : public Fix {
  public:
   const char* name() const override { return "strip-prefix"; }
   std::vector<std::string> repairs() const override {
-    return {"repeated-prefix", "key-prefix-mismatch"};
+    return {"repeated-prefix", "key-prefix-mismatch", "key-layout-mismatch"};
   }
   bool requested(const FixOptions& o) const override { return !o.strip_prefixes.empty(); }
   void enable(FixOptions& o) const override {
@@ -80,6 +83,19 @@ class StripPrefixFix : public Fix {
         edit_quantization_config_strings(ctx.checkpoint, ctx.plan, rewrite);
         return;
       }
+    }
+    const ArchitectureDiff arch = diff_against_architecture(ctx.checkpoint);
+    if (arch.modeled() && !arch.layout.empty()) {
+      const std::vector<LayoutChange> layout = arch.layout;
+      auto to_class = [layout](const std::string& n) { return apply_layout(n, layout); };
+      std::string changes;
+      for (const LayoutChange& c : layout)
+        changes += fmt::format("{}\"{}\" -> \"{}\"", changes.empty() ? "" : ", ", c.from, c.to);
+      ctx.plan.rename_tensors(
+          fmt::format("strip-prefix auto ({}, the layout {} expects)", changes, arch.class_name),
+          "key-layout-mismatch", to_class);
+      edit_quantization_config_strings(ctx.checkpoint, ctx.plan, to_class);
+      return;
     }
     const std::vector<std::string> segments = wrapper_segments();
     auto collapse = [&](const std::string& n) { return collapse_repeated_segments(n, segments); };

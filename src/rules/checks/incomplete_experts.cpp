@@ -2,7 +2,9 @@
 // siblings have (FAILURES.md C1, G2): loaders leave the missing ones uninitialized.
 #include <algorithm>
 #include <map>
+#include <set>
 
+#include "checkpoint/architecture.h"
 #include "rules/checks/util.h"
 
 namespace ckd {
@@ -23,8 +25,20 @@ class IncompleteExpertsCheck : public Check {
     std::string current_layer;
     const TensorRef* anchor = nullptr;
     std::vector<Entry> entries;
+    // Layers where missing-tensor already names the absent experts (a modeled architecture).
+    std::set<std::string> explained;
+    const ArchitectureDiff& arch = ctx.architecture_diff();
+    if (arch.modeled()) {
+      for (size_t i : arch.missing) {
+        if (auto key = parse_expert_key(arch.expected[i].name)) explained.emplace(key->layer);
+      }
+    }
     auto finish_layer = [&] {
       if (entries.empty()) return;
+      if (!explained.empty() && explained.count(apply_layout(current_layer, arch.layout))) {
+        entries.clear();
+        return;
+      }
       report_layer(out, current_layer, *anchor, entries, declared);
       entries.clear();
     };

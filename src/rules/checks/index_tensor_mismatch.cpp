@@ -18,13 +18,31 @@ class IndexTensorMismatchCheck : public Check {
     const IndexFile& index = *ck.index();
     std::vector<const Shard*> shards;
     for (const std::string& name : index.shard_names) shards.push_back(ck.shard(name));
-    std::unordered_map<const Shard*, size_t> found_in;  // index entries each shard holds
+    // Index entries each shard name holds. Writers list the weight_map sorted, so each shard's
+    // entries usually ascend: a cursor into the shard's sorted names then finds each one with
+    // a merge step instead of a binary search. An entry that does not ascend is looked up with
+    // find(); both give the first name not less than the entry's.
+    std::vector<size_t> found_per_name(shards.size(), 0);
+    std::vector<size_t> cursor(shards.size(), 0);
+    std::vector<std::string_view> last(shards.size());
     for (size_t i = 0; i < index.size(); ++i) {
       std::string_view tensor = index.tensor(i);
-      const Shard* shard = shards[index.entries[i].shard];
+      const uint32_t k = index.entries[i].shard;
+      const Shard* shard = shards[k];
       if (!shard || !shard->header_ok()) continue;  // reported by the shard's own rules
-      if (shard->find(tensor)) {
-        ++found_in[shard];
+      bool found;
+      if (tensor >= last[k]) {
+        const std::vector<uint32_t>& order = shard->by_name();
+        const std::vector<TensorInfo>& tensors = shard->tensors();
+        size_t& c = cursor[k];
+        while (c < order.size() && tensors[order[c]].name < tensor) ++c;
+        found = c < order.size() && tensors[order[c]].name == tensor;
+        last[k] = tensor;
+      } else {
+        found = shard->find(tensor) != nullptr;
+      }
+      if (found) {
+        ++found_per_name[k];
         continue;
       }
       const TensorRef* actual = ck.find(tensor);
@@ -36,6 +54,10 @@ class IndexTensorMismatchCheck : public Check {
         out.add(kIndexFileName, std::string(tensor),
                 fmt::format("index maps it to {} but no shard holds it", index.shard_of(i)));
       }
+    }
+    std::unordered_map<const Shard*, size_t> found_in;  // two names may resolve to one shard
+    for (size_t k = 0; k < shards.size(); ++k) {
+      if (found_per_name[k] > 0) found_in[shards[k]] += found_per_name[k];
     }
     // A shard whose every tensor was found through the index needs no reverse check.
     bool duplicate_keys = std::any_of(

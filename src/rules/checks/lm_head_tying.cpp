@@ -1,6 +1,7 @@
 // tie_word_embeddings against the presence of lm_head (FAILURES.md J1, J2).
 #include <stdexcept>
 
+#include "checkpoint/architecture.h"
 #include "rules/checks/util.h"
 
 namespace ckd {
@@ -26,6 +27,9 @@ class LmHeadTyingCheck : public Check {
                                    : ""));
     } else if (mode == "missing") {
       if (tie->get<bool>() || head || !has_embedding) return;
+      // missing-tensor names lm_head.weight with its shape when the class is modeled.
+      const ArchitectureDiff& arch = ctx.architecture_diff();
+      if (arch.modeled() && arch.missing_with("lm_head.")) return;
       ctx.emit(
           "config.json", "",
           "tie_word_embeddings is false but there is no lm_head weight; loaders leave the output "

@@ -1,4 +1,5 @@
 // The config declares multi-token-prediction layers but no MTP tensor exists (FAILURES.md K1).
+#include "checkpoint/architecture.h"
 #include "rules/checks/util.h"
 
 namespace ckd {
@@ -11,6 +12,9 @@ class MissingMtpLayersCheck : public Check {
     auto mtp =
         config_uint(ck, {"num_nextn_predict_layers", "mtp_num_hidden_layers", "num_mtp_layers"});
     if (!mtp || *mtp == 0 || ck.tensor_names().empty()) return;
+    // missing-tensor already lists the MTP tensors the modeled class lacks.
+    const ArchitectureDiff& arch = ctx.architecture_diff();
+    if (arch.modeled() && arch.missing_in_stack("mtp")) return;
     auto layers = config_uint(ck, {"num_hidden_layers"});
     std::string extra_layer = layers ? fmt::format("layers.{}.", *layers) : std::string();
     for (std::string_view name : ck.tensor_names()) {

@@ -2,6 +2,7 @@
 // (FAILURES.md B2): a non-idempotent rename on save. vLLM raises KeyError on every one.
 #include <map>
 
+#include "checkpoint/architecture.h"
 #include "rules/checks/util.h"
 
 namespace ckd {
@@ -11,6 +12,10 @@ class RepeatedPrefixCheck : public Check {
  public:
   void run(const CheckContext& ctx) const override {
     const Checkpoint& ck = ctx.checkpoint();
+    // With a modeled architecture, key-layout-mismatch names the same defect with the prefix
+    // the class expects; saying it twice helps nobody.
+    const ArchitectureDiff& arch = ctx.architecture_diff();
+    if (arch.modeled() && !arch.layout.empty()) return;
     std::vector<std::string> wrappers;
     const nlohmann::json wrapper_list = ctx.params().value("segments", nlohmann::json::array());
     for (const auto& s : wrapper_list) wrappers.push_back(s.get<std::string>());

@@ -3,10 +3,22 @@
 // precision is treated as quantized.
 #include <algorithm>
 
+#include "checkpoint/architecture.h"
 #include "rules/checks/util.h"
 
 namespace ckd {
 namespace {
+
+// An entry written for the layout the model class expects while the keys sit under another
+// prefix: key-layout-mismatch reports the moved keys, and its fix rewrites both.
+bool names_class_layout(const CheckContext& ctx, std::string_view entry) {
+  const ArchitectureDiff& arch = ctx.architecture_diff();
+  if (!arch.modeled()) return false;
+  for (const LayoutChange& c : arch.layout) {
+    if (entry.substr(0, c.to.size()) == c.to) return true;
+  }
+  return false;
+}
 
 class UnmatchedIgnorePatternCheck : public Check {
  public:
@@ -35,7 +47,7 @@ class UnmatchedIgnorePatternCheck : public Check {
       if (p.kind == NamePattern::Kind::kClass || !p.valid()) continue;
       if (tied && !has_lm_head && p.text.find("lm_head") != std::string::npos) continue;
       bool hit = false;
-      if (!p.regex) {
+      if (p.is_literal()) {
         hit = covers(p.literal_stem());
       } else {
         for (const Module& m : ck.modules().modules()) {
@@ -50,7 +62,7 @@ class UnmatchedIgnorePatternCheck : public Check {
           if (hit) break;
         }
       }
-      if (!hit) unmatched.push_back(p.text);
+      if (!hit && !names_class_layout(ctx, p.text)) unmatched.push_back(p.text);
     }
     if (unmatched.empty()) return;
     size_t shown = std::min<size_t>(unmatched.size(), 8);

@@ -1,0 +1,108 @@
+#include "safetensors/canonical_entry.h"
+
+#include <atomic>
+
+#include "io/checked.h"
+#include "safetensors/shard.h"
+
+namespace ckd {
+
+namespace {
+
+std::atomic<bool> fast_path_enabled{true};
+
+class Cursor {
+ public:
+  Cursor(std::string_view text, size_t pos) : text_(text), pos_(pos) {}
+  size_t pos() const { return pos_; }
+
+  bool literal(std::string_view s) {
+    if (text_.substr(pos_, s.size()) != s) return false;
+    pos_ += s.size();
+    return true;
+  }
+  bool peek(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
+
+  // A JSON integer as JsonReader::read_u64 accepts it, followed by ',' or ']' (so a fraction,
+  // exponent or anything else after the digits declines). No sign, no leading zero, no overflow.
+  bool number(uint64_t& value) {
+    const size_t n = text_.size();
+    if (pos_ >= n || text_[pos_] < '0' || text_[pos_] > '9') return false;
+    if (text_[pos_] == '0' && pos_ + 1 < n && text_[pos_ + 1] >= '0' && text_[pos_ + 1] <= '9')
+      return false;
+    value = 0;
+    while (pos_ < n && text_[pos_] >= '0' && text_[pos_] <= '9') {
+      auto digit = static_cast<uint64_t>(text_[pos_] - '0');
+      if (value > (UINT64_MAX - digit) / 10) return false;
+      value = value * 10 + digit;
+      ++pos_;
+    }
+    return peek(',') || peek(']');
+  }
+
+  // A dtype name: plain capitals, digits and '_' (no escapes) up to the closing quote.
+  bool dtype_name(std::string_view& name) {
+    size_t start = pos_;
+    while (pos_ < text_.size() && pos_ - start <= 16) {
+      char c = text_[pos_];
+      if (c == '"') {
+        name = text_.substr(start, pos_ - start);
+        ++pos_;
+        return true;
+      }
+      if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
+      ++pos_;
+    }
+    return false;
+  }
+
+ private:
+  std::string_view text_;
+  size_t pos_;
+};
+
+}  // namespace
+
+bool canonical_fast_path_enabled() {
+  return fast_path_enabled.load(std::memory_order_relaxed);
+}
+
+void set_canonical_fast_path_enabled(bool enabled) {
+  fast_path_enabled.store(enabled, std::memory_order_relaxed);
+}
+
+size_t parse_canonical_entry(std::string_view text, size_t pos, CanonicalEntry& out) {
+  Cursor c(text, pos);
+  std::string_view name;
+  if (!c.literal(R"({"dtype":")") || !c.dtype_name(name)) return 0;
+  auto dtype = parse_dtype(name);
+  if (!dtype) return 0;  // the generic path reports the unknown dtype
+  out.dtype = *dtype;
+  if (!c.literal(R"(,"shape":[)")) return 0;
+  out.shape.clear();
+  if (!c.literal("]")) {
+    while (true) {
+      uint64_t d;
+      if (out.shape.size() == kMaxRank || !c.number(d)) return 0;
+      out.shape.push_back(d);
+      if (c.literal("]")) break;
+      if (!c.literal(",")) return 0;
+    }
+  }
+  if (!c.literal(R"(,"data_offsets":[)") || !c.number(out.begin) || !c.literal(",") ||
+      !c.number(out.end) || !c.literal("]}"))
+    return 0;
+  // The counts Shard::parse_header checks: an overflow or a partial byte is an issue there.
+  uint64_t numel = 1;
+  for (uint64_t d : out.shape) {
+    auto next = checked_mul(numel, d);
+    if (!next) return 0;
+    numel = *next;
+  }
+  auto bits = checked_mul(numel, dtype_bits(out.dtype));
+  if (!bits || *bits % 8 != 0) return 0;
+  out.numel = numel;
+  return c.pos() - pos;
+}
+
+}  // namespace ckd

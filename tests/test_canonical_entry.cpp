@@ -1,0 +1,122 @@
+// The canonical-entry fast path of the shard reader: it reads the writer's compact entries,
+// declines everything else, and Shard::parse gives the same tables and issues with it as with
+// the generic JSON path, on valid headers and on every single-byte variant of one.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "safetensors/canonical_entry.h"
+#include "shard_parse_paths.h"
+#include "test_util.h"
+
+using ckd::CanonicalEntry;
+using ckd::parse_canonical_entry;
+
+namespace {
+
+size_t fast(const std::string& entry) {
+  CanonicalEntry out;
+  return parse_canonical_entry(entry, 0, out);
+}
+
+// Three compact entries as the reference writer lays them out, plus metadata.
+const std::string kHeader =
+    R"({"__metadata__":{"format":"pt"},"a.weight":{"dtype":"BF16","shape":[4,2],"data_offsets":[0,16]},)"
+    R"("a.weight_scale_inv":{"dtype":"F32","shape":[],"data_offsets":[16,20]},)"
+    R"("b":{"dtype":"F8_E4M3","shape":[3,0],"data_offsets":[20,20]}})";
+
+}  // namespace
+
+TEST_CASE("the fast path reads the compact entry and fills what the generic path fills") {
+  std::string e = R"({"dtype":"BF16","shape":[2048,128],"data_offsets":[0,524288]})";
+  CanonicalEntry out;
+  REQUIRE(parse_canonical_entry(e + ",", 0, out) == e.size());
+  CHECK(out.dtype == ckd::Dtype::kBF16);
+  CHECK(out.shape == std::vector<uint64_t>{2048, 128});
+  CHECK(out.begin == 0);
+  CHECK(out.end == 524288);
+  CHECK(out.numel == 2048u * 128u);
+  CHECK(fast(R"({"dtype":"I32","shape":[],"data_offsets":[0,4]})") > 0);
+  CHECK(fast(R"({"dtype":"U8","shape":[0],"data_offsets":[7,7]})") > 0);
+  CHECK(fast(R"({"dtype":"F4","shape":[2],"data_offsets":[0,1]})") > 0);
+}
+
+TEST_CASE("the fast path declines every entry that is not canonical or not issue-free") {
+  const std::vector<std::string> declined = {
+      R"( {"dtype":"BF16","shape":[1],"data_offsets":[0,2]})",              // leading space
+      R"({"dtype": "BF16","shape":[1],"data_offsets":[0,2]})",              // space in it
+      R"({"shape":[1],"dtype":"BF16","data_offsets":[0,2]})",               // other order
+      R"({"dtype":"BF16","shape":[1],"data_offsets":[0,2],"x":1})",         // extra field
+      R"({"dtype":"BF16","dtype":"BF16","shape":[1],"data_offsets":[0,2]})",  // repeated
+      R"({"dtype":"BF16","data_offsets":[0,2]})",                           // missing shape
+      R"({"dtype":"BF17","shape":[1],"data_offsets":[0,2]})",               // unknown dtype
+      R"({"dtype":"bf16","shape":[1],"data_offsets":[0,2]})",               // lower case
+      R"({"dtype":"BF\u0031","shape":[1],"data_offsets":[0,2]})",           // escape
+      R"({"dtype":"BF16","shape":[01],"data_offsets":[0,2]})",              // leading zero
+      R"({"dtype":"BF16","shape":[1.0],"data_offsets":[0,2]})",             // fraction
+      R"({"dtype":"BF16","shape":[1e0],"data_offsets":[0,2]})",             // exponent
+      R"({"dtype":"BF16","shape":[-1],"data_offsets":[0,2]})",              // sign
+      R"({"dtype":"BF16","shape":[1,],"data_offsets":[0,2]})",              // trailing comma
+      R"({"dtype":"BF16","shape":[1],"data_offsets":[0,18446744073709551616]})",  // > 2^64-1
+      R"({"dtype":"BF16","shape":[1],"data_offsets":[0]})",                 // one offset
+      R"({"dtype":"BF16","shape":[1],"data_offsets":[0,2,4]})",             // three
+      R"({"dtype":"BF16","shape":[4294967296,4294967296],"data_offsets":[0,2]})",  // numel overflow
+      R"({"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,2]})",     // bit overflow
+      R"({"dtype":"F4","shape":[3],"data_offsets":[0,2]})",                 // partial byte
+      R"({"dtype":"BF16","shape":[1],"data_offsets":[0,2])",                // unterminated
+      R"({"dtype":"BF16","shape":[1],"data_offsets":[0,2)",                 // cut short
+      R"({"dtype":"BF16")",
+      "",
+  };
+  for (const std::string& e : declined) {
+    CAPTURE(e);
+    CHECK(fast(e) == 0);
+  }
+  std::string rank65 = R"({"dtype":"U8","shape":[)";
+  for (int i = 0; i < 65; ++i) rank65 += i ? ",1" : "1";
+  CHECK(fast(rank65 + R"(],"data_offsets":[0,1]})") == 0);
+  std::string rank64 = R"({"dtype":"U8","shape":[)";
+  for (int i = 0; i < 64; ++i) rank64 += i ? ",1" : "1";
+  CHECK(fast(rank64 + R"(],"data_offsets":[0,1]})") > 0);
+}
+
+TEST_CASE("fast and generic paths agree on every single-byte variant of a header") {
+  const std::string data(20, '\x01');
+  // The base header: all three entries canonical, so the fast path really runs.
+  auto base = ckd_test::parse_both_ways(ckd_test::safetensors_bytes(kHeader, data));
+  CHECK(base->loadable());
+  REQUIRE(base->tensors().size() == 3);
+  size_t accepted = 0;
+  for (size_t at = kHeader.find("\"a.weight\":") + 11; at < kHeader.size();) {
+    CanonicalEntry out;
+    size_t n = parse_canonical_entry(kHeader, at, out);
+    if (n == 0) break;
+    ++accepted;
+    at += n;
+    at = kHeader.find("\":", at) + 2;
+    if (at == 1) break;
+  }
+  CHECK(accepted == 3);
+
+  // Replace, delete or insert at every byte: each variant parses the same both ways, whether
+  // it stays valid, becomes a finding or stops being JSON.
+  const std::string replacements = " 0129,]}[{\"\\-.eE_:xF\x80\t";
+  size_t variants = 0;
+  for (size_t i = 0; i < kHeader.size(); ++i) {
+    std::vector<std::string> headers;
+    for (char c : replacements) {
+      std::string h = kHeader;
+      h[i] = c;
+      headers.push_back(h);
+      headers.push_back(kHeader.substr(0, i) + c + kHeader.substr(i));
+    }
+    headers.push_back(kHeader.substr(0, i) + kHeader.substr(i + 1));
+    for (const std::string& h : headers) {
+      CAPTURE(h);
+      ckd_test::parse_both_ways(ckd_test::safetensors_bytes(h, data));
+      ++variants;
+    }
+  }
+  CHECK(variants > 10000);
+}
