@@ -10,10 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "numerics/element_coding.h"
+
 namespace ckd::cuda {
 
-// The same order as ckd::ElementCoding.
-enum class Coding : int { kF8E4M3 = 0, kE2M1Packed = 1, kInt8 = 2, kIntDense = 3, kIntLegacy = 4 };
+// The CPU's codings (src/numerics/element_coding.h), the one definition; the kernels decode those
+// cuda_decodes() names and compare runs the others on the CPU.
+using Coding = ::ckd::ElementCoding;
+static_assert(static_cast<int>(Coding::kIntLegacy) == 4 && sizeof(Coding) == sizeof(int),
+              "ModuleSpec carries the coding as the CPU defines it");
 enum class SourceType : int { kBF16 = 0, kF16 = 1, kF32 = 2 };
 
 struct ModuleSpec {

@@ -57,11 +57,16 @@ __device__ float decode_element(const ModuleSpec& m, const unsigned char* row, u
     }
     case Coding::kInt8:
       return (static_cast<float>(static_cast<int8_t>(row[c])) - z) * s;
-    default: {
+    case Coding::kIntDense:
+    case Coding::kIntLegacy: {
       int32_t q = static_cast<int32_t>(unpack_bits(row, c, m.bits, m.coding == Coding::kIntDense)) -
                   (1 << (m.bits - 1));
       return (static_cast<float>(q) - z) * s;
     }
+    default:
+      // Not a coding the kernels decode (the host sends none: cuda_decodes()); NaN fails the
+      // module instead of decoding its bytes as something else.
+      return __int_as_float(0x7fc00000);
   }
 }
 

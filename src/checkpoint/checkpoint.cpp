@@ -403,8 +403,11 @@ const QuantGroup* Checkpoint::resolve_group(const Module& m) const {
   const QuantScheme& s = scheme_;
   if (s.method == QuantMethod::kNone || s.method == QuantMethod::kUnknown) return nullptr;
   if (m.ignored) return nullptr;
-  // modelopt and vLLM leave vision towers unquantized whatever the config says.
-  if (s.method == QuantMethod::kModelOpt &&
+  // modelopt and vLLM leave vision towers unquantized whatever the config says; GPTQModel and
+  // AutoAWQ quantize only the decoder blocks (GPTQModel models/base.py layers_node).
+  bool decoder_only = s.method == QuantMethod::kModelOpt || s.method == QuantMethod::kGptq ||
+                      s.method == QuantMethod::kAwq;
+  if (decoder_only &&
       (m.path.find("visual") != std::string::npos || m.path.find("vision") != std::string::npos)) {
     return nullptr;
   }

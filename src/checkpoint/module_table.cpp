@@ -13,7 +13,7 @@ struct ParamRole {
   TensorRole role;
 };
 
-constexpr std::array<ParamRole, 19> kParams = {{
+constexpr std::array<ParamRole, 23> kParams = {{
     {"weight", TensorRole::kWeight},
     {"weight_packed", TensorRole::kPackedWeight},
     {"weight_scale", TensorRole::kWeightScale},
@@ -33,6 +33,11 @@ constexpr std::array<ParamRole, 19> kParams = {{
     {"kv_scale", TensorRole::kKvScale},
     {"output_scale", TensorRole::kKvScale},
     {"bias", TensorRole::kBias},
+    // GPTQ / AWQ (GPTQModel nn_modules/qlinear/__init__.py, AutoAWQ awq/modules/linear/gemm.py).
+    {"qweight", TensorRole::kPackedWeight},
+    {"qzeros", TensorRole::kZeroPoint},
+    {"scales", TensorRole::kWeightScale},
+    {"g_idx", TensorRole::kGIdx},
 }};
 
 bool contains_segment(std::string_view path, std::string_view segment) {

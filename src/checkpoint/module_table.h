@@ -18,8 +18,8 @@ class Shard;
 
 enum class TensorRole {
   kWeight,        // weight, or a bare fused-experts tensor (experts.gate_up_proj)
-  kPackedWeight,  // weight_packed, gpt-oss *_blocks
-  kWeightScale,   // weight_scale, weight_scale_inv, *_scales
+  kPackedWeight,  // weight_packed, gpt-oss *_blocks, GPTQ / AWQ qweight
+  kWeightScale,   // weight_scale, weight_scale_inv, *_scales, GPTQ / AWQ scales
   kGlobalScale,   // weight_scale_2, weight_global_scale
   kInputScale,    // input_scale, input_global_scale, act_scale (legacy)
   kZeroPoint,

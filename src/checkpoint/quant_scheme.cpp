@@ -10,6 +10,8 @@
 #include <re2/re2.h>
 #include <nlohmann/json.hpp>
 
+#include "checkpoint/scheme_readers.h"
+
 namespace ckd {
 
 using nlohmann::json;
@@ -26,35 +28,11 @@ const char* quant_method_name(QuantMethod m) {
       return "modelopt";
     case QuantMethod::kMxfp4:
       return "mxfp4";
+    case QuantMethod::kGptq:
+      return "gptq";
+    case QuantMethod::kAwq:
+      return "awq";
     case QuantMethod::kUnknown:
-      return "unknown";
-  }
-  return "?";
-}
-
-const char* weight_format_name(WeightFormat f) {
-  switch (f) {
-    case WeightFormat::kNone:
-      return "none";
-    case WeightFormat::kFp8Block:
-      return "FP8 block";
-    case WeightFormat::kFp8Tensor:
-      return "FP8 per-tensor";
-    case WeightFormat::kFp8Channel:
-      return "FP8 per-channel";
-    case WeightFormat::kFp8Group:
-      return "FP8 group";
-    case WeightFormat::kNvfp4:
-      return "NVFP4";
-    case WeightFormat::kMxfp4:
-      return "MXFP4";
-    case WeightFormat::kMxfp8:
-      return "MXFP8";
-    case WeightFormat::kIntPacked:
-      return "INT packed";
-    case WeightFormat::kInt8:
-      return "INT8";
-    case WeightFormat::kUnknown:
       return "unknown";
   }
   return "?";
@@ -289,6 +267,12 @@ WeightFormat ct_weight_format(const json& w, const std::string& format, QuantGro
     return WeightFormat::kUnknown;
   if (w.contains("symmetric") && w["symmetric"].is_boolean())
     g.symmetric = w["symmetric"].get<bool>();
+  // actorder "group" (or the legacy true) saves weight_g_idx; "weight" order is undone on save.
+  if (w.contains("actorder")) {
+    const json& order = w["actorder"];
+    g.act_order = (order.is_string() && order.get<std::string>() == "group") ||
+                  (order.is_boolean() && order.get<bool>());
+  }
   std::string scale_dtype = str_or(w, "scale_dtype");
 
   if (format == "nvfp4-pack-quantized") return WeightFormat::kNvfp4;
@@ -702,6 +686,8 @@ QuantScheme parse_quant_scheme(const json* config, const json* hf_quant_config) 
     s.groups.push_back(g);
     s.ignore = glob_list(qc->value("modules_to_not_convert", json::array()));
     s.ignore_key = "modules_to_not_convert";
+  } else if (read_gptq_awq_scheme(*qc, method, s)) {
+    // gptq_awq_scheme.cpp
   } else {
     s.method = QuantMethod::kUnknown;
     if (s.method_name.empty()) s.method_name = "(no quant_method)";

@@ -20,7 +20,16 @@ class RE2;
 
 namespace ckd {
 
-enum class QuantMethod { kNone, kFp8, kCompressedTensors, kModelOpt, kMxfp4, kUnknown };
+enum class QuantMethod {
+  kNone,
+  kFp8,
+  kCompressedTensors,
+  kModelOpt,
+  kMxfp4,
+  kGptq,  // also auto-round with packing_format auto_gptq
+  kAwq,   // also auto-round with packing_format auto_awq
+  kUnknown,
+};
 
 enum class WeightFormat {
   kNone,        // declared group with no weight quantization (sparsity only, dense)
@@ -33,13 +42,17 @@ enum class WeightFormat {
   kMxfp8,       // F8_E4M3 weight, E8M0 U8 scales per 32
   kIntPacked,   // I32-packed ints (compressed-tensors pack-quantized)
   kInt8,        // I8 weights (naive / int-quantized)
+  kGptq,        // I32 qweight [in*bits/32, out], qzeros, scales [groups, out], g_idx
+  kAwqGemm,     // I32 qweight [in, out/8] (interleaved nibbles), qzeros, scales [groups, out]
+  kAwqGemv,     // I32 qweight [out, in/8], qzeros, scales padded per row
   kUnknown,
 };
+// Each format's traits (weight and scale dtypes, packing, grid): src/numerics/formats.h.
 
 enum class InputActivations { kNone, kDynamic, kStatic };
 
 const char* quant_method_name(QuantMethod m);
-const char* weight_format_name(WeightFormat f);
+const char* weight_format_name(WeightFormat f);  // defined with the table (numerics/formats.cpp)
 
 // An ignore / target / exclude entry with the matching semantics of the format that wrote it.
 // Memory per entry is its text plus, for a compressed-tensors "re:" entry only, one RE2 object
@@ -84,6 +97,12 @@ struct QuantGroup {
   uint64_t group_size = 0;
   InputActivations input = InputActivations::kNone;
   bool symmetric = true;
+  // GPTQ desc_act / compressed-tensors actorder "group": g_idx maps input columns to groups in
+  // a permuted order, so it must be saved.
+  bool act_order = false;
+  // GPTQ: qzeros store zero - zero_offset: 1 for checkpoint_format "gptq" (v1), 0 for "gptq_v2"
+  // and for AWQ (GPTQModel utils/model.py convert_gptq_v1_to_v2_format).
+  int zero_offset = 0;
   // compressed-tensors format "dense" with weights declared (save_compressed=False): nothing is
   // stored quantized (`format` is kNone), but the 16/32-bit weights carry the scale / zero point
   // sidecars of this format. kNone when the group is not such a group.

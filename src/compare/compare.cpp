@@ -148,7 +148,7 @@ Sums compare_on_cpu(const Job& job, const std::vector<float>& scales,
 
 cuda::ModuleSpec cuda_module_spec(const QuantizedMatrix& m, Dtype source) {
   cuda::ModuleSpec spec;
-  spec.coding = static_cast<cuda::Coding>(static_cast<int>(m.coding));
+  spec.coding = m.coding;
   spec.bits = m.bits;
   spec.cols = m.cols;
   spec.row_bytes = m.code_bytes_per_row();
@@ -215,7 +215,7 @@ ModuleError compare_one(const Job& job, uint64_t chunk_elements, bool on_gpu) {
   std::vector<float> zeros =
       zero_point_grid(m, m.zero_points ? ref_bytes(*m.zero_points) : std::string_view());
 #ifdef CKD_WITH_CUDA
-  on_gpu = on_gpu && m.coding != ElementCoding::kDenseFloat;  // a CPU-only coding
+  on_gpu = on_gpu && cuda_decodes(m.coding);  // the others run on the CPU
   Sums sums = on_gpu ? compare_on_cuda(job, scales, zeros, chunk_elements)
                      : compare_on_cpu(job, scales, zeros, chunk_elements);
 #else

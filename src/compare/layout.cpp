@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "checkpoint/checkpoint.h"
+#include "numerics/formats.h"
 
 namespace ckd {
 
@@ -80,27 +81,32 @@ Layout packed_fp4_layout(const char* format, const ModuleParam& weight, const Mo
   return {m, ""};
 }
 
+// The decoder comes from the format's row of the table (numerics/formats.h), and so does the
+// roundtrip-error limit key the module is held to.
 Layout describe_module(const Module& module) {
   if (!module.group) return {std::nullopt, "not quantized by the declaration"};
   const QuantGroup& g = *module.group;
-  switch (g.format) {
-    case WeightFormat::kFp8Block:
-    case WeightFormat::kFp8Tensor:
-    case WeightFormat::kFp8Channel:
-    case WeightFormat::kFp8Group:
-    case WeightFormat::kMxfp8:
-      return describe_fp8(module, g);
-    case WeightFormat::kNvfp4:
-      return describe_nvfp4(module, g);
-    case WeightFormat::kMxfp4:
-      return describe_mxfp4(module, g);
-    case WeightFormat::kInt8:
-    case WeightFormat::kIntPacked:
-      return describe_int(module, g);
-    default:
-      return {std::nullopt,
-              fmt::format("{} weights are not compared yet", weight_format_name(g.format))};
+  const WeightFormatTraits* traits = format_traits(g.format);
+  if (!traits) return {std::nullopt, "the declared format is not modelled"};
+  Layout layout;
+  switch (traits->decoder) {
+    case CompareDecoder::kFp8:
+      layout = describe_fp8(module, g);
+      break;
+    case CompareDecoder::kNvfp4:
+      layout = describe_nvfp4(module, g);
+      break;
+    case CompareDecoder::kMxfp4:
+      layout = describe_mxfp4(module, g);
+      break;
+    case CompareDecoder::kInt:
+      layout = describe_int(module, g);
+      break;
+    case CompareDecoder::kNone:
+      return {std::nullopt, fmt::format("{} weights are not compared yet", traits->name)};
   }
+  if (layout.matrix) layout.matrix->format = traits->limit_key_for(layout.matrix->bits);
+  return layout;
 }
 
 }  // namespace ckd

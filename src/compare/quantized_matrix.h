@@ -11,30 +11,13 @@
 #include <vector>
 
 #include "compare/fake_quant.h"
+#include "numerics/element_coding.h"
+#include "numerics/formats.h"  // GlobalScaleOp
 #include "safetensors/dtype.h"
 
 namespace ckd {
 
 struct TensorRef;
-
-enum class ElementCoding {
-  kF8E4M3,      // one byte per element
-  kE2M1Packed,  // two per byte, element 2k in the low nibble
-  kInt8,        // I8, one per byte
-  // `bits`-bit unsigned values u = q + 2^(bits-1) in a row's little-endian int32 words:
-  kIntDense,   // element i at bit i*bits of the row's word stream (compressed-tensors since
-               // 2026-05; may straddle two words)
-  kIntLegacy,  // 32/bits elements per word, the high bits unused (compressed-tensors before)
-  // BF16/F32 weights stored uncompressed (compressed-tensors "dense"), fake-quantized from
-  // their sidecars (compare/fake_quant.h). CPU only: the CUDA decoder has no such coding.
-  kDenseFloat,
-};
-
-enum class GlobalScaleOp {
-  kNone,
-  kMultiply,  // modelopt weight_scale_2: scale x global
-  kDivide,    // compressed-tensors weight_global_scale: scale / global
-};
 
 struct QuantizedMatrix {
   std::string format;  // "fp8-block", "nvfp4", ... (the roundtrip-error thresholds' keys)

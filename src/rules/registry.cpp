@@ -40,6 +40,8 @@ std::unique_ptr<Check> make_shape_mismatch_check();
 std::unique_ptr<Check> make_key_layout_mismatch_check();
 std::unique_ptr<Check> make_unexpected_tensor_check();
 std::unique_ptr<Check> make_tensor_parallel_divisibility_check();
+std::unique_ptr<Check> make_zero_point_convention_check();
+std::unique_ptr<Check> make_invalid_group_index_check();
 
 namespace {
 
@@ -48,7 +50,7 @@ struct CheckKind {
   std::unique_ptr<Check> (*make)();
 };
 
-constexpr std::array<CheckKind, 32> kChecks = {{
+constexpr std::array<CheckKind, 34> kChecks = {{
     {"shard-issues", make_shard_issues_check},
     {"duplicate-names", make_duplicate_names_check},
     {"load-problems", make_load_problems_check},
@@ -81,6 +83,8 @@ constexpr std::array<CheckKind, 32> kChecks = {{
     {"key-layout-mismatch", make_key_layout_mismatch_check},
     {"unexpected-tensor", make_unexpected_tensor_check},
     {"tensor-parallel-divisibility", make_tensor_parallel_divisibility_check},
+    {"zero-point-convention", make_zero_point_convention_check},
+    {"invalid-group-index", make_invalid_group_index_check},
 }};
 
 }  // namespace

@@ -1,6 +1,8 @@
-// A scale's shape disagrees with its weight and the declared block / group size, using ceil
-// grids (FORMATS.md §3.2, §4.3, §10; FAILURES.md F2, F3). Never infers the block from shapes.
+// A scale's (or packed zero point's) shape disagrees with its weight and the declared block /
+// group size, using ceil grids (FORMATS.md §3.2, §4.3, §10; FAILURES.md F2, F3). The grid comes
+// from the format table (numerics/formats.h). Never infers the block from shapes.
 #include "io/checked.h"
+#include "numerics/formats.h"
 #include "rules/checks/util.h"
 
 namespace ckd {
@@ -24,6 +26,8 @@ class ScaleShapeMismatchCheck : public Check {
       const QuantGroup* g = m.group;
       if (!w || !g || !w->ref->info->dtype || !weight_dtype_fits(g->format, *w->ref->info->dtype))
         continue;
+      const WeightFormatTraits* traits = format_traits(g->format);
+      if (!traits) continue;
       const Shape& ws = w->ref->info->shape;
       if (m.param("blocks")) {
         check_gpt_oss(m, out);
@@ -33,9 +37,14 @@ class ScaleShapeMismatchCheck : public Check {
       Shape leading(ws.begin(), ws.end() - 2);
       uint64_t rows = ws[ws.size() - 2];
       uint64_t cols = ws.back();
-      bool packed_fp4 = (g->format == WeightFormat::kNvfp4 || g->format == WeightFormat::kMxfp4) &&
-                        *w->ref->info->dtype == Dtype::kU8;
-      uint64_t in = packed_fp4 ? cols * 2 : cols;
+      auto logical = logical_matrix(*traits, *w->ref->info->dtype, g->bits, rows, cols);
+      if (!logical) {
+        out.add(*w->ref, fmt::format("{} weight {} is not a whole number of {}-bit values in its "
+                                     "int32 words",
+                                     traits->name, shape_string(ws), g->bits));
+        continue;
+      }
+      uint64_t in = logical->in;
       // `why` is a callable: the explanation is only formatted for a mismatch.
       auto expect = [&](const char* param, const std::vector<Shape>& allowed, auto why) {
         const ModuleParam* p = m.param(param);
@@ -53,17 +62,16 @@ class ScaleShapeMismatchCheck : public Check {
         s.insert(s.end(), tail.begin(), tail.end());
         return s;
       };
-      auto single_ok = [&](const char* param) {
+      auto single_ok = [&](std::string_view param) {
         const ModuleParam* p = m.param(param);
         if (!p) return;
         uint64_t n = numel(p->ref->info->shape);
         if (n == 1 || (!leading.empty() && n == numel(leading))) return;
-        out.add(*p->ref,
-                fmt::format("{} is {} ({} values) but {} keeps one per tensor", param,
-                            shape_string(p->ref->info->shape), n, weight_format_name(g->format)));
+        out.add(*p->ref, fmt::format("{} is {} ({} values) but {} keeps one per tensor", param,
+                                     shape_string(p->ref->info->shape), n, traits->name));
       };
-      switch (g->format) {
-        case WeightFormat::kFp8Block: {
+      switch (traits->grid) {
+        case ScaleGrid::kBlock: {
           if (!g->block || (!m.param("weight_scale_inv") && !m.param("weight_scale"))) break;
           uint64_t bn = (*g->block)[0], bk = (*g->block)[1];
           Shape grid = with_leading({ceil_div(rows, bn), ceil_div(in, bk)});
@@ -80,51 +88,27 @@ class ScaleShapeMismatchCheck : public Check {
                  why);
           break;
         }
-        case WeightFormat::kFp8Tensor:
+        case ScaleGrid::kTensor:
           single_ok("weight_scale");
           break;
-        case WeightFormat::kFp8Channel:
+        case ScaleGrid::kChannel:
           expect("weight_scale", {with_leading({rows, 1}), with_leading({rows})},
                  [] { return std::string("one scale per output row"); });
           break;
-        case WeightFormat::kFp8Group:
-        case WeightFormat::kInt8:
-          if (g->group_size > 0) {
-            expect("weight_scale", {with_leading({rows, ceil_div(in, g->group_size)})},
-                   [&] { return fmt::format("group size {}", g->group_size); });
+        case ScaleGrid::kGroupAlongRow:
+          check_group_along_row(m, *g, *traits, rows, in, expect, with_leading, out);
+          if (!traits->global_scales.front().name.empty()) {
+            // A two-level format: the global and the static input scales are one per tensor.
+            for (const GlobalScaleParam& global : traits->global_scales) {
+              if (!global.name.empty()) single_ok(global.name);
+            }
+            single_ok("input_scale");
+            single_ok("input_global_scale");
           }
           break;
-        case WeightFormat::kNvfp4: {
-          uint64_t group = g->group_size ? g->group_size : 16;
-          const ModuleParam* s = m.param("weight_scale");
-          if (s && s->ref->info->shape.size() == 1 && s->ref->info->dtype == Dtype::kU8)
-            break;  // swizzled
-          expect("weight_scale", {with_leading({rows, ceil_div(in, group)})},
-                 [&] { return fmt::format("NVFP4, {} values per scale, in = {}", group, in); });
-          single_ok("weight_scale_2");
-          single_ok("weight_global_scale");
-          single_ok("input_scale");
-          single_ok("input_global_scale");
-          break;
-        }
-        case WeightFormat::kMxfp4:
-        case WeightFormat::kMxfp8:
-          expect("weight_scale", {with_leading({rows, ceil_div(in, 32)})}, [&] {
-            return fmt::format("{}, 32 values per scale, in = {}", weight_format_name(g->format),
-                               in);
-          });
-          break;
-        case WeightFormat::kIntPacked: {
-          const ModuleParam* s = m.param("weight_scale");
-          if (s && (s->ref->info->shape.size() < 2 ||
-                    s->ref->info->shape[s->ref->info->shape.size() - 2] != rows)) {
-            out.add(*s->ref,
-                    fmt::format("weight_scale is {} but packed weight {} has {} rows",
-                                shape_string(s->ref->info->shape), shape_string(ws), rows));
-          }
-          break;
-        }
-        default:
+        case ScaleGrid::kGroupByInput:
+        case ScaleGrid::kAwqGemv:
+          check_packed_int_groups(*g, *traits, *logical, expect);
           break;
       }
     }
@@ -132,6 +116,62 @@ class ScaleShapeMismatchCheck : public Check {
   }
 
  private:
+  // [out, ceil(in/g)] scales: compressed-tensors groups, NVFP4 (16 unless declared), MX (32).
+  template <typename Expect, typename WithLeading>
+  static void check_group_along_row(const Module& m, const QuantGroup& g,
+                                    const WeightFormatTraits& traits, uint64_t rows, uint64_t in,
+                                    Expect& expect, WithLeading& with_leading, CappedEmitter& out) {
+    const ModuleParam* s = m.param("weight_scale");
+    if (traits.packing == WeightPacking::kInt32AlongRow) {
+      // compressed-tensors pads packed rows, so only the output rows can be held to the weight.
+      if (s && (s->ref->info->shape.size() < 2 ||
+                s->ref->info->shape[s->ref->info->shape.size() - 2] != rows)) {
+        out.add(*s->ref, fmt::format("weight_scale is {} but packed weight has {} rows",
+                                     shape_string(s->ref->info->shape), rows));
+      }
+      return;
+    }
+    uint64_t group = g.group_size ? g.group_size : traits.fixed_group;
+    if (group == 0) return;
+    // A 1-D U8 scale for a format whose scales are not bytes is a swizzled (kernel-layout) copy.
+    if (s && s->ref->info->shape.size() == 1 && s->ref->info->dtype == Dtype::kU8 &&
+        !traits.block_scale_dtypes.contains(Dtype::kU8)) {
+      return;
+    }
+    expect("weight_scale", {with_leading({rows, ceil_div(in, group)})},
+           [&] { return fmt::format("{}, {} values per scale, in = {}", traits.name, group, in); });
+  }
+
+  // GPTQ / AWQ: scales and packed qzeros per group of input columns (formats.h rows cite the
+  // producers' buffers).
+  template <typename Expect>
+  static void check_packed_int_groups(const QuantGroup& g, const WeightFormatTraits& traits,
+                                      LogicalMatrix logical, Expect& expect) {
+    uint64_t in = logical.in, out = logical.out;
+    uint64_t groups = g.group_size ? ceil_div(in, g.group_size) : 1;
+    auto why = [&] {
+      return fmt::format("{} {}-bit, out = {}, in = {}, group_size {}", traits.name, g.bits, out,
+                         in, g.group_size ? std::to_string(g.group_size) : "-1");
+    };
+    auto packed_out = checked_mul(out, static_cast<uint64_t>(g.bits));
+    uint64_t zero_words = packed_out ? *packed_out / 32 : 0;
+    if (traits.grid == ScaleGrid::kGroupByInput) {
+      expect("scales", {Shape{groups, out}}, why);
+      expect("qzeros", {Shape{groups, zero_words}}, why);
+      return;
+    }
+    // AWQ GEMV pads the groups of each row to whole int32 words and to the kernel's split
+    // (AutoAWQ gemv.py calculate_zeros_width).
+    uint64_t multiplier = g.group_size >= 128  ? 1
+                          : g.group_size == 64 ? 2
+                          : g.group_size == 32 ? 4
+                                               : 0;
+    if (multiplier == 0 || g.group_size == 0) return;
+    uint64_t width = ceil_div(ceil_div(in / g.group_size, 8), multiplier) * multiplier;
+    expect("qzeros", {Shape{out, width}}, why);
+    expect("scales", {Shape{out, width * 8}}, why);
+  }
+
   static void check_gpt_oss(const Module& m, CappedEmitter& out) {
     const ModuleParam* blocks = m.param("blocks");
     const ModuleParam* scales = m.param("scales");

@@ -1,27 +1,27 @@
-// Scale dtypes the declared format does not write, and one scale role stored in mixed dtypes
-// (FORMATS.md §12.3; FAILURES.md F1).
+// Scale (and packed zero-point) dtypes the declared format does not write, and one scale role
+// stored in mixed dtypes (FORMATS.md §12.3; FAILURES.md F1).
 #include <map>
 #include <set>
 
+#include "numerics/formats.h"
 #include "rules/checks/util.h"
 
 namespace ckd {
 namespace {
 
-std::set<Dtype> expected_dtypes(WeightFormat f, const std::string& param) {
-  switch (f) {
-    case WeightFormat::kNvfp4:
-      if (param == "weight_scale") return {Dtype::kF8_E4M3};
-      return {Dtype::kF32};
-    case WeightFormat::kMxfp4:
-    case WeightFormat::kMxfp8:
-      if (param == "weight_scale" || param == "scales") return {Dtype::kU8, Dtype::kF8_E8M0};
-      return {};
-    case WeightFormat::kFp8Block:
-      return {Dtype::kF32, Dtype::kBF16, Dtype::kF8_E8M0, Dtype::kU8};
-    default:
-      return {Dtype::kF32, Dtype::kBF16, Dtype::kF16};
-  }
+// The format table's dtypes for a scale of `role`: the per-block scale, or the global and input
+// scales (empty: not checked).
+DtypeSet expected_dtypes(WeightFormat f, TensorRole role) {
+  const WeightFormatTraits* traits = format_traits(f);
+  if (!traits) return {};
+  if (role == TensorRole::kZeroPoint) return traits->zero_point_dtypes;
+  return role == TensorRole::kWeightScale ? traits->block_scale_dtypes : traits->other_scale_dtypes;
+}
+
+// Scales, and the zero points of formats whose table row fixes their dtype (GPTQ / AWQ qzeros).
+bool checked_role(WeightFormat f, TensorRole role) {
+  if (role == TensorRole::kZeroPoint) return !expected_dtypes(f, role).empty();
+  return is_scale_role(role) && role != TensorRole::kKvScale;
 }
 
 class UnexpectedScaleDtypeCheck : public Check {
@@ -32,29 +32,27 @@ class UnexpectedScaleDtypeCheck : public Check {
       size_t count = 0;
       const TensorRef* example = nullptr;
       WeightFormat format = WeightFormat::kUnknown;
+      TensorRole role = TensorRole::kOther;
     };
     std::map<std::string, std::map<Dtype, Seen>> by_param;
     for (const Module& m : ck.modules().modules()) {
       const QuantGroup* g = m.group;
       if (!g) continue;
       for (const ModuleParam& p : m.params) {
-        if (!is_scale_role(p.role) || p.role == TensorRole::kKvScale || !p.ref->info->dtype)
-          continue;
+        if (!checked_role(g->format, p.role) || !p.ref->info->dtype) continue;
         Seen& s = by_param[std::string(p.name)][*p.ref->info->dtype];
-        if (s.count++ == 0) s.example = p.ref, s.format = g->format;
+        if (s.count++ == 0) s.example = p.ref, s.format = g->format, s.role = p.role;
       }
     }
     for (const auto& [param, dtypes] : by_param) {
       for (const auto& [dtype, seen] : dtypes) {
-        auto allowed = expected_dtypes(seen.format, param);
-        if (allowed.empty() || allowed.count(dtype)) continue;
-        std::vector<std::string> names;
-        for (Dtype d : allowed) names.emplace_back(dtype_name(d));
+        DtypeSet allowed = expected_dtypes(seen.format, seen.role);
+        if (allowed.empty() || allowed.contains(dtype)) continue;
         ctx.emit(*seen.example,
                  fmt::format("{} of {} {} modules is {}; the format stores {} (loaders "
                              "reinterpret or reject the bytes)",
                              param, with_commas(seen.count), weight_format_name(seen.format),
-                             dtype_name(dtype), fmt::join(names, " or ")));
+                             dtype_name(dtype), allowed.names()));
       }
       if (dtypes.size() > 1) {
         std::vector<std::string> parts;

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "numerics/formats.h"
+
 namespace ckd {
 
 std::string with_commas(uint64_t n) {
@@ -53,8 +55,8 @@ void CappedEmitter::add(const TensorRef& ref, std::string message) {
 void CappedEmitter::finish(const std::string& what) {
   if (total_ > limit_) {
     ctx_.emit_omitted("", total_ - limit_,
-              fmt::format("... and {} more {} (first {} shown)", with_commas(total_ - limit_), what,
-                          limit_));
+                      fmt::format("... and {} more {} (first {} shown)",
+                                  with_commas(total_ - limit_), what, limit_));
   }
 }
 
@@ -76,39 +78,13 @@ const TensorRef& module_anchor(const Module& m) {
 namespace ckd {
 
 bool weight_dtype_fits(WeightFormat format, Dtype d) {
-  switch (format) {
-    case WeightFormat::kFp8Block:
-    case WeightFormat::kFp8Tensor:
-    case WeightFormat::kFp8Channel:
-    case WeightFormat::kFp8Group:
-    case WeightFormat::kMxfp8:
-      return d == Dtype::kF8_E4M3 || d == Dtype::kF8_E5M2;
-    case WeightFormat::kNvfp4:
-    case WeightFormat::kMxfp4:
-      return d == Dtype::kU8 || d == Dtype::kF4;
-    case WeightFormat::kIntPacked:
-      return d == Dtype::kI32 || d == Dtype::kU8;
-    case WeightFormat::kInt8:
-      return d == Dtype::kI8;
-    case WeightFormat::kNone:
-    case WeightFormat::kUnknown:
-      return true;
-  }
-  return true;
+  const WeightFormatTraits* traits = format_traits(format);
+  return !traits || traits->weight_dtypes.contains(d);
 }
 
 std::string expected_weight_dtypes(WeightFormat format) {
-  switch (format) {
-    case WeightFormat::kNvfp4:
-    case WeightFormat::kMxfp4:
-      return "U8 (two E2M1 codes per byte) or F4";
-    case WeightFormat::kIntPacked:
-      return "I32 (packed integers)";
-    case WeightFormat::kInt8:
-      return "I8";
-    default:
-      return "F8_E4M3";
-  }
+  const WeightFormatTraits* traits = format_traits(format);
+  return traits ? std::string(traits->weight_dtypes_text) : "";
 }
 
 std::vector<std::vector<std::string>> required_weight_params(QuantMethod method,
@@ -131,6 +107,10 @@ std::vector<std::vector<std::string>> required_weight_params(QuantMethod method,
       return {{"weight_scale"}};
     case WeightFormat::kIntPacked:
       return {{"weight_scale"}, {"weight_shape"}};
+    case WeightFormat::kGptq:
+    case WeightFormat::kAwqGemm:
+    case WeightFormat::kAwqGemv:
+      return {{"scales"}, {"qzeros"}};
     case WeightFormat::kNone:
     case WeightFormat::kUnknown:
       return {};

@@ -1,0 +1,17 @@
+// Declaration readers for quant methods that live in their own files (one per format family),
+// called by parse_quant_scheme. Internal to src/checkpoint.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "checkpoint/quant_scheme.h"
+
+namespace ckd {
+
+// quant_method gptq / awq, and auto-round with packing_format auto_gptq / auto_awq. Returns
+// false (leaving `s` alone) when `method` is none of them.
+bool read_gptq_awq_scheme(const nlohmann::json& qc, const std::string& method, QuantScheme& s);
+
+}  // namespace ckd

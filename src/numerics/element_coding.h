@@ -1,0 +1,39 @@
+// The element codings of the weight formats: how one stored code becomes a number before its
+// scale applies. One definition for the CPU decoder (src/compare) and the CUDA kernels
+// (kernels/, whose cuda::Coding is this type): plain C++ with no includes, so nvcc compiles it
+// too. The numeric values are the ABI between the two; formats.cpp's static_asserts hold them.
+#pragma once
+
+namespace ckd {
+
+enum class ElementCoding : int {
+  kF8E4M3 = 0,      // one byte per element
+  kE2M1Packed = 1,  // two per byte, element 2k in the low nibble
+  kInt8 = 2,        // I8, one per byte
+  // `bits`-bit unsigned values u = q + 2^(bits-1) in a row's little-endian int32 words:
+  kIntDense = 3,   // element i at bit i*bits of the row's word stream (compressed-tensors since
+                   // 2026-05; may straddle two words)
+  kIntLegacy = 4,  // 32/bits elements per word, the high bits unused (compressed-tensors before)
+  // BF16/F32 weights stored uncompressed (compressed-tensors "dense"), fake-quantized from
+  // their sidecars (compare/fake_quant.h).
+  kDenseFloat = 5,
+  // GPTQ: `bits`-bit unsigned values packed down the input dimension, qweight [in*bits/32, out];
+  // 3-bit values straddle words (GPTQModel nn_modules/qlinear/__init__.py, pack_block).
+  kGptqColumnPacked = 6,
+  // AWQ GEMM: 4-bit values, eight per int32 along the output dimension in the order
+  // 0, 2, 4, 6, 1, 3, 5, 7 (AutoAWQ awq/utils/packing_utils.py, AWQ_ORDER).
+  kAwqInterleaved = 7,
+  // AWQ GEMV: 4-bit values, eight per int32 along the input dimension, qweight [out, in/8].
+  kAwqRowPacked = 8,
+};
+
+inline constexpr int kElementCodingCount = 9;
+
+// The codings the CUDA kernels decode; compare runs every other one on the CPU.
+constexpr bool cuda_decodes(ElementCoding c) {
+  return c == ElementCoding::kF8E4M3 || c == ElementCoding::kE2M1Packed ||
+         c == ElementCoding::kInt8 || c == ElementCoding::kIntDense ||
+         c == ElementCoding::kIntLegacy;
+}
+
+}  // namespace ckd
