@@ -14,6 +14,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "io/checked.h"
+#include "numerics/formats.h"
 
 namespace ckd {
 
@@ -851,6 +852,40 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
       }
       out.shapes.push_back({std::string(original), t.shape, want, e.size_names(), false});
     };
+
+    // GPTQ / AWQ store a linear's weight as `qweight`, int32 codes packed along the input (GPTQ,
+    // [in*bits/32, out]) or the output (AWQ GEMM, [in, out*bits/32]): the format table's
+    // logical_matrix recovers [out, in] (GPTQModel nn_modules/qlinear/__init__.py, AutoAWQ
+    // modules/linear/gemm.py).
+    auto check_qweight = [&](size_t idx) {
+      found[idx] = 1;
+      if (!ref || !ref->info || !ref->info->dtype) return;
+      const ExpectedTensor& e = expected[idx];
+      const TensorInfo& t = *ref->info;
+      const std::vector<uint64_t>& want = e.shape();
+      const Module* mod = ck->modules().find(original.substr(0, original.rfind('.')));
+      const WeightFormatTraits* traits =
+          mod && mod->group ? format_traits(mod->group->format) : nullptr;
+      int bits = mod && mod->group ? logical_bits(config, mod->group) : 0;
+      if (!traits || bits == 0 || want.size() != 2) return;  // packing unknown: not judged
+      std::optional<LogicalMatrix> logical =
+          t.shape.size() == 2 ? logical_matrix(*traits, *t.dtype, bits, t.shape[0], t.shape[1])
+                              : std::nullopt;
+      if (logical && logical->out == want[0] && (logical->in == 0 || logical->in == want[1]))
+        return;
+      out.shapes.push_back({std::string(original), t.shape, want, e.size_names(), true});
+    };
+    if (direct[n] == kNone && original.ends_with(".qweight")) {
+      std::string weight = mapping.empty() ? std::string(original)
+                                           : apply_layout(std::string(original), mapping);
+      weight.replace(weight.size() - 8, 8, ".weight");
+      uint32_t hit = by_name.find(weight);
+      if (hit != kNone) {
+        check_qweight(hit);
+        last_direct_module = original.substr(0, original.rfind('.'));
+        continue;
+      }
+    }
 
     if (direct[n] != kNone) {
       check_shape(direct[n], original.size() != expected[direct[n]].name.size());
