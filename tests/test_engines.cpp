@@ -407,3 +407,25 @@ TEST_CASE("--engine selects the verdicts a scan computes; none skips the work") 
   request.engines.clear();
   CHECK(ckd::run_scan(request).engines.empty());
 }
+
+// A gate never passes what it could not check: no weights, or a repeated prefix the architecture
+// model could not place (the demo's config lacks head sizes), is no "loads".
+TEST_CASE("no weights fails in every engine; a repeated prefix fails vLLM with the key it misses") {
+  ckd_test::TempDir tmp;
+  build_spec("no-weights-config-only", tmp.path() + "/empty");
+  auto empty = ckd_test::scan_all_rules(tmp.path() + "/empty");
+  for (const char* engine : {"vllm", "sglang", "transformers"}) {
+    const auto& v = verdict(empty, engine);
+    CAPTURE(reasons_text(v));
+    CHECK(v.verdict == "fails");
+    CHECK(has_reason(v, "no-weights", ""));
+  }
+  build_spec("repeated-prefix", tmp.path() + "/prefix");
+  auto prefix = ckd_test::scan_all_rules(tmp.path() + "/prefix");
+  const auto& v = verdict(prefix, "vllm");
+  CAPTURE(reasons_text(v));
+  CHECK(v.verdict == "fails");
+  CHECK(has_reason(v, "repeated-prefix", ""));
+  CHECK(verdict(prefix, "sglang").verdict == "misloads");
+  CHECK(verdict(prefix, "transformers").verdict == "misloads");
+}
