@@ -15,7 +15,6 @@
 #include "checkpoint/architecture.h"
 #include "checkpoint/checkpoint.h"
 #include "fix/fix_command.h"
-#include "fixture/bench_checkpoint.h"
 #include "rules/engine.h"
 #include "scan/scan.h"
 #include "test_util.h"
@@ -196,12 +195,7 @@ TEST_CASE("real index: Kimi2-PCL claims DeepseekV3ForCausalLM without MLA sizes:
 TEST_CASE("the triple-prefix Qwen3.6-35B-A3B FP8 checkpoint: key-layout-mismatch, fixed without --source") {
   ckd_test::TempDir tmp;
   std::string dir = tmp.path() + "/qwen36";
-  ckd::fixture::BenchShape shape;
-  shape.layers = 4;
-  shape.experts = 8;
-  shape.shards = 2;
-  shape.stem = "model.language_model.language_model.language_model.";
-  ckd::fixture::write_bench_checkpoint(dir, shape);
+  ckd_test::write_small_bench(dir, "model.language_model.language_model.language_model.");
 
   auto before = ckd_test::scan_all_rules(dir, true);
   std::map<std::string, size_t> counts;
@@ -236,11 +230,7 @@ TEST_CASE("the triple-prefix Qwen3.6-35B-A3B FP8 checkpoint: key-layout-mismatch
 TEST_CASE("the healthy full-shape bench checkpoint models with zero architecture findings") {
   ckd_test::TempDir tmp;
   std::string dir = tmp.path() + "/bench";
-  ckd::fixture::BenchShape shape;
-  shape.layers = 4;
-  shape.experts = 8;
-  shape.shards = 2;
-  ckd::fixture::write_bench_checkpoint(dir, shape);
+  ckd_test::write_small_bench(dir);
   auto ck = ckd::Checkpoint::open(dir);
   ckd::ArchitectureDiff d = ckd::diff_against_architecture(*ck);
   REQUIRE(d.modeled());

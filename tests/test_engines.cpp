@@ -15,7 +15,6 @@
 #include "engines/engine_profile.h"
 #include "engines/engine_verdict.h"
 #include "fix/fix_command.h"
-#include "fixture/bench_checkpoint.h"
 #include "fixture/fixture.h"
 #include "report/json_report.h"
 #include "report/text_report.h"
@@ -80,11 +79,7 @@ void spell_out_visual_entries(const std::string& dir) {
 // rewritten: every full entry ending in one of `short_names` becomes that short name.
 std::string bench_with_short_ignore_names(const std::string& dir,
                                           const std::vector<std::string>& short_names) {
-  ckd::fixture::BenchShape shape;
-  shape.layers = 4;
-  shape.experts = 8;
-  shape.shards = 2;
-  ckd::fixture::write_bench_checkpoint(dir, shape);
+  ckd_test::write_small_bench(dir);
   spell_out_visual_entries(dir);
   std::string path = dir + "/config.json";
   json config;
@@ -216,12 +211,8 @@ TEST_CASE("the indexed ignore matcher agrees with the engines' reference matchin
 
 TEST_CASE("the healthy Qwen3.6 FP8 bench checkpoint loads in every engine once its ignore list names what vLLM matches") {
   ckd_test::TempDir tmp;
-  ckd::fixture::BenchShape shape;
-  shape.layers = 4;
-  shape.experts = 8;
-  shape.shards = 2;
   std::string dir = tmp.path() + "/bench";
-  ckd::fixture::write_bench_checkpoint(dir, shape);
+  ckd_test::write_small_bench(dir);
   // As generated, the ignore list names the vision tower by one "model.visual" entry: SGLang
   // (dot boundary) and transformers (prefix) keep it in BF16, vLLM (exact) builds it FP8.
   auto as_generated = ckd_test::scan_all_rules(dir);
@@ -301,12 +292,7 @@ TEST_CASE("a short ignore name for one shard of a fused group: SGLang fails with
 TEST_CASE("the triple-prefix Qwen3.6 checkpoint: vLLM fails with the KeyError it would raise") {
   ckd_test::TempDir tmp;
   std::string dir = tmp.path() + "/qwen36";
-  ckd::fixture::BenchShape shape;
-  shape.layers = 4;
-  shape.experts = 8;
-  shape.shards = 2;
-  shape.stem = "model.language_model.language_model.language_model.";
-  ckd::fixture::write_bench_checkpoint(dir, shape);
+  ckd_test::write_small_bench(dir, "model.language_model.language_model.language_model.");
   spell_out_visual_entries(dir);
   auto report = ckd_test::scan_all_rules(dir);
   const auto& vllm = verdict(report, "vllm");

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 
+#include "fixture/bench_checkpoint.h"
 #include "rules/engine.h"
 #include "scan/scan.h"
 
@@ -19,6 +20,18 @@ inline ckd::ScanReport scan_all_rules(const std::string& dir, bool deep = false)
   request.rules = ckd::select_rules(rules, {}, {});
   request.options.deep = deep;
   return ckd::run_scan(request);
+}
+
+// The bench checkpoint (Qwen3.6-35B-A3B FP8 layout) at test size: 4 layers, 8 experts, 2 shards,
+// the text model under `stem`.
+inline void write_small_bench(const std::string& dir,
+                              const std::string& stem = "model.language_model.") {
+  ckd::fixture::BenchShape shape;
+  shape.layers = 4;
+  shape.experts = 8;
+  shape.shards = 2;
+  shape.stem = stem;
+  ckd::fixture::write_bench_checkpoint(dir, shape);
 }
 
 class TempDir {
