@@ -10,6 +10,7 @@
 
 #include "io/json_reader.h"
 #include "remote/http_source.h"
+#include "remote/hub_cache.h"
 
 namespace ckd {
 
@@ -104,6 +105,8 @@ RemoteLocation parse_remote_location(const std::string& location, const std::str
     loc.base_url = fmt::format("{}/{}/resolve/{}/", base, rest, rev);
     loc.tree_url = fmt::format("{}/api/models/{}/tree/{}", base, rest, rev);
     loc.hub = true;
+    loc.repo = std::string(rest);
+    loc.revision = std::string(revision);
     return loc;
   }
   if (!location.starts_with("https://") && !location.starts_with("http://"))
@@ -293,13 +296,26 @@ int RemoteStore::open_parallelism(int requested_threads) const {
 std::unique_ptr<FileStore> open_store(const std::string& location, const HttpSettings& settings) {
   if (!is_remote_location(location)) return std::make_unique<LocalStore>(location);
   RemoteEnvironment env = remote_environment();
-  if (env.offline)
-    throw IoError(fmt::format("{}: HF_HUB_OFFLINE is set, so nothing is fetched", location));
   RemoteLocation parsed;
   try {
     parsed = parse_remote_location(location, env.endpoint);
   } catch (const std::runtime_error& e) {
     throw IoError(e.what());
+  }
+  if (parsed.hub) {
+    std::string cache = hub_cache_dir();
+    auto snapshot = find_hub_cache_snapshot(cache, parsed.repo, parsed.revision);
+    // Offline, a partial snapshot is what huggingface_hub would load too: scan it as it is.
+    if (snapshot && (snapshot->complete || env.offline))
+      return std::make_unique<LocalStore>(snapshot->dir);
+    if (env.offline) {
+      throw IoError(fmt::format(
+          "{}: HF_HUB_OFFLINE is set and the local cache ({}) does not hold this revision, so "
+          "nothing is read",
+          location, cache.empty() ? "no HF_HUB_CACHE, HF_HOME or HOME" : cache));
+    }
+  } else if (env.offline) {
+    throw IoError(fmt::format("{}: HF_HUB_OFFLINE is set, so nothing is fetched", location));
   }
   HttpSettings with_token = settings;
   with_token.bearer_token = env.token;

@@ -18,6 +18,8 @@ struct RemoteLocation {
   std::string base_url;  // files are base_url + percent-encoded name; ends with '/'
   std::string tree_url;  // the Hub's listing API for this revision; empty when unknown
   bool hub = false;      // hf://: the listing must work (a 404 means no such repo or revision)
+  std::string repo;      // hf:// only: ORG/REPO
+  std::string revision;  // hf:// only: as written (default "main")
 };
 
 // True for the locations RemoteStore reads (hf://, http://, https://).
@@ -66,7 +68,9 @@ class RemoteStore final : public FileStore {
   std::set<std::string> files_;  // the files at the top level of the listing
 };
 
-// Opens `location` as a local directory or, when it is a URL, a RemoteStore.
+// Opens `location` as a local directory or, when it is a URL, a RemoteStore. An hf:// revision
+// that the local huggingface_hub cache holds whole is read from the cache (src/remote/hub_cache.h);
+// under HF_HUB_OFFLINE only the cache is read.
 std::unique_ptr<FileStore> open_store(const std::string& location, const HttpSettings& settings);
 
 }  // namespace ckd
