@@ -32,13 +32,14 @@ ScanReport run_scan(const ScanRequest& request) {
   auto start = std::chrono::steady_clock::now();
   OpenOptions open_options;
   open_options.threads = request.options.threads;
-  if (request.options.deep && is_remote_location(request.dir)) {
+  auto store = open_store(request.dir, request.http);  // hf:// may be read from the hub cache
+  if (request.options.deep && !store->is_local()) {
     throw IoError(
         fmt::format("{}: --deep reads every byte of every tensor; download the "
                     "checkpoint and scan the directory instead",
                     request.dir));
   }
-  auto ck = Checkpoint::open(open_store(request.dir, request.http), open_options);
+  auto ck = Checkpoint::open(std::move(store), open_options);
   std::unique_ptr<Checkpoint> source;
   if (!request.source_dir.empty())
     source = Checkpoint::open(open_store(request.source_dir, request.http), open_options);
