@@ -25,7 +25,7 @@ nlohmann::json finding_json(const Finding& f) {
   return j;
 }
 
-void write_json_report(std::ostream& out, const ScanReport& r) {
+nlohmann::json scan_report_json(const ScanReport& r) {
   nlohmann::json findings = nlohmann::json::array();
   nlohmann::json truncated = nlohmann::json::array();  // notes for findings a check did not list
   for (const Finding& f : r.findings) {
@@ -77,8 +77,12 @@ void write_json_report(std::ostream& out, const ScanReport& r) {
                        {"bytes", r.transfer->bytes},
                        {"file_bytes", r.transfer->file_bytes}};
   }
+  return doc;
+}
+
+void write_json_report(std::ostream& out, const ScanReport& r) {
   // Messages can carry bytes from the file (names are validated UTF-8, but be safe).
-  out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  out << scan_report_json(r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 
 }  // namespace ckd
