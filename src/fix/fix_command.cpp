@@ -78,7 +78,7 @@ FixOutcome run_fix(const FixRequest& request) {
   outcome.plan = plan_fixes(*outcome.checkpoint, outcome.source.get(), options);
 
   if (!request.dry_run) {
-    WriteOptions write_options{request.threads, request.force};
+    WriteOptions write_options{request.threads, request.force, request.progress};
     if (request.in_place) {
       if (outcome.plan.changes_anything())
         outcome.written = write_in_place(*outcome.checkpoint, outcome.plan, write_options);

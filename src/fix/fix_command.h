@@ -22,6 +22,7 @@ struct FixRequest {
   bool dry_run = false;
   bool force = false;
   int threads = 0;
+  bool progress = false;  // a progress line on stderr while files are written
 };
 
 struct FixOutcome {

@@ -19,6 +19,7 @@
 
 #include "io/checked.h"
 #include "io/parallel.h"
+#include "io/progress.h"
 #include "io/paths.h"
 #include "io/trace.h"
 
@@ -354,6 +355,8 @@ WriteStats stage_all(const std::vector<StageJob>& jobs, const std::string& stagi
   std::mutex mu;
   std::exception_ptr error;
   int threads = options.threads > 0 ? options.threads : std::min(4, worker_count(0));
+  ProgressLine progress(options.progress, "fix staged", jobs.size(), ProgressLine::Unit::kItems,
+                        "files");
   parallel_for(jobs.size(), threads, [&](size_t i) {
     {
       std::lock_guard lock(mu);
@@ -368,6 +371,7 @@ WriteStats stage_all(const std::vector<StageJob>& jobs, const std::string& stagi
       std::lock_guard lock(mu);
       stats.bytes += bytes;
       (j.shard ? stats.files_rewritten : stats.files_copied) += 1;
+      progress.add(1);
       crash_point("staged");
     } catch (...) {
       std::lock_guard lock(mu);

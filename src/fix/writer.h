@@ -32,6 +32,7 @@ struct WriteStats {
 struct WriteOptions {
   int threads = 0;
   bool force = false;  // OUT may already hold files (they are replaced one by one)
+  bool progress = false;  // a progress line on stderr (files staged)
 };
 
 // Writes the whole repaired checkpoint to `out_dir`. Throws IoError (nothing left behind) when

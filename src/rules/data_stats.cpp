@@ -1,17 +1,14 @@
 #include "rules/data_stats.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include "checkpoint/checkpoint.h"
 #include "io/parallel.h"
+#include "io/progress.h"
 
 namespace ckd {
 
@@ -151,30 +148,7 @@ DataScanSummary scan_tensor_data(const Checkpoint& ck, int threads, bool progres
     }
   }
   std::vector<DataStats> results(items.size());
-  std::atomic<uint64_t> done_bytes{0};
-  std::atomic<bool> finished{false};
-  std::thread reporter;
-  // Stops and joins the progress line on every exit, a read error included: a joinable
-  // std::thread destroyed during unwinding would call std::terminate.
-  struct StopReporter {
-    std::atomic<bool>& finished;
-    std::thread& reporter;
-    ~StopReporter() {
-      finished = true;
-      if (reporter.joinable()) reporter.join();
-    }
-  } stop_reporter{finished, reporter};
-  if (progress) {
-    reporter = std::thread([&] {
-      while (!finished) {
-        std::fprintf(stderr, "\rckptdoctor: --deep read %.1f of %.1f GiB",
-                     static_cast<double>(done_bytes) / (1 << 30),
-                     static_cast<double>(summary.bytes) / (1 << 30));
-        for (int i = 0; i < 5 && !finished; ++i) usleep(100000);
-      }
-      std::fprintf(stderr, "\r\033[K");
-    });
-  }
+  ProgressLine line(progress, "--deep read", summary.bytes, ProgressLine::Unit::kBytes);
   // copy_to reads with pread (never through the mapping: a shard that shrank after it was
   // opened is a short read and an IoError naming the file, not a SIGBUS); parallel_for brings
   // the first worker's error back to this thread.
@@ -189,7 +163,7 @@ DataScanSummary scan_tensor_data(const Checkpoint& ck, int threads, bool progres
       src.copy_to(at + off, n, buffer.data());
       count_chunk(*w.tensor->dtype, std::string_view(buffer.data(), n), results[i]);
     }
-    done_bytes += w.length;
+    line.add(w.length);
   });
   for (size_t i = 0; i < items.size(); ++i) {
     DataStats& total = summary.tensors[items[i].tensor];
