@@ -367,7 +367,9 @@ TEST_CASE("a missing static input scale misloads; the healthy modelopt export lo
 TEST_CASE("healthy architecture and GPTQ/AWQ fixtures load in every engine") {
   for (const char* spec : {"base-arch-llama", "base-arch-qwen3-moe-fp8", "base-arch-qwen3-5-moe-vl",
                            "base-arch-deepseek-v3", "base-ct-fp8-static", "base-gptq-int4",
-                           "base-gptq-int3", "base-awq-gemm", "arch-gptq-qwen2"}) {
+                           "base-gptq-int3", "base-awq-gemm", "arch-gptq-qwen2", "base-arch-gpt-oss",
+                           "base-gpt-oss-mxfp4", "base-arch-gemma3", "base-arch-glm4-moe",
+                           "base-arch-minimax-m2"}) {
     CAPTURE(spec);
     ckd_test::TempDir tmp;
     build_spec(spec, tmp.path() + "/ck");
