@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -417,4 +418,27 @@ TEST_CASE("no weights fails in every engine; a repeated prefix fails vLLM with t
   CHECK(has_reason(v, "repeated-prefix", ""));
   CHECK(verdict(prefix, "sglang").verdict == "misloads");
   CHECK(verdict(prefix, "transformers").verdict == "misloads");
+}
+
+TEST_CASE("real producers' healthy exports load where the engine reads their method") {
+  // fixtures/producers: llmcompressor and modelopt output (ct-vl-moe-fp8-repacked is the one
+  // with a defect on purpose). transformers has no modelopt quantizer.
+  const std::string root = std::string(CKD_SOURCE_DIR) + "/fixtures/producers";
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(root)) {
+    std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || name.rfind("source-", 0) == 0 || name == "ct-vl-moe-fp8-repacked")
+      continue;
+    CAPTURE(name);
+    auto report = ckd_test::scan_all_rules(entry.path().string());
+    for (const auto& v : report.engines) {
+      CAPTURE(v.engine);
+      CAPTURE(reasons_text(v));
+      bool no_quantizer = v.engine == "transformers" && name.rfind("mo-", 0) == 0;
+      CHECK(v.verdict == (no_quantizer ? "fails" : "loads"));
+      if (no_quantizer) CHECK(has_reason(v, "unsupported-quant-method", "modelopt"));
+    }
+    ++checked;
+  }
+  CHECK(checked >= 12);
 }

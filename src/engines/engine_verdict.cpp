@@ -51,7 +51,11 @@ class EngineIgnore {
  public:
   EngineIgnore(const QuantScheme& scheme, IgnoreMatch how) : how_(how) {
     for (const NamePattern& p : scheme.ignore) {
-      if (p.regex || p.kind == NamePattern::Kind::kClass) {
+      // A modelopt wildcard ("model.visual*") is matched as a glob by every engine that reads
+      // modelopt (vLLM modelopt.py is_layer_excluded: fnmatch after exact and substring; SGLang
+      // modelopt_quant.py is_layer_excluded: glob-style wildcards).
+      if (p.regex || p.kind == NamePattern::Kind::kClass ||
+          (p.kind == NamePattern::Kind::kGlob && !p.is_literal())) {
         patterned_.push_back(&p);
         continue;
       }
