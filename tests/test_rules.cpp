@@ -1,6 +1,7 @@
 // Rule data: tensor selectors, validation of rule files, and selection by name/code/family.
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -88,4 +89,30 @@ TEST_CASE("every built-in rule has a unique code and name, docs, and a known fam
                      [](const ckd::Rule* r) { return r->code == "CKD505"; }));
   CHECK_THROWS_WITH_AS(ckd::select_rules(rules, {"scale"}, {}),
                        doctest::Contains("did you mean scales?"), std::runtime_error);
+}
+
+TEST_CASE("index-total-size: the block padding huggingface_hub counts is accepted, no more") {
+  // fixtures/producers/ct-fp8-block: total_size = tensor bytes + 32,768, the padding of the four
+  // 64x128 k/v projections to 128x128 blocks. One byte more is a stale index.
+  ckd_test::TempDir tmp;
+  std::string dir = tmp.path() + "/ck";
+  std::filesystem::copy(std::string(CKD_SOURCE_DIR) + "/fixtures/producers/ct-fp8-block", dir);
+  auto count = [&] {
+    size_t n = 0;
+    for (const auto& f : ckd_test::scan_all_rules(dir).findings) n += f.name == "index-total-size";
+    return n;
+  };
+  CHECK(count() == 0);
+  std::string path = dir + "/model.safetensors.index.json";
+  nlohmann::json index = nlohmann::json::parse(std::ifstream(path));
+  uint64_t healthy = index["metadata"]["total_size"].get<uint64_t>();
+  for (uint64_t total : {healthy + 1, healthy - 32768 - 1}) {
+    CAPTURE(total);
+    index["metadata"]["total_size"] = total;
+    std::ofstream(path) << index.dump();
+    CHECK(count() == 1);
+  }
+  index["metadata"]["total_size"] = healthy - 32768;  // exactly the tensor bytes
+  std::ofstream(path) << index.dump();
+  CHECK(count() == 0);
 }
