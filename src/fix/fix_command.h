@@ -13,6 +13,8 @@
 
 namespace ckd {
 
+struct Rule;
+
 struct FixRequest {
   std::string dir;
   std::string out_dir;  // empty with --in-place or --dry-run
@@ -22,6 +24,10 @@ struct FixRequest {
   bool dry_run = false;
   bool force = false;
   int threads = 0;
+  // --apply-safe: the rules whose findings propose fixes, as the command's settings selected
+  // them (cli/rule_settings.h: ckptdoctor.json, --rules, --select/--ignore). Empty: every
+  // built-in rule.
+  std::vector<const Rule*> rules;
 };
 
 struct FixOutcome {

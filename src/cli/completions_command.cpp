@@ -1,0 +1,67 @@
+#include "cli/completions_command.h"
+
+#include <algorithm>
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/completions.h"
+#include "report/ci_common.h"
+#include "rules/rule_set.h"
+
+namespace ckd::cli {
+namespace {
+
+// Built-in rule names and codes, their families and code prefixes (CKD5), and ALL: what
+// `rules NAME` and --select/--ignore accept.
+std::vector<std::string> rule_words() {
+  std::vector<std::string> words;
+  auto add = [&](const std::string& w) {
+    if (std::find(words.begin(), words.end(), w) == words.end()) words.push_back(w);
+  };
+  RuleSet rules = RuleSet::builtin();
+  for (const Rule& r : rules.rules()) add(r.family);
+  for (const Rule& r : rules.rules()) add(r.code.substr(0, 4));
+  for (const Rule& r : rules.rules()) {
+    add(r.name);
+    add(r.code);
+  }
+  add("ALL");
+  return words;
+}
+
+}  // namespace
+
+Command add_completions_command(CLI::App& app) {
+  auto shell = std::make_shared<std::string>();
+  CLI::App* completions =
+      app.add_subcommand("completions", "Print a shell completion script (bash, zsh, fish)");
+  completions->add_option("SHELL", *shell, "the shell")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh", "fish"}));
+  Command command;
+  command.app = completions;
+  command.run = [shell, &app] {
+    CompletionWords words;
+    std::vector<std::string> rules = rule_words();
+    words.positional["rules"] = rules;
+    words.option["--select"] = rules;
+    words.option["--ignore"] = rules;
+    std::cout << shell_completion(app, *shell, words);
+    return kExitClean;
+  };
+  return command;
+}
+
+Command add_man_command(CLI::App& app) {
+  Command command;
+  command.app = app.add_subcommand("man", "Print the man page (roff), made from this help");
+  command.run = [&app] {
+    std::cout << man_page(app, fmt::format("ckptdoctor {}", ckptdoctor_version()));
+    return kExitClean;
+  };
+  return command;
+}
+
+}  // namespace ckd::cli
