@@ -1,6 +1,6 @@
 #include "cli/completions_command.h"
 
-#include <algorithm>
+#include <set>
 #include <iostream>
 #include <memory>
 
@@ -16,18 +16,19 @@ namespace {
 // Built-in rule names and codes, their families and code prefixes (CKD5), and ALL: what
 // `rules NAME` and --select/--ignore accept.
 std::vector<std::string> rule_words() {
-  std::vector<std::string> words;
-  auto add = [&](const std::string& w) {
-    if (std::find(words.begin(), words.end(), w) == words.end()) words.push_back(w);
-  };
+  std::set<std::string> families, prefixes, names;
   RuleSet rules = RuleSet::builtin();
-  for (const Rule& r : rules.rules()) add(r.family);
-  for (const Rule& r : rules.rules()) add(r.code.substr(0, 4));
   for (const Rule& r : rules.rules()) {
-    add(r.name);
-    add(r.code);
+    families.insert(r.family);
+    prefixes.insert(r.code.substr(0, 4));
+    names.insert(r.name);
+    names.insert(r.code);
   }
-  add("ALL");
+  // Families first, then code prefixes, then rules: the order a shell lists them in.
+  std::vector<std::string> words(families.begin(), families.end());
+  words.insert(words.end(), prefixes.begin(), prefixes.end());
+  words.insert(words.end(), names.begin(), names.end());
+  words.push_back("ALL");
   return words;
 }
 

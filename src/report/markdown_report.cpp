@@ -1,5 +1,9 @@
 #include "report/markdown_report.h"
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "report/ci_common.h"
@@ -27,8 +31,9 @@ const Rule* rule_of(const ScanReport& r, const std::string& code) {
 }
 
 std::string finding_line(const Finding& f) {
-  std::string where = markdown_text(f.file.empty() ? "(checkpoint)" : f.file);
-  if (!f.tensor.empty()) where += " · " + markdown_text(f.tensor);
+  std::string where = markdown_text(f.file);
+  if (!f.tensor.empty()) where += (where.empty() ? "" : " · ") + markdown_text(f.tensor);
+  if (where.empty()) where = "(checkpoint)";
   return fmt::format("- {}: {}\n", where, markdown_text(f.message));
 }
 
@@ -36,6 +41,10 @@ void write_summary_table(std::ostream& out, const ScanReport& r) {
   out << "| errors | warnings | infos | gate |\n|---:|---:|---:|---|\n";
   out << fmt::format("| {} | {} | {} | {} |\n\n", r.errors, r.warnings, r.infos, gate(r));
 }
+
+// Rule names are kebab-case and codes CKD + digits (checked when rules load): printed as they
+// are, so the Markdown source reads as well as the rendered page. Text from the checkpoint is
+// always escaped.
 
 // One heading per rule (findings arrive sorted by severity, then code), a table of contents
 // first so a long report can be skimmed.
@@ -60,16 +69,17 @@ void write_findings(std::ostream& out, const ScanReport& r) {
   out << "### Findings by rule\n\n| severity | rule | code | findings |\n|---|---|---|---:|\n";
   for (const Group& g : groups) {
     const Finding& head = r.findings[g.begin];
-    out << fmt::format("| {} | {} | {} | {} |\n", severity_name(head.severity),
-                       markdown_text(head.name), head.code, g.count);
+    out << fmt::format("| {} | {} | {} | {} |\n", severity_name(head.severity), head.name,
+                       head.code, g.count);
   }
   out << "\n";
   for (const Group& g : groups) {
     const Finding& head = r.findings[g.begin];
-    out << fmt::format("#### {} {} ({}) ×{}\n\n", severity_name(head.severity),
-                       markdown_text(head.name), head.code, g.count);
+    out << fmt::format("#### {} {} ({}) ×{}\n\n", severity_name(head.severity), head.name,
+                       head.code, g.count);
+    // The rule's own one-line summary, Markdown as written (its `code` spans render).
     if (const Rule* rule = rule_of(r, head.code); rule && !rule->docs.summary.empty())
-      out << "> " << markdown_text(rule->docs.summary) << "\n\n";
+      out << "> " << printable(rule->docs.summary) << "\n\n";
     std::vector<const Finding*> listed;
     std::vector<const Finding*> notes;
     for (size_t k = g.begin; k < g.end; ++k)
@@ -103,7 +113,7 @@ void write_engines(std::ostream& out, const ScanReport& r) {
                                                : reason.rule + ": " + reason.message);
     }
     out << fmt::format("| {} | {} | {} | {} |\n", markdown_text(e.engine),
-                       markdown_text(e.version), markdown_text(e.verdict), why);
+                       markdown_text(e.version), e.verdict, why);
   }
   out << "\n";
 }
@@ -132,6 +142,19 @@ void write_tail(std::ostream& out, const ScanReport& r) {
     }
   }
   out << fmt::format("<sub>ckptdoctor {} · {:.2f}s</sub>\n", ckptdoctor_version(), r.seconds);
+}
+
+// "0", "1", ..., "10" by number (the map sorts "10" before "2"), then "other".
+std::vector<std::pair<std::string, ErrorSummary>> layers_in_model_order(const CompareReport& c) {
+  std::vector<std::pair<std::string, ErrorSummary>> layers(c.by_layer.begin(), c.by_layer.end());
+  auto key = [](const std::string& layer) {
+    bool number = !layer.empty() && layer.size() < 10 &&
+                  std::all_of(layer.begin(), layer.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+    return std::make_pair(!number, number ? std::stoull(layer) : 0ull);
+  };
+  std::stable_sort(layers.begin(), layers.end(),
+                   [&](const auto& a, const auto& b) { return key(a.first) < key(b.first); });
+  return layers;
 }
 
 }  // namespace
@@ -170,7 +193,7 @@ void write_compare_markdown(std::ostream& out, const CompareReport& c, const Sca
       out << fmt::format("<details><summary>by layer ({} layers)</summary>\n\n",
                          c.by_layer.size());
     out << "| layer | modules | over limit | median | max |\n|---|---:|---:|---:|---:|\n";
-    for (const auto& [layer, s] : c.by_layer)
+    for (const auto& [layer, s] : layers_in_model_order(c))
       out << fmt::format("| {} | {} | {} | {} | {} |\n", markdown_text(layer), s.modules,
                          s.failed, readable_percent(s.median), readable_percent(s.max));
     out << (collapse ? "\n</details>\n\n" : "\n");
