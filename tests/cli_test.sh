@@ -372,6 +372,12 @@ if [ -w "$tmp" ]; then ok; else
 fi
 chmod u+w "$tmp"
 if ls -a "$tmp" | grep -q '\.partial$'; then fail "a report write left its partial file"; else ok; fi
+expect_rc 1 "--output-file /dev/stdout writes through" -- "$bin" scan --format json --output-file /dev/stdout fixtures/demo
+valid_json "$tmp/out" "--output-file /dev/stdout"
+echo old >"$tmp/link-target.json" && ln -sf link-target.json "$tmp/report-link.json"
+expect_rc 1 "--output-file through a link" -- "$bin" scan --format json --output-file "$tmp/report-link.json" fixtures/demo
+if [ -L "$tmp/report-link.json" ]; then ok; else fail "--output-file replaced the link"; fi
+valid_json "$tmp/link-target.json" "the link's target holds the report"
 
 # --format markdown: read back by tests/markdown_check.py against the JSON of the same scan.
 for case in fixtures/demo "$tmp/healthy" "$tmp/bad-scales"; do

@@ -51,7 +51,21 @@ void fsync_file(const std::string& path) {
 void write_file_atomically(const std::string& path,
                            const std::function<void(std::ostream&)>& write) {
   namespace fs = std::filesystem;
-  const fs::path target(path);
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (fs::exists(status) && !fs::is_regular_file(status)) {
+    // /dev/stdout, a pipe, a process substitution: there is nothing to replace, so write to it.
+    std::ofstream file(path, std::ios::binary);
+    if (!file) fail(path, "cannot write the report", errno);
+    write(file);
+    file.flush();
+    if (!file) fail(path, "writing the report failed", errno);
+    return;
+  }
+  // A link is followed: the file it names is replaced, the link stays.
+  const fs::path target = fs::is_symlink(fs::symlink_status(path, ec)) && fs::exists(status)
+                              ? fs::canonical(path, ec)
+                              : fs::path(path);
   const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
   // Hidden, and unique per process so two runs writing the same report never share a file.
   const std::string partial =
@@ -65,7 +79,7 @@ void write_file_atomically(const std::string& path,
       if (!file) fail(partial, "writing the report failed", errno);
     }
     fsync_file(partial);
-    if (std::rename(partial.c_str(), path.c_str()) != 0)
+    if (std::rename(partial.c_str(), target.c_str()) != 0)
       fail(path, "cannot rename the report into place", errno);
   } catch (...) {
     std::error_code ignored;
