@@ -230,6 +230,9 @@ std::string man_page(const CLI::App& app, const std::string& version) {
   for (const auto& [command, effect] : examples)
     out += fmt::format(".TP\n.B {}\n{}\n", roff(command), roff(effect));
   out += ".SH FILES\n.TP\nckptdoctor.json\nProject settings in the scanned directory.\n";
+  out += ".TP\nBASELINE.json\nAccepted findings written by scan \\-\\-baseline FILE "
+         "\\-\\-write\\-baseline; later scans with \\-\\-baseline FILE fail only on new "
+         "ones.\n";
   return out;
 }
 
