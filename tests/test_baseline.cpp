@@ -43,7 +43,8 @@ TEST_CASE("apply_baseline: accepted, new and gone, counted per fingerprint") {
   const std::string path =
       (std::filesystem::temp_directory_path() / "ckd_test_baseline.json").string();
   ckd::ScanReport recorded;
-  recorded.findings = {finding("CKD503", "a", "scale -1 at 0"), finding("CKD503", "a", "scale -2 at 1"),
+  recorded.findings = {finding("CKD503", "a", "scale -1 at 0"),
+                       finding("CKD503", "a", "scale -2 at 1"),
                        finding("CKD201", "", "total_size 10 != 12", ckd::Severity::kWarning)};
   ckd::write_baseline(path, recorded);
   ckd::Baseline baseline = ckd::load_baseline(path);
@@ -52,8 +53,9 @@ TEST_CASE("apply_baseline: accepted, new and gone, counted per fingerprint") {
 
   ckd::ScanReport today;
   today.fail_on = ckd::Severity::kWarning;
-  today.findings = {finding("CKD503", "a", "scale -5 at 0"), finding("CKD503", "a", "scale -6 at 1"),
-                    finding("CKD503", "a", "scale -7 at 2"),  // one more than accepted: new
+  today.findings = {finding("CKD503", "a", "scale -5 at 0"),
+                    finding("CKD503", "a", "scale -6 at 1"),
+                    finding("CKD503", "a", "scale -7 at 2"),     // one more than accepted: new
                     finding("CKD402", "b", "repeated prefix")};  // new rule: new
   ckd::apply_baseline(baseline, today);
   REQUIRE(today.baseline);

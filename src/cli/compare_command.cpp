@@ -78,9 +78,10 @@ Command add_compare_command(CLI::App& app) {
       ->required();
   compare->add_option("--device", a->device, "where to decode (auto: a GPU when there is one)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  compare->add_option("--format", a->format,
-                      "output format: text, json, or as a gate like scan's: sarif, junit, github, "
-                      "gitlab, markdown (each failing module a roundtrip-error finding)")
+  compare
+      ->add_option("--format", a->format,
+                   "output format: text, json, or as a gate like scan's: sarif, junit, github, "
+                   "gitlab, markdown (each failing module a roundtrip-error finding)")
       ->check(CLI::IsMember({"text", "json", "sarif", "junit", "github", "gitlab", "markdown"}));
   compare->add_option("--output-file", a->output_file,
                       "write the report to FILE instead of stdout (replaced whole)");
@@ -98,8 +99,9 @@ Command add_compare_command(CLI::App& app) {
   compare->add_option("--color", a->color, "colour text output")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   compare->add_flag("-q,--quiet", a->quiet, "print the failing modules only");
-  compare->add_flag("-s,--silent", a->silent,
-                    "print nothing, errors included: the exit code is the answer (2: could not run)");
+  compare->add_flag(
+      "-s,--silent", a->silent,
+      "print nothing, errors included: the exit code is the answer (2: could not run)");
   Command command;
   command.app = compare;
   command.run = [a] { return run_compare_command(*a); };

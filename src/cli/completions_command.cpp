@@ -1,8 +1,8 @@
 #include "cli/completions_command.h"
 
-#include <set>
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include <fmt/format.h>
 

@@ -155,7 +155,8 @@ Command add_fix_command(CLI::App& app) {
                       "exit 1 when the re-scan of the output has a finding at or above this")
           ->check(CLI::IsMember({"error", "warning", "info", "never"}));
   add_rule_options(*fix, a->rules, true, "DIR");
-  fix->add_option("--format", a->format, "output format (json: the plan, the write and the re-scan)")
+  fix->add_option("--format", a->format,
+                  "output format (json: the plan, the write and the re-scan)")
       ->check(CLI::IsMember({"text", "json"}));
   fix->add_option("--color", a->color, "colour text output")
       ->check(CLI::IsMember({"auto", "always", "never"}));

@@ -15,8 +15,8 @@ RuleSetup build_rule_setup(const RuleSettings& s) {
     if (auto found = find_project_config(s.dir)) setup.config = load_project_config(*found);
   }
   setup.rules = RuleSet::builtin();
-  std::vector<std::string> files = setup.config ? setup.config->rule_files
-                                                : std::vector<std::string>{};
+  std::vector<std::string> files =
+      setup.config ? setup.config->rule_files : std::vector<std::string>{};
   files.insert(files.end(), s.rule_files.begin(), s.rule_files.end());
   for (const std::string& path : files) setup.rules.add_json(read_small_file(path, 16 << 20), path);
   std::vector<std::string> select = s.select, ignore = s.ignore;
@@ -29,12 +29,11 @@ RuleSetup build_rule_setup(const RuleSettings& s) {
   return setup;
 }
 
-void add_rule_options(CLI::App& command, RuleSettings& s, bool selection,
-                      const std::string& what) {
+void add_rule_options(CLI::App& command, RuleSettings& s, bool selection, const std::string& what) {
   if (selection) {
-    s.select_option = command.add_option(
-        "--select", s.select,
-        "only these rules: names, codes, code prefixes (CKD5), families, ALL");
+    s.select_option =
+        command.add_option("--select", s.select,
+                           "only these rules: names, codes, code prefixes (CKD5), families, ALL");
     s.ignore_option =
         command.add_option("--ignore", s.ignore, "skip these rules (same forms as --select)");
   }

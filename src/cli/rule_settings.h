@@ -17,12 +17,12 @@
 namespace ckd::cli {
 
 struct RuleSettings {
-  std::string dir;                       // where ckptdoctor.json is looked for (local only)
-  std::string config_file;               // --config
-  bool no_config = false;                // --no-config
-  std::vector<std::string> rule_files;   // --rules
+  std::string dir;                          // where ckptdoctor.json is looked for (local only)
+  std::string config_file;                  // --config
+  bool no_config = false;                   // --no-config
+  std::vector<std::string> rule_files;      // --rules
   std::vector<std::string> select, ignore;  // --select / --ignore (comma lists allowed)
-  CLI::Option* select_option = nullptr;  // given on the command line: wins over the project's
+  CLI::Option* select_option = nullptr;     // given on the command line: wins over the project's
   CLI::Option* ignore_option = nullptr;
 };
 

@@ -59,7 +59,8 @@ void print_list(const std::vector<const Rule*>& rules, const std::string& format
                              severity_name(r->severity),
                              std::string("fix:") + fix_applicability_name(r->fix), r->docs.summary);
   }
-  std::cout << "\nckptdoctor rules NAME explains one rule; rules FAMILY (or CKD5) lists a family.\n";
+  std::cout
+      << "\nckptdoctor rules NAME explains one rule; rules FAMILY (or CKD5) lists a family.\n";
 }
 
 int run_rules_command(const RulesArgs& a) {
@@ -105,8 +106,7 @@ Command add_rules_command(CLI::App& app) {
   CLI::App* rules = app.add_subcommand(
       "rules", "List the rules, one family (rules scales, rules CKD5), or explain one rule");
   rules->add_option("NAME", a->name, "rule name or code, family or code prefix");
-  rules->add_option("--format", a->format, "output format")
-      ->check(CLI::IsMember({"text", "json"}));
+  rules->add_option("--format", a->format, "output format")->check(CLI::IsMember({"text", "json"}));
   rules->add_option("--rules", a->rules.rule_files, "add rules from a JSON file");
   Command command;
   command.app = rules;

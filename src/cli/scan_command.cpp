@@ -43,9 +43,9 @@ void write_scan_report(std::ostream& out, const ScanArgs& a, const ScanReport& r
     write_ci_format(out, a.format, report);
   } else {
     bool to_terminal = a.output_file.empty();
-    write_text_report(out, report,
-                      TextStyle{to_terminal && use_color(a.color), a.quiet,
-                                to_terminal ? terminal_width() : 0});
+    write_text_report(
+        out, report,
+        TextStyle{to_terminal && use_color(a.color), a.quiet, to_terminal ? terminal_width() : 0});
   }
 }
 
@@ -105,11 +105,12 @@ Command add_scan_command(CLI::App& app) {
                    "(workflow annotations + step summary), gitlab (Code Quality), markdown (a "
                    "pull-request comment or model card)")
       ->check(CLI::IsMember({"text", "json", "sarif", "junit", "github", "gitlab", "markdown"}));
-  scan->add_option("--output-file", a->output_file,
-                   "write the report to FILE instead of stdout (replaced whole, never half written)");
-  a->fail_on_option =
-      scan->add_option("--fail-on", a->fail_on, "exit 1 when a finding is at or above this severity")
-          ->check(CLI::IsMember({"error", "warning", "info", "never"}));
+  scan->add_option(
+      "--output-file", a->output_file,
+      "write the report to FILE instead of stdout (replaced whole, never half written)");
+  a->fail_on_option = scan->add_option("--fail-on", a->fail_on,
+                                       "exit 1 when a finding is at or above this severity")
+                          ->check(CLI::IsMember({"error", "warning", "info", "never"}));
   add_rule_options(*scan, a->rules, true, "DIR");
   scan->add_option("--baseline", a->baseline,
                    "accepted findings (a JSON file): only findings not in it count for --fail-on; "

@@ -11,13 +11,13 @@ namespace ckd {
 namespace {
 
 std::string error_message(const ModuleError& m) {
-  std::string message = fmt::format("{} relative error {} (limit {}), max abs error {:.4g}",
-                                    m.format, readable_percent(m.rel_error),
-                                    readable_percent(m.limit), m.max_abs_error);
+  std::string message =
+      fmt::format("{} relative error {} (limit {}), max abs error {:.4g}", m.format,
+                  readable_percent(m.rel_error), readable_percent(m.limit), m.max_abs_error);
   if (m.nan || m.inf) message += fmt::format("; decoded weight has {} NaN, {} Inf", m.nan, m.inf);
   if (m.source_nan || m.source_inf)
-    message += fmt::format("; the source has {} NaN, {} Inf (left out of the error)",
-                           m.source_nan, m.source_inf);
+    message += fmt::format("; the source has {} NaN, {} Inf (left out of the error)", m.source_nan,
+                           m.source_inf);
   return message;
 }
 
@@ -48,9 +48,8 @@ ScanReport compare_findings(const CompareReport& c, const Rule& rule,
   for (const UnpairedModule& m : c.unpaired)
     finding(Severity::kInfo, m.module, "no source tensor: " + m.reason);
   // The scan's order: severity (errors first), then the module.
-  std::stable_sort(r.findings.begin(), r.findings.end(), [](const Finding& a, const Finding& b) {
-    return a.severity > b.severity;
-  });
+  std::stable_sort(r.findings.begin(), r.findings.end(),
+                   [](const Finding& a, const Finding& b) { return a.severity > b.severity; });
   r.fail_on = fail_on;
   count_findings(r);
   return r;

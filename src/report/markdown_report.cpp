@@ -96,8 +96,8 @@ void write_findings(std::ostream& out, const ScanReport& r) {
       out << "\n</details>\n";
     }
     for (const Finding* note : notes)
-      out << fmt::format("- {} not listed by the check: {}\n", count_of(note->omitted, "more finding"),
-                         markdown_text(note->message));
+      out << fmt::format("- {} not listed by the check: {}\n",
+                         count_of(note->omitted, "more finding"), markdown_text(note->message));
     out << "\n";
   }
 }
@@ -109,11 +109,11 @@ void write_engines(std::ostream& out, const ScanReport& r) {
     std::string why;
     for (const EngineReason& reason : e.reasons) {
       if (!why.empty()) why += "<br>";
-      why += markdown_text(reason.rule.empty() ? reason.message
-                                               : reason.rule + ": " + reason.message);
+      why +=
+          markdown_text(reason.rule.empty() ? reason.message : reason.rule + ": " + reason.message);
     }
-    out << fmt::format("| {} | {} | {} | {} |\n", markdown_text(e.engine),
-                       markdown_text(e.version), e.verdict, why);
+    out << fmt::format("| {} | {} | {} | {} |\n", markdown_text(e.engine), markdown_text(e.version),
+                       e.verdict, why);
   }
   out << "\n";
 }
@@ -148,8 +148,9 @@ void write_tail(std::ostream& out, const ScanReport& r) {
 std::vector<std::pair<std::string, ErrorSummary>> layers_in_model_order(const CompareReport& c) {
   std::vector<std::pair<std::string, ErrorSummary>> layers(c.by_layer.begin(), c.by_layer.end());
   auto key = [](const std::string& layer) {
-    bool number = !layer.empty() && layer.size() < 10 &&
-                  std::all_of(layer.begin(), layer.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+    bool number =
+        !layer.empty() && layer.size() < 10 &&
+        std::all_of(layer.begin(), layer.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
     return std::make_pair(!number, number ? std::stoull(layer) : 0ull);
   };
   std::stable_sort(layers.begin(), layers.end(),
@@ -190,12 +191,11 @@ void write_compare_markdown(std::ostream& out, const CompareReport& c, const Sca
   if (!c.by_layer.empty()) {
     bool collapse = c.by_layer.size() > kModulesInline;
     if (collapse)
-      out << fmt::format("<details><summary>by layer ({} layers)</summary>\n\n",
-                         c.by_layer.size());
+      out << fmt::format("<details><summary>by layer ({} layers)</summary>\n\n", c.by_layer.size());
     out << "| layer | modules | over limit | median | max |\n|---|---:|---:|---:|---:|\n";
     for (const auto& [layer, s] : layers_in_model_order(c))
-      out << fmt::format("| {} | {} | {} | {} | {} |\n", markdown_text(layer), s.modules,
-                         s.failed, readable_percent(s.median), readable_percent(s.max));
+      out << fmt::format("| {} | {} | {} | {} | {} |\n", markdown_text(layer), s.modules, s.failed,
+                         readable_percent(s.median), readable_percent(s.max));
     out << (collapse ? "\n</details>\n\n" : "\n");
   }
   write_findings(out, r);

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <optional>
 #include <map>
+#include <optional>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -19,13 +19,15 @@ namespace {
 constexpr int kBaselineVersion = 1;
 constexpr uint64_t kMaxBaselineBytes = 64 << 20;
 
-bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
+bool is_digit(char c) {
+  return std::isdigit(static_cast<unsigned char>(c)) != 0;
+}
 
 nlohmann::json entry_json(const BaselineEntry& e) {
-  return {{"fingerprint", e.fingerprint},       {"code", e.finding.code},
-          {"name", e.finding.name},             {"severity", severity_name(e.finding.severity)},
-          {"file", e.finding.file},             {"tensor", e.finding.tensor},
-          {"message", e.finding.message},       {"count", e.count}};
+  return {{"fingerprint", e.fingerprint}, {"code", e.finding.code},
+          {"name", e.finding.name},       {"severity", severity_name(e.finding.severity)},
+          {"file", e.finding.file},       {"tensor", e.finding.tensor},
+          {"message", e.finding.message}, {"count", e.count}};
 }
 
 std::string text_field(const nlohmann::json& entry, const char* key, const std::string& where) {
@@ -135,9 +137,8 @@ void write_baseline(const std::string& path, const ScanReport& report) {
   }
   nlohmann::json list = nlohmann::json::array();
   for (const BaselineEntry& e : entries) list.push_back(entry_json(e));
-  nlohmann::json doc = {{"ckptdoctor_baseline", kBaselineVersion},
-                        {"checkpoint", report.dir},
-                        {"findings", list}};
+  nlohmann::json doc = {
+      {"ckptdoctor_baseline", kBaselineVersion}, {"checkpoint", report.dir}, {"findings", list}};
   write_file_atomically(path, [&](std::ostream& out) {
     out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   });
