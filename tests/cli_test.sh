@@ -359,6 +359,8 @@ lacks "$tmp/out" "strip-prefix" "an ignored rule proposes no fix"
 contains "$tmp/out" "regenerate-index" "the rules not ignored still propose theirs"
 expect_rc 1 "fix --no-config control: the prefix fix is back" -- "$bin" fix "$tmp/demo-keys" --apply-safe --dry-run --no-config
 contains "$tmp/out" "strip-prefix auto" "--no-config plans the prefix fix"
+expect_rc 0 "fix --select of a compare-only rule: nothing to fix (not every rule)" -- "$bin" fix "$tmp/demo-keys" --apply-safe --dry-run --select roundtrip-error
+lacks "$tmp/out" "regenerate-index" "an empty selection proposes no fix"
 expect_rc 1 "fix --select on the command line wins over the project's ignore" -- "$bin" fix "$tmp/demo-keys" --apply-safe --dry-run --select repeated-prefix
 echo '{"ignore": ["no-such-rule"]}' >"$tmp/demo-keys/ckptdoctor.json"
 expect_rc 2 "fix reports a bad project file" -- "$bin" fix "$tmp/demo-keys" --apply-safe --dry-run

@@ -70,7 +70,7 @@ FixOutcome run_fix(const FixRequest& request) {
   if (options.apply_safe) {
     static const RuleSet builtin = RuleSet::builtin();
     const std::vector<const Rule*> rules =
-        request.rules.empty() ? select_rules(builtin, {}, {}) : request.rules;
+        request.rules ? *request.rules : select_rules(builtin, {}, {});
     ScanOptions scan_options;
     scan_options.threads = request.threads;
     options = options_for_findings(

@@ -25,9 +25,9 @@ struct FixRequest {
   bool force = false;
   int threads = 0;
   // --apply-safe: the rules whose findings propose fixes, as the command's settings selected
-  // them (cli/rule_settings.h: ckptdoctor.json, --rules, --select/--ignore). Empty: every
-  // built-in rule.
-  std::vector<const Rule*> rules;
+  // them (cli/rule_settings.h: ckptdoctor.json, --rules, --select/--ignore); a selection can be
+  // empty (nothing to fix). Unset: every built-in rule.
+  std::optional<std::vector<const Rule*>> rules;
 };
 
 struct FixOutcome {
