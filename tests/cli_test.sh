@@ -361,7 +361,9 @@ expect_rc 1 "fix --no-config control: the prefix fix is back" -- "$bin" fix "$tm
 contains "$tmp/out" "strip-prefix auto" "--no-config plans the prefix fix"
 expect_rc 0 "fix --select of a compare-only rule: nothing to fix (not every rule)" -- "$bin" fix "$tmp/demo-keys" --apply-safe --dry-run --select roundtrip-error
 lacks "$tmp/out" "regenerate-index" "an empty selection proposes no fix"
-expect_rc 1 "fix --select on the command line wins over the project's ignore" -- "$bin" fix "$tmp/demo-keys" --apply-safe --dry-run --select repeated-prefix
+expect_rc 1 "fix --ignore on the command line replaces the project's" -- "$bin" fix "$tmp/demo-keys" --apply-safe --dry-run --ignore index
+contains "$tmp/out" "strip-prefix auto" "the project's ignore no longer applies"
+lacks "$tmp/out" "regenerate-index" "the command line's ignore does"
 echo '{"ignore": ["no-such-rule"]}' >"$tmp/demo-keys/ckptdoctor.json"
 expect_rc 2 "fix reports a bad project file" -- "$bin" fix "$tmp/demo-keys" --apply-safe --dry-run
 contains "$tmp/err" "no-such-rule" "fix names the unknown rule"
