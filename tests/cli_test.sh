@@ -345,5 +345,143 @@ if [ -x .venv/bin/python ]; then
   if .venv/bin/python tests/report_formats_check.py "$tmp/bad.sarif" "$tmp/bad.junit" "$tmp/bad.gitlab" "$tmp/bad.github" >"$tmp/formats" 2>&1; then ok; else fail "truncated CI formats rejected by their readers"; sed 's/^/  | /' "$tmp/formats" | tail -5; fi
 fi
 
+# Issue 14: one rule set from settings for every command. fix --apply-safe and its re-scan follow
+# DIR's ckptdoctor.json (they used the built-in rules whatever it said).
+cp -r fixtures/demo "$tmp/demo-keys"
+expect_rc 1 "fix without settings: unfixable errors remain" -- "$bin" fix "$tmp/demo-keys" --apply-safe -o "$tmp/demo-keys-plain"
+echo '{"select": ["keys"]}' >"$tmp/demo-keys/ckptdoctor.json"
+expect_rc 0 "fix --apply-safe with select keys: the re-scan runs the project's rules" -- "$bin" fix "$tmp/demo-keys" --apply-safe -o "$tmp/demo-keys-fixed"
+contains "$tmp/out" "strip-prefix auto" "fix applied the keys family's safe fix"
+contains "$tmp/out" "re-scan of $tmp/demo-keys-fixed: clean" "re-scan clean under the project's selection"
+echo '{"ignore": ["keys"]}' >"$tmp/demo-keys/ckptdoctor.json"
+expect_rc 1 "fix --apply-safe with keys ignored: the index fix only" -- "$bin" fix "$tmp/demo-keys" --apply-safe --dry-run
+lacks "$tmp/out" "strip-prefix" "an ignored rule proposes no fix"
+contains "$tmp/out" "regenerate-index" "the rules not ignored still propose theirs"
+expect_rc 1 "fix --no-config control: the prefix fix is back" -- "$bin" fix "$tmp/demo-keys" --apply-safe --dry-run --no-config
+contains "$tmp/out" "strip-prefix auto" "--no-config plans the prefix fix"
+expect_rc 0 "fix --select of a compare-only rule: nothing to fix (not every rule)" -- "$bin" fix "$tmp/demo-keys" --apply-safe --dry-run --select roundtrip-error
+lacks "$tmp/out" "regenerate-index" "an empty selection proposes no fix"
+expect_rc 1 "fix --ignore on the command line replaces the project's" -- "$bin" fix "$tmp/demo-keys" --apply-safe --dry-run --ignore index
+contains "$tmp/out" "strip-prefix auto" "the project's ignore no longer applies"
+lacks "$tmp/out" "regenerate-index" "the command line's ignore does"
+echo '{"ignore": ["no-such-rule"]}' >"$tmp/demo-keys/ckptdoctor.json"
+expect_rc 2 "fix reports a bad project file" -- "$bin" fix "$tmp/demo-keys" --apply-safe --dry-run
+contains "$tmp/err" "no-such-rule" "fix names the unknown rule"
+# Reports written with --output-file replace the file whole: a failed write keeps the old one.
+echo old >"$tmp/kept.json"
+chmod a-w "$tmp" 2>/dev/null
+if [ -w "$tmp" ]; then ok; else
+  expect_rc 2 "--output-file in a read-only directory" -- "$bin" scan --format json --output-file "$tmp/kept.json" fixtures/demo
+  if [ "$(cat "$tmp/kept.json")" = old ]; then ok; else fail "a failed report write replaced the file"; fi
+fi
+chmod u+w "$tmp"
+if ls -a "$tmp" | grep -q '\.partial$'; then fail "a report write left its partial file"; else ok; fi
+expect_rc 1 "--output-file /dev/stdout writes through" -- "$bin" scan --format json --output-file /dev/stdout fixtures/demo
+valid_json "$tmp/out" "--output-file /dev/stdout"
+echo old >"$tmp/link-target.json" && ln -sf link-target.json "$tmp/report-link.json"
+expect_rc 1 "--output-file through a link" -- "$bin" scan --format json --output-file "$tmp/report-link.json" fixtures/demo
+if [ -L "$tmp/report-link.json" ]; then ok; else fail "--output-file replaced the link"; fi
+valid_json "$tmp/link-target.json" "the link's target holds the report"
+
+# --format markdown: read back by tests/markdown_check.py against the JSON of the same scan.
+for case in fixtures/demo "$tmp/healthy" "$tmp/bad-scales"; do
+  "$bin" scan --format json "$case" >"$tmp/md.json"
+  expect_rc "$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["summary"]["failed"]))' "$tmp/md.json")" "markdown on $case" -- "$bin" scan --format markdown --output-file "$tmp/report.md" "$case"
+  if python3 tests/markdown_check.py scan "$tmp/report.md" "$tmp/md.json" >"$tmp/mdcheck" 2>&1; then ok; else fail "markdown of $case read back"; sed 's/^/  | /' "$tmp/mdcheck" | tail -5; fi
+done
+contains "$tmp/report.md" "<details><summary>15 more findings</summary>" "long lists collapse"
+# A hostile tensor name cannot inject markup.
+"$bin" scan --format json "$tmp/forged" >"$tmp/md.json"
+expect_rc 1 "markdown of a hostile name" -- "$bin" scan --format markdown "$tmp/forged"
+cp "$tmp/out" "$tmp/forged.md"
+if python3 tests/markdown_check.py scan "$tmp/forged.md" "$tmp/md.json" >"$tmp/mdcheck" 2>&1; then ok; else fail "markdown of a hostile name read back"; sed 's/^/  | /' "$tmp/mdcheck" | tail -5; fi
+if grep -q '^error fake-rule' "$tmp/forged.md"; then fail "a tensor name forged a markdown line"; else ok; fi
+
+# --baseline: accepted findings leave the gate, new ones fail it, fixed ones are listed as gone.
+expect_rc 0 "--write-baseline records and passes" -- "$bin" scan --fail-on warning --baseline "$tmp/base.json" --write-baseline "$tmp/warn-only"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["ckptdoctor_baseline"] == 1 and [f["name"] for f in d["findings"]] == ["index-total-size"], d' "$tmp/base.json" && ok || fail "baseline file"
+expect_rc 1 "without the baseline the warning fails" -- "$bin" scan --fail-on warning "$tmp/warn-only"
+expect_rc 0 "a baselined finding passes" -- "$bin" scan --fail-on warning --baseline "$tmp/base.json" "$tmp/warn-only"
+contains "$tmp/out" "baseline $tmp/base.json: 1 finding accepted" "text names what the baseline accepted"
+lacks "$tmp/out" "index-total-size (CKD" "an accepted finding is not listed"
+expect_rc 1 "a new finding fails" -- "$bin" scan --fail-on warning --baseline "$tmp/base.json" "$tmp/bad-scales"
+contains "$tmp/out" "non-positive-scale (CKD503) x32" "the new findings are listed"
+contains "$tmp/out" "gone: index-total-size" "a fixed finding is reported as gone"
+expect_rc 0 "a fixed finding passes" -- "$bin" scan --fail-on warning --baseline "$tmp/base.json" --format json "$tmp/healthy"
+python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))["baseline"]; assert b["accepted"] == 0 and [g["name"] for g in b["gone"]] == ["index-total-size"], b' "$tmp/out" && ok || fail "json lists the gone entry"
+"$bin" scan --baseline "$tmp/demo-base.json" --write-baseline fixtures/demo >/dev/null 2>&1
+expect_rc 0 "the demo against its own baseline" -- "$bin" scan --baseline "$tmp/demo-base.json" --fail-on info fixtures/demo
+expect_rc 2 "--write-baseline without --baseline" -- "$bin" scan --write-baseline fixtures/demo
+echo '{"findings": []}' >"$tmp/not-a-baseline.json"
+expect_rc 2 "a file that is not a baseline" -- "$bin" scan --baseline "$tmp/not-a-baseline.json" fixtures/demo
+contains "$tmp/err" "not a ckptdoctor baseline" "bad baseline message"
+expect_rc 2 "a missing baseline" -- "$bin" scan --baseline "$tmp/no-such-baseline.json" fixtures/demo
+
+# compare as a gate: the scan's formats, --output-file, --fail-on, -q and -s.
+"$bin" compare "$cmp/modelopt-nvfp4-broken" --source "$cmp/source" --format json >"$tmp/cmp.json"
+for f in sarif junit github gitlab markdown; do
+  expect_rc 1 "compare --format $f on a broken checkpoint" -- "$bin" compare "$cmp/modelopt-nvfp4-broken" --source "$cmp/source" --format "$f" --output-file "$tmp/cmp.$f"
+  if [ -s "$tmp/out" ]; then fail "compare --output-file $f also printed to stdout"; else ok; fi
+  expect_rc 0 "compare --format $f on a healthy checkpoint" -- "$bin" compare "$cmp/ct-nvfp4" --source "$cmp/source" --format "$f" --output-file "$tmp/cmp-ok.$f"
+done
+if [ -x .venv/bin/python ]; then
+  if .venv/bin/python tests/report_formats_check.py "$tmp/cmp.sarif" "$tmp/cmp.junit" "$tmp/cmp.gitlab" "$tmp/cmp.github" >"$tmp/formats" 2>&1; then ok; else fail "compare CI formats rejected by their readers"; sed 's/^/  | /' "$tmp/formats" | tail -5; fi
+fi
+python3 - "$tmp/cmp.sarif" "$tmp/cmp.junit" "$tmp/cmp.gitlab" <<'PY' && ok || fail "compare failures are the formats' results"
+import json, sys, xml.etree.ElementTree as ET
+sarif = json.load(open(sys.argv[1]))
+results = sarif["runs"][0]["results"]
+assert len(results) == 2 and all(r["ruleId"] == "CKD701" for r in results), results
+failures = ET.parse(sys.argv[2]).getroot().iter("failure")
+assert sum(1 for _ in failures) == 2
+assert len(json.load(open(sys.argv[3]))) == 2
+PY
+if python3 tests/markdown_check.py compare "$tmp/cmp.markdown" "$tmp/cmp.json" >"$tmp/mdcheck" 2>&1; then ok; else fail "compare markdown read back"; sed 's/^/  | /' "$tmp/mdcheck" | tail -5; fi
+"$bin" compare "$cmp/ct-nvfp4" --source "$cmp/source" --format json >"$tmp/cmp-ok.json"
+if python3 tests/markdown_check.py compare "$tmp/cmp-ok.markdown" "$tmp/cmp-ok.json" >"$tmp/mdcheck" 2>&1; then ok; else fail "healthy compare markdown read back"; sed 's/^/  | /' "$tmp/mdcheck" | tail -5; fi
+expect_rc 0 "compare --fail-on never" -- "$bin" compare "$cmp/modelopt-nvfp4-broken" --source "$cmp/source" --fail-on never
+echo '{"severity": {"roundtrip-error": "warning"}}' >"$tmp/cmp-warn.json"
+expect_rc 0 "compare: a warning-severity limit passes the error gate" -- "$bin" compare "$cmp/modelopt-nvfp4-broken" --source "$cmp/source" --config "$tmp/cmp-warn.json"
+expect_rc 1 "compare: --fail-on warning fails it" -- "$bin" compare "$cmp/modelopt-nvfp4-broken" --source "$cmp/source" --config "$tmp/cmp-warn.json" --fail-on warning
+expect_rc 1 "compare -q" -- "$bin" compare "$cmp/modelopt-nvfp4-broken" --source "$cmp/source" -q
+contains "$tmp/out" "roundtrip-error (CKD701) x2" "compare -q lists the failing modules"
+lacks "$tmp/out" "modules over their limit" "compare -q prints no summary"
+expect_rc 1 "compare -s" -- "$bin" compare "$cmp/modelopt-nvfp4-broken" --source "$cmp/source" -s
+if [ -s "$tmp/out" ] || [ -s "$tmp/err" ]; then fail "compare -s printed something"; else ok; fi
+expect_rc 2 "compare -s on a usage error" -- "$bin" compare "$cmp/ct-nvfp4" -s
+if [ -s "$tmp/out" ] || [ -s "$tmp/err" ]; then fail "compare -s printed a usage error"; else ok; fi
+expect_rc 1 "compare of a truncated shard as junit" -- "$bin" compare "$tmp/cut" --source "$cmp/source-sharded" --format junit
+contains "$tmp/out" "not decoded" "an undecoded module is a failure in junit"
+
+# rules FAMILY, completions of rule names and families, the man page's ENVIRONMENT and EXAMPLES.
+expect_rc 0 "rules scales" -- "$bin" rules scales --format json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d and all(r["family"] == "scales" and r["code"].startswith("CKD5") for r in d), d' "$tmp/out" && ok || fail "rules FAMILY lists one family"
+"$bin" rules CKD5 --format json >"$tmp/ckd5.json"
+if cmp -s "$tmp/out" "$tmp/ckd5.json"; then ok; else fail "rules CKD5 differs from rules scales"; fi
+expect_rc 0 "rules roundtrip (a compare-tier family)" -- "$bin" rules roundtrip
+contains "$tmp/out" "roundtrip-error" "rules roundtrip"
+lacks "$tmp/out" "invalid-header" "rules roundtrip lists no other family"
+expect_rc 2 "rules with a misspelt family" -- "$bin" rules scalez
+contains "$tmp/err" "did you mean scales?" "family suggestion"
+"$bin" completions bash >"$tmp/completion.bash"
+got=$(bash -c 'source "$1"; COMP_WORDS=(ckptdoctor rules repeated-pre); COMP_CWORD=2; _ckptdoctor; echo "${COMPREPLY[@]}"' _ "$tmp/completion.bash")
+if [ "$got" = "repeated-prefix" ]; then ok; else fail "bash completes rules repeated-pre to '$got'"; fi
+got=$(bash -c 'source "$1"; COMP_WORDS=(ckptdoctor rules scal); COMP_CWORD=2; _ckptdoctor; echo "${COMPREPLY[@]}"' _ "$tmp/completion.bash")
+case " $got " in *" scales "*) ok ;; *) fail "bash completes rules scal to '$got' (no family)" ;; esac
+got=$(bash -c 'source "$1"; COMP_WORDS=(ckptdoctor scan --ignore CKD5); COMP_CWORD=3; _ckptdoctor; echo "${COMPREPLY[@]}"' _ "$tmp/completion.bash")
+case " $got " in *" CKD503 "*) ok ;; *) fail "bash completes --ignore CKD5 to '$got'" ;; esac
+got=$(bash -c 'source "$1"; COMP_WORDS=(ckptdoctor scan fix); COMP_CWORD=2; _ckptdoctor; echo "${COMPREPLY[@]}"' _ "$tmp/completion.bash")
+case "$got" in *repeated-prefix*) fail "scan's DIR completes rule names" ;; *) ok ;; esac
+"$bin" completions fish >"$tmp/completion.fish"
+if grep "__fish_seen_subcommand_from rules' -a" "$tmp/completion.fish" | grep -q " scales .* repeated-prefix "; then ok; else fail "fish completes rule families and names"; fi
+"$bin" man | sed 's/\\-/-/g' >"$tmp/man.txt"
+for section in ENVIRONMENT EXAMPLES; do contains "$tmp/man.txt" ".SH $section" "man $section"; done
+for var in HF_TOKEN HF_ENDPOINT HF_HUB_OFFLINE HF_HOME NO_COLOR CKPTDOCTOR_TRACE; do contains "$tmp/man.txt" ".B $var" "man lists $var"; done
+# Every variable the code reads is in the man page.
+for var in $(grep -rhoE 'getenv(_string)?\("[A-Z_]+"\)' src | grep -oE '"[A-Z_]+"' | tr -d '"' | sort -u); do
+  case "$var" in HOME|HUGGING_FACE_HUB_TOKEN) continue ;; esac
+  contains "$tmp/man.txt" ".B $var" "man lists $var (read by the code)"
+done
+
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -68,12 +68,13 @@ FixOutcome run_fix(const FixRequest& request) {
 
   FixOptions options = request.options;
   if (options.apply_safe) {
-    static const RuleSet rules = RuleSet::builtin();
+    static const RuleSet builtin = RuleSet::builtin();
+    const std::vector<const Rule*> rules =
+        request.rules ? *request.rules : select_rules(builtin, {}, {});
     ScanOptions scan_options;
     scan_options.threads = request.threads;
-    options =
-        options_for_findings(options, run_rules(select_rules(rules, {}, {}), *outcome.checkpoint,
-                                                outcome.source.get(), scan_options));
+    options = options_for_findings(
+        options, run_rules(rules, *outcome.checkpoint, outcome.source.get(), scan_options));
   }
   outcome.plan = plan_fixes(*outcome.checkpoint, outcome.source.get(), options);
 

@@ -13,6 +13,8 @@
 
 namespace ckd {
 
+struct Rule;
+
 struct FixRequest {
   std::string dir;
   std::string out_dir;  // empty with --in-place or --dry-run
@@ -23,6 +25,10 @@ struct FixRequest {
   bool force = false;
   int threads = 0;
   bool progress = false;  // a progress line on stderr while files are written
+  // --apply-safe: the rules whose findings propose fixes, as the command's settings selected
+  // them (cli/rule_settings.h: ckptdoctor.json, --rules, --select/--ignore); a selection can be
+  // empty (nothing to fix). Unset: every built-in rule.
+  std::optional<std::vector<const Rule*>> rules;
 };
 
 struct FixOutcome {

@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "io/atomic_file.h"
 #include "io/checked.h"
 #include "io/parallel.h"
 #include "io/progress.h"
@@ -29,13 +30,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kChunk = 4 << 20;  // per buffer; a worker holds at most two
-
-std::string errno_text(int e) {
-  if (e == ENOSPC) return "no space left on device";
-  if (e == EDQUOT) return "disk quota exceeded";
-  if (e == EFBIG) return "file too large (the file size limit was reached)";
-  return std::strerror(e);
-}
 
 [[noreturn]] void fail(const std::string& path, const std::string& what, int e) {
   throw IoError(fmt::format("{}: {}: {}", path, what, errno_text(e)));
@@ -57,24 +51,6 @@ void read_exact(int fd, uint64_t offset, char* out, size_t length, const std::st
     offset += static_cast<uint64_t>(n);
     length -= static_cast<size_t>(n);
   }
-}
-
-void fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) fail(dir, "cannot open directory", errno);
-  int rc = ::fsync(fd);
-  int e = errno;
-  ::close(fd);
-  if (rc != 0 && e != EINVAL) fail(dir, "fsync failed", e);
-}
-
-void fsync_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(path, "cannot open", errno);
-  int rc = ::fsync(fd);
-  int e = errno;
-  ::close(fd);
-  if (rc != 0) fail(path, "fsync failed", e);
 }
 
 // A file being written: explicit offsets, kernel-side copies where the filesystem allows.

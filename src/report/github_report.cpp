@@ -18,6 +18,8 @@ const char* command_of(Severity s) {
   return s == Severity::kError ? "error" : s == Severity::kWarning ? "warning" : "notice";
 }
 
+}  // namespace
+
 // Text from the checkpoint in GitHub-flavoured Markdown (a table cell or a line): every
 // character that could start emphasis, code, a link, HTML, a heading or end the cell is
 // backslash-escaped (GFM allows that for any ASCII punctuation), so `__metadata__` stays literal
@@ -30,8 +32,6 @@ std::string markdown_text(std::string_view s) {
   }
   return out;
 }
-
-}  // namespace
 
 std::string github_escape_data(std::string_view s) {
   return replace_chars(s, {{'%', "%25"}, {'\r', "%0D"}, {'\n', "%0A"}});

@@ -20,4 +20,8 @@ std::string github_step_summary(const ScanReport& report);
 std::string github_escape_data(std::string_view s);
 std::string github_escape_property(std::string_view s);
 
+// Text for Markdown (the step summary, --format markdown): every ASCII punctuation character that
+// could start markup backslash-escaped, control characters escaped by printable().
+std::string markdown_text(std::string_view s);
+
 }  // namespace ckd

@@ -72,6 +72,15 @@ nlohmann::json scan_report_json(const ScanReport& r) {
   }
   doc["engines"] = engines;
   if (!r.source_dir.empty()) doc["source"] = r.source_dir;
+  if (r.baseline) {
+    nlohmann::json gone = nlohmann::json::array();
+    for (const auto& [f, count] : r.baseline->gone) {
+      nlohmann::json entry = finding_json(f);
+      entry["count"] = count;
+      gone.push_back(entry);
+    }
+    doc["baseline"] = {{"file", r.baseline->file}, {"accepted", r.baseline->accepted}, {"gone", gone}};
+  }
   if (r.transfer) {
     doc["transfer"] = {{"requests", r.transfer->requests},
                        {"bytes", r.transfer->bytes},

@@ -89,6 +89,18 @@ void write_text_report(std::ostream& out, const ScanReport& r, const TextStyle& 
                      count_of(r.warnings, "warning"), r.infos, r.seconds, verdict);
   if (r.fail_on) out << p.dim(fmt::format(" (--fail-on {})", severity_name(*r.fail_on)));
   out << "\n";
+  if (r.baseline) {
+    uint64_t gone = 0;
+    for (const auto& [f, count] : r.baseline->gone) gone += count;
+    out << p.dim(fmt::format("baseline {}: {} accepted (not counted above), {} gone\n",
+                             printable(r.baseline->file), count_of(r.baseline->accepted, "finding"),
+                             gone));
+    for (const auto& [f, count] : r.baseline->gone)
+      out << p.dim(wrap_text(fmt::format("  gone: {} ({}) x{} {}{}", f.name, f.code, count,
+                                         location(f), printable(f.message)),
+                             style.width, 6))
+          << "\n";
+  }
   if (!r.engines.empty()) {
     out << "\n";
     write_engines(out, r, p, style.width);

@@ -37,6 +37,10 @@ size_t edit_distance(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+bool selector_matches(const Rule& rule, const std::string& entry) {
+  return entry_matches(rule, entry);
+}
+
 std::string closest_name(const std::string& word, const std::vector<std::string>& names) {
   std::string best;
   size_t best_distance = std::max<size_t>(3, word.size() / 3) + 1;

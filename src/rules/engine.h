@@ -16,6 +16,10 @@ namespace ckd {
 std::vector<const Rule*> select_rules(const RuleSet& rules, const std::vector<std::string>& select,
                                       const std::vector<std::string>& ignore);
 
+// Whether one --select/--ignore entry (name, code, code prefix, family, ALL) names `rule`;
+// `ckptdoctor rules FAMILY` lists a family with it.
+bool selector_matches(const Rule& rule, const std::string& entry);
+
 // Why `rule` does not run in a scan with these options (a --deep rule without --deep, a --source
 // rule without --source), or empty when it runs. A rule that did not run is not a pass.
 std::string reason_not_run(const Rule& rule, const ScanOptions& options, bool has_source);

@@ -28,6 +28,18 @@ std::string describe_scheme(const QuantScheme& s) {
   return fmt::format("{}: {} ({})", method, fmt::join(formats, ", "), s.source_file);
 }
 
+void count_findings(ScanReport& report) {
+  report.errors = report.warnings = report.infos = 0;
+  report.failed = false;
+  // Counts are findings, not report lines: a capped check's "... and N more" note stands for N.
+  for (const Finding& f : report.findings) {
+    (f.severity == Severity::kError     ? report.errors
+     : f.severity == Severity::kWarning ? report.warnings
+                                        : report.infos) += f.count();
+    if (report.fail_on) report.failed = report.failed || f.severity >= *report.fail_on;
+  }
+}
+
 ScanReport run_scan(const ScanRequest& request) {
   auto start = std::chrono::steady_clock::now();
   OpenOptions open_options;
@@ -72,17 +84,8 @@ ScanReport run_scan(const ScanRequest& request) {
       report.not_run.push_back({r, std::move(why)});
     }
   }
-  // Counts are findings, not report lines: a capped check's "... and N more" note stands for N.
-  for (const Finding& f : report.findings) {
-    (f.severity == Severity::kError     ? report.errors
-     : f.severity == Severity::kWarning ? report.warnings
-                                        : report.infos) += f.count();
-  }
   report.fail_on = request.fail_on;
-  if (request.fail_on) {
-    for (const Finding& f : report.findings)
-      report.failed = report.failed || f.severity >= *request.fail_on;
-  }
+  count_findings(report);
   for (const Checkpoint* c : {ck.get(), source.get()}) {
     const auto* remote = c ? dynamic_cast<const RemoteStore*>(&c->store()) : nullptr;
     if (!remote) continue;

@@ -42,7 +42,18 @@ struct ScanReport {
   double seconds = 0;
   std::optional<RemoteTransfer> transfer;  // remote scans (of DIR and --source together)
   std::vector<EngineVerdict> engines;      // per --engine: loads, fails or misloads
+  // --baseline FILE (scan/baseline.h): the findings it accepted are left out of `findings` and
+  // the counts; `gone` lists its entries no longer found (fixed: the baseline can shrink).
+  struct Baselined {
+    std::string file;
+    uint64_t accepted = 0;
+    std::vector<std::pair<Finding, uint64_t>> gone;  // recorded finding, how many are gone
+  };
+  std::optional<Baselined> baseline;
 };
+
+// Sets errors / warnings / infos and `failed` from `findings` and `fail_on`.
+void count_findings(ScanReport& report);
 
 struct ScanRequest {
   std::string dir;
