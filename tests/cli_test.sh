@@ -477,6 +477,38 @@ if grep "__fish_seen_subcommand_from rules' -a" "$tmp/completion.fish" | grep -q
 "$bin" man | sed 's/\\-/-/g' >"$tmp/man.txt"
 for section in ENVIRONMENT EXAMPLES; do contains "$tmp/man.txt" ".SH $section" "man $section"; done
 for var in HF_TOKEN HF_ENDPOINT HF_HUB_OFFLINE HF_HOME NO_COLOR CKPTDOCTOR_TRACE; do contains "$tmp/man.txt" ".B $var" "man lists $var"; done
+# Several checkpoints: one report each, one exit code; JSON Lines as each scan completes, resumable.
+expect_rc 1 "two checkpoints, text" -- "$bin" scan "$tmp/healthy" fixtures/demo
+contains "$tmp/out" "ckptdoctor scan $tmp/healthy" "first report"
+contains "$tmp/out" "ckptdoctor scan fixtures/demo" "second report"
+expect_rc 0 "two healthy" -- "$bin" scan "$tmp/healthy" "$tmp/healthy"
+printf '# survey\n%s\nfixtures/demo\n%s/absent\n' "$tmp/healthy" "$tmp" > "$tmp/list.txt"
+expect_rc 2 "a list with one unreadable" -- "$bin" scan --from-file "$tmp/list.txt" --format jsonl --output-file "$tmp/survey.jsonl"
+if python3 - "$tmp/survey.jsonl" "$tmp" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+by = {r["checkpoint"]: r for r in rows}
+assert len(rows) == 3, rows
+assert by[sys.argv[2] + "/healthy"]["exit"] == 0 and by[sys.argv[2] + "/healthy"]["summary"]["errors"] == 0
+assert by["fixtures/demo"]["exit"] == 1 and by["fixtures/demo"]["summary"]["errors"] > 0
+assert by[sys.argv[2] + "/absent"]["exit"] == 2 and "no such" in by[sys.argv[2] + "/absent"]["error"]
+PY
+then ok; else fail "jsonl survey read back"; fi
+# An interrupted run's cut-off last line is ended, passed over, and its scan runs again.
+printf '{"checkpoint":"fixtures/demo","exit":1,"summ' >> "$tmp/survey.jsonl"
+expect_rc 2 "resume" -- "$bin" scan --from-file "$tmp/list.txt" --format jsonl --output-file "$tmp/survey.jsonl" --skip-done "$tmp/survey.jsonl"
+if python3 - "$tmp/survey.jsonl" <<'PY'
+import json, sys
+lines = open(sys.argv[1]).read().split("\n")
+good = [json.loads(l) for l in lines if l.startswith("{") and l.endswith("}")]
+assert len(good) == 4, len(good)  # 3 before + the unreadable one again; done ones skipped
+assert [r["exit"] for r in good].count(2) == 2
+PY
+then ok; else fail "jsonl resume"; fi
+expect_rc 2 "json holds one" -- "$bin" scan "$tmp/healthy" fixtures/demo --format json
+contains "$tmp/err" "jsonl" "json with several names jsonl"
+expect_rc 2 "no DIR" -- "$bin" scan
+
 # Every variable the code reads is in the man page.
 for var in $(grep -rhoE 'getenv(_string)?\("[A-Z_]+"\)' src | grep -oE '"[A-Z_]+"' | tr -d '"' | sort -u); do
   case "$var" in HOME|HUGGING_FACE_HUB_TOKEN) continue ;; esac

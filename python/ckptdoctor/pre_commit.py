@@ -16,7 +16,8 @@ from ckptdoctor import find_ckptdoctor_bin
 # `ckptdoctor scan --help`). MULTI_VALUE ones accept several (`--select CKD5 CKD3`).
 TAKES_VALUE = {"--fail-on", "--select", "--ignore", "--source", "--config", "--threads",
                "--rules", "--format", "--output-file", "--color", "--progress", "--timeout",
-               "--retries", "--deadline", "--engine", "--baseline"}
+               "--retries", "--deadline", "--engine", "--baseline", "--from-file",
+               "--skip-done", "--jobs"}
 MULTI_VALUE = {"--select", "--ignore", "--engine"}
 
 

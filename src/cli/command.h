@@ -22,6 +22,9 @@ struct Command {
   std::function<bool()> silent = [] { return false; };
   // The command has -s/--silent, so a usage error is silenced too when argv holds it.
   bool has_silent_flag = false;
+  // Called with argv before parsing (e.g. scan: DIR is optional when --from-file is given;
+  // a required positional is what keeps `--select A B DIR` from giving DIR to --select).
+  std::function<void(int, char**)> before_parse = [](int, char**) {};
 };
 
 }  // namespace ckd::cli

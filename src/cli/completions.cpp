@@ -193,11 +193,18 @@ std::string man_page(const CLI::App& app, const std::string& version) {
                    "HUGGING_FACE_HUB_TOKEN is read when it is unset."},
       {"HF_TOKEN_PATH", "File holding the token when HF_TOKEN is unset (default: "
                         "$HF_HOME/token, where `hf auth login` stores it)."},
-      {"HF_HOME", "Hugging Face home (default ~/.cache/huggingface), for the token file."},
+      {"HF_HOME", "Hugging Face home (default ~/.cache/huggingface), for the token file and the "
+                  "hub cache."},
       {"HF_ENDPOINT", "Hub endpoint for hf:// locations (default https://huggingface.co), e.g. a "
                       "mirror."},
-      {"HF_HUB_OFFLINE", "1, ON, YES or TRUE: fetch nothing; a remote location is an error "
-                         "(exit 2)."},
+      {"HF_HUB_OFFLINE", "1, ON, YES or TRUE: fetch nothing; an hf:// location is read from "
+                         "the local cache only, any other remote location is an error (exit 2)."},
+      {"HF_HUB_CACHE", "The huggingface_hub cache hf:// revisions are read from when they are "
+                       "there whole (default: $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, "
+                       "else ~/.cache/huggingface/hub); HUGGINGFACE_HUB_CACHE is the older name."},
+      {"HUGGINGFACE_HUB_CACHE", "The older name of HF_HUB_CACHE."},
+      {"XDG_CACHE_HOME", "Where the huggingface_hub cache is when HF_HUB_CACHE and HF_HOME are "
+                         "unset."},
       {"NO_COLOR", "Set and not empty: no colour in text output (wins over FORCE_COLOR)."},
       {"FORCE_COLOR", "Set and not 0: colour even when stdout is not a terminal."},
       {"COLUMNS", "Width to wrap text output at on a terminal (default: the terminal's)."},

@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
     std::cerr << "ckptdoctor: error: " << error << "\n";
     return kExitError;
   }
+  for (const Command& c : commands) c.before_parse(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

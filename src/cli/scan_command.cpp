@@ -1,8 +1,9 @@
 #include "cli/scan_command.h"
 
-#include <unistd.h>
-
 #include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -12,11 +13,13 @@
 #include "cli/cli_common.h"
 #include "cli/report_output.h"
 #include "cli/rule_settings.h"
+#include "io/progress.h"
 #include "report/json_report.h"
 #include "report/markdown_report.h"
 #include "report/text_report.h"
 #include "rules/engine.h"
 #include "scan/baseline.h"
+#include "scan/batch.h"
 #include "scan/scan.h"
 
 namespace ckd::cli {
@@ -25,8 +28,10 @@ namespace {
 struct ScanArgs {
   RuleSettings rules;
   std::string source, format = "text", fail_on = "error", color = "auto", progress = "auto";
-  std::string output_file, baseline;
+  std::string output_file, baseline, from_file, skip_done;
+  std::vector<std::string> locations;  // DIR...: one or more
   std::vector<std::string> engines;
+  int jobs = 2;
   bool deep = false, quiet = false, silent = false, write_baseline = false;
   int threads = 0;
   HttpSettings http;
@@ -37,6 +42,10 @@ struct ScanArgs {
 void write_scan_report(std::ostream& out, const ScanArgs& a, const ScanReport& report) {
   if (a.format == "json") {
     write_json_report(out, report);
+  } else if (a.format == "jsonl") {
+    BatchResult one{report.dir, report, ""};
+    out << batch_result_json(one).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+        << "\n";
   } else if (a.format == "markdown") {
     write_markdown_report(out, report);
   } else if (is_ci_format(a.format)) {
@@ -49,7 +58,109 @@ void write_scan_report(std::ostream& out, const ScanArgs& a, const ScanReport& r
   }
 }
 
+ScanRequest scan_request(const ScanArgs& a, const RuleSetup& setup, const std::string& dir,
+                         const std::string& source, const std::string& fail_on) {
+  ScanRequest request;
+  request.dir = dir;
+  request.source_dir = source;
+  request.options.deep = a.deep;
+  request.options.threads = a.threads;
+  request.http = a.http;
+  request.rules = setup.selected;
+  if (!a.engines.empty()) request.engines = select_engines(split_commas(a.engines));
+  request.fail_on = fail_on == "never" ? std::nullopt : parse_severity(fail_on);
+  return request;
+}
+
+// Several checkpoints (DIR DIR..., --from-file): `jobs` scans at a time, each with its own
+// ckptdoctor.json. JSON Lines are written as each scan completes (an interrupted survey keeps
+// what it did; --skip-done resumes it); text and markdown reports follow the order given.
+int run_batch_scan(ScanArgs& a) {
+  std::vector<std::string> locations = a.locations;
+  if (!a.from_file.empty()) {
+    std::vector<std::string> listed = read_location_list(a.from_file);
+    locations.insert(locations.end(), listed.begin(), listed.end());
+  }
+  if (a.format != "jsonl" && a.format != "text" && a.format != "markdown")
+    throw CLI::ValidationError("--format", fmt::format("{} holds one checkpoint; several take "
+                                                       "--format jsonl, text or markdown",
+                                                       a.format));
+  if (!a.baseline.empty())
+    throw CLI::ValidationError("--baseline", "a baseline belongs to one checkpoint");
+  if (!a.skip_done.empty()) {
+    std::set<std::string> done = read_done_locations(a.skip_done);
+    std::erase_if(locations, [&](const std::string& l) { return done.count(l) != 0; });
+  }
+  std::ofstream file;
+  if (!a.output_file.empty() && a.format == "jsonl") {
+    // Appended to when resuming into the same file; a line an interrupted run cut off is ended
+    // first, so it stays one unreadable line that --skip-done passes over.
+    bool resume = a.output_file == a.skip_done;
+    bool cut = false;
+    if (resume) {
+      std::ifstream in(a.output_file, std::ios::binary | std::ios::ate);
+      if (in && in.tellg() > 0) {
+        in.seekg(-1, std::ios::end);
+        cut = in.get() != '\n';
+      }
+    }
+    file.open(a.output_file, std::ios::binary | (resume ? std::ios::app : std::ios::trunc));
+    if (!file) throw IoError(fmt::format("{}: cannot write the results", a.output_file));
+    if (cut) file << "\n";
+  }
+  std::ostream& lines = file.is_open() ? static_cast<std::ostream&>(file) : std::cout;
+  std::vector<std::optional<BatchResult>> in_order(a.format == "jsonl" ? 0 : locations.size());
+  std::map<std::string, size_t> position;
+  for (size_t i = 0; i < locations.size(); ++i) position.emplace(locations[i], i);
+  ProgressLine progress(!a.silent && progress_wanted(a.progress), "scanned", locations.size(),
+                        ProgressLine::Unit::kItems, "checkpoints");
+  auto scan_one = [&](const std::string& where) {
+    RuleSettings settings = a.rules;
+    settings.dir = where;
+    RuleSetup setup = build_rule_setup(settings);
+    std::string source = a.source, fail_on = a.fail_on;
+    if (setup.config) {
+      apply_project_default(fail_on, a.fail_on_option, setup.config->fail_on);
+      apply_project_default(source, a.source_option, setup.config->source);
+    }
+    return run_scan(scan_request(a, setup, where, source, fail_on));
+  };
+  int code = run_batch(locations, a.jobs, scan_one, [&](BatchResult&& r) {
+    progress.add(1);
+    if (a.silent) return;
+    if (a.format == "jsonl") {
+      lines << batch_result_json(r).dump(-1, ' ', false,
+                                         nlohmann::json::error_handler_t::replace)
+            << "\n";
+      lines.flush();
+      if (!lines) throw IoError("writing the results failed");
+    } else {
+      size_t at = position[r.location];
+      in_order[at] = std::move(r);
+    }
+  });
+  if (a.silent || a.format == "jsonl") return code;
+  emit_report(a.output_file, [&](std::ostream& out) {
+    for (auto& r : in_order) {
+      if (!r) continue;  // a duplicate location: reported once
+      if (!r->report) {
+        out << fmt::format("ckptdoctor: error: {}: {}\n\n", r->location, r->error);
+        continue;
+      }
+      write_scan_report(out, a, *r->report);
+      out << "\n";
+    }
+  });
+  return code;
+}
+
 int run_scan_command(ScanArgs& a) {
+  if (a.locations.empty() && a.from_file.empty())
+    throw CLI::ValidationError("DIR", "give a checkpoint (or several, or --from-file LIST)");
+  if (a.locations.size() != 1 || !a.from_file.empty() || !a.skip_done.empty() ||
+      a.format == "jsonl")
+    return run_batch_scan(a);
+  a.rules.dir = a.locations.front();
   RuleSetup setup = build_rule_setup(a.rules);
   // Project settings apply first; options given on the command line win over them.
   if (setup.config) {
@@ -62,18 +173,8 @@ int run_scan_command(ScanArgs& a) {
   std::optional<Baseline> baseline;
   if (!a.baseline.empty() && !a.write_baseline) baseline = load_baseline(a.baseline);
 
-  ScanRequest request;
-  request.dir = a.rules.dir;
-  request.source_dir = a.source;
-  request.options.deep = a.deep;
-  request.options.threads = a.threads;
-  request.http = a.http;
-  request.options.progress =
-      a.deep && !a.silent &&
-      (a.progress == "always" || (a.progress == "auto" && ::isatty(STDERR_FILENO)));
-  request.rules = setup.selected;
-  if (!a.engines.empty()) request.engines = select_engines(split_commas(a.engines));
-  request.fail_on = a.fail_on == "never" ? std::nullopt : parse_severity(a.fail_on);
+  ScanRequest request = scan_request(a, setup, a.rules.dir, a.source, a.fail_on);
+  request.options.progress = a.deep && !a.silent && progress_wanted(a.progress);
   ScanReport report = run_scan(request);
   if (a.write_baseline) {
     write_baseline(a.baseline, report);
@@ -96,15 +197,24 @@ int run_scan_command(ScanArgs& a) {
 Command add_scan_command(CLI::App& app) {
   auto a = std::make_shared<ScanArgs>();
   CLI::App* scan = app.add_subcommand("scan", "Scan a checkpoint directory and report its defects");
-  scan->add_option("DIR", a->rules.dir,
+  CLI::Option* dir = scan->add_option("DIR", a->locations,
                    "checkpoint directory (config.json, *.safetensors, index), hf://ORG/REPO[@REV] "
-                   "or an https://.../resolve/REV/ URL (headers and scales fetched by Range)")
-      ->required();
+                   "or an https://.../resolve/REV/ URL (headers and scales fetched by Range); "
+                   "several: one report each, one exit code (the worst)")
+                         ->required();
+  scan->add_option("--from-file", a->from_file,
+                   "also scan the locations listed in FILE, one a line ('#' comments)");
+  scan->add_option("--skip-done", a->skip_done,
+                   "skip the locations a JSON Lines FILE of earlier results holds a finished "
+                   "scan of (resume a survey: --format jsonl --output-file FILE --skip-done FILE)");
+  scan->add_option("--jobs", a->jobs, "checkpoints scanned at once when there are several (2)")
+      ->check(CLI::Range(1, 64));
   scan->add_option("--format", a->format,
                    "output format: text, json, sarif (GitHub code scanning), junit, github "
                    "(workflow annotations + step summary), gitlab (Code Quality), markdown (a "
-                   "pull-request comment or model card)")
-      ->check(CLI::IsMember({"text", "json", "sarif", "junit", "github", "gitlab", "markdown"}));
+                   "pull-request comment or model card), jsonl (one line per checkpoint)")
+      ->check(CLI::IsMember(
+          {"text", "json", "jsonl", "sarif", "junit", "github", "gitlab", "markdown"}));
   scan->add_option(
       "--output-file", a->output_file,
       "write the report to FILE instead of stdout (replaced whole, never half written)");
@@ -121,7 +231,8 @@ Command add_scan_command(CLI::App& app) {
                    "verdict per engine: vllm, sglang, transformers (default: all three)");
   a->source_option = scan->add_option("--source", a->source,
                                       "the BF16 source checkpoint (headers only) for key diffs");
-  scan->add_option("--progress", a->progress, "progress on stderr for --deep (auto: on a terminal)")
+  scan->add_option("--progress", a->progress,
+                   "progress on stderr for --deep and several checkpoints (auto: on a terminal)")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   scan->add_flag("-s,--silent", a->silent,
                  "print nothing, errors included: the exit code is the answer (2: could not run)");
@@ -146,6 +257,12 @@ Command add_scan_command(CLI::App& app) {
   command.run = [a] { return run_scan_command(*a); };
   command.silent = [a] { return a->silent; };
   command.has_silent_flag = true;
+  command.before_parse = [dir](int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+      std::string_view arg = argv[i];
+      if (arg == "--from-file" || arg.starts_with("--from-file=")) dir->required(false);
+    }
+  };
   return command;
 }
 

@@ -14,7 +14,7 @@ namespace ckd {
 
 namespace {
 
-std::string env(const char* name) {
+std::string getenv_string(const char* name) {
   const char* v = std::getenv(name);
   return v ? std::string(v) : std::string();
 }
@@ -87,12 +87,12 @@ void check_complete(HubCacheSnapshot& snap) {
 }  // namespace
 
 std::string hub_cache_dir() {
-  if (std::string d = env("HF_HUB_CACHE"); !d.empty()) return d;
-  if (std::string d = env("HUGGINGFACE_HUB_CACHE"); !d.empty()) return d;  // the older name
-  if (std::string home = env("HF_HOME"); !home.empty()) return home + "/hub";
-  std::string xdg = env("XDG_CACHE_HOME");
+  if (std::string d = getenv_string("HF_HUB_CACHE"); !d.empty()) return d;
+  if (std::string d = getenv_string("HUGGINGFACE_HUB_CACHE"); !d.empty()) return d;  // the older name
+  if (std::string home = getenv_string("HF_HOME"); !home.empty()) return home + "/hub";
+  std::string xdg = getenv_string("XDG_CACHE_HOME");
   if (xdg.empty()) {
-    std::string home = env("HOME");
+    std::string home = getenv_string("HOME");
     if (home.empty()) return "";
     xdg = home + "/.cache";
   }
