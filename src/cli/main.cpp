@@ -16,6 +16,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/completions.h"
+#include "cli/diff_command.h"
+#include "cli/inspect_command.h"
 #include "config/project_config.h"
 #include "fix/fix_command.h"
 #include "io/byte_source.h"
@@ -423,6 +425,10 @@ int main(int argc, char** argv) {
   add_fix_command(app, fix_args);
   CompareArgs compare_args;
   add_compare_command(app, compare_args);
+  ckd::InspectArgs inspect_args;
+  ckd::add_inspect_command(app, inspect_args);
+  ckd::DiffArgs diff_args;
+  ckd::add_diff_command(app, diff_args);
 
   std::string shell;
   CLI::App* completions =
@@ -454,6 +460,8 @@ int main(int argc, char** argv) {
     if (rules->parsed()) return run_rules_command(rule_name, rules_format, extra_rules);
     if (app.got_subcommand("fix")) return run_fix_command(fix_args);
     if (app.got_subcommand("compare")) return run_compare_command(compare_args);
+    if (app.got_subcommand("inspect")) return ckd::run_inspect_command(inspect_args);
+    if (app.got_subcommand("diff")) return ckd::run_diff_command(diff_args);
     if (completions->parsed()) {
       std::cout << ckd::shell_completion(app, shell);
       return kExitClean;
