@@ -5,21 +5,20 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoint/module_table.h"
+#include "report/diff_groups.h"
 
 namespace ckd {
 
-namespace {
-
-using nlohmann::json;
+namespace diff_detail {
 
 std::string shape_text(const std::vector<uint64_t>& shape) {
   return fmt::format("[{}]", fmt::join(shape, ", "));
 }
 
 // Compact JSON of a config value, cut to a readable width.
-std::string value_text(const json& v) {
+std::string value_text(const nlohmann::json& v) {
   if (v.is_null()) return "(absent)";
-  std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string s = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (s.size() > 120) s = s.substr(0, 117) + "...";
   return s;
 }
@@ -60,7 +59,10 @@ std::string file_facts(const std::optional<FileFacts>& f) {
 
 size_t shown(size_t n, size_t limit) { return limit == 0 ? n : std::min(n, limit); }
 
-}  // namespace
+}  // namespace diff_detail
+
+using namespace diff_detail;
+using nlohmann::json;
 
 void write_diff_text(std::ostream& out, const CheckpointDiff& d, const Palette& p, size_t limit) {
   out << fmt::format("--- A {} ({} tensors)\n+++ B {} ({} tensors)\n", printable(d.a), d.a_tensors,
@@ -195,83 +197,6 @@ void write_diff_json(std::ostream& out, const CheckpointDiff& d) {
                     {"quantization", d.quantization.size()},
                     {"files", d.files.size()}};
   out << doc.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
-}
-
-namespace {
-
-// A table cell: pipes and newlines would break the row, backticks the code span; HTML is
-// escaped so a hostile name cannot inject markup into a rendered comment.
-std::string cell(std::string_view s) {
-  return replace_chars(printable(s), {{'|', "\\|"}, {'`', "'"}, {'<', "&lt;"}, {'>', "&gt;"},
-                                      {'&', "&amp;"}, {'\n', " "}});
-}
-
-}  // namespace
-
-void write_diff_markdown(std::ostream& out, const CheckpointDiff& d, size_t limit) {
-  out << fmt::format("## ckptdoctor diff: {}\n\n", d.same() ? "same" : "differ");
-  out << "| | A | B |\n|---|---|---|\n";
-  out << fmt::format("| checkpoint | `{}` | `{}` |\n", cell(d.a), cell(d.b));
-  out << fmt::format("| tensors | {} | {} |\n\n", d.a_tensors, d.b_tensors);
-  out << "| difference | count |\n|---|---:|\n";
-  out << fmt::format("| only in A | {} |\n| only in B | {} |\n| renamed | {} |\n"
-                     "| dtype or shape changed | {} |\n| config.json | {} |\n"
-                     "| quantization config | {} |\n| tokenizer and other files | {} |\n"
-                     "| tensors the same | {} |\n\n",
-                     d.only_in_a.size(), d.only_in_b.size(), d.renamed.size(), d.changed.size(),
-                     d.config.size(), d.quantization.size(),
-                     d.files_compared ? std::to_string(d.files.size()) : "not compared",
-                     d.same_tensors);
-  auto details = [&](const std::string& summary, const std::vector<std::string>& rows,
-                     const char* header) {
-    if (rows.empty()) return;
-    out << fmt::format("<details><summary>{}</summary>\n\n{}", summary, header);
-    size_t n = shown(rows.size(), limit);
-    for (size_t i = 0; i < n; ++i) out << rows[i] << "\n";
-    if (rows.size() > n) out << fmt::format("\n... {} more\n", rows.size() - n);
-    out << "\n</details>\n\n";
-  };
-  auto name_rows = [&](const std::vector<std::string>& names) {
-    std::vector<std::string> rows;
-    for (const auto& [param, v] : by_param(names))
-      rows.push_back(fmt::format("| `{}` | {} | `{}` |", cell(param), v.size(), cell(v.front())));
-    return rows;
-  };
-  details(fmt::format("Only in A ({})", d.only_in_a.size()), name_rows(d.only_in_a),
-          "| parameter | tensors | e.g. |\n|---|---:|---|\n");
-  details(fmt::format("Only in B ({})", d.only_in_b.size()), name_rows(d.only_in_b),
-          "| parameter | tensors | e.g. |\n|---|---:|---|\n");
-  std::vector<std::string> rows;
-  for (const KeyRename& r : d.renamed) {
-    rows.push_back(fmt::format("| {} | `{}`{} | `{}`{} |", r.kind, cell(r.a[0]),
-                               r.a.size() > 1 ? fmt::format(" +{}", r.a.size() - 1) : "",
-                               cell(r.b[0]), r.b.size() > 1 ? fmt::format(" +{}", r.b.size() - 1) : ""));
-  }
-  details(fmt::format("Renamed ({})", d.renamed.size()), rows, "| kind | A | B |\n|---|---|---|\n");
-  rows.clear();
-  for (const auto& [kind, changes] : by_kind(d.changed)) {
-    rows.push_back(fmt::format("| {} | {} | `{}` {} |", cell(kind), changes.size(),
-                               cell(changes.front()->a_name), cell(change_text(*changes.front()))));
-  }
-  details(fmt::format("Dtype or shape changed ({})", d.changed.size()), rows,
-          "| change | tensors | e.g. |\n|---|---:|---|\n");
-  for (const auto& [title, v] : {std::pair{"config.json", &d.config},
-                                 std::pair{"Quantization config", &d.quantization}}) {
-    rows.clear();
-    for (const JsonChange& c : *v) {
-      rows.push_back(fmt::format("| `{}` | {} | `{}` | `{}` |", cell(c.path), c.change,
-                                 cell(value_text(c.a)), cell(value_text(c.b))));
-    }
-    details(fmt::format("{} ({})", title, v->size()), rows,
-            "| path | change | A | B |\n|---|---|---|---|\n");
-  }
-  rows.clear();
-  for (const FileChange& f : d.files) {
-    rows.push_back(fmt::format("| `{}` | {} | {} | {} |", cell(f.name), f.change, file_facts(f.a),
-                               file_facts(f.b)));
-  }
-  details(fmt::format("Tokenizer and other files ({})", d.files.size()), rows,
-          "| file | change | A | B |\n|---|---|---|---|\n");
 }
 
 }  // namespace ckd
