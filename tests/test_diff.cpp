@@ -223,3 +223,23 @@ TEST_CASE("diff markdown: a hostile name cannot break a table row or inject mark
     CHECK(pipes <= 5);
   }
 }
+
+TEST_CASE("diff: FP8 per-expert weights repacked into fused BF16 show as a dtype change") {
+  // The llmcompressor repack_moe defect (fixtures/producers README): the experts were fused
+  // and are no longer FP8.
+  auto a = open_path(producers("ct-vl-moe-fp8-dynamic"));
+  auto b = open_path(producers("ct-vl-moe-fp8-repacked"));
+  ckd::CheckpointDiff d = ckd::diff_checkpoints(*a, *b);
+  size_t experts = 0;
+  for (const auto& r : d.renamed) experts += r.kind == "experts";
+  CHECK(experts == 4);
+  size_t fp8_to_bf16 = 0;
+  for (const auto& c : d.changed) {
+    if (c.a_dtype == "F8_E4M3" && c.b_dtype == "BF16") {
+      ++fp8_to_bf16;
+      CHECK(c.b_name.find(".mlp.experts.") != std::string::npos);
+      CHECK(c.b_shape.size() == 3);
+    }
+  }
+  CHECK(fp8_to_bf16 == 4);  // gate_up_proj and down_proj of two layers
+}

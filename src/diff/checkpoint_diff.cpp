@@ -207,8 +207,23 @@ void diff_tensors(const Checkpoint& a, const Checkpoint& b, CheckpointDiff& out)
       rename.b.emplace_back(bn[k]);
       b_done[k] = true;
     }
-    if (a_idx.size() == 1 && b_idx.size() == 1)
+    if (a_idx.size() == 1 && b_idx.size() == 1) {
       compare(an[a_idx[0]], *ar[a_idx[0]]->info, bn[b_idx[0]], *br[b_idx[0]]->info);
+    } else {
+      // Per-expert against fused: the shapes differ by construction, a dtype must not (FP8
+      // experts repacked into one BF16 tensor are no longer quantized). One entry per rename.
+      bool reported = false;
+      for (size_t x : a_idx) {
+        for (size_t y : b_idx) {
+          if (reported || dtype_text(*ar[x]->info) == dtype_text(*br[y]->info)) continue;
+          const TensorInfo& ai = *ar[x]->info;
+          const TensorInfo& bi = *br[y]->info;
+          out.changed.push_back({std::string(an[x]), std::string(bn[y]), dtype_text(ai),
+                                 dtype_text(bi), ai.shape, bi.shape});
+          reported = true;
+        }
+      }
+    }
     out.renamed.push_back(std::move(rename));
   }
   // A prefix that explains no rename (every match needed none) is not worth printing.

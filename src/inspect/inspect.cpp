@@ -180,8 +180,12 @@ InspectReport inspect_checkpoint(const Checkpoint& ck, const InspectOptions& opt
       } else {
         weight_held = hub_parameter_count(info);
       }
-      row.parameters = saturating_add(row.parameters, weight_held);
+    } else {
+      // No weight (A_log, dt_bias, a bare buffer): its tensors are its parameters.
+      for (const ModuleParam& p : m.params)
+        weight_held = saturating_add(weight_held, hub_parameter_count(*p.ref->info));
     }
+    row.parameters = saturating_add(row.parameters, weight_held);
     bool quantized_linear = m.linear && m.group && m.quantized;
     for (const ModuleParam& p : m.params) {
       row.bytes = saturating_add(row.bytes, p.ref->info->nbytes());

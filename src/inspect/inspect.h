@@ -28,7 +28,9 @@ struct SchemeRow {
   std::string scheme;  // "NVFP4", "FP8 block", or the stored dtype of an unquantized weight
   bool linear = false;  // quantization targets (linears); false: embeddings, norms, routers...
   size_t modules = 0;
-  uint64_t parameters = 0;         // weight elements held (packed codes unpacked)
+  // Weight values held (packed codes unpacked); for a module without a weight (A_log), the
+  // elements of its tensors.
+  uint64_t parameters = 0;
   uint64_t bytes = 0;              // every tensor of these modules: weights, scales, zeros, bias
   std::string example;             // the first module path, in name order
 };
