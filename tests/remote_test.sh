@@ -272,6 +272,36 @@ PY
 echo "remote: the scan of 500 shards peaked at $rss_kb KB"
 [ "$rss_kb" -lt 40000 ] && ok || fail "scan of 500 shards peaked at $rss_kb KB (bound 40000 KB)"
 
+# inspect and diff read hf:// through the same store as scan: the same report as the files.
+publish fixtures/producers/ct-nvfp4 org/ct-nvfp4
+HF_ENDPOINT=$hub "$bin" inspect --format json hf://org/ct-nvfp4 >"$tmp/remote.json" 2>"$tmp/remote.err"
+"$bin" inspect --format json fixtures/producers/ct-nvfp4 >"$tmp/local.json" 2>/dev/null
+python3 - "$tmp/remote.json" "$tmp/local.json" <<'PY' && ok || { fail "remote inspect differs from local"; head -3 "$tmp/remote.err"; }
+import json, sys
+r, l = (json.load(open(p)) for p in sys.argv[1:3])
+assert r["checkpoint"]["location"] == "hf://org/ct-nvfp4"
+for d in (r, l):
+    del d["checkpoint"]["location"]
+assert r == l
+PY
+expect_rc 0 "diff remote vs local copy" -- env HF_ENDPOINT="$hub" "$bin" diff hf://org/ct-nvfp4 fixtures/producers/ct-nvfp4
+mkdir -p "$tmp/tok-a" "$tmp/tok-b"
+cp -a fixtures/producers/ct-nvfp4/. "$tmp/tok-a/"
+cp -a fixtures/producers/ct-nvfp4/. "$tmp/tok-b/"
+echo '{"chat_template": "a"}' >"$tmp/tok-a/tokenizer_config.json"
+echo '{"chat_template": "b"}' >"$tmp/tok-b/tokenizer_config.json"
+echo 'merges' >"$tmp/tok-a/merges.txt"
+publish "$tmp/tok-a" org/tok-a
+expect_rc 1 "diff remote tokenizer change" -- env HF_ENDPOINT="$hub" "$bin" diff --format json hf://org/tok-a "$tmp/tok-b"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+files = {f["name"]: f["change"] for f in d["files"]["changes"]}
+assert files == {"tokenizer_config.json": "differ", "merges.txt": "only_in_a"}, files
+assert d["only_in_a"] == d["only_in_b"] == [] and d["changed"] == []
+' "$tmp/out" && ok || fail "remote diff names the tokenizer files"
+expect_rc 2 "diff unknown remote repository" -- env HF_ENDPOINT="$hub" "$bin" diff hf://org/no-such-repo fixtures/producers/ct-nvfp4
+
 # Refusals: offline mode, malformed locations, --deep and fix on a remote checkpoint.
 expect_rc 2 "HF_HUB_OFFLINE" -- env HF_ENDPOINT="$hub" HF_HUB_OFFLINE=1 "$bin" scan hf://org/base-fp8-block
 contains "$tmp/err" "HF_HUB_OFFLINE" "offline message"

@@ -81,6 +81,8 @@ class Checkpoint {
   // The directory as given, or the URL of a remote checkpoint.
   const std::string& dir() const { return dir_; }
   const FileStore& store() const { return *store_; }
+  // For reading further files of the checkpoint (diff's tokenizer files): resolve() first.
+  FileStore& store_for_reading() const { return *store_; }
   // realpath() of a local directory; empty for a remote checkpoint.
   const std::string& real_dir() const { return real_dir_; }
   // Where a hub cache snapshot's symlinks may point (empty when `dir` is not a snapshot).

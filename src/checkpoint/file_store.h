@@ -59,10 +59,18 @@ class FileStore {
 
 // A directory on disk. Names resolve inside it (or, for a hub cache snapshot, inside the
 // cache's blobs/ its symlinks point to); files are memory-mapped.
+//
+// A lone `.safetensors` file (single_file()) is a checkpoint of that one file: no index is
+// read (the user named the file, not the set), and config.json / hf_quant_config.json beside
+// it are read only when it is the only *.safetensors file of its directory and there is no
+// index there, so a shard of a larger checkpoint is never judged against the whole model's
+// config (a 1-of-4 shard would miss three quarters of the layers).
 class LocalStore final : public FileStore {
  public:
   // Throws IoError when `dir` is not a readable directory.
   explicit LocalStore(const std::string& dir);
+  // Throws IoError when `path` is not a readable regular `.safetensors` file.
+  static std::unique_ptr<LocalStore> single_file(const std::string& path);
 
   const std::string& location() const override { return dir_; }
   bool is_local() const override { return true; }
@@ -75,11 +83,23 @@ class LocalStore final : public FileStore {
 
   const std::string& real_dir() const { return real_dir_; }
   const std::string& hub_blobs_dir() const { return hub_blobs_dir_; }
+  // The file's name in real_dir() for a single-file store; empty for a directory.
+  const std::string& single_file_name() const { return single_file_; }
+  // Single-file store: whether the configs beside the file describe it (see the class comment).
+  bool reads_configs_beside() const { return configs_beside_; }
 
  private:
+  LocalStore() = default;
+  std::string single_file_;
+  std::string single_file_real_;
+  bool configs_beside_ = false;
   std::string dir_;
   std::string real_dir_;
   std::string hub_blobs_dir_;
 };
+
+// A local directory, or a lone `.safetensors` file (LocalStore::single_file). Throws IoError
+// naming the path when it is neither.
+std::unique_ptr<LocalStore> open_local_store(const std::string& path);
 
 }  // namespace ckd

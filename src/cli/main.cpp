@@ -12,7 +12,9 @@
 #include "cli/command.h"
 #include "cli/compare_command.h"
 #include "cli/completions_command.h"
+#include "cli/diff_command.h"
 #include "cli/fix_command.h"
+#include "cli/inspect_command.h"
 #include "cli/rules_command.h"
 #include "cli/scan_command.h"
 #include "report/ci_common.h"
@@ -65,6 +67,8 @@ int main(int argc, char** argv) {
   commands.push_back(ckd::cli::add_rules_command(app));
   commands.push_back(ckd::cli::add_fix_command(app));
   commands.push_back(ckd::cli::add_compare_command(app));
+  commands.push_back(ckd::cli::add_inspect_cli(app));
+  commands.push_back(ckd::cli::add_diff_cli(app));
   // Generated from the commands above: keep these last.
   commands.push_back(ckd::cli::add_completions_command(app));
   commands.push_back(ckd::cli::add_man_command(app));

@@ -198,8 +198,9 @@ Command add_scan_command(CLI::App& app) {
   auto a = std::make_shared<ScanArgs>();
   CLI::App* scan = app.add_subcommand("scan", "Scan a checkpoint directory and report its defects");
   CLI::Option* dir = scan->add_option("DIR", a->locations,
-                   "checkpoint directory (config.json, *.safetensors, index), hf://ORG/REPO[@REV] "
-                   "or an https://.../resolve/REV/ URL (headers and scales fetched by Range); "
+                   "checkpoint directory (config.json, *.safetensors, index), one .safetensors "
+                   "file, hf://ORG/REPO[@REV] or an https://.../resolve/REV/ URL (headers and "
+                   "scales fetched by Range); "
                    "several: one report each, one exit code (the worst)")
                          ->required();
   scan->add_option("--from-file", a->from_file,

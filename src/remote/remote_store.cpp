@@ -59,8 +59,10 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
 // files (configs, the index). Other entries (READMEs, images, *.bin) are counted, not kept; a
 // name among them is looked up by its own request if the index names it.
 bool kept_in_listing(std::string_view name) {
+  // Tokenizer and chat-template files that are not JSON are kept too, for diff's file check.
   return name.find('/') == std::string_view::npos &&
-         (name.ends_with(".safetensors") || name.ends_with(".json"));
+         (name.ends_with(".safetensors") || name.ends_with(".json") || name.ends_with(".jinja") ||
+          name.ends_with(".model") || name.ends_with(".txt") || name.ends_with(".tiktoken"));
 }
 
 // scheme://authority of an http(s) URL (no trailing slash).
@@ -294,7 +296,7 @@ int RemoteStore::open_parallelism(int requested_threads) const {
 }
 
 std::unique_ptr<FileStore> open_store(const std::string& location, const HttpSettings& settings) {
-  if (!is_remote_location(location)) return std::make_unique<LocalStore>(location);
+  if (!is_remote_location(location)) return open_local_store(location);
   RemoteEnvironment env = remote_environment();
   RemoteLocation parsed;
   try {

@@ -54,6 +54,11 @@ class RemoteStore final : public FileStore {
   uint64_t max_header_bytes() const override { return kMaxRemoteHeaderBytes; }
 
   TransferStats transfer() const { return client_.stats(); }
+  // The listing's top-level shards and JSON files (kept_in_listing); nullopt when unlisted.
+  std::optional<std::vector<std::string>> listed_files() const {
+    if (!listed_) return std::nullopt;
+    return std::vector<std::string>(files_.begin(), files_.end());
+  }
 
   // The first request of every file: most shard headers fit in it whole.
   static constexpr uint64_t kFirstRequestBytes = 100001;  // bytes 0-100000
