@@ -3,6 +3,7 @@
 // its own dequantizer (fixtures/compare/expected.json). The C++ decoders must agree.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -189,6 +190,21 @@ TEST_CASE("module_type folds layers and expert indices (the heatmap's columns)")
   CHECK(ckd::module_type("model.layers.3.mlp.experts.17.gate_proj") == "mlp.experts.*.gate_proj");
   CHECK(ckd::module_type("model.language_model.layers.0.self_attn.q_proj") == "self_attn.q_proj");
   CHECK(ckd::module_type("lm_head") == "lm_head");
+}
+
+TEST_CASE("heatmap columns follow a transformer block, not the alphabet") {
+  std::vector<std::string> types = {"mlp.experts.*.down_proj", "self_attn.o_proj",
+                                    "mlp.down_proj",           "lm_head",
+                                    "mlp.up_proj",             "self_attn.v_proj",
+                                    "mlp.experts.*.gate_proj", "mlp.gate_proj",
+                                    "self_attn.k_proj",        "mlp.shared_expert.up_proj",
+                                    "mlp.experts.*.up_proj",   "self_attn.q_proj"};
+  std::sort(types.begin(), types.end(), ckd::module_type_before);
+  CHECK(types == std::vector<std::string>{
+                     "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+                     "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj",
+                     "mlp.shared_expert.up_proj", "mlp.experts.*.gate_proj",
+                     "mlp.experts.*.up_proj", "mlp.experts.*.down_proj", "lm_head"});
 }
 
 TEST_CASE("integer packings: dense (straddling words) and the older 32/bits per word") {
