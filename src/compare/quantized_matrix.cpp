@@ -56,9 +56,9 @@ void decode_e2m1_row_portable(const unsigned char* codes, uint64_t cols, uint64_
 // E4M3 bias 7 against float's 127: 2^120. E4M3FN has no Inf; S.1111.111 is NaN.
 CKD_AVX2 inline __m256 e4m3_to_float(__m256i code) {
   const __m256i magnitude = _mm256_and_si256(code, _mm256_set1_epi32(0x7F));
-  const __m256i bits = _mm256_or_si256(
-      _mm256_slli_epi32(_mm256_and_si256(code, _mm256_set1_epi32(0x80)), 24),
-      _mm256_slli_epi32(magnitude, 20));
+  const __m256i bits =
+      _mm256_or_si256(_mm256_slli_epi32(_mm256_and_si256(code, _mm256_set1_epi32(0x80)), 24),
+                      _mm256_slli_epi32(magnitude, 20));
   const __m256 f = _mm256_mul_ps(_mm256_castsi256_ps(bits), _mm256_set1_ps(0x1p120f));
   const __m256 nan = _mm256_castsi256_ps(_mm256_cmpeq_epi32(magnitude, _mm256_set1_epi32(0x7F)));
   return _mm256_blendv_ps(f, _mm256_set1_ps(NAN), nan);
@@ -66,9 +66,9 @@ CKD_AVX2 inline __m256 e4m3_to_float(__m256i code) {
 
 // E2M1 bias 1 against float's 127: 2^126.
 CKD_AVX2 inline __m256 e2m1_to_float(__m256i nibble) {
-  const __m256i bits = _mm256_or_si256(
-      _mm256_slli_epi32(_mm256_and_si256(nibble, _mm256_set1_epi32(0x8)), 28),
-      _mm256_slli_epi32(_mm256_and_si256(nibble, _mm256_set1_epi32(0x7)), 22));
+  const __m256i bits =
+      _mm256_or_si256(_mm256_slli_epi32(_mm256_and_si256(nibble, _mm256_set1_epi32(0x8)), 28),
+                      _mm256_slli_epi32(_mm256_and_si256(nibble, _mm256_set1_epi32(0x7)), 22));
   return _mm256_mul_ps(_mm256_castsi256_ps(bits), _mm256_set1_ps(0x1p126f));
 }
 
@@ -101,8 +101,7 @@ CKD_AVX2 void decode_e2m1_row_avx2(const unsigned char* codes, uint64_t cols, ui
       const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(codes + c / 2));
       const __m128i nibbles =
           _mm_unpacklo_epi8(_mm_and_si128(b, low), _mm_and_si128(_mm_srli_epi16(b, 4), low));
-      _mm256_storeu_ps(out + c,
-                       _mm256_mul_ps(e2m1_to_float(_mm256_cvtepu8_epi32(nibbles)), scale));
+      _mm256_storeu_ps(out + c, _mm256_mul_ps(e2m1_to_float(_mm256_cvtepu8_epi32(nibbles)), scale));
       _mm256_storeu_ps(
           out + c + 8,
           _mm256_mul_ps(e2m1_to_float(_mm256_cvtepu8_epi32(_mm_srli_si128(nibbles, 8))), scale));
@@ -210,7 +209,7 @@ void decode_rows(const QuantizedMatrix& m, const std::vector<float>& scales,
     const uint64_t r = first_row + i;
     const uint64_t grid_row = (r / m.block_rows) * m.scale_cols;
     const float* scale_row = scales.data() + grid_row;
-    const float* zero_row = zeros.data() + grid_row;
+    const float* zero_row = zeros.empty() ? nullptr : zeros.data() + grid_row;
     const unsigned char* row = codes + i * row_bytes;
     float* dst = out + i * m.cols;
     if (m.coding == ElementCoding::kF8E4M3 || m.coding == ElementCoding::kE2M1Packed) {

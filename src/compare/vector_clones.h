@@ -6,7 +6,8 @@
 // computes the same floats.
 #pragma once
 
-#if defined(__x86_64__) && defined(__GNUC__) && (defined(__clang__) ? __clang_major__ >= 14 : __GNUC__ >= 8)
+#if defined(__x86_64__) && defined(__GNUC__) && \
+    (defined(__clang__) ? __clang_major__ >= 14 : __GNUC__ >= 8)
 #include <immintrin.h>
 #define CKD_HAVE_AVX2_KERNELS 1
 #define CKD_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))

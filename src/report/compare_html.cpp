@@ -63,7 +63,8 @@ void heatmap(std::ostream& out, const CompareReport& r) {
   std::vector<std::string> columns(types.begin(), types.end());
   std::stable_sort(columns.begin(), columns.end(), module_type_before);
   out << "<div class='scroll'><table id='heatmap' class='heat'>\n<tr><th>layer</th>";
-  for (const std::string& t : columns) out << fmt::format("<th class='col'><span>{}</span></th>", esc(t));
+  for (const std::string& t : columns)
+    out << fmt::format("<th class='col'><span>{}</span></th>", esc(t));
   out << "</tr>\n";
   for (const auto& [n, layer] : layers) {
     out << fmt::format("<tr><th>{}</th>", esc(layer));
@@ -95,8 +96,8 @@ void legend(std::ostream& out, const CompareReport& r) {
       out << fmt::format("<td style='background:{};color:{}'>{}</td>", colour(share), ink(share),
                          pct(share * limit));
     }
-    out << fmt::format("<td style='background:{};color:{}'>over {} (fails)</td></tr>\n",
-                       colour(2), ink(2), pct(limit));
+    out << fmt::format("<td style='background:{};color:{}'>over {} (fails)</td></tr>\n", colour(2),
+                       ink(2), pct(limit));
   }
   out << "</table>\n";
 }
@@ -140,10 +141,9 @@ void histogram(std::ostream& out, const std::string& format, const CompareReport
     // A bar of any count is at least 2 px tall: one module among thousands stays visible.
     const int bh = count == 0 ? 0 : std::max(2, count * h / peak);
     const double mid = (b + 0.5) / kBins * 2;  // the bin's middle, as a share of the limit
-    const std::string range =
-        b == kBins ? fmt::format("over {}", pct(2 * limit))
-                   : fmt::format("{} to {}", pct(2 * limit * b / kBins),
-                                 pct(2 * limit * (b + 1) / kBins));
+    const std::string range = b == kBins ? fmt::format("over {}", pct(2 * limit))
+                                         : fmt::format("{} to {}", pct(2 * limit * b / kBins),
+                                                       pct(2 * limit * (b + 1) / kBins));
     out << fmt::format(
         "<rect x='{}' y='{}' width='{}' height='{}' fill='{}'><title>{}: {} modules</title>"
         "</rect>\n",
@@ -178,8 +178,8 @@ void histogram(std::ostream& out, const std::string& format, const CompareReport
       "<line x1='{0}' x2='{11}' y1='{12}' y2='{12}' stroke='black' stroke-dasharray='3'/>"
       "<text x='{3}' y='{13}'>the limit</text>\n"
       "<text x='{0}' y='{14}'>worst: {15}</text>\n",
-      lx, top, colour(0.2), lx + 14, top + 9, top + 16, colour(1.0), top + 25, top + 32,
-      colour(2), top + 41, lx + 10, top + 53, top + 56, top + 74, pct(worst));
+      lx, top, colour(0.2), lx + 14, top + 9, top + 16, colour(1.0), top + 25, top + 32, colour(2),
+      top + 41, lx + 10, top + 53, top + 56, top + 74, pct(worst));
   out << "</svg>\n";
 }
 
@@ -216,12 +216,14 @@ std::pair<int, int> block_position(const std::string& type) {
                                                  : 4;
   std::string last = type.substr(type.rfind('.') + 1);
   static const std::map<std::string, int, std::less<>> kProjections = {
-      {"q_proj", 0},   {"q_a_proj", 0},        {"q_b_proj", 0},        {"wq", 0},
-      {"k_proj", 1},   {"kv_a_proj_with_mqa", 1}, {"kv_b_proj", 1},    {"wk", 1},
-      {"v_proj", 2},   {"wv", 2},              {"qkv_proj", 3},        {"query_key_value", 3},
-      {"Wqkv", 3},     {"in_proj_qkv", 3},     {"o_proj", 4},          {"out_proj", 4},
-      {"dense", 4},    {"wo", 4},              {"gate_proj", 5},       {"gate_up_proj", 5},
-      {"w1", 5},       {"up_proj", 6},         {"w3", 6},              {"down_proj", 7},
+      {"q_proj", 0},    {"q_a_proj", 0},     {"q_b_proj", 0},
+      {"wq", 0},        {"k_proj", 1},       {"kv_a_proj_with_mqa", 1},
+      {"kv_b_proj", 1}, {"wk", 1},           {"v_proj", 2},
+      {"wv", 2},        {"qkv_proj", 3},     {"query_key_value", 3},
+      {"Wqkv", 3},      {"in_proj_qkv", 3},  {"o_proj", 4},
+      {"out_proj", 4},  {"dense", 4},        {"wo", 4},
+      {"gate_proj", 5}, {"gate_up_proj", 5}, {"w1", 5},
+      {"up_proj", 6},   {"w3", 6},           {"down_proj", 7},
       {"w2", 7}};
   auto it = kProjections.find(last);
   return {part, it == kProjections.end() ? 8 : it->second};
@@ -305,8 +307,8 @@ void module_table(std::ostream& out, const CompareReport& r) {
         esc(e.module), esc(layer_of(e.module)), esc(module_type(e.module)), esc(e.format),
         sort_value(e.rel_error), std::isnan(e.rel_error) ? "not measured" : pct(e.rel_error),
         sort_value(ratio), colour(e.passed ? ratio : std::max(ratio, 1.01)),
-        ink(e.passed ? ratio : 2), std::isnan(ratio) ? "n/a" : pct(ratio), e.limit,
-        pct(e.limit), sort_value(e.max_abs_error), fmt::format("{:.4g}", e.max_abs_error),
+        ink(e.passed ? ratio : 2), std::isnan(ratio) ? "n/a" : pct(ratio), e.limit, pct(e.limit),
+        sort_value(e.max_abs_error), fmt::format("{:.4g}", e.max_abs_error),
         e.passed ? "ok" : "fail", e.passed ? "pass" : "FAIL");
   }
   out << "</tbody></table>\n";
@@ -337,7 +339,8 @@ void write_compare_html(std::ostream& out, const CompareReport& r) {
          "</head><body>\n";
   out << fmt::format(
       "<h1>ckptdoctor compare</h1>\n<p><b>{}</b> against <b>{}</b>: {} modules "
-      "compared, {} unpaired, <span class='{}'>{} over their limit, {} not decoded: {}</span>.</p>\n",
+      "compared, {} unpaired, <span class='{}'>{} over their limit, {} not decoded: "
+      "{}</span>.</p>\n",
       esc(r.quant_dir), esc(r.source_dir), r.tensors.size(), r.unpaired.size(),
       r.passed() ? "ok" : "fail", r.failed, r.undecodable.size(),
       r.passed() ? "ok" : (r.tensors.empty() ? "FAIL (no module could be measured)" : "FAIL"));
@@ -371,9 +374,8 @@ void write_compare_html(std::ostream& out, const CompareReport& r) {
           "<tr><td>{}</td><td>{}</td><td class='n fail'>{}</td><td class='n'>{}"
           "</td><td class='n'>{:.4g}</td><td class='n'>{}</td><td class='n'>{}</td>"
           "<td class='n'>{}</td><td class='n'>{}</td><td>{}</td></tr>\n",
-          esc(e.module), esc(e.format),
-          std::isnan(e.rel_error) ? "not measured" : pct(e.rel_error), pct(e.limit),
-          e.max_abs_error, e.nan, e.inf, e.source_nan, e.source_inf, esc(e.source));
+          esc(e.module), esc(e.format), std::isnan(e.rel_error) ? "not measured" : pct(e.rel_error),
+          pct(e.limit), e.max_abs_error, e.nan, e.inf, e.source_nan, e.source_inf, esc(e.source));
     }
     out << "</table>\n";
   }
