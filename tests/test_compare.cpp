@@ -111,6 +111,26 @@ TEST_CASE("compare: streaming in chunks does not change a result") {
   }
 }
 
+TEST_CASE("compare: the thread count does not change a result") {
+  auto run = [](int threads) {
+    ckd::CompareRequest r;
+    r.quant_dir = kDir + "modelopt-nvfp4";
+    r.source_dir = kDir + "source";
+    r.rule = &roundtrip_rule();
+    r.threads = threads;
+    r.device = "cpu";
+    return ckd::run_compare(r);
+  };
+  ckd::CompareReport one = run(1), three = run(3);
+  REQUIRE(one.tensors.size() == three.tensors.size());
+  REQUIRE(!one.tensors.empty());
+  for (size_t i = 0; i < one.tensors.size(); ++i) {
+    CHECK(one.tensors[i].module == three.tensors[i].module);
+    CHECK(one.tensors[i].rel_error == three.tensors[i].rel_error);  // bit for bit
+    CHECK(one.tensors[i].max_abs_error == three.tensors[i].max_abs_error);
+  }
+}
+
 TEST_CASE("compare: unpaired modules are listed with the reason, fused experts are sliced") {
   ckd::CompareReport r = compare(kDir + "fp8-block");
   REQUIRE(r.unpaired.size() == 1);
