@@ -3,6 +3,7 @@
 // its own dequantizer (fixtures/compare/expected.json). The C++ decoders must agree.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -12,8 +13,11 @@
 
 #include "checkpoint/checkpoint.h"
 #include "compare/compare.h"
+#include "compare/error_sums.h"
 #include "compare/layout.h"
 #include "compare/pairing.h"
+#include "compare/quantized_matrix.h"
+#include "numerics/float_decode.h"
 #include "report/compare_html.h"
 #include "rules/rule_set.h"
 #include "test_util.h"
@@ -107,6 +111,26 @@ TEST_CASE("compare: streaming in chunks does not change a result") {
   }
 }
 
+TEST_CASE("compare: the thread count does not change a result") {
+  auto run = [](int threads) {
+    ckd::CompareRequest r;
+    r.quant_dir = kDir + "modelopt-nvfp4";
+    r.source_dir = kDir + "source";
+    r.rule = &roundtrip_rule();
+    r.threads = threads;
+    r.device = "cpu";
+    return ckd::run_compare(r);
+  };
+  ckd::CompareReport one = run(1), three = run(3);
+  REQUIRE(one.tensors.size() == three.tensors.size());
+  REQUIRE(!one.tensors.empty());
+  for (size_t i = 0; i < one.tensors.size(); ++i) {
+    CHECK(one.tensors[i].module == three.tensors[i].module);
+    CHECK(one.tensors[i].rel_error == three.tensors[i].rel_error);  // bit for bit
+    CHECK(one.tensors[i].max_abs_error == three.tensors[i].max_abs_error);
+  }
+}
+
 TEST_CASE("compare: unpaired modules are listed with the reason, fused experts are sliced") {
   ckd::CompareReport r = compare(kDir + "fp8-block");
   REQUIRE(r.unpaired.size() == 1);
@@ -188,6 +212,21 @@ TEST_CASE("module_type folds layers and expert indices (the heatmap's columns)")
   CHECK(ckd::module_type("lm_head") == "lm_head");
 }
 
+TEST_CASE("heatmap columns follow a transformer block, not the alphabet") {
+  std::vector<std::string> types = {"mlp.experts.*.down_proj", "self_attn.o_proj",
+                                    "mlp.down_proj",           "lm_head",
+                                    "mlp.up_proj",             "self_attn.v_proj",
+                                    "mlp.experts.*.gate_proj", "mlp.gate_proj",
+                                    "self_attn.k_proj",        "mlp.shared_expert.up_proj",
+                                    "mlp.experts.*.up_proj",   "self_attn.q_proj"};
+  std::sort(types.begin(), types.end(), ckd::module_type_before);
+  CHECK(types == std::vector<std::string>{
+                     "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+                     "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj",
+                     "mlp.shared_expert.up_proj", "mlp.experts.*.gate_proj",
+                     "mlp.experts.*.up_proj", "mlp.experts.*.down_proj", "lm_head"});
+}
+
 TEST_CASE("integer packings: dense (straddling words) and the older 32/bits per word") {
   // Twelve 3-bit values 0..7,0..3 packed both ways into little-endian int32 words.
   std::vector<uint32_t> values = {0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3};
@@ -205,4 +244,80 @@ TEST_CASE("integer packings: dense (straddling words) and the older 32/bits per 
     CHECK(ckd::unpack_bits(legacy, i, 3, false) == values[i]);
   }
   CHECK(std::memcmp(dense, legacy, 8) != 0);  // the layouts really differ for 3 bits
+}
+
+// The AVX2 decoders (bit placement and a power-of-two product) and the portable loops against
+// the tables, which tests/test_float_decode.cpp checks against ml_dtypes: every code, in whole
+// vectors and in the scalar tails of partial blocks, with a different scale per block.
+TEST_CASE("compare: the AVX2 and portable decoders give the tables' value for every code") {
+  for (auto [coding, avx2] : {std::pair{ckd::ElementCoding::kF8E4M3, true},
+                              std::pair{ckd::ElementCoding::kE2M1Packed, true},
+                              std::pair{ckd::ElementCoding::kF8E4M3, false},
+                              std::pair{ckd::ElementCoding::kE2M1Packed, false}}) {
+    const bool fp4 = coding == ckd::ElementCoding::kE2M1Packed;
+    CAPTURE(fp4);
+    CAPTURE(avx2);  // where the CPU has no AVX2, both runs take the portable loops
+    ckd::use_avx2_decode(avx2);
+    ckd::QuantizedMatrix m;
+    m.coding = coding;
+    m.rows = 1;
+    m.cols = fp4 ? 2 * 256 + 6 : 256 + 5;   // a partial last block
+    m.block_cols = fp4 ? 22 : 24;             // tails inside every block
+    m.scale_cols = (m.cols + m.block_cols - 1) / m.block_cols;
+    std::vector<float> scales(m.scale_cols), zeros(m.scale_cols, 0.0f);
+    for (size_t j = 0; j < scales.size(); ++j) scales[j] = 0.37f * static_cast<float>(j + 1);
+    scales[1] = 1e-30f;  // products in the float subnormals
+    std::string codes(m.code_bytes_per_row(), '\0');
+    for (size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<char>(i * 7 % 256);
+    std::vector<float> out(m.cols);
+    ckd::decode_rows(m, scales, zeros, codes, 0, 1, out.data());
+    for (uint64_t c = 0; c < m.cols; ++c) {
+      const auto byte = static_cast<unsigned char>(codes[fp4 ? c / 2 : c]);
+      const float want = (fp4 ? ckd::e2m1_table()[c % 2 ? byte >> 4 : byte & 0x0F]
+                              : ckd::f8_e4m3fn_table()[byte]) *
+                         scales[c / m.block_cols];
+      CAPTURE(c);
+      if (std::isnan(want)) {
+        CHECK(std::isnan(out[c]));
+      } else {
+        CHECK(std::memcmp(&out[c], &want, 4) == 0);  // bit for bit, signed zeros included
+      }
+    }
+  }
+  ckd::use_avx2_decode(true);
+}
+
+// The sums run 8 lanes at a time and fall back to an element-by-element path for a row that
+// holds a NaN or an Inf; both must give the same sums bit for bit, so a non-finite element
+// changes only what it must (its own exclusion).
+TEST_CASE("compare: error sums are the same on the vector and the careful path") {
+  const uint64_t cols = 8 * 5 + 3;
+  std::vector<float> decoded(cols), source(cols);
+  for (uint64_t c = 0; c < cols; ++c) {
+    source[c] = std::sin(static_cast<float>(c) + 0.5f);
+    decoded[c] = source[c] * (1.0f + 0.01f * static_cast<float>(c % 7));
+  }
+  // Element 13 is 0 in both (adds exactly 0 to every sum) for the vector path, and NaN in the
+  // source for the careful one, which leaves it out.
+  decoded[13] = source[13] = 0.0f;
+  ckd::ErrorSums fast, careful;
+  fast.add_row(decoded.data(), source.data(), cols);
+  fast.add_row(decoded.data(), source.data(), cols);
+  std::vector<float> d2(decoded), s2(source);
+  s2[13] = NAN;
+  careful.add_row(d2.data(), s2.data(), cols);
+  careful.add_row(d2.data(), s2.data(), cols);
+  CHECK(careful.source_nan == 2);
+  CHECK(careful.measured + 2 == fast.measured);
+  CHECK(careful.diff2_total() == fast.diff2_total());
+  CHECK(careful.ref2_total() == fast.ref2_total());
+  CHECK(careful.max_abs == fast.max_abs);
+  CHECK(fast.diff2_total() > 0);
+  // A decoded Inf: counted, out of the sums.
+  s2[13] = 2.0f;
+  d2[13] = INFINITY;
+  ckd::ErrorSums inf;
+  inf.add_row(d2.data(), s2.data(), cols);
+  CHECK(inf.inf == 1);
+  CHECK(inf.measured == cols - 1);
 }

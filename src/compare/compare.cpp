@@ -10,11 +10,11 @@
 #include <fmt/format.h>
 
 #include "checkpoint/checkpoint.h"
+#include "compare/error_sums.h"
 #include "compare/layout.h"
 #include "compare/pairing.h"
 #include "io/byte_source.h"
 #include "io/parallel.h"
-#include "numerics/float_decode.h"
 #include "rules/rule_set.h"
 
 #include "compare/cuda_spec.h"
@@ -29,43 +29,7 @@ struct Job {
   SourceSlice slice;
 };
 
-struct Sums {
-  double diff2 = 0, ref2 = 0, max_abs = 0;
-  uint64_t measured = 0;      // elements in the sums: both source and decoded finite
-  uint64_t nan = 0, inf = 0;  // decoded
-  uint64_t source_nan = 0, source_inf = 0;
-};
-
-// Adds one chunk: decoded rows against the source rows (BF16, F16 or F32 bytes).
-void accumulate(const float* decoded, const unsigned char* source, Dtype source_dtype,
-                uint64_t count, Sums& s) {
-  for (uint64_t i = 0; i < count; ++i) {
-    float w;
-    if (source_dtype == Dtype::kBF16) {
-      w = decode_bf16(static_cast<uint16_t>(source[2 * i] | (source[2 * i + 1] << 8)));
-    } else if (source_dtype == Dtype::kF16) {
-      w = decode_f16(static_cast<uint16_t>(source[2 * i] | (source[2 * i + 1] << 8)));
-    } else {
-      std::memcpy(&w, source + 4 * i, 4);
-    }
-    // A non-finite source element has no error to measure: counted, and left out of the sums
-    // (one NaN would otherwise make them NaN, and a NaN error compare as a pass).
-    if (!std::isfinite(w)) {
-      (std::isnan(w) ? s.source_nan : s.source_inf)++;
-      continue;
-    }
-    float d = decoded[i];
-    if (!std::isfinite(d)) {
-      (std::isnan(d) ? s.nan : s.inf)++;
-      continue;
-    }
-    ++s.measured;
-    double diff = static_cast<double>(d) - static_cast<double>(w);
-    s.diff2 += diff * diff;
-    s.ref2 += static_cast<double>(w) * static_cast<double>(w);
-    s.max_abs = std::max(s.max_abs, std::fabs(diff));
-  }
-}
+using Sums = ErrorSums;
 
 // Reads the module chunk by chunk (codes and the matching source elements, gathered from a
 // transposed source) and hands each to `consume(codes, source, first_row, rows)`.
@@ -112,33 +76,42 @@ void for_each_chunk(const Job& job, uint64_t rows_per_chunk, char* codes, char* 
   }
 }
 
-// The CPU reference: decode_rows() and a sequential float64 accumulation.
+// The CPU reference: decode_rows() and the reproducible float64 sums of ErrorSums, row by row
+// so that a row's decoded and source floats are still in the L1 cache when they are summed.
 Sums compare_on_cpu(const Job& job, const std::vector<float>& scales,
                     const std::vector<float>& zeros, uint64_t chunk_elements) {
   const QuantizedMatrix& m = job.matrix;
   const Dtype source_dtype = *job.slice.ref->info->dtype;
   const uint64_t esz = dtype_bits(source_dtype) / 8;
   const uint64_t row_bytes = m.code_bytes_per_row();
-  const uint64_t rows_per_chunk = std::max<uint64_t>(1, chunk_elements / m.cols);
+  // Read in pieces that stay in the L2 cache between the copy and the sums (at most the chunk).
+  constexpr uint64_t kCachedElements = 1u << 16;
+  const uint64_t rows_per_chunk =
+      std::max<uint64_t>(1, std::min(chunk_elements, kCachedElements) / m.cols);
   std::vector<char> codes(rows_per_chunk * row_bytes);
   std::vector<char> source(rows_per_chunk * m.cols * esz);
-  std::vector<float> decoded(rows_per_chunk * m.cols);
+  std::vector<float> decoded(m.cols), reference(m.cols);
   Sums sums;
   struct Consumer {
     const QuantizedMatrix& m;
     const std::vector<float>& scales;
     const std::vector<float>& zeros;
     std::vector<float>& decoded;
+    std::vector<float>& reference;
     Dtype source_dtype;
-    uint64_t row_bytes;
+    uint64_t row_bytes, esz;
     Sums& sums;
     void prepare(char*&, char*&) {}
     void operator()(char* codes, char* source, uint64_t row, uint64_t n) {
-      decode_rows(m, scales, zeros, std::string_view(codes, n * row_bytes), row, n, decoded.data());
-      accumulate(decoded.data(), reinterpret_cast<const unsigned char*>(source), source_dtype,
-                 n * m.cols, sums);
+      for (uint64_t i = 0; i < n; ++i) {
+        decode_rows(m, scales, zeros, std::string_view(codes + i * row_bytes, row_bytes), row + i,
+                    1, decoded.data());
+        source_to_float(reinterpret_cast<const unsigned char*>(source) + i * m.cols * esz,
+                        source_dtype, m.cols, reference.data());
+        sums.add_row(decoded.data(), reference.data(), m.cols);
+      }
     }
-  } consumer{m, scales, zeros, decoded, source_dtype, row_bytes, sums};
+  } consumer{m, scales, zeros, decoded, reference, source_dtype, row_bytes, esz, sums};
   for_each_chunk(job, rows_per_chunk, codes.data(), source.data(), consumer);
   return sums;
 }
@@ -188,9 +161,9 @@ Sums compare_on_cuda(const Job& job, const std::vector<float>& scales,
   } consumer{gpu};
   for_each_chunk(job, rows_per_chunk, nullptr, nullptr, consumer);
   cuda::Sums s = gpu.finish();
-  Sums out;
-  out.diff2 = s.diff2;
-  out.ref2 = s.ref2;
+  Sums out;  // the device's own reduction, in lane 0
+  out.diff2[0] = s.diff2;
+  out.ref2[0] = s.ref2;
   out.max_abs = s.max_abs;
   out.measured = s.measured;
   out.nan = s.nan;
@@ -205,17 +178,26 @@ Sums compare_on_cuda(const Job& job, const std::vector<float>& scales,
 // decode is not, NaN (not measured, a failure) when no element could be measured.
 double relative_error(const Sums& s) {
   if (s.measured == 0) return std::nan("");
-  if (s.ref2 > 0) return std::sqrt(s.diff2) / std::sqrt(s.ref2);
-  return s.diff2 > 0 ? INFINITY : 0.0;
+  const double diff2 = s.diff2_total(), ref2 = s.ref2_total();
+  if (ref2 > 0) return std::sqrt(diff2) / std::sqrt(ref2);
+  return diff2 > 0 ? INFINITY : 0.0;
 }
 
 ModuleError compare_one(const Job& job, uint64_t chunk_elements, bool on_gpu) {
   const QuantizedMatrix& m = job.matrix;
   std::vector<float> scales = effective_scales(m, ref_bytes(*m.scales));
-  std::vector<float> zeros =
-      zero_point_grid(m, m.zero_points ? ref_bytes(*m.zero_points) : std::string_view());
 #ifdef CKD_WITH_CUDA
   on_gpu = on_gpu && cuda_decodes(m.coding);  // the others run on the CPU
+#endif
+  // The float codings' CPU decoders never read zero points: no grid of zeros to allocate and
+  // clear (4 MiB for an NVFP4 [4096, 4096] module).
+  const bool float_coding =
+      m.coding == ElementCoding::kF8E4M3 || m.coding == ElementCoding::kE2M1Packed;
+  std::vector<float> zeros =
+      float_coding && !m.zero_points && !on_gpu
+          ? std::vector<float>()
+          : zero_point_grid(m, m.zero_points ? ref_bytes(*m.zero_points) : std::string_view());
+#ifdef CKD_WITH_CUDA
   Sums sums = on_gpu ? compare_on_cuda(job, scales, zeros, chunk_elements)
                      : compare_on_cpu(job, scales, zeros, chunk_elements);
 #else

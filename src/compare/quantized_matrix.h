@@ -50,7 +50,12 @@ std::vector<float> effective_scales(const QuantizedMatrix& m, std::string_view s
 // The zero points on the scale grid, or all zeros when the format is symmetric.
 std::vector<float> zero_point_grid(const QuantizedMatrix& m, std::string_view zero_bytes);
 
+// Tests: false makes decode_rows() use the portable loops even where the CPU has AVX2 (both
+// paths must give the same floats).
+void use_avx2_decode(bool on);
+
 // Decodes rows [first_row, first_row + rows) from their code bytes into out[rows * m.cols].
+// `zeros` may be empty for the float codings (E4M3, packed E2M1), which never read it.
 void decode_rows(const QuantizedMatrix& m, const std::vector<float>& scales,
                  const std::vector<float>& zeros, std::string_view code_bytes, uint64_t first_row,
                  uint64_t rows, float* out);

@@ -39,9 +39,16 @@ int layer_number(const std::string& layer) {
   return digits ? std::stoi(layer) : 1 << 30;
 }
 
+// A cell's text colour: white on the dark red of a failure, black elsewhere.
+const char* ink(double ratio) {
+  return !std::isfinite(ratio) || ratio > 1 ? "#fff" : "#000";
+}
+
+// The heatmap as an HTML table: its numbers are text, so they survive a screenshot, a print or a
+// copy, and the page's width holds many columns (it scrolls sideways when it must).
 void heatmap(std::ostream& out, const CompareReport& r) {
-  // Cell: the worst ratio of relative error to limit among the modules of (layer, type).
-  std::map<std::pair<int, std::string>, std::pair<double, std::string>> cells;
+  // Cell: the module of (layer, type) with the worst ratio of relative error to limit.
+  std::map<std::pair<int, std::string>, std::pair<double, const ModuleError*>> cells;
   std::set<std::string> types;
   std::set<std::pair<int, std::string>> layers;
   for (const ModuleError& e : r.tensors) {
@@ -51,42 +58,48 @@ void heatmap(std::ostream& out, const CompareReport& r) {
     types.insert(type);
     double ratio = e.passed ? e.rel_error / e.limit : std::max(1.01, e.rel_error / e.limit);
     auto& cell = cells[{n, type}];
-    if (cell.second.empty() || ratio > cell.first || std::isnan(ratio)) cell = {ratio, e.module};
+    if (!cell.second || ratio > cell.first || std::isnan(ratio)) cell = {ratio, &e};
   }
-  const int cw = 22, ch = 14, left = 60, top = 8;
-  std::vector<std::string> type_list(types.begin(), types.end());
-  size_t longest = 0;
-  for (const std::string& t : type_list) longest = std::max(longest, t.size());
-  int label = static_cast<int>(longest) * 6;  // rotated labels reach right and down
-  int width = left + cw * static_cast<int>(type_list.size()) + label;
-  int height = top + ch * static_cast<int>(layers.size()) + label + 10;
-  out << fmt::format(
-      "<svg xmlns='http://www.w3.org/2000/svg' width='{}' height='{}' "
-      "font-family='sans-serif' font-size='10'>\n",
-      width, height);
-  int row = 0;
+  std::vector<std::string> columns(types.begin(), types.end());
+  std::stable_sort(columns.begin(), columns.end(), module_type_before);
+  out << "<div class='scroll'><table id='heatmap' class='heat'>\n<tr><th>layer</th>";
+  for (const std::string& t : columns)
+    out << fmt::format("<th class='col'><span>{}</span></th>", esc(t));
+  out << "</tr>\n";
   for (const auto& [n, layer] : layers) {
-    int y = top + row * ch;
-    out << fmt::format("<text x='{}' y='{}' text-anchor='end'>{}</text>\n", left - 4, y + ch - 3,
-                       esc(layer == "other" ? "other" : "layer " + layer));
-    for (size_t c = 0; c < type_list.size(); ++c) {
-      auto it = cells.find({n, type_list[c]});
-      if (it == cells.end()) continue;
+    out << fmt::format("<tr><th>{}</th>", esc(layer));
+    for (const std::string& t : columns) {
+      auto it = cells.find({n, t});
+      if (it == cells.end()) {
+        out << "<td class='none'></td>";
+        continue;
+      }
+      const auto& [ratio, e] = it->second;
       out << fmt::format(
-          "<rect x='{}' y='{}' width='{}' height='{}' fill='{}'><title>{}: {} of "
-          "the limit</title></rect>\n",
-          left + static_cast<int>(c) * cw, y, cw - 1, ch - 1, colour(it->second.first),
-          esc(it->second.second), pct(it->second.first));
+          "<td style='background:{};color:{}' title='{}: {} of the {} limit {}'>{}</td>",
+          colour(ratio), ink(ratio), esc(e->module), pct(ratio), esc(e->format), pct(e->limit),
+          std::isnan(e->rel_error) ? "n/a" : pct(e->rel_error));
     }
-    ++row;
+    out << "</tr>\n";
   }
-  int y = top + row * ch + 6;
-  for (size_t c = 0; c < type_list.size(); ++c) {
-    int x = left + static_cast<int>(c) * cw + cw / 2;
-    out << fmt::format("<text x='{}' y='{}' transform='rotate(60 {} {})'>{}</text>\n", x, y, x, y,
-                       esc(type_list[c]));
+  out << "</table></div>\n";
+}
+
+// The colour scale with its values: per format, the relative error each colour stands for.
+void legend(std::ostream& out, const CompareReport& r) {
+  std::map<std::string, double> limits;
+  for (const ModuleError& e : r.tensors) limits[e.format] = e.limit;
+  out << "<table id='legend' class='legend'>\n";
+  for (const auto& [format, limit] : limits) {
+    out << fmt::format("<tr><th>{} (limit {})</th>", esc(format), pct(limit));
+    for (double share : {0.0, 0.25, 0.5, 0.75, 1.0}) {
+      out << fmt::format("<td style='background:{};color:{}'>{}</td>", colour(share), ink(share),
+                         pct(share * limit));
+    }
+    out << fmt::format("<td style='background:{};color:{}'>over {} (fails)</td></tr>\n", colour(2),
+                       ink(2), pct(limit));
   }
-  out << "</svg>\n";
+  out << "</table>\n";
 }
 
 void histogram(std::ostream& out, const std::string& format, const CompareReport& r) {
@@ -128,10 +141,9 @@ void histogram(std::ostream& out, const std::string& format, const CompareReport
     // A bar of any count is at least 2 px tall: one module among thousands stays visible.
     const int bh = count == 0 ? 0 : std::max(2, count * h / peak);
     const double mid = (b + 0.5) / kBins * 2;  // the bin's middle, as a share of the limit
-    const std::string range =
-        b == kBins ? fmt::format("over {}", pct(2 * limit))
-                   : fmt::format("{} to {}", pct(2 * limit * b / kBins),
-                                 pct(2 * limit * (b + 1) / kBins));
+    const std::string range = b == kBins ? fmt::format("over {}", pct(2 * limit))
+                                         : fmt::format("{} to {}", pct(2 * limit * b / kBins),
+                                                       pct(2 * limit * (b + 1) / kBins));
     out << fmt::format(
         "<rect x='{}' y='{}' width='{}' height='{}' fill='{}'><title>{}: {} modules</title>"
         "</rect>\n",
@@ -166,8 +178,8 @@ void histogram(std::ostream& out, const std::string& format, const CompareReport
       "<line x1='{0}' x2='{11}' y1='{12}' y2='{12}' stroke='black' stroke-dasharray='3'/>"
       "<text x='{3}' y='{13}'>the limit</text>\n"
       "<text x='{0}' y='{14}'>worst: {15}</text>\n",
-      lx, top, colour(0.2), lx + 14, top + 9, top + 16, colour(1.0), top + 25, top + 32,
-      colour(2), top + 41, lx + 10, top + 53, top + 56, top + 74, pct(worst));
+      lx, top, colour(0.2), lx + 14, top + 9, top + 16, colour(1.0), top + 25, top + 32, colour(2),
+      top + 41, lx + 10, top + 53, top + 56, top + 74, pct(worst));
   out << "</svg>\n";
 }
 
@@ -191,6 +203,39 @@ std::string module_type(const std::string& module) {
   return rest;
 }
 
+namespace {
+
+// Where a module type sits in a transformer block: (part, projection).
+std::pair<int, int> block_position(const std::string& type) {
+  auto has = [&](std::string_view part) { return type.find(part) != std::string::npos; };
+  int part = has("lm_head") || has("embed")      ? 5
+             : has("shared_expert")              ? 2
+             : has("experts")                    ? 3
+             : has("attn") || has("attention")   ? 0
+             : has("mlp") || has("feed_forward") ? 1
+                                                 : 4;
+  std::string last = type.substr(type.rfind('.') + 1);
+  static const std::map<std::string, int, std::less<>> kProjections = {
+      {"q_proj", 0},    {"q_a_proj", 0},     {"q_b_proj", 0},
+      {"wq", 0},        {"k_proj", 1},       {"kv_a_proj_with_mqa", 1},
+      {"kv_b_proj", 1}, {"wk", 1},           {"v_proj", 2},
+      {"wv", 2},        {"qkv_proj", 3},     {"query_key_value", 3},
+      {"Wqkv", 3},      {"in_proj_qkv", 3},  {"o_proj", 4},
+      {"out_proj", 4},  {"dense", 4},        {"wo", 4},
+      {"gate_proj", 5}, {"gate_up_proj", 5}, {"w1", 5},
+      {"up_proj", 6},   {"w3", 6},           {"down_proj", 7},
+      {"w2", 7}};
+  auto it = kProjections.find(last);
+  return {part, it == kProjections.end() ? 8 : it->second};
+}
+
+}  // namespace
+
+bool module_type_before(const std::string& a, const std::string& b) {
+  auto pa = block_position(a), pb = block_position(b);
+  return pa != pb ? pa < pb : a < b;
+}
+
 // Clamped as a double before the conversion: an error of 1e9 would overflow an int.
 int histogram_bin(double rel_error, double limit, int bins) {
   double x = rel_error / (2 * limit) * bins;
@@ -198,30 +243,122 @@ int histogram_bin(double rel_error, double limit, int bins) {
   return x <= 0 ? 0 : static_cast<int>(x);
 }
 
+namespace {
+
+// Sorting for the module list: a click on a header sorts by its column (numbers by their
+// data-v value), a second click reverses. Inline: the page fetches nothing.
+constexpr const char* kSortScript = R"(<script>
+for (const th of document.querySelectorAll('table.sortable th')) {
+  th.addEventListener('click', () => {
+    const table = th.closest('table'), body = table.tBodies[0];
+    const col = th.cellIndex, numeric = th.dataset.type === 'n';
+    const down = th.getAttribute('aria-sort') !== 'descending';
+    for (const h of table.querySelectorAll('th')) h.removeAttribute('aria-sort');
+    th.setAttribute('aria-sort', down ? 'descending' : 'ascending');
+    const key = row => numeric ? parseFloat(row.cells[col].dataset.v) : row.cells[col].textContent;
+    const rows = Array.from(body.rows).sort((a, b) => {
+      const x = key(a), y = key(b);
+      const c = numeric ? x - y : x.localeCompare(y, undefined, {numeric: true});
+      return down ? -c : c;
+    });
+    body.append(...rows);
+  });
+}
+</script>
+)";
+
+// A number for sorting: NaN (not measured) sorts as the worst.
+std::string sort_value(double v) {
+  return std::isnan(v) || v == INFINITY ? "1e308" : fmt::format("{}", v);
+}
+
+void layer_table(std::ostream& out, const CompareReport& r) {
+  std::vector<std::pair<int, std::string>> layers;
+  for (const auto& [layer, summary] : r.by_layer) layers.push_back({layer_number(layer), layer});
+  std::sort(layers.begin(), layers.end());
+  out << "<table id='layers' class='sortable'><thead><tr><th>layer</th><th data-type='n'>"
+         "modules</th><th data-type='n'>failed</th><th data-type='n'>median</th><th "
+         "data-type='n'>p95</th><th data-type='n'>max</th></tr></thead><tbody>\n";
+  for (const auto& [n, layer] : layers) {
+    const ErrorSummary& s = r.by_layer.at(layer);
+    out << fmt::format(
+        "<tr><td>{}</td><td class='n' data-v='{}'>{}</td><td class='n{}' data-v='{}'>{}</td>"
+        "<td class='n' data-v='{}'>{}</td><td class='n' data-v='{}'>{}</td>"
+        "<td class='n' data-v='{}'>{}</td></tr>\n",
+        esc(layer), s.modules, s.modules, s.failed ? " fail" : "", s.failed, s.failed,
+        sort_value(s.median), pct(s.median), sort_value(s.p95), pct(s.p95), sort_value(s.max),
+        pct(s.max));
+  }
+  out << "</tbody></table>\n";
+}
+
+void module_table(std::ostream& out, const CompareReport& r) {
+  out << "<table id='modules' class='sortable wide'><thead><tr><th>module</th><th>layer</th>"
+         "<th>type</th><th>format</th><th data-type='n' aria-sort='descending'>relative error"
+         "</th><th data-type='n'>of the limit</th><th data-type='n'>limit</th>"
+         "<th data-type='n'>max abs error</th><th>result</th></tr></thead><tbody>\n";
+  for (const ModuleError& e : r.tensors) {
+    const double ratio = e.rel_error / e.limit;
+    out << fmt::format(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class='n' data-v='{}'>{}</td>"
+        "<td class='n' data-v='{}' style='background:{};color:{}'>{}</td>"
+        "<td class='n' data-v='{}'>{}</td><td class='n' data-v='{}'>{}</td>"
+        "<td class='{}'>{}</td></tr>\n",
+        esc(e.module), esc(layer_of(e.module)), esc(module_type(e.module)), esc(e.format),
+        sort_value(e.rel_error), std::isnan(e.rel_error) ? "not measured" : pct(e.rel_error),
+        sort_value(ratio), colour(e.passed ? ratio : std::max(ratio, 1.01)),
+        ink(e.passed ? ratio : 2), std::isnan(ratio) ? "n/a" : pct(ratio), e.limit, pct(e.limit),
+        sort_value(e.max_abs_error), fmt::format("{:.4g}", e.max_abs_error),
+        e.passed ? "ok" : "fail", e.passed ? "pass" : "FAIL");
+  }
+  out << "</tbody></table>\n";
+}
+
+}  // namespace
+
 void write_compare_html(std::ostream& out, const CompareReport& r) {
   out << "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>ckptdoctor compare "
       << esc(r.quant_dir)
-      << "</title>\n<style>body{font-family:sans-serif;margin:2em;max-width:80em}"
-         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;"
-         "text-align:left}td.n{text-align:right}.fail{color:#a00}.ok{color:#070}</style>"
+      << "</title>\n<style>"
+         "*{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
+         "body{font-family:sans-serif;margin:1em 2em}"
+         "table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #ccc;"
+         "padding:2px 6px;text-align:left}td.n{text-align:right;font-variant-numeric:"
+         "tabular-nums}.fail{color:#a00}.ok{color:#070}.wide{width:100%}"
+         ".scroll{overflow-x:auto;max-width:100%}"
+         "table.heat td{text-align:center;font-size:12px;white-space:nowrap;min-width:4.5em}"
+         "table.heat td.none{background:#f4f4f4}table.heat th.col{vertical-align:bottom;"
+         "font-weight:normal;font-size:12px}table.heat th.col span{writing-mode:vertical-rl;"
+         "transform:rotate(180deg);white-space:nowrap}"
+         "table.legend td{text-align:center;font-size:12px;min-width:5em}"
+         ".hists{display:flex;flex-wrap:wrap;gap:1em 3em}"
+         "table.sortable th{cursor:pointer;user-select:none}"
+         "th[aria-sort=descending]::after{content:' \\25BC'}"
+         "th[aria-sort=ascending]::after{content:' \\25B2'}"
+         "@media print{.scroll{overflow:visible}}</style>"
          "</head><body>\n";
   out << fmt::format(
       "<h1>ckptdoctor compare</h1>\n<p><b>{}</b> against <b>{}</b>: {} modules "
-      "compared, {} unpaired, <span class='{}'>{} over their limit, {} not decoded: {}</span>.</p>\n",
+      "compared, {} unpaired, <span class='{}'>{} over their limit, {} not decoded: "
+      "{}</span>.</p>\n",
       esc(r.quant_dir), esc(r.source_dir), r.tensors.size(), r.unpaired.size(),
       r.passed() ? "ok" : "fail", r.failed, r.undecodable.size(),
       r.passed() ? "ok" : (r.tensors.empty() ? "FAIL (no module could be measured)" : "FAIL"));
   out << "<h2>Relative error by layer and module type</h2>\n<p>Each cell is the worst module of "
-         "its layer and type, coloured by its error as a share of its format's limit (green 0, "
-         "yellow half, red the limit, dark red over it). Hover for the module.</p>\n";
+         "its layer and type: its relative error ||W&#770; &#8722; W|| / ||W||, on the colour of "
+         "that error as a share of its format's limit. Hover for the module.</p>\n";
+  legend(out, r);
   heatmap(out, r);
-  out << "<h2>Distribution per format</h2>\n";
+  out << "<h2>Distribution per format</h2>\n<div class='hists'>\n";
   for (const auto& [format, summary] : r.by_format) {
+    out << "<div>\n";
     histogram(out, format, r);
-    out << fmt::format("<p>{} modules: median {}, p95 {}, max {}, {} failed.</p>\n",
+    out << fmt::format("<p>{} modules: median {}, p95 {}, max {}, {} failed.</p>\n</div>\n",
                        summary.modules, pct(summary.median), pct(summary.p95), pct(summary.max),
                        summary.failed);
   }
+  out << "</div>\n<h2>By layer</h2>\n";
+  layer_table(out, r);
   out << "<h2>Failures</h2>\n";
   if (r.failed == 0) {
     out << (r.undecodable.empty() ? "<p class='ok'>None.</p>\n"
@@ -237,9 +374,8 @@ void write_compare_html(std::ostream& out, const CompareReport& r) {
           "<tr><td>{}</td><td>{}</td><td class='n fail'>{}</td><td class='n'>{}"
           "</td><td class='n'>{:.4g}</td><td class='n'>{}</td><td class='n'>{}</td>"
           "<td class='n'>{}</td><td class='n'>{}</td><td>{}</td></tr>\n",
-          esc(e.module), esc(e.format),
-          std::isnan(e.rel_error) ? "not measured" : pct(e.rel_error), pct(e.limit),
-          e.max_abs_error, e.nan, e.inf, e.source_nan, e.source_inf, esc(e.source));
+          esc(e.module), esc(e.format), std::isnan(e.rel_error) ? "not measured" : pct(e.rel_error),
+          pct(e.limit), e.max_abs_error, e.nan, e.inf, e.source_nan, e.source_inf, esc(e.source));
     }
     out << "</table>\n";
   }
@@ -257,7 +393,9 @@ void write_compare_html(std::ostream& out, const CompareReport& r) {
       out << fmt::format("<tr><td>{}</td><td>{}</td></tr>\n", esc(u.module), esc(u.reason));
     out << "</table>\n";
   }
-  out << "</body></html>\n";
+  out << "<h2>All modules</h2>\n<p>Worst first; click a column to sort by it.</p>\n";
+  module_table(out, r);
+  out << kSortScript << "</body></html>\n";
 }
 
 }  // namespace ckd
