@@ -256,7 +256,14 @@ int run_fix_command(FixArgs& a) {
     return kExitClean;
   }
 
-  // What is still wrong: the output scanned with every rule.
+  // What is still wrong: the output scanned with every rule. The text report of the fix is
+  // written, so the input's tables go before the output's are built: one checkpoint's tables
+  // in memory at a time (the JSON report still needs the plan, which points into them).
+  if (!json) {
+    outcome.plan = {};
+    outcome.checkpoint.reset();
+    outcome.source.reset();
+  }
   static const ckd::RuleSet rule_set = ckd::RuleSet::builtin();
   ckd::ScanRequest scan;
   scan.dir = r.in_place ? r.dir : r.out_dir;
