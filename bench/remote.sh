@@ -4,11 +4,13 @@
 # hf://org/qwen` (every rule: headers, index, configs and all 30,940 scale tensors fetched by
 # Range) against downloading the same files with curl, and checks that the remote findings equal
 # a local scan's. Usage: bench/remote.sh [RUNS]   (needs build/ and nginx; writes under bench/out/)
+# CKPTDOCTOR=path scans with another binary (before/after figures); NO_DOWNLOAD=1 skips the
+# curl baseline (36 GB over loopback).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tests/hub_server.sh
 runs=${1:-5}
-bin=build/ckptdoctor
+bin=${CKPTDOCTOR:-build/ckptdoctor}
 sparse=bench/out/qwen36-35b-a3b-fp8-sparse
 if [ ! -f "$sparse/model.safetensors.index.json" ]; then
   echo "generating $sparse" >&2
@@ -50,6 +52,7 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[
 t_remote=$(median "${times[@]}")
 echo "  remote scan wall: median ${t_remote}s of $runs"
 
+[ -n "${NO_DOWNLOAD:-}" ] && exit 0
 # Baseline: downloading every file of the repository over the same server, 8 at a time.
 start=$(date +%s.%N)
 ls "$sparse" | xargs -P 8 -I{} curl -sf -o /dev/null "$HF_ENDPOINT/org/qwen/resolve/main/{}"

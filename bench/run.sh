@@ -30,8 +30,11 @@ cat "$sparse"/*.safetensors >/dev/null  # warm the page cache for both sides
 # the safetensors library (Rust) reading every tensor's dtype.
 st_python=.venv/bin/python
 [ -x "$st_python" ] || st_python=python3
+# The interpreter itself, not a version manager's shim (a pyenv shim is a bash script that runs
+# pyenv before exec'ing Python): the baseline is Python's own cost.
+py=$(python3 -c 'import sys; print(sys.executable)')
 mapfile -t rows < <(interleaved_rows "$runs" "$bin scan -q --fail-on never $sparse" \
-  "$bin scan -q --fail-on never --threads 1 $sparse" "python3 bench/parse_headers.py $sparse" \
+  "$bin scan -q --fail-on never --threads 1 $sparse" "$py bench/parse_headers.py $sparse" \
   "$st_python bench/safetensors_dtypes.py $sparse")
 read -r t_scan c_scan s_scan m_scan <<<"${rows[0]}"
 read -r t_one c_one s_one m_one <<<"${rows[1]}"

@@ -822,6 +822,7 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
   std::vector<char> found(expected.size(), 0);
   const int fallback_bits = logical_bits(config, nullptr);
   std::string_view last_direct_module;  // names are sorted: sidecars follow their weight
+  std::string alt_lookup;
   for (size_t n = 0; n < names.size(); ++n) {
     std::string_view original = names[n];
     const TensorRef* ref = ck ? ck->tensor_refs()[n] : nullptr;
@@ -892,7 +893,10 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
       last_direct_module = original.substr(0, original.rfind('.'));
       continue;
     }
-    if (!mapping.empty()) {
+    // apply_layout changes only names under one of the mapping's prefixes: the others (nearly
+    // all, in a checkpoint with the expected layout) skip the copy.
+    if (std::any_of(mapping.begin(), mapping.end(),
+                    [&](const LayoutChange& c) { return original.starts_with(c.from); })) {
       mapped_storage = apply_layout(std::string(original), mapping);
       name = mapped_storage;
     }
@@ -911,7 +915,8 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
       }
     }
     if (!model.alternative_names.empty()) {
-      auto alt = model.alternative_names.find(std::string(name));
+      alt_lookup.assign(name);  // reuses its capacity: no allocation per name
+      auto alt = model.alternative_names.find(alt_lookup);
       if (alt != model.alternative_names.end()) {
         found[alt->second] = 1;
         continue;

@@ -268,10 +268,17 @@ std::unique_ptr<Checkpoint> Checkpoint::open(std::unique_ptr<FileStore> store,
   ck->scheme_ = parse_quant_scheme(ck->config(), ck->hf_quant_config());
   for (const std::string& message : ck->scheme_.invalid)
     ck->problems_.push_back({LoadProblemKind::kInvalidConfig, ck->scheme_.source_file, "", message});
-  for (Module& m : ck->modules_.mutable_modules()) {
-    m.ignored = ck->scheme_.ignored_by(m.path, m.linear);
-    m.group = ck->resolve_group(m);
-  }
+  // Each module's declaration is resolved on its own: chunks of modules on every core.
+  std::vector<Module>& modules = ck->modules_.mutable_modules();
+  constexpr size_t kChunk = 2048;
+  parallel_for((modules.size() + kChunk - 1) / kChunk, options.threads, [&](size_t chunk) {
+    size_t end = std::min(modules.size(), (chunk + 1) * kChunk);
+    for (size_t i = chunk * kChunk; i < end; ++i) {
+      Module& m = modules[i];
+      m.ignored = ck->scheme_.ignored_by(m.path, m.linear);
+      m.group = ck->resolve_group(m);
+    }
+  });
   return ck;
 }
 
@@ -369,15 +376,25 @@ void Checkpoint::build_tensor_table() {
   ref_storage_.reserve(total);
   names_.reserve(total);
   std::vector<const Shard*> holders;
-  while (!heap.empty()) {
-    std::pop_heap(heap.begin(), heap.end(), later);
-    Cursor c = heap.back();
+  // The cursor that produced the last name stays out of the heap while its next name is still
+  // the smallest: shards hold long runs of neighbouring names (whole layers), so most names
+  // cost one comparison instead of a pop and a push.
+  std::optional<Cursor> current;
+  while (current || !heap.empty()) {
+    if (!current) {
+      std::pop_heap(heap.begin(), heap.end(), later);
+      current = heap.back();
+      heap.pop_back();
+    }
+    Cursor c = *current;
     const Shard* shard = shards_[c.shard].get();
     const TensorInfo& t = shard->tensors()[shard->by_name()[c.next]];
-    if (++heap.back().next < shard->by_name().size()) {
+    if (++current->next >= shard->by_name().size()) {
+      current.reset();
+    } else if (!heap.empty() && later(*current, heap.front())) {
+      heap.push_back(*current);
       std::push_heap(heap.begin(), heap.end(), later);
-    } else {
-      heap.pop_back();
+      current.reset();
     }
     if (t.duplicate) continue;  // reported by the shard itself
     if (!names_.empty() && names_.back() == t.name) {

@@ -1,6 +1,7 @@
 #include "checkpoint/module_table.h"
 
 #include <array>
+#include <cstdint>
 
 #include "checkpoint/checkpoint.h"
 
@@ -217,12 +218,23 @@ void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
   modules_.clear();
   by_path_.clear();
   by_path_.reserve(sorted_names.size());
+  modules_.reserve(sorted_names.size());
+  // A module's tensors are neighbours in sorted order nearly always (module.weight,
+  // module.weight_scale_inv): the previous module is checked before the hash map.
+  size_t previous = SIZE_MAX;
+  std::string_view previous_path;
   for (size_t i = 0; i < sorted_names.size(); ++i) {
     auto [module, param] = split_tensor_name(sorted_names[i]);
-    auto [it, inserted] = by_path_.emplace(module, modules_.size());
-    if (inserted) modules_.push_back(Module{std::string(module), {}});
+    size_t at = previous;
+    if (previous == SIZE_MAX || module != previous_path) {
+      auto [it, inserted] = by_path_.emplace(module, modules_.size());
+      if (inserted) modules_.push_back(Module{std::string(module), {}});
+      at = it->second;
+      previous = at;
+      previous_path = module;
+    }
     TensorRole role = role_of_param(param, module);
-    modules_[it->second].params.push_back(ModuleParam{param, role, refs[i]});
+    modules_[at].params.push_back(ModuleParam{param, role, refs[i]});
   }
   for (size_t i = 0; i < modules_.size(); ++i) {
     modules_[i].linear = modules_[i].compute_linear();

@@ -87,7 +87,14 @@ int run_fix_command(FixArgs& a) {
     return kExitClean;
   }
 
-  // What is still wrong: the output scanned with the same rules.
+  // What is still wrong: the output scanned with the same rules. The text report of the fix is
+  // written, so the input's tables go before the output's are built: one checkpoint's tables
+  // in memory at a time (the JSON report still needs the plan, which points into them).
+  if (!json) {
+    outcome.plan = {};
+    outcome.checkpoint.reset();
+    outcome.source.reset();
+  }
   ScanRequest scan;
   scan.dir = r.in_place ? r.dir : r.out_dir;
   scan.source_dir = r.source_dir;

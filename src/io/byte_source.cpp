@@ -99,6 +99,13 @@ PreadFile::~PreadFile() {
   ::close(fd_);
 }
 
+void PreadFile::release_views() {
+  std::lock_guard lock(mutex_);
+  for (auto [address, length] : windows_) ::munmap(address, length);
+  windows_.clear();
+  kept_.clear();
+}
+
 std::string_view PreadFile::read(uint64_t offset, uint64_t length) {
   check_range(path_, size_, offset, length);
   if (length == 0) return {};

@@ -36,6 +36,8 @@ class PreadFile final : public ByteSource {
   void copy_to(uint64_t offset, uint64_t length, char* out) override;
   const std::string& name() const override { return path_; }
   int file_descriptor() const override { return fd_; }
+  // Unmaps the windows and frees the copies read() returned so far (a parsed header's bytes).
+  void release_views() override;
 
  private:
   PreadFile(std::string path, int fd, uint64_t size)

@@ -1,8 +1,16 @@
 #include "rules/check.h"
 
+#include <cstdlib>
+
 #include "checkpoint/architecture.h"
+#include "rules/bench_toggle.h"
 
 namespace ckd {
+
+bool architecture_model_disabled_for_bench() {
+  static const bool disabled = std::getenv("CKPTDOCTOR_BENCH_NO_ARCHITECTURE") != nullptr;
+  return disabled;
+}
 
 void ScanState::prefill_scale_stats() {
   std::vector<const TensorRef*> scale_refs, fetched;
@@ -22,6 +30,10 @@ void ScanState::prefill_scale_stats() {
 
 const ArchitectureDiff& ScanState::architecture_diff() {
   std::call_once(architecture_once, [this] {
+    if (architecture_model_disabled_for_bench()) {
+      architecture = std::make_shared<const ArchitectureDiff>();  // not modeled
+      return;
+    }
     architecture = std::make_shared<const ArchitectureDiff>(diff_against_architecture(checkpoint));
   });
   return *architecture;

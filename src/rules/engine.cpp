@@ -119,7 +119,21 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
         }
       });
     }
-    for (const Rule* rule : rules) {
+    // The architecture diff is the largest single job and several rules wait for it: it starts
+    // at once beside the scale decode, and the architecture rules, which need it, go last.
+    if (std::string_view(tier) == "header" &&
+        (architecture || std::any_of(rules.begin(), rules.end(), [](const Rule* r) {
+           return r->tier == "header" && r->family == "architecture";
+         }))) {
+      jobs.push_back([&state] {
+        PhaseTimer diff_timer("architecture diff");
+        state.architecture_diff();
+      });
+    }
+    std::vector<const Rule*> ordered(rules.begin(), rules.end());
+    std::stable_partition(ordered.begin(), ordered.end(),
+                          [](const Rule* r) { return r->family != "architecture"; });
+    for (const Rule* rule : ordered) {
       if (rule->tier != tier || !reason_not_run(*rule, options, source != nullptr).empty())
         continue;
       jobs.push_back([&state, &errors, &errors_mutex, rule] {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <unordered_map>
 
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/file_store.h"
@@ -141,10 +142,25 @@ void ScaleValueCache::prefill(const std::vector<const TensorRef*>& refs) {
     }
   }
   auto offset = [&](size_t i) { return refs[i]->shard->data_start() + refs[i]->info->begin; };
-  std::sort(local.begin(), local.end(), [&](size_t a, size_t b) {
-    if (refs[a]->shard != refs[b]->shard) return refs[a]->shard < refs[b]->shard;
-    return offset(a) < offset(b);
-  });
+  // Grouped by shard (a few dozen), then by offset within each: the scales come in name order,
+  // which within a shard is nearly always offset order already (the writer sorts each dtype's
+  // tensors by name), so most groups need no sort. Each scale's statistics come from its own
+  // bytes: only the grouping into runs depends on this order.
+  {
+    std::unordered_map<const Shard*, size_t> group_of;
+    std::vector<std::vector<size_t>> groups;
+    for (size_t i : local) {
+      auto [it, added] = group_of.emplace(refs[i]->shard, groups.size());
+      if (added) groups.emplace_back();
+      groups[it->second].push_back(i);
+    }
+    local.clear();
+    auto by_offset = [&](size_t a, size_t b) { return offset(a) < offset(b); };
+    for (auto& g : groups) {
+      if (!std::is_sorted(g.begin(), g.end(), by_offset)) std::sort(g.begin(), g.end(), by_offset);
+      local.insert(local.end(), g.begin(), g.end());
+    }
+  }
   std::string buffer;
   for (size_t first = 0; first < local.size();) {
     const Shard* shard = refs[local[first]]->shard;

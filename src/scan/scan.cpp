@@ -9,6 +9,7 @@
 #include "io/parallel.h"
 #include "io/trace.h"
 #include "remote/remote_store.h"
+#include "rules/bench_toggle.h"
 #include "rules/engine.h"
 
 namespace ckd {
@@ -66,10 +67,11 @@ ScanReport run_scan(const ScanRequest& request) {
   report.tensor_bytes = report.checkpoint_dtypes.total;
   report.target_dtypes = count_target_dtype_bytes(*ck);
   std::shared_ptr<const ArchitectureDiff> architecture;
+  const bool engines = !request.engines.empty() && !architecture_model_disabled_for_bench();
   report.findings = run_rules(request.rules, *ck, source.get(), request.options,
-                              request.engines.empty() ? nullptr : &architecture);
+                              engines ? &architecture : nullptr);
   // Verdicts read the findings and the engines' facts, once per scan.
-  {
+  if (engines) {
     PhaseTimer timer("engine verdicts");
     report.engines.resize(request.engines.size());
     parallel_for(request.engines.size(), request.options.threads, [&](size_t i) {
