@@ -112,6 +112,12 @@ void for_each_chunk(const Job& job, uint64_t rows_per_chunk, char* codes, char* 
   }
 }
 
+// Chunks start on a whole unit of rows (GPTQ's rows sharing int32 words).
+uint64_t whole_units(const QuantizedMatrix& m, uint64_t rows) {
+  const uint64_t unit = m.row_unit();
+  return (rows + unit - 1) / unit * unit;
+}
+
 // The CPU reference: decode_rows() and a sequential float64 accumulation.
 Sums compare_on_cpu(const Job& job, const std::vector<float>& scales,
                     const std::vector<float>& zeros, uint64_t chunk_elements) {
@@ -119,7 +125,7 @@ Sums compare_on_cpu(const Job& job, const std::vector<float>& scales,
   const Dtype source_dtype = *job.slice.ref->info->dtype;
   const uint64_t esz = dtype_bits(source_dtype) / 8;
   const uint64_t row_bytes = m.code_bytes_per_row();
-  const uint64_t rows_per_chunk = std::max<uint64_t>(1, chunk_elements / m.cols);
+  const uint64_t rows_per_chunk = whole_units(m, std::max<uint64_t>(1, chunk_elements / m.cols));
   std::vector<char> codes(rows_per_chunk * row_bytes);
   std::vector<char> source(rows_per_chunk * m.cols * esz);
   std::vector<float> decoded(rows_per_chunk * m.cols);
@@ -141,6 +147,13 @@ Sums compare_on_cpu(const Job& job, const std::vector<float>& scales,
   } consumer{m, scales, zeros, decoded, source_dtype, row_bytes, sums};
   for_each_chunk(job, rows_per_chunk, codes.data(), source.data(), consumer);
   return sums;
+}
+
+// Why the GPU leaves this module to the CPU, or nullptr.
+const char* cpu_only(const QuantizedMatrix& m) {
+  if (const char* why = cuda_fallback_reason(m.coding)) return why;
+  if (m.input_groups) return "the kernels read contiguous scale groups, not a g_idx";
+  return nullptr;
 }
 
 #ifdef CKD_WITH_CUDA
@@ -215,7 +228,7 @@ ModuleError compare_one(const Job& job, uint64_t chunk_elements, bool on_gpu) {
   std::vector<float> zeros =
       zero_point_grid(m, m.zero_points ? ref_bytes(*m.zero_points) : std::string_view());
 #ifdef CKD_WITH_CUDA
-  on_gpu = on_gpu && cuda_decodes(m.coding);  // the others run on the CPU
+  on_gpu = on_gpu && !cpu_only(m);  // the others run on the CPU
   Sums sums = on_gpu ? compare_on_cuda(job, scales, zeros, chunk_elements)
                      : compare_on_cpu(job, scales, zeros, chunk_elements);
 #else
@@ -412,7 +425,8 @@ CompareReport run_compare(const CompareRequest& request) {
           {m.path, "cannot decode: the weight's size does not match its shape"});
       continue;
     }
-    Pairing pairing = pairer.pair(m.path, qm.experts, qm.rows / qm.experts, qm.cols);
+    Pairing pairing =
+        pairer.pair(m.path, qm.experts, qm.rows / qm.experts, qm.cols, qm.input_major);
     if (!pairing.slice) {
       (pairing.absent ? report.unpaired : report.undecodable).push_back({m.path, pairing.problem});
       continue;
@@ -434,6 +448,11 @@ CompareReport run_compare(const CompareRequest& request) {
     if (!on_gpu && request.device == "cuda")
       throw std::runtime_error(fmt::format("--device cuda: {}", why));
     report.device = on_gpu ? fmt::format("cuda ({})", why) : "cpu";
+  }
+  if (on_gpu) {
+    for (const Job& job : jobs) {
+      if (const char* why = cpu_only(job.matrix)) report.cpu_fallback.emplace(job.matrix.format, why);
+    }
   }
   std::vector<ModuleError> results(jobs.size());
   std::vector<std::string> read_failures(jobs.size());
