@@ -156,6 +156,23 @@ TEST_CASE("gptq/awq scan: healthy exports are clean; the flipped convention fire
   }
 }
 
+TEST_CASE("awq gemv scan: the zero padding of each scales row is not a zero scale") {
+  // The healthy export (control) is clean above; a zero among a row's real groups fires.
+  ckd_test::TempDir tmp;
+  std::filesystem::copy(kDir + "awq-gemv", tmp.path(), std::filesystem::copy_options::recursive);
+  // q_proj.scales is F16 [128, 32]: groups 0..3 are real. Zero row 2's group 1 (F16 0 = 0x0000).
+  poke_i32(tmp.path(), "model.layers.0.self_attn.q_proj.scales", (2 * 32 + 1) / 2, 0);
+  ckd::ScanReport r = ckd_test::scan_all_rules(tmp.path());
+  CHECK(count_rule(r, "non-positive-scale") == 1);
+  bool named = false;
+  for (const auto& f : r.findings) {
+    if (f.name == "non-positive-scale")
+      named = f.tensor == "model.layers.0.self_attn.q_proj.scales" &&
+              f.message.find("2 of 512 values") != std::string::npos;
+  }
+  CHECK(named);
+}
+
 TEST_CASE("gptq: a repository that declares GPTQ only in quantize_config.json") {
   auto ck = ckd::Checkpoint::open(kDir + "gptq-quantize-config");
   const ckd::QuantScheme& s = ck->scheme();
