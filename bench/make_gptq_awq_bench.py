@@ -57,5 +57,7 @@ for d, tensors, qc in (("compare-gptq-int4", gptq, {"quant_method": "gptq", "bit
                        ("compare-awq", awq, {"quant_method": "awq", "bits": 4, "group_size": G,
                                              "zero_point": True, "version": "gemm"})):
     os.makedirs(os.path.join(out, d), exist_ok=True)
+    # save_file writes an array's buffer as it lies in memory: make every tensor C-ordered.
+    tensors = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
     save_file(tensors, os.path.join(out, d, "model.safetensors"), metadata={"format": "pt"})
     json.dump({**config, "quantization_config": qc}, open(os.path.join(out, d, "config.json"), "w"))

@@ -326,6 +326,7 @@ def write(dirname, tensors, quantization_config, quantize_config):
     d = os.path.join(OUT, dirname)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
+    tensors = {k: np.ascontiguousarray(v) for k, v in tensors.items()}  # save_file writes raw buffers
     save_file(tensors, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
     config = dict(CONFIG)
     if quantization_config:
