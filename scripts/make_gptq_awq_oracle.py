@@ -313,9 +313,20 @@ VARIANTS = {
     "ct-int4-actorder": (q_ct_actorder(4, 32), ct_config(4, 32), None,
                          lambda t, n: dequant_ct_actorder(t, n, 4)),
 }
-# The defect the limits exist for: v1 zeros (zero - 1) declared as gptq_v2, read one step off.
-BROKEN = {"gptq-int4-flipped-broken": ("gptq-int4-sym-v1", gptq_config(4, 32, True, "gptq_v2"),
-                                       lambda t, n: dequant_gptq(t, n, 4, False))}
+# Copies of a variant's tensors under another declaration: auto-round's exports in the GPTQ
+# (AutoGPTQ's v1 layout) and AWQ packings (auto_round/export: packing_format auto_round:auto_gptq /
+# auto_awq), and the defect the limits exist for: v1 zeros (zero - 1) declared as gptq_v2, read
+# one step off.
+REUSED = {
+    "auto-round-gptq": ("gptq-int4-sym-v1", {"quant_method": "auto-round", "packing_format": "auto_round:auto_gptq",
+                                             "bits": 4, "group_size": 32, "sym": True, "data_type": "int"},
+                        lambda t, n: dequant_gptq(t, n, 4, True)),
+    "auto-round-awq": ("awq-gemm", {"quant_method": "auto-round", "packing_format": "auto_round:auto_awq",
+                                    "bits": 4, "group_size": 32, "sym": False, "data_type": "int"},
+                       lambda t, n: dequant_awq(t, n, 32, False)),
+    "gptq-int4-flipped-broken": ("gptq-int4-sym-v1", gptq_config(4, 32, True, "gptq_v2"),
+                                 lambda t, n: dequant_gptq(t, n, 4, False)),
+}
 
 
 def unquantized():
@@ -358,7 +369,7 @@ def main():
         quantized[variant] = tensors
         write(variant, tensors, qc, standalone)
         expected[variant] = {"source": "source", "modules": errors_of(tensors, dequant)}
-    for variant, (base, qc, dequant) in BROKEN.items():
+    for variant, (base, qc, dequant) in REUSED.items():
         write(variant, quantized[base], qc, None)
         expected[variant] = {"source": "source", "modules": errors_of(quantized[base], dequant)}
     json.dump(expected, open(os.path.join(OUT, "expected.json"), "w"), indent=1, sort_keys=True)

@@ -144,12 +144,12 @@ TEST_CASE("gptq/awq scan: healthy exports are clean; the flipped convention fire
   for (const auto& [variant, entry] : want_all.items()) {
     CAPTURE(variant);
     ckd::ScanReport r = ckd_test::scan_all_rules(kDir + variant);
-    for (const auto& f : r.findings) {
-      if (f.severity != ckd::Severity::kInfo) MESSAGE(f.name << ": " << f.tensor << ": " << f.message);
-    }
     if (variant.ends_with("-broken")) {
       CHECK(count_rule(r, "zero-point-convention") > 0);
       continue;
+    }
+    for (const auto& f : r.findings) {  // what a failure below is about
+      if (f.severity != ckd::Severity::kInfo) MESSAGE(f.name << ": " << f.tensor << ": " << f.message);
     }
     CHECK(r.errors == 0);
     CHECK(r.warnings == 0);
