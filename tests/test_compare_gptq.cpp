@@ -184,6 +184,21 @@ TEST_CASE("gptq: a repository that declares GPTQ only in quantize_config.json") 
   const ckd::Module* m = ck->modules().find("model.layers.0.mlp.down_proj");
   REQUIRE(m != nullptr);
   CHECK(m->group != nullptr);
+  // The zero-point-convention fix names the file that declares the convention.
+  {
+    ckd_test::TempDir flipped;
+    std::filesystem::copy(kDir + "gptq-quantize-config", flipped.path(),
+                          std::filesystem::copy_options::recursive);
+    nlohmann::json qc = nlohmann::json::parse(std::ifstream(flipped.path() + "/quantize_config.json"));
+    qc["checkpoint_format"] = "gptq_v2";
+    std::ofstream(flipped.path() + "/quantize_config.json") << qc.dump();
+    ckd::ScanReport r = ckd_test::scan_all_rules(flipped.path());
+    CHECK(count_rule(r, "zero-point-convention") == 7);
+    for (const auto& f : r.findings) {
+      if (f.name == "zero-point-convention")
+        CHECK(f.message.ends_with("set checkpoint_format to \"gptq\" in quantize_config.json"));
+    }
+  }
   // config.json's own declaration wins over the quantizer's file.
   ckd_test::TempDir tmp;
   std::filesystem::copy(kDir + "gptq-int4-sym-v1", tmp.path(), std::filesystem::copy_options::recursive);
