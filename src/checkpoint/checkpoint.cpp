@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "checkpoint/file_store.h"
+#include "checkpoint/scheme_readers.h"
 #include "io/json_depth.h"
 #include "io/json_reader.h"
 #include "io/parallel.h"
@@ -141,6 +142,11 @@ IndexFile parse_index_json(std::string_view text, std::vector<std::string>* dupl
   return index;
 }
 
+namespace {
+void load_standalone_quant_config(FileStore& store, QuantScheme& scheme,
+                                  std::vector<LoadProblem>& problems);
+}  // namespace
+
 std::unique_ptr<Checkpoint> Checkpoint::open(const std::string& dir, const OpenOptions& options) {
   return open(std::make_unique<LocalStore>(dir), options);
 }
@@ -266,6 +272,8 @@ std::unique_ptr<Checkpoint> Checkpoint::open(std::unique_ptr<FileStore> store,
   }
   PhaseTimer timer("scheme");
   ck->scheme_ = parse_quant_scheme(ck->config(), ck->hf_quant_config());
+  if (ck->scheme_.method == QuantMethod::kNone)
+    load_standalone_quant_config(*ck->store_, ck->scheme_, ck->problems_);
   for (const std::string& message : ck->scheme_.invalid)
     ck->problems_.push_back({LoadProblemKind::kInvalidConfig, ck->scheme_.source_file, "", message});
   // Each module's declaration is resolved on its own: chunks of modules on every core.
@@ -315,6 +323,48 @@ void Checkpoint::load_configs() {
     }
   }
 }
+
+// Repositories that declare GPTQ / AWQ only in the quantizer's own file: vLLM's GPTQConfig and
+// AWQConfig get_config_filenames() (quantize_config.json; AWQ also quant_config.json), the
+// file GPTQModel (quantization/config.py QUANT_CONFIG_FILENAME) and AutoGPTQ write beside
+// config.json.
+namespace {
+
+void load_standalone_quant_config(FileStore& store, QuantScheme& scheme,
+                                  std::vector<LoadProblem>& problems) {
+  for (const char* file : {"quantize_config.json", "quant_config.json"}) {
+    ResolvedPath r = store.resolve(file);
+    if (r.status == PathStatus::kMissing) continue;
+    if (r.status != PathStatus::kOk) {
+      bool unsafe = r.status == PathStatus::kUnsafe;
+      problems.push_back({unsafe ? LoadProblemKind::kUnsafePath : LoadProblemKind::kInvalidConfig,
+                          file, "",
+                          fmt::format("{}: {}; it was not opened", file,
+                                      unsafe ? r.reason : "not a regular file")});
+      return;
+    }
+    try {
+      nlohmann::json j = parse_json_capped(store.read_small(r, kMaxConfigBytes));
+      if (!j.is_object()) {
+        problems.push_back({LoadProblemKind::kInvalidConfig, file, "",
+                             fmt::format("top level is a JSON {}, not an object", j.type_name())});
+        return;
+      }
+      scheme = parse_standalone_quant_config(j, file);
+      for (const std::string& message : scheme.invalid)
+        problems.push_back({LoadProblemKind::kInvalidConfig, file, "", message});
+    } catch (const FileNotFound&) {
+      continue;
+    } catch (const TransportError&) {
+      throw;
+    } catch (const std::exception& e) {
+      problems.push_back({LoadProblemKind::kInvalidConfig, file, "", e.what()});
+    }
+    return;
+  }
+}
+
+}  // namespace
 
 void Checkpoint::load_index(const ResolvedPath& r) {
   if (r.status != PathStatus::kOk) {

@@ -173,4 +173,16 @@ bool read_gptq_awq_scheme(const json& qc, const std::string& method, QuantScheme
   return true;
 }
 
+QuantScheme parse_standalone_quant_config(const json& qc, const std::string& file) {
+  QuantScheme s;
+  s.source_file = file;
+  s.method_name = text_of(qc, {"quant_method"});
+  if (s.method_name.empty()) s.method_name = file == "quant_config.json" ? "awq" : "gptq";
+  std::string method = s.method_name;
+  for (char& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!read_gptq_awq_scheme(qc, method, s)) s.method = QuantMethod::kUnknown;
+  s.index_patterns();
+  return s;
+}
+
 }  // namespace ckd

@@ -14,4 +14,9 @@ namespace ckd {
 // false (leaving `s` alone) when `method` is none of them.
 bool read_gptq_awq_scheme(const nlohmann::json& qc, const std::string& method, QuantScheme& s);
 
+// A quantizer's own file, for repositories whose config.json declares nothing:
+// quantize_config.json (quant_method gptq when absent, as AutoGPTQ wrote it; awq or auto-round
+// when it says so) or AutoAWQ's quant_config.json (awq when absent).
+QuantScheme parse_standalone_quant_config(const nlohmann::json& qc, const std::string& file);
+
 }  // namespace ckd

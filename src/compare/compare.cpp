@@ -76,21 +76,30 @@ void for_each_chunk(const Job& job, uint64_t rows_per_chunk, char* codes, char* 
   }
 }
 
-// The CPU reference: decode_rows() and the reproducible float64 sums of ErrorSums, row by row
-// so that a row's decoded and source floats are still in the L1 cache when they are summed.
+// Chunks start on a whole unit of rows (GPTQ's rows sharing int32 words).
+uint64_t whole_units(const QuantizedMatrix& m, uint64_t rows) {
+  const uint64_t unit = m.row_unit();
+  return (rows + unit - 1) / unit * unit;
+}
+
+// The CPU reference: decode_rows() and the reproducible float64 sums of ErrorSums, a unit of
+// rows at a time (one row but for GPTQ) so that a row's decoded and source floats are still in
+// the L1 cache when they are summed.
 Sums compare_on_cpu(const Job& job, const std::vector<float>& scales,
                     const std::vector<float>& zeros, uint64_t chunk_elements) {
   const QuantizedMatrix& m = job.matrix;
   const Dtype source_dtype = *job.slice.ref->info->dtype;
   const uint64_t esz = dtype_bits(source_dtype) / 8;
   const uint64_t row_bytes = m.code_bytes_per_row();
-  // Read in pieces that stay in the L2 cache between the copy and the sums (at most the chunk).
+  // Read in pieces that stay in the L2 cache between the copy and the sums (at most the chunk,
+  // rounded up to a whole unit of rows).
   constexpr uint64_t kCachedElements = 1u << 16;
+  const uint64_t unit = m.row_unit();
   const uint64_t rows_per_chunk =
-      std::max<uint64_t>(1, std::min(chunk_elements, kCachedElements) / m.cols);
+      whole_units(m, std::max<uint64_t>(1, std::min(chunk_elements, kCachedElements) / m.cols));
   std::vector<char> codes(rows_per_chunk * row_bytes);
   std::vector<char> source(rows_per_chunk * m.cols * esz);
-  std::vector<float> decoded(m.cols), reference(m.cols);
+  std::vector<float> decoded(unit * m.cols), reference(m.cols);
   Sums sums;
   struct Consumer {
     const QuantizedMatrix& m;
@@ -99,21 +108,31 @@ Sums compare_on_cpu(const Job& job, const std::vector<float>& scales,
     std::vector<float>& decoded;
     std::vector<float>& reference;
     Dtype source_dtype;
-    uint64_t row_bytes, esz;
+    uint64_t row_bytes, esz, unit;
     Sums& sums;
     void prepare(char*&, char*&) {}
     void operator()(char* codes, char* source, uint64_t row, uint64_t n) {
-      for (uint64_t i = 0; i < n; ++i) {
-        decode_rows(m, scales, zeros, std::string_view(codes + i * row_bytes, row_bytes), row + i,
-                    1, decoded.data());
-        source_to_float(reinterpret_cast<const unsigned char*>(source) + i * m.cols * esz,
-                        source_dtype, m.cols, reference.data());
-        sums.add_row(decoded.data(), reference.data(), m.cols);
+      for (uint64_t i = 0; i < n; i += unit) {
+        const uint64_t k = std::min(unit, n - i);
+        decode_rows(m, scales, zeros, std::string_view(codes + i * row_bytes, k * row_bytes),
+                    row + i, k, decoded.data());
+        for (uint64_t j = 0; j < k; ++j) {
+          source_to_float(reinterpret_cast<const unsigned char*>(source) + (i + j) * m.cols * esz,
+                          source_dtype, m.cols, reference.data());
+          sums.add_row(decoded.data() + j * m.cols, reference.data(), m.cols);
+        }
       }
     }
-  } consumer{m, scales, zeros, decoded, reference, source_dtype, row_bytes, esz, sums};
+  } consumer{m, scales, zeros, decoded, reference, source_dtype, row_bytes, esz, unit, sums};
   for_each_chunk(job, rows_per_chunk, codes.data(), source.data(), consumer);
   return sums;
+}
+
+// Why the GPU leaves this module to the CPU, or nullptr.
+const char* cpu_only(const QuantizedMatrix& m) {
+  if (const char* why = cuda_fallback_reason(m.coding)) return why;
+  if (m.input_groups) return "the kernels read contiguous scale groups, not a g_idx";
+  return nullptr;
 }
 
 #ifdef CKD_WITH_CUDA
@@ -187,7 +206,7 @@ ModuleError compare_one(const Job& job, uint64_t chunk_elements, bool on_gpu) {
   const QuantizedMatrix& m = job.matrix;
   std::vector<float> scales = effective_scales(m, ref_bytes(*m.scales));
 #ifdef CKD_WITH_CUDA
-  on_gpu = on_gpu && cuda_decodes(m.coding);  // the others run on the CPU
+  on_gpu = on_gpu && !cpu_only(m);  // the others run on the CPU
 #endif
   // The float codings' CPU decoders never read zero points: no grid of zeros to allocate and
   // clear (4 MiB for an NVFP4 [4096, 4096] module).
@@ -394,7 +413,8 @@ CompareReport run_compare(const CompareRequest& request) {
           {m.path, "cannot decode: the weight's size does not match its shape"});
       continue;
     }
-    Pairing pairing = pairer.pair(m.path, qm.experts, qm.rows / qm.experts, qm.cols);
+    Pairing pairing =
+        pairer.pair(m.path, qm.experts, qm.rows / qm.experts, qm.cols, qm.input_major);
     if (!pairing.slice) {
       (pairing.absent ? report.unpaired : report.undecodable).push_back({m.path, pairing.problem});
       continue;
@@ -416,6 +436,11 @@ CompareReport run_compare(const CompareRequest& request) {
     if (!on_gpu && request.device == "cuda")
       throw std::runtime_error(fmt::format("--device cuda: {}", why));
     report.device = on_gpu ? fmt::format("cuda ({})", why) : "cpu";
+  }
+  if (on_gpu) {
+    for (const Job& job : jobs) {
+      if (const char* why = cpu_only(job.matrix)) report.cpu_fallback.emplace(job.matrix.format, why);
+    }
   }
   std::vector<ModuleError> results(jobs.size());
   std::vector<std::string> read_failures(jobs.size());

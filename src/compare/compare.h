@@ -60,6 +60,8 @@ struct CompareReport {
   uint64_t source_bytes = 0, quant_bytes = 0;
   double seconds = 0;
   std::string device = "cpu";
+  // With a GPU: the formats it left to the CPU, and why (the kernels do not decode them).
+  std::map<std::string, std::string> cpu_fallback;
 
   // The gate: nothing over its limit, nothing left undecoded, and at least one module measured.
   bool passed() const { return failed == 0 && undecodable.empty() && !tensors.empty(); }

@@ -1,5 +1,7 @@
 #include "compare/layout.h"
 
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "checkpoint/checkpoint.h"
@@ -61,6 +63,26 @@ std::string fit_scale_grid(QuantizedMatrix& m, const std::vector<uint64_t>& scal
   return "";
 }
 
+std::string read_input_groups(QuantizedMatrix& m, const ModuleParam& g_idx, uint64_t in,
+                              uint64_t groups, uint64_t group_size) {
+  const TensorInfo& t = *g_idx.ref->info;
+  if (t.dtype != Dtype::kI32 || !t.readable || t.shape.size() != 1 || t.shape[0] != in)
+    return fmt::format("{} is not I32 [{}] (one group number per input channel)", t.name, in);
+  std::string_view bytes = ref_bytes(*g_idx.ref);
+  auto groups_of = std::make_shared<std::vector<uint32_t>>(in);
+  bool contiguous = true;
+  for (uint64_t i = 0; i < in; ++i) {
+    int32_t v;
+    std::memcpy(&v, bytes.data() + 4 * i, 4);
+    if (v < 0 || static_cast<uint64_t>(v) >= groups)
+      return fmt::format("{}[{}] = {} is outside [0, {})", t.name, i, v, groups);
+    (*groups_of)[i] = static_cast<uint32_t>(v);
+    contiguous = contiguous && static_cast<uint64_t>(v) == (group_size ? i / group_size : 0);
+  }
+  if (!contiguous) m.input_groups = std::move(groups_of);
+  return "";
+}
+
 Layout packed_fp4_layout(const char* format, const ModuleParam& weight, const ModuleParam& scale,
                          uint64_t group) {
   const TensorInfo& wi = *weight.ref->info;
@@ -101,6 +123,12 @@ Layout describe_module(const Module& module) {
       break;
     case CompareDecoder::kInt:
       layout = describe_int(module, g);
+      break;
+    case CompareDecoder::kGptq:
+      layout = describe_gptq(module, g);
+      break;
+    case CompareDecoder::kAwq:
+      layout = describe_awq(module, g);
       break;
     case CompareDecoder::kNone:
       return {std::nullopt, fmt::format("{} weights are not compared yet", traits->name)};

@@ -33,6 +33,8 @@ Layout describe_fp8(const Module& module, const QuantGroup& group);    // FP8 + 
 Layout describe_nvfp4(const Module& module, const QuantGroup& group);  // CT and modelopt
 Layout describe_mxfp4(const Module& module, const QuantGroup& group);  // compressed-tensors
 Layout describe_int(const Module& module, const QuantGroup& group);    // naive and packed ints
+Layout describe_gptq(const Module& module, const QuantGroup& group);  // GPTQ, auto-round gptq
+Layout describe_awq(const Module& module, const QuantGroup& group);   // AWQ GEMM and GEMV
 // compressed-tensors "dense": float weights fake-quantized by their sidecars (group.dense_of).
 Layout describe_dense(const Module& module, const QuantGroup& group);
 
@@ -42,6 +44,12 @@ Layout describe_dense(const Module& module, const QuantGroup& group);
 // scale_rows/cols and block_rows/cols are set.
 std::string fit_scale_grid(QuantizedMatrix& m, const std::vector<uint64_t>& scale_shape,
                            uint64_t declared_block_rows, uint64_t declared_block_cols);
+
+// Reads a g_idx (I32 [in], each value in [0, groups)) into m.input_groups; leaves it null when
+// the index is the contiguous one (i / group_size, or all 0 for one group), which the block
+// grid already describes. Returns a problem, or "".
+std::string read_input_groups(QuantizedMatrix& m, const ModuleParam& g_idx, uint64_t in,
+                              uint64_t groups, uint64_t group_size);
 
 // The part the packed-FP4 formats share: U8 [out, in/2] codes, element 2k in the low nibble,
 // and `scale` as blocks of `group` elements along each row (even-sized, so no byte straddles

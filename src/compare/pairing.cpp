@@ -88,7 +88,22 @@ Pairing SourcePairer::per_expert(const std::string& path, uint64_t rows, uint64_
 }
 
 Pairing SourcePairer::pair(const std::string& path, uint64_t experts, uint64_t rows,
-                           uint64_t cols) const {
+                           uint64_t cols, bool input_major) const {
+  if (input_major) {
+    // Pair the logical [out, in] = [cols, rows], then read that row-major slice by columns.
+    Pairing p = pair(path, experts, cols, rows);
+    if (!p.slice) return p;
+    if (experts != 1 || p.slice->transposed) {
+      return {std::nullopt, fmt::format("source {} is stored [in, out] like the module; only an "
+                                        "[out, in] source is paired with an [in, out] module",
+                                        p.slice->name)};
+    }
+    p.slice->rows = rows;
+    p.slice->cols = cols;
+    p.slice->transposed = true;
+    p.slice->ld = rows;
+    return p;
+  }
   // Per-module weights end in ".weight"; fused tensors (gpt-oss, Qwen3.5) are bare.
   std::vector<std::string> names = {path + ".weight", path};
   for (const std::string& name : names) {

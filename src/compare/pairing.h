@@ -38,8 +38,11 @@ struct Pairing {
 class SourcePairer {
  public:
   SourcePairer(const Checkpoint& quantized, const Checkpoint& source);
-  // The source of module `path`, which decodes to `experts` x [rows, cols].
-  Pairing pair(const std::string& path, uint64_t experts, uint64_t rows, uint64_t cols) const;
+  // The source of module `path`, which decodes to `experts` x [rows, cols]; `input_major`: the
+  // decoded rows are the weight's input channels (GPTQ, AWQ GEMM store [in, out]), so the
+  // [out, in] source is read transposed.
+  Pairing pair(const std::string& path, uint64_t experts, uint64_t rows, uint64_t cols,
+               bool input_major = false) const;
   const std::optional<PrefixChange>& prefix_change() const { return change_; }
 
  private:

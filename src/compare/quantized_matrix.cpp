@@ -125,6 +125,11 @@ uint64_t QuantizedMatrix::words_per_row() const {
 
 uint64_t QuantizedMatrix::code_bytes_per_row() const {
   switch (coding) {
+    case ElementCoding::kGptqColumnPacked:  // a row's share of the words: whole per row_unit()
+    case ElementCoding::kAwqInterleaved:
+      return cols * static_cast<uint64_t>(bits) / 8;
+    case ElementCoding::kAwqRowPacked:
+      return 4 * words_per_row();
     case ElementCoding::kE2M1Packed:
       return cols / 2;
     case ElementCoding::kIntDense:
@@ -135,6 +140,13 @@ uint64_t QuantizedMatrix::code_bytes_per_row() const {
     default:
       return cols;
   }
+}
+
+uint64_t QuantizedMatrix::row_unit() const {
+  if (coding != ElementCoding::kGptqColumnPacked || bits <= 0) return 1;
+  uint64_t b = static_cast<uint64_t>(bits), unit = 32;  // 32 / gcd(bits, 32)
+  while (b % 2 == 0 && unit > 1) b /= 2, unit /= 2;
+  return unit;
 }
 
 uint32_t unpack_bits(const unsigned char* words, uint64_t i, int bits, bool dense) {
@@ -149,6 +161,7 @@ uint32_t unpack_bits(const unsigned char* words, uint64_t i, int bits, bool dens
 }
 
 std::vector<float> zero_point_grid(const QuantizedMatrix& m, std::string_view zero_bytes) {
+  if (is_unsigned_coding(m.coding)) return unsigned_zero_grid(m, zero_bytes);
   std::vector<float> out(m.scale_rows * m.scale_cols, 0.0f);
   if (!m.zero_points) return out;
   const auto* p = reinterpret_cast<const unsigned char*>(zero_bytes.data());
@@ -201,6 +214,10 @@ std::vector<float> effective_scales(const QuantizedMatrix& m, std::string_view s
 void decode_rows(const QuantizedMatrix& m, const std::vector<float>& scales,
                  const std::vector<float>& zeros, std::string_view code_bytes, uint64_t first_row,
                  uint64_t rows, float* out) {
+  if (is_unsigned_coding(m.coding))
+    return decode_unsigned_rows(m, scales, zeros, code_bytes, first_row, rows, out);
+  if (m.input_groups)
+    return decode_rows_by_column_group(m, scales, zeros, code_bytes, first_row, rows, out);
   const auto* codes = reinterpret_cast<const unsigned char*>(code_bytes.data());
   const uint64_t row_bytes = m.code_bytes_per_row();
   const bool dense = m.coding == ElementCoding::kIntDense;

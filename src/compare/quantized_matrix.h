@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,19 @@ struct QuantizedMatrix {
   // along dim 0 (the codes' packing, transposed) for pack-quantized.
   const TensorRef* zero_points = nullptr;
   FakeQuant fake;  // kDenseFloat: the quantization the sidecars describe
+  // GPTQ / AWQ GEMM store the transpose of the weight, [in, out]: the matrix is decoded in that
+  // orientation (rows are input channels) and paired with the transposed source.
+  bool input_major = false;
+  // g_idx (GPTQ desc_act, compressed-tensors actorder group): the scale-grid index of each input
+  // channel (rows when input_major, columns otherwise). Null: contiguous groups of block_rows /
+  // block_cols. Read and range-checked by the format's decoder file.
+  std::shared_ptr<const std::vector<uint32_t>> input_groups;
+  // GPTQ / AWQ unsigned codes: W = (q - (stored zero + zero_offset)) x s (GPTQ v1 stores zero - 1).
+  int zero_offset = 0;
+
+  // Rows come in whole units of this many (GPTQ: the rows whose values fill whole int32 words
+  // down a column); chunks start on a unit.
+  uint64_t row_unit() const;
 
   uint64_t words_per_row() const;  // the packed integer codings
   uint64_t code_bytes_per_row() const;
@@ -53,6 +67,19 @@ std::vector<float> zero_point_grid(const QuantizedMatrix& m, std::string_view ze
 // Tests: false makes decode_rows() use the portable loops even where the CPU has AVX2 (both
 // paths must give the same floats).
 void use_avx2_decode(bool on);
+// The unsigned GPTQ / AWQ codings (decode_unsigned.cpp): rows [first_row, first_row + rows)
+// from code bytes that start at first_row (a multiple of row_unit()).
+void decode_unsigned_rows(const QuantizedMatrix& m, const std::vector<float>& scales,
+                          const std::vector<float>& zeros, std::string_view code_bytes,
+                          uint64_t first_row, uint64_t rows, float* out);
+// Their zero points on the scale grid: the stored values plus zero_offset.
+std::vector<float> unsigned_zero_grid(const QuantizedMatrix& m, std::string_view zero_bytes);
+bool is_unsigned_coding(ElementCoding c);
+// The signed integer codings with a g_idx (compressed-tensors actorder group): element (r, c)
+// uses scale column input_groups[c].
+void decode_rows_by_column_group(const QuantizedMatrix& m, const std::vector<float>& scales,
+                                 const std::vector<float>& zeros, std::string_view code_bytes,
+                                 uint64_t first_row, uint64_t rows, float* out);
 
 // Decodes rows [first_row, first_row + rows) from their code bytes into out[rows * m.cols].
 // `zeros` may be empty for the float codings (E4M3, packed E2M1), which never read it.

@@ -36,4 +36,20 @@ constexpr bool cuda_decodes(ElementCoding c) {
          c == ElementCoding::kIntLegacy;
 }
 
+// Why compare decodes a coding on the CPU even with a GPU (printed with the report); nullptr
+// for the codings the kernels decode.
+constexpr const char* cuda_fallback_reason(ElementCoding c) {
+  switch (c) {
+    case ElementCoding::kDenseFloat:
+      return "fake quantization of stored floats runs on the CPU";
+    case ElementCoding::kGptqColumnPacked:
+    case ElementCoding::kAwqInterleaved:
+    case ElementCoding::kAwqRowPacked:
+      return "the kernels decode signed codes in row-major blocks; GPTQ / AWQ unsigned codes "
+             "(column-packed or interleaved words, g_idx scale rows) run on the CPU";
+    default:
+      return cuda_decodes(c) ? nullptr : "not a coding the kernels know";
+  }
+}
+
 }  // namespace ckd

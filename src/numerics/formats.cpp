@@ -86,21 +86,21 @@ constexpr std::array<WeightFormatTraits, 13> kFormats = {{
     {WeightFormat::kGptq, "GPTQ", "quant_method gptq; auto-round packing_format auto_gptq",
      DtypeSet{D::kI32}, "I32 (values packed down the input dimension)",
      WeightPacking::kInt32AlongInput, ElementCoding::kGptqColumnPacked, ScaleGrid::kGroupByInput, 0,
-     kHalfScales, DtypeSet{}, ZeroPoints::kPackedPerGroup, DtypeSet{D::kI32}, kNoGlobal, "int*",
-     CompareDecoder::kNone},
+     kHalfScales, DtypeSet{}, ZeroPoints::kPackedPerGroup, DtypeSet{D::kI32}, kNoGlobal, "gptq-int*",
+     CompareDecoder::kGptq},
     // AutoAWQ awq/modules/linear/gemm.py (WQLinear_GEMM): qweight [in, out/8], qzeros
     // [in/g, out/8], scales [in/g, out]; vLLM quantization/awq.py reads the same.
     {WeightFormat::kAwqGemm, "AWQ GEMM", "quant_method awq, version gemm", DtypeSet{D::kI32},
      "I32 (eight 4-bit values per word along the output dimension)",
      WeightPacking::kInt32AlongOutput, ElementCoding::kAwqInterleaved, ScaleGrid::kGroupByInput, 0,
-     kHalfScales, DtypeSet{}, ZeroPoints::kPackedPerGroup, DtypeSet{D::kI32}, kNoGlobal, "int*",
-     CompareDecoder::kNone},
+     kHalfScales, DtypeSet{}, ZeroPoints::kPackedPerGroup, DtypeSet{D::kI32}, kNoGlobal, "awq-int4",
+     CompareDecoder::kAwq},
     // AutoAWQ awq/modules/linear/gemv.py (WQLinear_GEMV): qweight [out, in/8], qzeros
     // [out, zeros_width], scales [out, zeros_width*8].
     {WeightFormat::kAwqGemv, "AWQ GEMV", "quant_method awq, version gemv", DtypeSet{D::kI32},
      "I32 (eight 4-bit values per word along the input dimension)", WeightPacking::kInt32AlongRow,
      ElementCoding::kAwqRowPacked, ScaleGrid::kAwqGemv, 0, kHalfScales, DtypeSet{},
-     ZeroPoints::kPackedPerGroup, DtypeSet{D::kI32}, kNoGlobal, "int*", CompareDecoder::kNone},
+     ZeroPoints::kPackedPerGroup, DtypeSet{D::kI32}, kNoGlobal, "awq-int4", CompareDecoder::kAwq},
     {WeightFormat::kUnknown, "unknown", "a declaration ckptdoctor does not model", DtypeSet{}, "",
      WeightPacking::kOnePerElement, ElementCoding::kF8E4M3, ScaleGrid::kTensor, 0, DtypeSet{},
      DtypeSet{}, ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "", CompareDecoder::kNone},

@@ -73,7 +73,7 @@ struct GlobalScaleParam {
 
 // The compare decoder (src/compare/formats/*.cpp) that maps a module of the format onto its
 // QuantizedMatrix.
-enum class CompareDecoder { kNone, kFp8, kNvfp4, kMxfp4, kInt };
+enum class CompareDecoder { kNone, kFp8, kNvfp4, kMxfp4, kInt, kGptq, kAwq };
 
 struct WeightFormatTraits {
   WeightFormat format;

@@ -60,6 +60,16 @@ void write_compare_text(std::ostream& out, const CompareReport& r, const Palette
       << "\n";
   if (!r.prefix_change.empty())
     out << p.dim(fmt::format("keys mapped with the prefix change {}", r.prefix_change)) << "\n";
+  if (r.by_format.contains("awq-int4")) {
+    // AutoAWQ apply_scale multiplies each weight's input channels by its activation-aware
+    // scales and divides the preceding norm / linear by them (awq/quantize/scale.py).
+    out << p.dim(
+               "awq-int4: AutoAWQ folds activation-aware input-channel scales into the weights; "
+               "against the original BF16 the error includes them (an upper bound)")
+        << "\n";
+  }
+  for (const auto& [format, why] : r.cpu_fallback)
+    out << p.dim(fmt::format("{} decoded on the CPU: {}", format, why)) << "\n";
   if (r.stored_dense) {
     out << p.dim(
                "compressed-tensors format \"dense\": the weights are stored uncompressed; each "
@@ -180,6 +190,7 @@ void write_compare_json(std::ostream& out, const CompareReport& r) {
                           {"source_bytes", r.source_bytes},
                           {"device", r.device},
                           {"seconds", r.seconds}}}};
+  if (!r.cpu_fallback.empty()) doc["summary"]["cpu_fallback"] = r.cpu_fallback;
   out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 

@@ -2,7 +2,7 @@
 // pack-quantized 1-8 bit weights in I32 words (weight_packed + weight_shape), symmetric or with
 // zero points; group or channel scales. W = (q - z) x s. Both packings are read: the dense one
 // (current) and the older 32/bits-per-word one, which the packed row length tells apart (they
-// coincide for 1, 2, 4 and 8 bits).
+// coincide for 1, 2, 4 and 8 bits). A weight_g_idx (actorder group) maps columns to groups.
 #include <fmt/format.h>
 
 #include "checkpoint/checkpoint.h"
@@ -24,8 +24,6 @@ bool float_scale(const TensorInfo& t) {
 }  // namespace
 
 Layout describe_int(const Module& module, const QuantGroup& group) {
-  if (module.has_role(TensorRole::kGIdx))
-    return {std::nullopt, "activation-ordered groups (weight_g_idx) are not compared yet"};
   const ModuleParam* w = module.weight();
   const ModuleParam* s = module.first_with_role(TensorRole::kWeightScale);
   const ModuleParam* z = module.first_with_role(TensorRole::kZeroPoint);
@@ -74,6 +72,16 @@ Layout describe_int(const Module& module, const QuantGroup& group) {
   m.format = fmt::format("int{}", m.bits);
   if (std::string problem = fit_scale_grid(m, si.shape, 0, group.group_size); !problem.empty())
     return {std::nullopt, problem};
+  // actorder "group" saves weight_g_idx: column c uses scale column g_idx[c]
+  // (compressed_tensors/quantization/lifecycle/forward.py _process_quantization with g_idx).
+  if (const ModuleParam* g_idx = module.first_with_role(TensorRole::kGIdx)) {
+    if (std::string problem =
+            read_input_groups(m, *g_idx, m.cols, m.scale_cols, m.scale_cols > 1 ? m.block_cols : 0);
+        !problem.empty())
+      return {std::nullopt, problem};
+  } else if (group.act_order) {
+    return {std::nullopt, "actorder group is declared but there is no weight_g_idx"};
+  }
   if (z) {
     const TensorInfo& zi = *z->ref->info;
     bool fits =

@@ -1,7 +1,11 @@
 // Scale values that cannot be right: NaN / Inf (FP8 codes 0x7F/0xFF, E8M0 0xFF) or zero /
 // negative (FAILURES.md D1-D5). Reads only the bytes of scale tensors.
+#include <cmath>
+#include <optional>
 #include <stdexcept>
 
+#include "io/checked.h"
+#include "numerics/float_decode.h"
 #include "rules/checks/util.h"
 
 namespace ckd {
@@ -12,6 +16,41 @@ std::string encoding_hint(Dtype d, bool non_finite) {
   if (d == Dtype::kU8 || d == Dtype::kF8_E8M0) return " (E8M0 code 0xFF)";
   if (d == Dtype::kF8_E4M3) return " (E4M3 codes 0x7F/0xFF)";
   return "";
+}
+
+// AWQ GEMV scales are [out, width*8] with each row zero past its ceil(in/g) groups (AutoAWQ
+// awq/modules/linear/gemv.py from_linear: qscales = zeros, then the real scales in front): the
+// statistics of the real columns only. nullopt when the module is not such a tensor.
+std::optional<ScaleStats> awq_gemv_row_stats(const Module& m, const ModuleParam& p) {
+  if (!m.group || m.group->format != WeightFormat::kAwqGemv || p.name != "scales")
+    return std::nullopt;
+  const ModuleParam* w = m.param("qweight");
+  const TensorInfo& t = *p.ref->info;
+  if (!w || w->ref->info->shape.size() != 2 || t.shape.size() != 2 || !t.readable || !t.dtype)
+    return std::nullopt;
+  const uint64_t in = w->ref->info->shape[1] * 8, cols = t.shape[1];
+  const uint64_t group = m.group->group_size && m.group->group_size < in ? m.group->group_size : in;
+  const uint64_t groups = ceil_div(in, group);
+  if (groups > cols || t.shape[0] == 0) return std::nullopt;
+  std::string_view bytes = p.ref->shard->tensor_bytes(t);
+  ScaleStats s;
+  s.decoded = true;
+  for (uint64_t r = 0; r < t.shape[0]; ++r) {
+    for (uint64_t c = 0; c < groups; ++c) {
+      const uint64_t i = r * cols + c;
+      auto v = decode_element(*t.dtype, bytes, i);
+      if (!v) return std::nullopt;
+      ++s.count;
+      if (!std::isfinite(*v)) {
+        if (s.nan + s.inf == 0) s.first_non_finite = i;
+        (std::isnan(*v) ? s.nan : s.inf)++;
+      } else if (*v <= 0) {
+        if (s.zero + s.negative == 0) s.first_non_positive = i, s.first_non_positive_value = *v;
+        (*v == 0 ? s.zero : s.negative)++;
+      }
+    }
+  }
+  return s;
 }
 
 class ScaleValuesCheck : public Check {
@@ -27,7 +66,8 @@ class ScaleValuesCheck : public Check {
         if (!is_scale_role(p.role) || !p.ref->info->dtype) continue;
         Dtype d = *p.ref->info->dtype;
         if (d == Dtype::kI32 || d == Dtype::kI64 || d == Dtype::kI8) continue;  // not a float scale
-        const ScaleStats& s = ctx.scale_stats(*p.ref);
+        std::optional<ScaleStats> real_columns = awq_gemv_row_stats(m, p);
+        const ScaleStats& s = real_columns ? *real_columns : ctx.scale_stats(*p.ref);
         if (!s.decoded) continue;
         if (non_finite && s.nan + s.inf > 0) {
           out.add(

@@ -50,10 +50,11 @@ class ZeroPointConventionCheck : public Check {
               fmt::format("every {}-bit zero point is stored as {} but checkpoint_format \"{}\" "
                           "stores the symmetric zero {} as {}: this is the {} convention; "
                           "loaders shift every weight by one step (one repeated token); fix: set "
-                          "checkpoint_format to \"{}\" in config.json",
+                          "checkpoint_format to \"{}\" in {}",
                           g->bits, declared_v1 ? zero : zero - 1, declared_v1 ? "gptq" : "gptq_v2",
                           zero, declared_v1 ? zero - 1 : zero,
-                          declared_v1 ? "gptq_v2" : "gptq (v1)", declared_v1 ? "gptq_v2" : "gptq"));
+                          declared_v1 ? "gptq_v2" : "gptq (v1)", declared_v1 ? "gptq_v2" : "gptq",
+                          ck.scheme().source_file));  // config.json or quantize_config.json
     }
     out.finish("modules with zero points in the other convention");
   }

@@ -1,0 +1,185 @@
+// Decoding of the integer codings that do not fit decode_rows()'s contiguous blocks: GPTQ and
+// AWQ's unsigned codes (W = (q - z) x s with z the stored zero, plus one for GPTQ v1), and the
+// activation-ordered groups of a g_idx. Shapes and sizes were checked by the format's decoder
+// file (formats/gptq.cpp, formats/awq.cpp, formats/int.cpp); products are exact in float32
+// (|q - z| < 2^9, an F16/BF16 scale has 11 significant bits), as for the other formats.
+#include <algorithm>
+#include <cstring>
+
+#include "compare/quantized_matrix.h"
+
+namespace ckd {
+
+namespace {
+
+uint32_t load_word(const unsigned char* p) {
+  uint32_t w;
+  std::memcpy(&w, p, 4);  // little-endian files on a little-endian host, as everywhere here
+  return w;
+}
+
+// AWQ GEMM packs columns 8j + AWQ_ORDER[i] into nibble i of word j, AWQ_ORDER = [0, 2, 4, 6, 1,
+// 3, 5, 7] (AutoAWQ awq/modules/linear/gemm.py WQLinear_GEMM.from_linear, order_map; unpacked by
+// awq/utils/packing_utils.py with AWQ_REVERSE_ORDER). Column 8j + c is therefore at the bit
+// offset below.
+constexpr uint32_t kAwqShift[8] = {0, 16, 4, 20, 8, 24, 12, 28};
+
+uint64_t grid_row(const QuantizedMatrix& m, uint64_t r) {
+  return m.input_groups ? (*m.input_groups)[r] : r / m.block_rows;
+}
+
+// GPTQ, [in, out] rows: row k's values sit at bit k*bits down each column's word stream
+// (GPTQModel nn_modules/qlinear/__init__.py pack_block / dequantize_weight, 3-bit values
+// straddling words 10 and 21 of every 32).
+void decode_gptq(const QuantizedMatrix& m, const float* scales, const float* zeros,
+                 const unsigned char* codes, uint64_t first_row, uint64_t rows, float* out) {
+  const uint64_t cols = m.cols, word_row = 4 * cols;
+  const auto bits = static_cast<uint32_t>(m.bits);
+  const uint32_t mask = (1u << bits) - 1;
+  for (uint64_t i = 0; i < rows; ++i) {
+    const uint64_t bit = i * bits, g = grid_row(m, first_row + i);
+    const auto shift = static_cast<uint32_t>(bit % 32);
+    const unsigned char* lo = codes + (bit / 32) * word_row;
+    const float* s = scales + g * cols;
+    const float* z = zeros + g * cols;
+    float* dst = out + i * cols;
+    if (shift + bits <= 32) {
+      for (uint64_t n = 0; n < cols; ++n) {
+        uint32_t q = (load_word(lo + 4 * n) >> shift) & mask;
+        dst[n] = (static_cast<float>(q) - z[n]) * s[n];
+      }
+    } else {  // the value continues in the next word of the column
+      const unsigned char* hi = lo + word_row;
+      for (uint64_t n = 0; n < cols; ++n) {
+        uint32_t q =
+            ((load_word(lo + 4 * n) >> shift) | (load_word(hi + 4 * n) << (32 - shift))) & mask;
+        dst[n] = (static_cast<float>(q) - z[n]) * s[n];
+      }
+    }
+  }
+}
+
+// AWQ GEMM, [in, out] rows of out/8 words with the interleaved nibble order.
+void decode_awq_gemm(const QuantizedMatrix& m, const float* scales, const float* zeros,
+                     const unsigned char* codes, uint64_t first_row, uint64_t rows, float* out) {
+  const uint64_t cols = m.cols, row_bytes = m.code_bytes_per_row();
+  for (uint64_t i = 0; i < rows; ++i) {
+    const uint64_t g = grid_row(m, first_row + i);
+    const unsigned char* row = codes + i * row_bytes;
+    const float* s = scales + g * cols;
+    const float* z = zeros + g * cols;
+    float* dst = out + i * cols;
+    for (uint64_t j = 0; j < cols / 8; ++j) {
+      const uint32_t word = load_word(row + 4 * j);
+      for (uint64_t c = 0; c < 8; ++c) {
+        const uint64_t n = 8 * j + c;
+        dst[n] = (static_cast<float>((word >> kAwqShift[c]) & 0xF) - z[n]) * s[n];
+      }
+    }
+  }
+}
+
+// AWQ GEMV, [out, in] rows of in/8 words, element c in nibble c % 8 of word c / 8 (AutoAWQ
+// gemv.py, order_map 0..7); scale and zero rows are padded past the row's groups.
+void decode_awq_gemv(const QuantizedMatrix& m, const float* scales, const float* zeros,
+                     const unsigned char* codes, uint64_t first_row, uint64_t rows, float* out) {
+  const uint64_t cols = m.cols, row_bytes = m.code_bytes_per_row();
+  for (uint64_t i = 0; i < rows; ++i) {
+    const uint64_t r = first_row + i;
+    const unsigned char* row = codes + i * row_bytes;
+    const float* s = scales + r * m.scale_cols;
+    const float* z = zeros + r * m.scale_cols;
+    float* dst = out + i * cols;
+    for (uint64_t c0 = 0, j = 0; c0 < cols; c0 += m.block_cols, ++j) {
+      const uint64_t c1 = std::min(cols, c0 + m.block_cols);
+      for (uint64_t c = c0; c < c1; ++c) {
+        uint32_t q = (load_word(row + 4 * (c / 8)) >> (4 * (c % 8))) & 0xF;
+        dst[c] = (static_cast<float>(q) - z[j]) * s[j];
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool is_unsigned_coding(ElementCoding c) {
+  return c == ElementCoding::kGptqColumnPacked || c == ElementCoding::kAwqInterleaved ||
+         c == ElementCoding::kAwqRowPacked;
+}
+
+std::vector<float> unsigned_zero_grid(const QuantizedMatrix& m, std::string_view zero_bytes) {
+  std::vector<float> out(m.scale_rows * m.scale_cols, 0.0f);
+  if (!m.zero_points) return out;
+  const auto* p = reinterpret_cast<const unsigned char*>(zero_bytes.data());
+  const auto offset = static_cast<float>(m.zero_offset);
+  const uint64_t rows = m.scale_rows, cols = m.scale_cols;
+  switch (m.coding) {
+    case ElementCoding::kGptqColumnPacked: {
+      // qzeros [groups, out*bits/32]: value n at bit n*bits of the row's words, like the
+      // dense compressed-tensors packing (GPTQModel pack_block's qzeros loop).
+      const uint64_t row_bytes = cols * static_cast<uint64_t>(m.bits) / 8;
+      for (uint64_t r = 0; r < rows; ++r) {
+        for (uint64_t n = 0; n < cols; ++n) {
+          out[r * cols + n] =
+              static_cast<float>(unpack_bits(p + r * row_bytes, n, m.bits, true)) + offset;
+        }
+      }
+      break;
+    }
+    case ElementCoding::kAwqInterleaved:  // qzeros [groups, out/8], the weight's nibble order
+      for (uint64_t r = 0; r < rows; ++r) {
+        for (uint64_t n = 0; n < cols; ++n) {
+          uint32_t word = load_word(p + 4 * (r * (cols / 8) + n / 8));
+          out[r * cols + n] = static_cast<float>((word >> kAwqShift[n % 8]) & 0xF) + offset;
+        }
+      }
+      break;
+    default:  // AWQ GEMV qzeros [out, width]: group j of row r in nibble j % 8 of word j / 8
+      for (uint64_t r = 0; r < rows; ++r) {
+        for (uint64_t j = 0; j < cols; ++j) {
+          uint32_t word = load_word(p + 4 * (r * (cols / 8) + j / 8));
+          out[r * cols + j] = static_cast<float>((word >> (4 * (j % 8))) & 0xF) + offset;
+        }
+      }
+  }
+  return out;
+}
+
+void decode_unsigned_rows(const QuantizedMatrix& m, const std::vector<float>& scales,
+                          const std::vector<float>& zeros, std::string_view code_bytes,
+                          uint64_t first_row, uint64_t rows, float* out) {
+  const auto* codes = reinterpret_cast<const unsigned char*>(code_bytes.data());
+  switch (m.coding) {
+    case ElementCoding::kGptqColumnPacked:
+      return decode_gptq(m, scales.data(), zeros.data(), codes, first_row, rows, out);
+    case ElementCoding::kAwqInterleaved:
+      return decode_awq_gemm(m, scales.data(), zeros.data(), codes, first_row, rows, out);
+    default:
+      return decode_awq_gemv(m, scales.data(), zeros.data(), codes, first_row, rows, out);
+  }
+}
+
+void decode_rows_by_column_group(const QuantizedMatrix& m, const std::vector<float>& scales,
+                                 const std::vector<float>& zeros, std::string_view code_bytes,
+                                 uint64_t first_row, uint64_t rows, float* out) {
+  const auto* codes = reinterpret_cast<const unsigned char*>(code_bytes.data());
+  const uint64_t row_bytes = m.code_bytes_per_row();
+  const bool dense = m.coding == ElementCoding::kIntDense;
+  const int32_t offset = 1 << (m.bits - 1);
+  const std::vector<uint32_t>& group = *m.input_groups;
+  for (uint64_t i = 0; i < rows; ++i) {
+    const uint64_t grid = ((first_row + i) / m.block_rows) * m.scale_cols;
+    const float* s = scales.data() + grid;
+    const float* z = zeros.data() + grid;
+    const unsigned char* row = codes + i * row_bytes;
+    float* dst = out + i * m.cols;
+    for (uint64_t c = 0; c < m.cols; ++c) {
+      const int32_t q = m.coding == ElementCoding::kInt8
+                            ? static_cast<int8_t>(row[c])
+                            : static_cast<int32_t>(unpack_bits(row, c, m.bits, dense)) - offset;
+      dst[c] = (static_cast<float>(q) - z[group[c]]) * s[group[c]];
+    }
+  }
+}
+
+}  // namespace ckd
