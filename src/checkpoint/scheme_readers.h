@@ -14,4 +14,10 @@ namespace ckd {
 // false (leaving `s` alone) when `method` is none of them.
 bool read_gptq_awq_scheme(const nlohmann::json& qc, const std::string& method, QuantScheme& s);
 
+// quant_method fbgemm_fp8 (fbgemm_scheme.cpp).
+void read_fbgemm_fp8_scheme(const nlohmann::json& qc, QuantScheme& s);
+
+// quant_method quark (quark_scheme.cpp).
+void read_quark_scheme(const nlohmann::json& qc, QuantScheme& s);
+
 }  // namespace ckd
