@@ -29,8 +29,10 @@ std::string text_at(const json& j, const char* key) {
 }
 
 uint64_t group_size_of(const json& w) {
-  if (w.contains("group_size") && w["group_size"].is_number_unsigned())
-    return w["group_size"].get<uint64_t>();
+  if (w.contains("group_size") && w["group_size"].is_number_integer() &&
+      w["group_size"].get<int64_t>() > 0) {
+    return static_cast<uint64_t>(w["group_size"].get<int64_t>());
+  }
   return 0;
 }
 
