@@ -56,8 +56,9 @@ TEST_CASE("fbgemm_fp8: FP8 per channel, dynamic activations, modules_to_not_conv
   // vLLM FBGEMMFp8Config.from_config requires both keys.
   auto missing = scheme_of({{"quant_method", "fbgemm_fp8"}});
   CHECK(missing.invalid.size() == 2);
-  auto negative = scheme_of(
-      {{"quant_method", "fbgemm_fp8"}, {"activation_scale_ub", -1}, {"modules_to_not_convert", {}}});
+  auto negative = scheme_of({{"quant_method", "fbgemm_fp8"},
+                             {"activation_scale_ub", -1},
+                             {"modules_to_not_convert", {}}});
   CHECK(negative.invalid.size() == 1);
 }
 
@@ -80,7 +81,8 @@ TEST_CASE("quark: fp8 per_tensor / per_channel, OCP MXFP4, and what is not model
   CHECK(mxfp4.groups[0].group_size == 32);
 
   // int4 per group and the two-level fp8 + int4 list are recorded, never guessed.
-  auto int4 = scheme_of(quark_config(quark_spec("int4", "per_group", {{"group_size", 128}}), json()));
+  auto int4 =
+      scheme_of(quark_config(quark_spec("int4", "per_group", {{"group_size", 128}}), json()));
   CHECK(int4.groups[0].format == WeightFormat::kUnknown);
   CHECK(int4.problems.size() == 1);
   auto w4a8 = scheme_of(quark_config(json::array({fp8, quark_spec("int4", "per_channel")}), fp8));
@@ -113,7 +115,8 @@ TEST_CASE("quark: layer_quant_config overrides the global spec; exclude and kv_c
 
 TEST_CASE("module table: Quark quantizer names and Devstral's activation_scale") {
   using ckd::TensorRole;
-  auto [module, param] = ckd::split_tensor_name("model.layers.0.mlp.down_proj.weight_quantizer.scale");
+  auto [module, param] =
+      ckd::split_tensor_name("model.layers.0.mlp.down_proj.weight_quantizer.scale");
   CHECK(module == "model.layers.0.mlp.down_proj");
   CHECK(param == "weight_quantizer.scale");
   CHECK(ckd::role_of_param(param, module) == TensorRole::kWeightScale);
@@ -136,7 +139,8 @@ TEST_CASE("compare: the fbgemm_fp8 and Quark MXFP4 defects fail, their healthy c
     r.rule = rules.find("roundtrip-error");
     return ckd::run_compare(r);
   };
-  for (const char* healthy : {"fbgemm-fp8", "quark-fp8", "quark-fp8-channel-legacy", "quark-mxfp4"}) {
+  for (const char* healthy :
+       {"fbgemm-fp8", "quark-fp8", "quark-fp8-channel-legacy", "quark-mxfp4"}) {
     CAPTURE(healthy);
     ckd::CompareReport report = run(healthy);
     CHECK(report.passed());

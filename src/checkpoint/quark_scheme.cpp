@@ -76,8 +76,8 @@ QuantGroup quark_group(const std::string& name, const json& spec, QuantScheme& s
   }
   const json& in = spec.contains("input_tensors") ? spec["input_tensors"] : json();
   if (in.is_object()) {
-    bool dynamic = in.contains("is_dynamic") && in["is_dynamic"].is_boolean() &&
-                   in["is_dynamic"].get<bool>();
+    bool dynamic =
+        in.contains("is_dynamic") && in["is_dynamic"].is_boolean() && in["is_dynamic"].get<bool>();
     g.input = dynamic ? InputActivations::kDynamic : InputActivations::kStatic;
   }
   return g;

@@ -119,16 +119,16 @@ class MissingKvCacheScaleCheck : public Check {
     for (const auto& [path, layer] : layers) {
       bool complete = layer.mla ? (layer.k || layer.v) : (layer.k && layer.v);
       if (complete) continue;
-      std::string_view missing = layer.mla ? "k_scale / v_scale"
+      std::string_view missing = layer.mla              ? "k_scale / v_scale"
                                  : !layer.k && !layer.v ? "k_scale and v_scale"
                                  : !layer.k             ? "k_scale"
                                                         : "v_scale";
-      out.add(*layer.anchor,
-              fmt::format("{} declares a quantized KV cache ({}) but attention layer {} has no "
-                          "{}: engines fall back to a scale of 1.0 and the FP8 cache clips or "
-                          "loses precision silently; calibrate the KV cache or drop {}",
-                          scheme.source_file, scheme.kv_cache_key, path, missing,
-                          scheme.kv_cache_key));
+      out.add(
+          *layer.anchor,
+          fmt::format("{} declares a quantized KV cache ({}) but attention layer {} has no "
+                      "{}: engines fall back to a scale of 1.0 and the FP8 cache clips or "
+                      "loses precision silently; calibrate the KV cache or drop {}",
+                      scheme.source_file, scheme.kv_cache_key, path, missing, scheme.kv_cache_key));
     }
     out.finish("attention layers without KV-cache scales");
   }

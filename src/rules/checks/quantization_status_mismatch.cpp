@@ -59,9 +59,9 @@ class QuantizationStatusMismatchCheck : public Check {
                          "a \"compressed\" checkpoint, so it loads the codes as weight values "
                          "and skips the scales (garbage output); set quantization_status to "
                          "\"compressed\"",
-                         scheme.source_file, status, with_commas(compressed),
-                         with_commas(targeted), weight_format_name(example->group->format),
-                         example->path, dtype_name(*w->ref->info->dtype),
+                         scheme.source_file, status, with_commas(compressed), with_commas(targeted),
+                         weight_format_name(example->group->format), example->path,
+                         dtype_name(*w->ref->info->dtype),
                          example->has_role(TensorRole::kWeightScale) ? " with weight_scale" : ""));
   }
 
@@ -75,8 +75,8 @@ class QuantizationStatusMismatchCheck : public Check {
       const ModuleParam* packed = m.param("weight_packed");
       const ModuleParam* plain = m.param("weight");
       bool wants_packed = packed_layout(g->format);
-      std::string declared = scheme.declared_format.empty() ? weight_format_name(g->format)
-                                                            : scheme.declared_format;
+      std::string declared =
+          scheme.declared_format.empty() ? weight_format_name(g->format) : scheme.declared_format;
       if (wants_packed && !packed && plain && plain->ref->info->dtype &&
           !is_high_precision_float(*plain->ref->info->dtype)) {
         out.add(*plain->ref,

@@ -28,12 +28,13 @@ class ScaleFormatMismatchCheck : public Check {
       Dtype d = *s->ref->info->dtype;
       if (!ue8m0) {
         if (d != Dtype::kU8) continue;
-        out.add(*s->ref,
-                fmt::format("{} block scales are raw U8 E8M0 exponents but quantization_config "
-                            "declares scale_fmt \"{}\": loaders read each byte as the number "
-                            "0-255 (an exponent of 120 becomes a scale of 120.0, not 2^-7); "
-                            "declare scale_fmt \"ue8m0\" or store F8_E8M0 / F32 scales",
-                            m.path, scheme.scale_fmt.empty() ? "float (absent)" : scheme.scale_fmt));
+        out.add(
+            *s->ref,
+            fmt::format("{} block scales are raw U8 E8M0 exponents but quantization_config "
+                        "declares scale_fmt \"{}\": loaders read each byte as the number "
+                        "0-255 (an exponent of 120 becomes a scale of 120.0, not 2^-7); "
+                        "declare scale_fmt \"ue8m0\" or store F8_E8M0 / F32 scales",
+                        m.path, scheme.scale_fmt.empty() ? "float (absent)" : scheme.scale_fmt));
         continue;
       }
       if (d == Dtype::kU8 || d == Dtype::kF8_E8M0) continue;  // powers of two by construction
