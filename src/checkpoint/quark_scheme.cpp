@@ -12,6 +12,8 @@
 //   weight, U8 E8M0 weight_scale [out, in/32]); fp8_e4m3 per_group 32 e8m0 is MXFP8.
 // Other specs (int4/int8, fp6, the two-level fp8+fp4 / fp8+int4 lists) are recorded as not
 // modelled, never guessed.
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -83,6 +85,10 @@ QuantGroup quark_group(const std::string& name, const json& spec, QuantScheme& s
   return g;
 }
 
+std::string config_text(const std::string& text) {
+  return text.size() > 80 ? text.substr(0, 77) + "..." : text;
+}
+
 // Exclude entries: "re:" regexes and exact names as vLLM matches them; an entry with '*' or
 // '?' is an fnmatch glob, as Quark writes its own patterns.
 NamePattern exclude_entry(const std::string& text) {
@@ -130,11 +136,22 @@ void read_quark_scheme(const json& qc, QuantScheme& s) {
     s.kv_cache = true;
     s.kv_cache_key = "export.kv_cache_group";
     s.kv_cache_strategy = "tensor";
+    // The output_tensors spec of the layer_quant_config entries kv_cache_group names.
+    const json& group = exp["kv_cache_group"];
     if (qc.contains("layer_quant_config") && qc["layer_quant_config"].is_object()) {
       for (const auto& [pattern, spec] : qc["layer_quant_config"].items()) {
         if (!spec.is_object() || !spec.contains("output_tensors")) continue;
+        bool kv = std::any_of(group.begin(), group.end(), [&](const json& e) {
+          return e.is_string() && glob_match(e.get_ref<const std::string&>(), pattern);
+        });
         std::string qscheme = text_at(spec["output_tensors"], "qscheme");
-        if (!qscheme.empty() && qscheme != "per_tensor") s.kv_cache_strategy = qscheme;
+        if (kv && !qscheme.empty() && qscheme != "per_tensor" && qscheme != s.kv_cache_strategy) {
+          s.kv_cache_strategy = qscheme;
+          s.problems.push_back(fmt::format(
+              "quark KV cache ({}) is quantized {}; vLLM's QuarkKVCacheMethod accepts per_tensor "
+              "only (NotImplementedError at load)",
+              config_text(pattern), qscheme));
+        }
       }
     }
   }
