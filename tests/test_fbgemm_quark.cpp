@@ -106,6 +106,13 @@ TEST_CASE("quark: layer_quant_config overrides the global spec; exclude and kv_c
   CHECK(s.kv_cache);
   CHECK(s.kv_cache_key == "export.kv_cache_group");
   CHECK(s.kv_cache_strategy == "tensor");
+  CHECK(s.problems.empty());
+  // A per-channel KV cache is recorded: vLLM's QuarkKVCacheMethod refuses it.
+  json per_channel = qc;
+  per_channel["layer_quant_config"]["*k_proj"]["output_tensors"]["qscheme"] = "per_channel";
+  auto refused = scheme_of(per_channel);
+  CHECK(refused.kv_cache_strategy == "per_channel");
+  CHECK(refused.problems.size() == 1);
   // Exact, "re:" (vLLM should_ignore_layer) and fnmatch globs (Quark's own patterns).
   CHECK(s.ignored_by("lm_head", true) != nullptr);
   CHECK(s.ignored_by("model.layers.3.mlp.gate", true) != nullptr);
