@@ -146,6 +146,46 @@ def q_ct_mxfp4(name, w, t):
     t[name + ".weight_scale"] = (e + 127).astype(np.uint8)
 
 
+def q_fbgemm_fp8(name, w, t):
+    """fbgemm quantize_fp8_per_row as transformers integrations/fbgemm_fp8.py calls it: one F32
+    scale per output row, amax / 448, stored [out, 1]."""
+    w = w.astype(np.float32)
+    s = np.abs(w).max(axis=1, keepdims=True) / np.float32(448)
+    s[s == 0] = 1
+    t[name + ".weight"] = (w / s).astype(E4M3)
+    t[name + ".weight_scale"] = s.astype(np.float32)
+
+
+def q_quark_fp8_tensor(name, w, t):
+    """Quark fp8_e4m3 per_tensor: one F32 scalar weight_scale (and a static input_scale)."""
+    w = w.astype(np.float32)
+    s = np.float32(np.abs(w).max() / 448)
+    t[name + ".weight"] = (w / s).astype(E4M3)
+    t[name + ".weight_scale"] = np.array(s, np.float32)
+    t[name + ".input_scale"] = np.array(0.01, np.float32)
+
+
+def q_quark_fp8_channel_legacy(name, w, t):
+    """Quark fp8_e4m3 per_channel written by an older export under the quantizer modules' names
+    (weight_quantizer.scale [out], input_quantizer.scale)."""
+    w = w.astype(np.float32)
+    s = (np.abs(w).max(axis=1) / 448).astype(np.float32)
+    s[s == 0] = 1
+    t[name + ".weight"] = (w / s[:, None]).astype(E4M3)
+    t[name + ".weight_quantizer.scale"] = s
+    t[name + ".input_quantizer.scale"] = np.array(0.01, np.float32)
+
+
+def q_quark_mxfp4(name, w, t):
+    """Quark OCP MXFP4: shared exponent floor(log2(amax)) - 2 per 32 elements (E2M1's emax),
+    U8 [out, in/2] codes low nibble first, U8 E8M0 weight_scale [out, in/32]."""
+    w = w.astype(np.float32)
+    amax = blocks(w, 1, 32)
+    e = np.floor(np.log2(np.maximum(amax, 2.0 ** -100))) - 2
+    t[name + ".weight"] = pack_e2m1(np.clip(w / expand(2.0 ** e, 1, 32, w.shape), -6, 6))
+    t[name + ".weight_scale"] = (e + 127).astype(np.uint8)
+
+
 def pack_bits(u, bits):
     """Dense packing: element i of a row at bit i*bits of the row's little-endian int32 words."""
     rows, cols = u.shape
@@ -315,12 +355,42 @@ def dequant(fmt, t, name):
         q = unpack_e2m1(t[name + ".weight"])
         eff = t[name + ".weight_scale"].astype(np.float32) * t[name + ".weight_scale_2"]
         return q * expand(eff.astype(np.float32), 1, 16, q.shape)
+    # fbgemm_fp8 and Quark fp8 (vLLM quantization/fbgemm_fp8.py, quark/schemes/quark_w8a8_fp8.py):
+    # W = fp8(q) x s, s one value per row ([out, 1] or [out]) or per tensor.
+    if fmt.startswith("fbgemm-fp8") or fmt == "quark-fp8":
+        return t[name + ".weight"].astype(np.float32) * t[name + ".weight_scale"].astype(np.float32)
+    if fmt == "quark-fp8-channel-legacy":
+        return t[name + ".weight"].astype(np.float32) * t[name + ".weight_quantizer.scale"][:, None]
+    # Quark OCP MX (quark/schemes/quark_ocp_mx.py, quark/utils.py mxfp4_to_f32 / e8m0_to_f32):
+    # low nibble first, W = e2m1 x 2^(s - 127).
+    if fmt.startswith("quark-mxfp4"):
+        q = unpack_e2m1(t[name + ".weight"])
+        return q * expand(np.exp2(t[name + ".weight_scale"].astype(np.float32) - 127), 1, 32, q.shape)
     if fmt == "ct-mxfp4":
         q = unpack_e2m1(t[name + ".weight_packed"])
         scale = t[name + ".weight_scale"].view(ml_dtypes.float8_e8m0fnu).astype(np.float32)
         return q * expand(scale, 1, 32, q.shape)
     raise ValueError(fmt)
 
+
+QUARK_FP8_SPEC = {"dtype": "fp8_e4m3", "qscheme": "per_tensor", "ch_axis": None, "group_size": None,
+                  "symmetric": True, "round_method": "half_even", "scale_type": "float", "is_dynamic": False}
+QUARK_MXFP4_SPEC = {"dtype": "fp4", "qscheme": "per_group", "ch_axis": -1, "group_size": 32,
+                    "symmetric": None, "round_method": "half_even", "scale_type": "float",
+                    "scale_format": "e8m0", "is_dynamic": False}
+
+
+def quark_config(weight, input_tensors):
+    return {"quantization_config": {
+        "quant_method": "quark", "global_quant_config": {
+            "weight": weight, "input_tensors": input_tensors, "output_tensors": None, "bias": None},
+        "layer_quant_config": {}, "layer_type_quant_config": {}, "exclude": ["lm_head"],
+        "export": {"kv_cache_group": [], "pack_method": "reorder", "weight_format": "real_quantized",
+                   "weight_merge_groups": None}}}
+
+
+FBGEMM_CONFIG = {"quantization_config": {"quant_method": "fbgemm_fp8", "activation_scale_ub": 1200.0,
+                                         "modules_to_not_convert": ["lm_head"]}}
 
 VARIANTS = {
     "fp8-block": (q_fp8_block, {"quantization_config": {
@@ -388,6 +458,15 @@ VARIANTS = {
     # The defects compare exists for: an inverted global scale and swapped nibbles.
     "modelopt-nvfp4-broken": (q_modelopt_nvfp4, {}, {"quant_algo": "NVFP4", "group_size": 16,
                                                      "exclude_modules": ["lm_head"]}),
+    # Meta's fbgemm_fp8 and AMD Quark exports (issue 12); the broken copies store the reciprocal
+    # of each row's scale and swap the nibbles of one module.
+    "fbgemm-fp8": (q_fbgemm_fp8, FBGEMM_CONFIG, None),
+    "quark-fp8": (q_quark_fp8_tensor, quark_config(QUARK_FP8_SPEC, QUARK_FP8_SPEC), None),
+    "quark-fp8-channel-legacy": (q_quark_fp8_channel_legacy, quark_config(
+        {**QUARK_FP8_SPEC, "qscheme": "per_channel", "ch_axis": 0}, QUARK_FP8_SPEC), None),
+    "quark-mxfp4": (q_quark_mxfp4, quark_config(QUARK_MXFP4_SPEC, {**QUARK_MXFP4_SPEC, "is_dynamic": True}), None),
+    "fbgemm-fp8-broken": (q_fbgemm_fp8, FBGEMM_CONFIG, None),
+    "quark-mxfp4-broken": (q_quark_mxfp4, quark_config(QUARK_MXFP4_SPEC, {**QUARK_MXFP4_SPEC, "is_dynamic": True}), None),
 }
 
 
@@ -447,7 +526,13 @@ def main():
             quantize(name, w, tensors)
         if base == "fp8-block":  # a module the source does not have: listed as unpaired
             quantize("model.layers.0.self_attn.k_proj", weight(32, HIDDEN), tensors)
-        if variant.endswith("broken"):
+        if variant == "fbgemm-fp8-broken":
+            n = "model.layers.0.self_attn.q_proj.weight_scale"
+            tensors[n] = (1 / tensors[n]).astype(np.float32)  # the divisor, not the multiplier
+        if variant == "quark-mxfp4-broken":
+            n = "model.layers.1.self_attn.o_proj.weight"
+            tensors[n] = ((tensors[n] >> 4) | (tensors[n] << 4)).astype(np.uint8)  # nibbles swapped
+        if variant == "modelopt-nvfp4-broken":
             n = "model.layers.0.self_attn.q_proj.weight_scale_2"
             tensors[n] = np.array(1 / tensors[n], np.float32)  # the other convention's direction
             n = "model.layers.1.self_attn.o_proj.weight"

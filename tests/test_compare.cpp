@@ -52,7 +52,7 @@ const ckd::ModuleError* find(const ckd::CompareReport& r, const std::string& mod
 
 TEST_CASE("compare: every format's errors equal the numpy/ml_dtypes oracle's") {
   nlohmann::json expected = nlohmann::json::parse(std::ifstream(kDir + "expected.json"));
-  REQUIRE(expected.size() == 18);
+  REQUIRE(expected.size() >= 18);  // every variant the oracle wrote
   for (const auto& [variant, entry] : expected.items()) {
     CAPTURE(variant);
     const nlohmann::json& modules = entry["modules"];

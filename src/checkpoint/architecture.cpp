@@ -904,6 +904,9 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
     std::string_view module =
         last_dot == std::string_view::npos ? std::string_view() : name.substr(0, last_dot);
     std::string_view param = last_dot == std::string_view::npos ? name : name.substr(last_dot + 1);
+    // Two-segment parameters (older Quark exports: x.weight_quantizer.scale) belong to x.
+    if (auto [owner, two] = split_tensor_name(name); two.find('.') != std::string_view::npos)
+      module = owner, param = two;
     if (name.size() != original.size() || name != original) {
       std::string_view lookup = name;
       bool packed = lookup.ends_with("_packed");

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <utility>
 
 #include "checkpoint/checkpoint.h"
 
@@ -14,7 +15,7 @@ struct ParamRole {
   TensorRole role;
 };
 
-constexpr std::array<ParamRole, 23> kParams = {{
+constexpr std::array<ParamRole, 33> kParams = {{
     {"weight", TensorRole::kWeight},
     {"weight_packed", TensorRole::kPackedWeight},
     {"weight_scale", TensorRole::kWeightScale},
@@ -24,6 +25,9 @@ constexpr std::array<ParamRole, 23> kParams = {{
     {"input_scale", TensorRole::kInputScale},
     {"input_global_scale", TensorRole::kInputScale},
     {"act_scale", TensorRole::kInputScale},
+    // Devstral-style FP8 (Mistral's HF export) names the static activation scale so (vllm PR
+    // #41982 maps it onto input_scale).
+    {"activation_scale", TensorRole::kInputScale},
     {"weight_zero_point", TensorRole::kZeroPoint},
     {"input_zero_point", TensorRole::kZeroPoint},
     {"weight_g_idx", TensorRole::kGIdx},
@@ -33,13 +37,57 @@ constexpr std::array<ParamRole, 23> kParams = {{
     {"q_scale", TensorRole::kKvScale},
     {"kv_scale", TensorRole::kKvScale},
     {"output_scale", TensorRole::kKvScale},
+    {"prob_output_scale", TensorRole::kKvScale},  // Quark attention probabilities (quark.py)
     {"bias", TensorRole::kBias},
     // GPTQ / AWQ (GPTQModel nn_modules/qlinear/__init__.py, AutoAWQ awq/modules/linear/gemm.py).
     {"qweight", TensorRole::kPackedWeight},
     {"qzeros", TensorRole::kZeroPoint},
     {"scales", TensorRole::kWeightScale},
     {"g_idx", TensorRole::kGIdx},
+    // Older AMD Quark exports keep the quantizer modules' state_dict names (transformers
+    // quantizers/quantizer_quark.py CHECKPOINT_KEYS maps weight_scale <-> weight_quantizer.scale).
+    {"weight_quantizer.scale", TensorRole::kWeightScale},
+    {"weight_quantizer.zero_point", TensorRole::kZeroPoint},
+    {"input_quantizer.scale", TensorRole::kInputScale},
+    {"input_quantizer.zero_point", TensorRole::kZeroPoint},
+    {"output_quantizer.scale", TensorRole::kKvScale},
+    {"output_quantizer.zero_point", TensorRole::kZeroPoint},
+    {"bias_quantizer.scale", TensorRole::kOther},
+    {"bias_quantizer.zero_point", TensorRole::kOther},
 }};
+
+// A row left out of a longer std::array would be an unnamed kWeight that every bare name matches.
+constexpr bool every_param_named() {
+  for (const auto& p : kParams) {
+    if (p.name.empty()) return false;
+  }
+  return true;
+}
+static_assert(every_param_named(), "kParams' size must match its rows");
+
+// The current name of each older Quark quantizer parameter, so checks asking for weight_scale
+// or input_scale find either spelling.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kQuarkLegacyNames = {{
+    {"weight_scale", "weight_quantizer.scale"},
+    {"weight_zero_point", "weight_quantizer.zero_point"},
+    {"input_scale", "input_quantizer.scale"},
+    {"input_zero_point", "input_quantizer.zero_point"},
+    {"output_scale", "output_quantizer.scale"},
+    {"output_zero_point", "output_quantizer.zero_point"},
+}};
+
+// "x.weight_quantizer.scale" -> the two-segment parameter "weight_quantizer.scale".
+std::string_view quantizer_param(std::string_view name) {
+  size_t last = name.rfind('.');
+  if (last == std::string_view::npos || last == 0) return {};
+  size_t before = name.rfind('.', last - 1);
+  if (before == std::string_view::npos) return {};
+  std::string_view param = name.substr(before + 1);
+  for (const auto& p : kParams) {
+    if (p.name == param && param.find('.') != std::string_view::npos) return param;
+  }
+  return {};
+}
 
 bool contains_segment(std::string_view path, std::string_view segment) {
   size_t at = 0;
@@ -111,6 +159,8 @@ bool is_scale_role(TensorRole role) {
 }
 
 std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view name) {
+  if (std::string_view q = quantizer_param(name); !q.empty())
+    return {name.substr(0, name.size() - q.size() - 1), q};
   size_t dot = name.rfind('.');
   if (dot != std::string_view::npos) {
     std::string_view last = name.substr(dot + 1);
@@ -168,6 +218,18 @@ bool is_never_quantized_name(std::string_view module) {
 const ModuleParam* Module::param(std::string_view name) const {
   for (const auto& p : params) {
     if (p.name == name) return &p;
+  }
+  for (const auto& [current, legacy] : kQuarkLegacyNames) {
+    if (current != name) continue;
+    for (const auto& p : params) {
+      if (p.name == legacy) return &p;
+    }
+  }
+  // The Devstral-style activation scale is the input scale under another name.
+  if (name == "input_scale") {
+    for (const auto& p : params) {
+      if (p.name == "activation_scale") return &p;
+    }
   }
   // A fused experts sidecar is the per-module name less "weight_" (gate_up_proj_scale is the
   // fused weight's weight_scale), so every check asking for weight_scale finds it.

@@ -32,6 +32,10 @@ const char* quant_method_name(QuantMethod m) {
       return "gptq";
     case QuantMethod::kAwq:
       return "awq";
+    case QuantMethod::kFbgemmFp8:
+      return "fbgemm_fp8";
+    case QuantMethod::kQuark:
+      return "quark";
     case QuantMethod::kUnknown:
       return "unknown";
   }
@@ -336,6 +340,12 @@ void parse_compressed_tensors(const json& qc, QuantScheme& s) {
         budget.too_long, kMaxPatternLength));
   }
   s.kv_cache = qc.contains("kv_cache_scheme") && qc["kv_cache_scheme"].is_object();
+  if (s.kv_cache) {
+    s.kv_cache_key = "kv_cache_scheme";
+    // compressed-tensors QuantizationArgs: strategy defaults to "tensor" for KV caches.
+    s.kv_cache_strategy = lower(str_or(qc["kv_cache_scheme"], "strategy", "tensor"));
+  }
+  s.declared_format = top_format;
 }
 
 // `group_size`: the declared one, or 0 for the algorithm's default.
@@ -400,6 +410,11 @@ void parse_modelopt(const json& q, QuantScheme& s) {
   }
   s.kv_cache = (q.contains("kv_cache_quant_algo") && q["kv_cache_quant_algo"].is_string()) ||
                (q.contains("kv_cache_scheme") && q["kv_cache_scheme"].is_object());
+  if (s.kv_cache) {
+    // modelopt exports one k_scale / v_scale per attention layer (FP8 / NVFP4 KV caches).
+    s.kv_cache_key = q.contains("kv_cache_quant_algo") ? "kv_cache_quant_algo" : "kv_cache_scheme";
+    s.kv_cache_strategy = "tensor";
+  }
 }
 
 bool looks_like_modelopt(const json& qc) {
@@ -662,6 +677,7 @@ QuantScheme parse_quant_scheme(const json* config, const json* hf_quant_config) 
     g.format = !block_ok ? WeightFormat::kUnknown
                : g.block ? WeightFormat::kFp8Block
                          : WeightFormat::kFp8Tensor;
+    s.scale_fmt = lower(str_or(*qc, "scale_fmt"));
     g.input = str_or(*qc, "activation_scheme", "dynamic") == "static" ? InputActivations::kStatic
                                                                       : InputActivations::kDynamic;
     s.groups.push_back(g);
@@ -686,6 +702,10 @@ QuantScheme parse_quant_scheme(const json* config, const json* hf_quant_config) 
     s.groups.push_back(g);
     s.ignore = glob_list(qc->value("modules_to_not_convert", json::array()));
     s.ignore_key = "modules_to_not_convert";
+  } else if (method == "fbgemm_fp8") {
+    read_fbgemm_fp8_scheme(*qc, s);
+  } else if (method == "quark") {
+    read_quark_scheme(*qc, s);
   } else if (read_gptq_awq_scheme(*qc, method, s)) {
     // gptq_awq_scheme.cpp
   } else {

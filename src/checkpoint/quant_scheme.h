@@ -28,6 +28,8 @@ enum class QuantMethod {
   kMxfp4,
   kGptq,  // also auto-round with packing_format auto_gptq
   kAwq,   // also auto-round with packing_format auto_awq
+  kFbgemmFp8,  // Meta's fbgemm_fp8: FP8 per-channel weights, dynamic per-token activations
+  kQuark,      // AMD Quark exports (FP8 per-tensor / per-channel, OCP MXFP4)
   kUnknown,
 };
 
@@ -118,6 +120,16 @@ struct QuantScheme {
   std::vector<QuantGroup> groups;
   std::vector<NamePattern> ignore;
   bool kv_cache = false;
+  // Where the KV-cache quantization is declared ("kv_cache_scheme", "kv_cache_quant_algo",
+  // "export.kv_cache_group") and the scale granularity it declares: "tensor" (one k_scale and
+  // one v_scale per attention layer), "attn_head" (one per KV head) or "" when not said.
+  std::string kv_cache_key;
+  std::string kv_cache_strategy;
+  // quant_method fp8 `scale_fmt` ("ue8m0": block scales are powers of two, DeepSeek-V3.1+;
+  // "float" or "" otherwise), lower-cased.
+  std::string scale_fmt;
+  // compressed-tensors: the top-level "format" as declared ("" when absent).
+  std::string declared_format;
   std::vector<std::string> problems;  // declaration problems (unsupported algo, bad pattern)
   std::string status;                 // compressed-tensors quantization_status ("frozen", ...)
   // Values no producer writes (a block size of 0, num_bits past 32, ...), each naming the key

@@ -18,5 +18,10 @@ bool read_gptq_awq_scheme(const nlohmann::json& qc, const std::string& method, Q
 // quantize_config.json (quant_method gptq when absent, as AutoGPTQ wrote it; awq or auto-round
 // when it says so) or AutoAWQ's quant_config.json (awq when absent).
 QuantScheme parse_standalone_quant_config(const nlohmann::json& qc, const std::string& file);
+// quant_method fbgemm_fp8 (fbgemm_scheme.cpp).
+void read_fbgemm_fp8_scheme(const nlohmann::json& qc, QuantScheme& s);
+
+// quant_method quark (quark_scheme.cpp).
+void read_quark_scheme(const nlohmann::json& qc, QuantScheme& s);
 
 }  // namespace ckd

@@ -32,12 +32,17 @@ constexpr std::array<WeightFormatTraits, 13> kFormats = {{
      ScaleGrid::kBlock, 0, kBlockFp8Scales, kBlockFp8Scales, ZeroPoints::kNone, DtypeSet{},
      kNoGlobal, "fp8", CompareDecoder::kFp8},
     {WeightFormat::kFp8Tensor, "FP8 per-tensor",
-     "quant_method fp8 without blocks; compressed-tensors float 8-bit tensor; modelopt FP8",
+     "quant_method fp8 without blocks; compressed-tensors float 8-bit tensor; modelopt FP8; "
+     "quark fp8_e4m3 per_tensor",
      kFp8Weights, "F8_E4M3", WeightPacking::kOnePerElement, ElementCoding::kF8E4M3,
      ScaleGrid::kTensor, 0, kFloatScales, kFloatScales, ZeroPoints::kNone, DtypeSet{}, kNoGlobal,
      "fp8", CompareDecoder::kFp8},
     {WeightFormat::kFp8Channel, "FP8 per-channel",
-     "compressed-tensors float 8-bit channel; modelopt FP8_PER_CHANNEL_PER_TOKEN", kFp8Weights,
+     // fbgemm_fp8 is this format: F32 weight_scale [out, 1], W = fp8(q) x s[row] (vLLM
+     // quantization/fbgemm_fp8.py); so is Quark's per_channel fp8 ([out] scales).
+     "compressed-tensors float 8-bit channel; modelopt FP8_PER_CHANNEL_PER_TOKEN; fbgemm_fp8; "
+     "quark fp8_e4m3 per_channel",
+     kFp8Weights,
      "F8_E4M3", WeightPacking::kOnePerElement, ElementCoding::kF8E4M3, ScaleGrid::kChannel, 0,
      kFloatScales, kFloatScales, ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "fp8",
      CompareDecoder::kFp8},
@@ -64,11 +69,13 @@ constexpr std::array<WeightFormatTraits, 13> kFormats = {{
      "nvfp4",
      CompareDecoder::kNvfp4},
     {WeightFormat::kMxfp4, "MXFP4",
-     "compressed-tensors mxfp4-pack-quantized; modelopt MXFP4; quant_method mxfp4 (gpt-oss)",
+     "compressed-tensors mxfp4-pack-quantized; modelopt MXFP4; quant_method mxfp4 (gpt-oss); "
+     "quark fp4 per_group 32 e8m0 (OCP MX)",
      kFp4Weights, "U8 (two E2M1 codes per byte) or F4", WeightPacking::kFp4PerByte,
      ElementCoding::kE2M1Packed, ScaleGrid::kGroupAlongRow, 32, kE8M0Scales, DtypeSet{},
      ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "mxfp4", CompareDecoder::kMxfp4},
-    {WeightFormat::kMxfp8, "MXFP8", "compressed-tensors mxfp8-quantized; modelopt MXFP8",
+    {WeightFormat::kMxfp8, "MXFP8",
+     "compressed-tensors mxfp8-quantized; modelopt MXFP8; quark fp8_e4m3 per_group 32 e8m0",
      kFp8Weights, "F8_E4M3", WeightPacking::kOnePerElement, ElementCoding::kF8E4M3,
      ScaleGrid::kGroupAlongRow, 32, kE8M0Scales, DtypeSet{}, ZeroPoints::kNone, DtypeSet{},
      kNoGlobal, "mxfp8", CompareDecoder::kFp8},

@@ -66,6 +66,12 @@ ScaleStats scale_stats(const TensorRef& ref, const std::string_view* preloaded) 
       (std::isnan(v) ? s.nan : s.inf)++;
       return;
     }
+    if (int exponent = 0; v > 0 && std::frexp(v, &exponent) != 0.5) {
+      if (s.not_power_of_two++ == 0) {
+        s.first_not_power_of_two = i;
+        s.first_not_power_of_two_value = v;
+      }
+    }
     if (v <= 0) {
       if (s.zero + s.negative == 0) {
         s.first_non_positive = i;

@@ -22,6 +22,9 @@ struct ScaleStats {
   double first_non_positive_value = 0;
   double min = 0, max = 0;  // over finite values
   double first = 0;         // element 0 (the value of a single-element scale)
+  // Finite positive values that are not a power of two (scale-format-mismatch: UE8M0 scales).
+  uint64_t not_power_of_two = 0, first_not_power_of_two = 0;
+  double first_not_power_of_two_value = 0;
   bool any_finite = false;
 };
 

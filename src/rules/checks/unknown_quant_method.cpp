@@ -12,7 +12,8 @@ class UnknownQuantMethodCheck : public Check {
       ctx.emit(
           s.source_file, "",
           fmt::format("quant_method \"{}\" is not one ckptdoctor models (fp8, compressed-tensors, "
-                      "modelopt, mxfp4, gptq, awq); quantization rules are skipped for it",
+                      "modelopt, mxfp4, gptq, awq, fbgemm_fp8, quark); quantization rules are "
+                      "skipped for it",
                       s.method_name));
     }
     for (const std::string& problem : s.problems) ctx.emit(s.source_file, "", problem);
