@@ -211,6 +211,9 @@ std::string man_page(const CLI::App& app, const std::string& version) {
       {"GITHUB_STEP_SUMMARY", "With --format github: the file the Markdown summary table is "
                               "appended to (set by GitHub Actions)."},
       {"CKPTDOCTOR_TRACE", "Set: print the wall and CPU time of each scan phase to stderr."},
+      {"CKPTDOCTOR_BENCH_NO_ARCHITECTURE", "Benchmarks only (bench/architecture_cost.sh): set, "
+                                           "the scan skips the architecture model and the engine "
+                                           "verdicts, to measure what they cost."},
       {"CKPTDOCTOR_CRASH_AT", "Test hook of fix: POINT:N kills the process the N-th time POINT "
                               "is reached (staged, published, committed)."},
   };
