@@ -13,7 +13,7 @@ struct ParamRole {
   TensorRole role;
 };
 
-constexpr std::array<ParamRole, 23> kParams = {{
+constexpr std::array<ParamRole, 30> kParams = {{
     {"weight", TensorRole::kWeight},
     {"weight_packed", TensorRole::kPackedWeight},
     {"weight_scale", TensorRole::kWeightScale},
@@ -38,7 +38,41 @@ constexpr std::array<ParamRole, 23> kParams = {{
     {"qzeros", TensorRole::kZeroPoint},
     {"scales", TensorRole::kWeightScale},
     {"g_idx", TensorRole::kGIdx},
+    // bitsandbytes (nn/modules.py Linear4bit / Linear8bitLt _save_to_state_dict): the 4-bit
+    // quant state is saved as "weight." + QuantState.as_dict(packed=True) keys.
+    {"weight.absmax", TensorRole::kWeightScale},
+    {"weight.nested_absmax", TensorRole::kGlobalScale},
+    {"weight.quant_map", TensorRole::kOther},
+    {"weight.nested_quant_map", TensorRole::kOther},
+    {"SCB", TensorRole::kWeightScale},
+    {"weight_format", TensorRole::kOther},
+    // MLX affine (mlx/nn/layers/quantized.py): W = q * scales + biases, per group.
+    {"biases", TensorRole::kZeroPoint},
 }};
+
+// bitsandbytes' packed quant state "weight.quant_state.bitsandbytes__<type>" (functional.py
+// QuantState.as_dict(packed=True)).
+constexpr std::string_view kBnbQuantStatePrefix = "weight.quant_state.bitsandbytes__";
+
+// The parameter a bitsandbytes state tensor takes in its module ("weight.absmax" of
+// "x.weight.absmax"), or an empty view when `name` is none.
+std::string_view bnb_state_param(std::string_view name) {
+  constexpr std::string_view kWeight = ".weight.";
+  size_t at = name.rfind(kWeight);
+  // quant_state's own name has one more dot: look from the start of ".weight.quant_state.".
+  size_t qs = name.rfind(".weight.quant_state.");
+  if (qs != std::string_view::npos) at = qs;
+  if (at == std::string_view::npos || at == 0) return {};
+  std::string_view param = name.substr(at + 1);
+  if (param.starts_with(kBnbQuantStatePrefix) && param.size() > kBnbQuantStatePrefix.size() &&
+      param.find('.', kBnbQuantStatePrefix.size()) == std::string_view::npos)
+    return param;
+  for (std::string_view p : {"weight.absmax", "weight.quant_map", "weight.nested_absmax",
+                             "weight.nested_quant_map"}) {
+    if (param == p) return param;
+  }
+  return {};
+}
 
 bool contains_segment(std::string_view path, std::string_view segment) {
   size_t at = 0;
@@ -110,6 +144,8 @@ bool is_scale_role(TensorRole role) {
 }
 
 std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view name) {
+  if (std::string_view bnb = bnb_state_param(name); !bnb.empty())
+    return {name.substr(0, name.size() - bnb.size() - 1), bnb};
   size_t dot = name.rfind('.');
   if (dot != std::string_view::npos) {
     std::string_view last = name.substr(dot + 1);
@@ -143,6 +179,7 @@ TensorRole role_of_param(std::string_view param, std::string_view module) {
   for (const auto& p : kParams) {
     if (p.name == param) return p.role;
   }
+  if (param.starts_with(kBnbQuantStatePrefix)) return TensorRole::kOther;
   if (module.ends_with("_proj") && contains_segment(module, "experts")) {
     for (const auto& sidecar : kFusedSidecars) {
       if (sidecar.name == param) return sidecar.role;

@@ -32,6 +32,10 @@ const char* quant_method_name(QuantMethod m) {
       return "gptq";
     case QuantMethod::kAwq:
       return "awq";
+    case QuantMethod::kBitsandbytes:
+      return "bitsandbytes";
+    case QuantMethod::kMlx:
+      return "mlx";
     case QuantMethod::kUnknown:
       return "unknown";
   }
@@ -635,6 +639,11 @@ QuantScheme parse_quant_scheme(const json* config, const json* hf_quant_config) 
     }
   }
   if (!config || !config->is_object()) return s;
+  if (read_mlx_scheme(*config, s)) {  // mlx_scheme.cpp
+    s.source_file = "config.json";
+    s.index_patterns();
+    return s;
+  }
   const json* qc = nullptr;
   for (const char* key : {"quantization_config", "compression_config"}) {
     if (config->contains(key) && (*config)[key].is_object()) {
@@ -688,6 +697,8 @@ QuantScheme parse_quant_scheme(const json* config, const json* hf_quant_config) 
     s.ignore_key = "modules_to_not_convert";
   } else if (read_gptq_awq_scheme(*qc, method, s)) {
     // gptq_awq_scheme.cpp
+  } else if (method == "bitsandbytes") {
+    read_bnb_scheme(*qc, s);  // bnb_scheme.cpp
   } else {
     s.method = QuantMethod::kUnknown;
     if (s.method_name.empty()) s.method_name = "(no quant_method)";

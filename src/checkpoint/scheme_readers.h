@@ -14,4 +14,11 @@ namespace ckd {
 // false (leaving `s` alone) when `method` is none of them.
 bool read_gptq_awq_scheme(const nlohmann::json& qc, const std::string& method, QuantScheme& s);
 
+// quant_method bitsandbytes (bnb_scheme.cpp).
+void read_bnb_scheme(const nlohmann::json& qc, QuantScheme& s);
+
+// MLX: config.json's top-level "quantization" (mlx_scheme.cpp). Returns false when `config`
+// declares none.
+bool read_mlx_scheme(const nlohmann::json& config, QuantScheme& s);
+
 }  // namespace ckd

@@ -284,7 +284,7 @@ std::map<std::string, std::string, std::less<>> tensors_in_unread_shards(const C
 
 // Why one of the module's tensors cannot be read (a byte range outside a truncated file), or "".
 std::string unreadable_tensor(const QuantizedMatrix& m) {
-  for (const TensorRef* ref : {m.codes, m.scales, m.zero_points}) {
+  for (const TensorRef* ref : {m.codes, m.scales, m.zero_points, m.nested_absmax, m.nested_code}) {
     if (ref && !ref->info->readable) {
       return fmt::format("{}: tensor {} has an invalid byte range (bytes {}-{} of a {}-byte file)",
                          ref->shard->display_name(), ref->info->name,
@@ -434,6 +434,16 @@ CompareReport run_compare(const CompareRequest& request) {
     if (!on_gpu && request.device == "cuda")
       throw std::runtime_error(fmt::format("--device cuda: {}", why));
     report.device = on_gpu ? fmt::format("cuda ({})", why) : "cpu";
+  }
+  if (on_gpu) {
+    // Formats the kernels do not cover run on the CPU; the report says which and why.
+    std::map<std::string, const char*> fallback;
+    for (const Job& job : jobs) {
+      if (const char* reason = cuda_fallback_reason(job.matrix.coding))
+        fallback.emplace(job.matrix.format, reason);
+    }
+    for (const auto& [format, reason] : fallback)
+      report.device += fmt::format("; {} on the CPU: {}", format, reason);
   }
   std::vector<ModuleError> results(jobs.size());
   std::vector<std::string> read_failures(jobs.size());

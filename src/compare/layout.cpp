@@ -102,6 +102,12 @@ Layout describe_module(const Module& module) {
     case CompareDecoder::kInt:
       layout = describe_int(module, g);
       break;
+    case CompareDecoder::kBnb:
+      layout = describe_bnb(module, g);
+      break;
+    case CompareDecoder::kMlx:
+      layout = describe_mlx(module, g);
+      break;
     case CompareDecoder::kNone:
       return {std::nullopt, fmt::format("{} weights are not compared yet", traits->name)};
   }

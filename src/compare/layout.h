@@ -33,6 +33,8 @@ Layout describe_fp8(const Module& module, const QuantGroup& group);    // FP8 + 
 Layout describe_nvfp4(const Module& module, const QuantGroup& group);  // CT and modelopt
 Layout describe_mxfp4(const Module& module, const QuantGroup& group);  // compressed-tensors
 Layout describe_int(const Module& module, const QuantGroup& group);    // naive and packed ints
+Layout describe_bnb(const Module& module, const QuantGroup& group);  // bitsandbytes 4/8-bit
+Layout describe_mlx(const Module& module, const QuantGroup& group);  // MLX affine
 // compressed-tensors "dense": float weights fake-quantized by their sidecars (group.dense_of).
 Layout describe_dense(const Module& module, const QuantGroup& group);
 

@@ -36,6 +36,12 @@ struct QuantizedMatrix {
   // along dim 0 (the codes' packing, transposed) for pack-quantized.
   const TensorRef* zero_points = nullptr;
   FakeQuant fake;  // kDenseFloat: the quantization the sidecars describe
+  // bitsandbytes double quantization: `scales` holds U8 codes of the absmax, which decode as
+  // nested_code[a] * nested_absmax[i / nested_blocksize] + nested_offset (float32).
+  const TensorRef* nested_absmax = nullptr;
+  const TensorRef* nested_code = nullptr;
+  uint64_t nested_blocksize = 0;
+  float nested_offset = 0;
 
   uint64_t words_per_row() const;  // the packed integer codings
   uint64_t code_bytes_per_row() const;

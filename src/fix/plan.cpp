@@ -346,7 +346,8 @@ size_t edit_quantization_config_strings(
     }
     size_t n = 0;
     if (std::string_view(file) == "config.json") {
-      for (const char* key : {"quantization_config", "compression_config"}) {
+      // "quantization": MLX's, whose per-module overrides are keyed by module path.
+      for (const char* key : {"quantization_config", "compression_config", "quantization"}) {
         if (doc.is_object() && doc.contains(key)) n += edit_strings(doc[key], edit);
       }
     } else {

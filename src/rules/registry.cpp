@@ -42,6 +42,7 @@ std::unique_ptr<Check> make_unexpected_tensor_check();
 std::unique_ptr<Check> make_tensor_parallel_divisibility_check();
 std::unique_ptr<Check> make_zero_point_convention_check();
 std::unique_ptr<Check> make_invalid_group_index_check();
+std::unique_ptr<Check> make_missing_quant_state_check();
 
 namespace {
 
@@ -50,7 +51,7 @@ struct CheckKind {
   std::unique_ptr<Check> (*make)();
 };
 
-constexpr std::array<CheckKind, 34> kChecks = {{
+constexpr std::array<CheckKind, 35> kChecks = {{
     {"shard-issues", make_shard_issues_check},
     {"duplicate-names", make_duplicate_names_check},
     {"load-problems", make_load_problems_check},
@@ -85,6 +86,7 @@ constexpr std::array<CheckKind, 34> kChecks = {{
     {"tensor-parallel-divisibility", make_tensor_parallel_divisibility_check},
     {"zero-point-convention", make_zero_point_convention_check},
     {"invalid-group-index", make_invalid_group_index_check},
+    {"missing-quant-state", make_missing_quant_state_check},
 }};
 
 }  // namespace

@@ -2,6 +2,7 @@
 // negative (FAILURES.md D1-D5). Reads only the bytes of scale tensors.
 #include <stdexcept>
 
+#include "numerics/formats.h"
 #include "rules/checks/util.h"
 
 namespace ckd {
@@ -23,10 +24,16 @@ class ScaleValuesCheck : public Check {
     bool non_finite = mode == "non-finite";
     CappedEmitter out(ctx, 25);
     for (const Module& m : ctx.checkpoint().modules().modules()) {
+      const WeightFormatTraits* traits = m.group ? format_traits(m.group->format) : nullptr;
+      // MLX stores a negative scale for a group whose extreme is negative (mlx/ops.cpp).
+      const bool signed_scales = traits && scales_may_be_negative(*traits);
       for (const ModuleParam& p : m.params) {
         if (!is_scale_role(p.role) || !p.ref->info->dtype) continue;
         Dtype d = *p.ref->info->dtype;
         if (d == Dtype::kI32 || d == Dtype::kI64 || d == Dtype::kI8) continue;  // not a float scale
+        // bitsandbytes double quantization stores the absmax as U8 codes, not E8M0 exponents.
+        if (d == Dtype::kU8 && traits && traits->grid == ScaleGrid::kFlatBlocks) continue;
+        if (!non_finite && signed_scales) continue;
         const ScaleStats& s = ctx.scale_stats(*p.ref);
         if (!s.decoded) continue;
         if (non_finite && s.nan + s.inf > 0) {
