@@ -14,7 +14,7 @@ src/compare/.
   utils.py pack_dict_to_tensor and nn/modules.py (Linear4bit / Linear8bitLt
   _save_to_state_dict: the weight.* and SCB / weight_format names).
 
-Run: scripts/setup-bnb-mlx-venv.sh, then /work/venv-bnb/bin/python scripts/make_bnb_mlx_fixtures.py
+Run: "$(scripts/setup-bnb-mlx-venv.sh)" scripts/make_bnb_mlx_fixtures.py
 """
 import json
 import os

@@ -141,7 +141,7 @@ TEST_CASE("bitsandbytes declaration: 4-bit nf4 / fp4, double quantization, 8-bit
   REQUIRE(s.groups.size() == 1);
   CHECK(s.groups[0].format == WeightFormat::kBnbNf4);
   CHECK(s.groups[0].double_quant);
-  CHECK(s.ignored_by("model.lm_head", true) != nullptr);  // an entry matches a path's end
+  CHECK(s.ignored_by("lm_head", true) != nullptr);
   CHECK(s.ignored_by("model.vision_backbone.image_vit.wq", true) != nullptr);
   CHECK(s.ignored_by("model.layers.0.mlp.down_proj", true) == nullptr);
   c["quantization_config"]["bnb_4bit_quant_type"] = "fp4";
@@ -292,4 +292,25 @@ TEST_CASE("fix strip-prefix: MLX per-module overrides follow the module paths") 
   json config = json::parse(in);
   CHECK(config["quantization"].contains("model.layers.1.mlp.down_proj"));
   CHECK(config["quantization_config"].contains("model.layers.1.mlp.down_proj"));
+}
+
+TEST_CASE("fix rename: a bitsandbytes weight's states follow a rename written for the weight") {
+  ckd_test::TempDir tmp;
+  // Layer 0's q_proj saved as "qq_proj": weight and states alike.
+  json spec = {{"base", "base-bnb-nf4"},
+               {"rename", {{"(layers\\.0\\.self_attn)\\.q_proj\\.", "\\1.qq_proj."}}}};
+  ckd::fixture::build_checkpoint(ckd::fixture::resolve_spec(spec, kSpecs), tmp.path() + "/in");
+  ckd::FixRequest r;
+  r.dir = tmp.path() + "/in";
+  r.out_dir = tmp.path() + "/out";
+  r.options.renames = {{"qq_proj\\.weight$", "q_proj.weight"}};  // anchored at the weight
+  CHECK(ckd::run_fix(r).written);
+  ckd::ScanReport after = ckd_test::scan_all_rules(tmp.path() + "/out");
+  CHECK(after.errors == 0);
+  auto ck = ckd::Checkpoint::open(tmp.path() + "/out");
+  CHECK(ck->modules().find("model.layers.0.self_attn.qq_proj") == nullptr);
+  const ckd::Module* m = ck->modules().find("model.layers.0.self_attn.q_proj");
+  REQUIRE(m != nullptr);
+  CHECK(m->param("weight.absmax") != nullptr);
+  CHECK(ckd::bnb_quant_state_param(*m) != nullptr);
 }

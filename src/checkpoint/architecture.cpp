@@ -595,7 +595,8 @@ bool is_sidecar_param(std::string_view param, std::string_view module) {
     case TensorRole::kBias:
       return false;
     case TensorRole::kOther:
-      return param == "scales" || param == "biases";
+      // bitsandbytes LLM.int8 saves the layout of its weight (nn/modules.py Linear8bitLt).
+      return param == "scales" || param == "biases" || param == "weight_format";
     default:
       return true;
   }

@@ -71,14 +71,12 @@ void read_bnb_scheme(const json& qc, QuantScheme& s) {
     }
   }
   s.groups.push_back(std::move(g));
-  // transformers leaves a module in high precision when an entry names it or a parent of it, or
-  // ends its path ("lm_head" skips "model.lm_head"): a glob per entry and one for the suffix.
+  // transformers (integrations/bitsandbytes.py) leaves a module in high precision when an entry
+  // names it or a parent of it: a glob per entry covers both.
   if (qc.contains("llm_int8_skip_modules") && qc["llm_int8_skip_modules"].is_array()) {
     for (const json& e : qc["llm_int8_skip_modules"]) {
       if (!e.is_string() || e.get<std::string>().empty()) continue;
-      std::string name = e.get<std::string>();
-      s.ignore.push_back(NamePattern::glob(name));
-      s.ignore.push_back(NamePattern::glob("*." + name));
+      s.ignore.push_back(NamePattern::glob(e.get<std::string>()));
     }
     s.ignore_key = "llm_int8_skip_modules";
   }

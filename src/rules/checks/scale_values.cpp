@@ -28,7 +28,9 @@ class ScaleValuesCheck : public Check {
       // MLX stores a negative scale for a group whose extreme is negative (mlx/ops.cpp).
       const bool signed_scales = traits && scales_may_be_negative(*traits);
       for (const ModuleParam& p : m.params) {
-        if (!is_scale_role(p.role) || !p.ref->info->dtype) continue;
+        // An affine format's biases are dequantization parameters too (W = q * s + b).
+        bool affine_bias = signed_scales && p.role == TensorRole::kZeroPoint;
+        if ((!is_scale_role(p.role) && !affine_bias) || !p.ref->info->dtype) continue;
         Dtype d = *p.ref->info->dtype;
         if (d == Dtype::kI32 || d == Dtype::kI64 || d == Dtype::kI8) continue;  // not a float scale
         // bitsandbytes double quantization stores the absmax as U8 codes, not E8M0 exponents.
