@@ -351,6 +351,18 @@ def write_specs():
                "quant state whose shape belongs to another module and a quant_map holding the "
                "FP4 code under quant_type nf4.", {"missing-quant-state": 3}, config, broken)
 
+    int8 = spec_common() + [lm_head]
+    for module, (out, inp) in SPEC_SHAPES.items():
+        p = f"model.layers.{{0..1}}.{module}."
+        int8 += [{"name": p + "weight", "dtype": "I8", "shape": [out, inp], "random": {"seed": 4}},
+                 {"name": p + "SCB", "dtype": "F32", "shape": [out], "values": [0.061, 0.083, 0.052]},
+                 {"name": p + "weight_format", "dtype": "U8", "shape": [], "values": [0]}]
+    qc8 = bnb_config(False)["quantization_config"]
+    write_spec("base-bnb-int8", "Healthy bitsandbytes LLM.int8 (Linear8bitLt state dict: I8 "
+               "weight, F32 SCB per row, U8 weight_format 0); lm_head skipped in BF16.", {},
+               {**SPEC_CONFIG, "quantization_config": {**qc8, "llm_int8_skip_modules": ["lm_head"]}},
+               int8)
+
     mlx = {**SPEC_CONFIG, "quantization": {"group_size": 64, "bits": 4,
                                            "model.layers.1.mlp.down_proj": {"group_size": 32, "bits": 8}},
            "quantization_config": {"group_size": 64, "bits": 4,
