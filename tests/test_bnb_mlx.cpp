@@ -54,7 +54,8 @@ ckd::QuantScheme scheme(const json& config) {
 }
 
 ckd::QuantScheme real_scheme(const std::string& name) {
-  json c = json::parse(std::ifstream(std::string(CKD_SOURCE_DIR) + "/fixtures/real/configs/" + name));
+  json c =
+      json::parse(std::ifstream(std::string(CKD_SOURCE_DIR) + "/fixtures/real/configs/" + name));
   return scheme(c);
 }
 
@@ -133,8 +134,11 @@ TEST_CASE("MLX compare: per-module bits and group sizes, a module left in BF16")
 
 TEST_CASE("bitsandbytes declaration: 4-bit nf4 / fp4, double quantization, 8-bit, skip list") {
   json c = {{"quantization_config",
-             {{"quant_method", "bitsandbytes"}, {"load_in_4bit", true}, {"load_in_8bit", false},
-              {"bnb_4bit_quant_type", "nf4"}, {"bnb_4bit_use_double_quant", true},
+             {{"quant_method", "bitsandbytes"},
+              {"load_in_4bit", true},
+              {"load_in_8bit", false},
+              {"bnb_4bit_quant_type", "nf4"},
+              {"bnb_4bit_use_double_quant", true},
               {"llm_int8_skip_modules", {"lm_head", "model.vision_backbone"}}}}};
   ckd::QuantScheme s = scheme(c);
   CHECK(s.method == QuantMethod::kBitsandbytes);
@@ -170,7 +174,8 @@ TEST_CASE("MLX declaration: top-level quantization, per-module overrides and fal
   CHECK(real.groups[0].format == WeightFormat::kMlxAffine);
   CHECK(real.groups[0].bits == 4);
   CHECK(real.groups[0].group_size == 64);
-  json q = {{"group_size", 64}, {"bits", 4},
+  json q = {{"group_size", 64},
+            {"bits", 4},
             {"model.layers.0.mlp.down_proj", {{"group_size", 32}, {"bits", 8}}},
             {"lm_head", false}};
   ckd::QuantScheme s = scheme({{"quantization", q}, {"quantization_config", q}});
@@ -182,8 +187,9 @@ TEST_CASE("MLX declaration: top-level quantization, per-module overrides and fal
   REQUIRE(other != nullptr);
   CHECK(other->bits == 4);
   CHECK(s.ignored_by("lm_head", true) != nullptr);
-  for (const json& bad : {json{{"group_size", 64}, {"bits", 7}}, json{{"group_size", 48}, {"bits", 4}},
-                          json{{"group_size", 32}, {"bits", 4}, {"mode", "mxfp4"}}}) {
+  for (const json& bad :
+       {json{{"group_size", 64}, {"bits", 7}}, json{{"group_size", 48}, {"bits", 4}},
+        json{{"group_size", 32}, {"bits", 4}, {"mode", "mxfp4"}}}) {
     CAPTURE(bad.dump());
     ckd::QuantScheme b = scheme({{"quantization", bad}});
     CHECK(b.method == QuantMethod::kMlx);
@@ -191,8 +197,8 @@ TEST_CASE("MLX declaration: top-level quantization, per-module overrides and fal
     CHECK_FALSE(b.problems.empty());
   }
   // A Hugging Face quant_method wins over a leftover MLX block.
-  ckd::QuantScheme hf = scheme({{"quantization", q},
-                                {"quantization_config", {{"quant_method", "gptq"}, {"bits", 4}}}});
+  ckd::QuantScheme hf = scheme(
+      {{"quantization", q}, {"quantization_config", {{"quant_method", "gptq"}, {"bits", 4}}}});
   CHECK(hf.method == QuantMethod::kGptq);
 }
 
@@ -206,13 +212,16 @@ TEST_CASE("bitsandbytes quant state: what bitsandbytes writes, and hostile bytes
   CHECK(ok.state->nested);
   CHECK(ok.state->nested_blocksize == 256);
   CHECK(ok.state->nested_offset == 0.03125f);
-  for (std::string bad : {std::string("{"), std::string("[]"), std::string("{\"quant_type\": \"int4\"}"),
-                          std::string(R"({"quant_type": "fp4", "blocksize": 0, "shape": [2]})"),
-                          std::string(R"({"quant_type": "fp4", "blocksize": 64, "shape": [-2, 3]})"),
-                          std::string(R"({"quant_type": "fp4", "blocksize": 64, "shape": [4294967296, 4294967296, 4294967296]})"),
-                          std::string(R"({"quant_type": "fp4", "blocksize": 64, "shape": [1,1,1,1,1,1,1,1,1]})"),
-                          std::string(R"({"quant_type": "nf4", "blocksize": 64, "shape": [2], "nested_offset": "x"})"),
-                          std::string(5000, ' ')}) {
+  for (
+      std::string bad :
+      {std::string("{"), std::string("[]"), std::string("{\"quant_type\": \"int4\"}"),
+       std::string(R"({"quant_type": "fp4", "blocksize": 0, "shape": [2]})"),
+       std::string(R"({"quant_type": "fp4", "blocksize": 64, "shape": [-2, 3]})"),
+       std::string(
+           R"({"quant_type": "fp4", "blocksize": 64, "shape": [4294967296, 4294967296, 4294967296]})"),
+       std::string(R"({"quant_type": "fp4", "blocksize": 64, "shape": [1,1,1,1,1,1,1,1,1]})"),
+       std::string(R"({"quant_type": "nf4", "blocksize": 64, "shape": [2], "nested_offset": "x"})"),
+       std::string(5000, ' ')}) {
     CAPTURE(bad.substr(0, 80));
     auto r = ckd::parse_bnb_quant_state(bad);
     CHECK_FALSE(r.state);
@@ -295,9 +304,10 @@ TEST_CASE("fix strip-prefix: MLX per-module overrides follow the module paths") 
 TEST_CASE("fix rename: a bitsandbytes weight's states follow a rename written for the weight") {
   ckd_test::TempDir tmp;
   // Layer 0's q_proj saved as "qq_proj": weight and states alike.
-  json spec = {{"base", "base-bnb-nf4"},
-               {"rename", json::array({json::array({"(layers\\.0\\.self_attn)\\.q_proj\\.",
-                                                    "\\1.qq_proj."})})}};
+  json spec = {
+      {"base", "base-bnb-nf4"},
+      {"rename",
+       json::array({json::array({"(layers\\.0\\.self_attn)\\.q_proj\\.", "\\1.qq_proj."})})}};
   ckd::fixture::build_checkpoint(ckd::fixture::resolve_spec(spec, kSpecs), tmp.path() + "/in");
   ckd::FixRequest r;
   r.dir = tmp.path() + "/in";

@@ -23,13 +23,13 @@ bool read_bits_and_group(const json& q, QuantGroup& g, QuantScheme& s, const std
     if (!q.contains(key)) continue;
     const json& v = q[key];
     int64_t value = v.is_number_integer() ? v.get<int64_t>() : -1;
-    bool ok = std::string_view(key) == "bits"
-                  ? (value >= 2 && value <= 8 && value != 7)
-                  : (value == 32 || value == 64 || value == 128);
+    bool ok = std::string_view(key) == "bits" ? (value >= 2 && value <= 8 && value != 7)
+                                              : (value == 32 || value == 64 || value == 128);
     if (!ok) {
-      s.problems.push_back(fmt::format("MLX quantization{} declares {} {}; its modules are not "
-                                       "checked",
-                                       where, key, v.dump()));
+      s.problems.push_back(
+          fmt::format("MLX quantization{} declares {} {}; its modules are not "
+                      "checked",
+                      where, key, v.dump()));
       g.format = WeightFormat::kUnknown;
       return false;
     }
@@ -69,9 +69,10 @@ bool read_mlx_scheme(const json& config, QuantScheme& s) {
   read_bits_and_group(*q, base, s, "");
   if (q->contains("mode") && (*q)["mode"] != "affine") {
     // mxfp4 / nvfp4 / mxfp8 modes store U8 scales and no biases: not modelled here.
-    s.problems.push_back(fmt::format("MLX quantization mode {} is not modelled (affine is); its "
-                                     "modules are not checked",
-                                     (*q)["mode"].dump()));
+    s.problems.push_back(
+        fmt::format("MLX quantization mode {} is not modelled (affine is); its "
+                    "modules are not checked",
+                    (*q)["mode"].dump()));
     base.format = WeightFormat::kUnknown;
   }
   for (const auto& [key, value] : q->items()) {

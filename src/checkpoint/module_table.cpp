@@ -67,8 +67,8 @@ std::string_view bnb_state_param(std::string_view name) {
   if (param.starts_with(kBnbQuantStatePrefix) && param.size() > kBnbQuantStatePrefix.size() &&
       param.find('.', kBnbQuantStatePrefix.size()) == std::string_view::npos)
     return param;
-  for (std::string_view p : {"weight.absmax", "weight.quant_map", "weight.nested_absmax",
-                             "weight.nested_quant_map"}) {
+  for (std::string_view p :
+       {"weight.absmax", "weight.quant_map", "weight.nested_absmax", "weight.nested_quant_map"}) {
     if (param == p) return param;
   }
   return {};

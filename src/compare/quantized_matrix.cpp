@@ -11,7 +11,8 @@
 namespace ckd {
 
 uint64_t QuantizedMatrix::words_per_row() const {
-  if (coding == ElementCoding::kIntDense || coding == ElementCoding::kMlxAffine) return (cols * static_cast<uint64_t>(bits) + 31) / 32;
+  if (coding == ElementCoding::kIntDense || coding == ElementCoding::kMlxAffine)
+    return (cols * static_cast<uint64_t>(bits) + 31) / 32;
   uint64_t per_word = 32 / static_cast<uint64_t>(bits);
   return (cols + per_word - 1) / per_word;
 }

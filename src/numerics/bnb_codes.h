@@ -32,10 +32,9 @@ inline constexpr std::array<float, 16> kBnbNf4Code = {
 // 12 in float32; the CUDA kernels' dDequantizeFP4Tree returns the same values. (The CPU
 // backend's _FP4_QUANT_TABLE rounds them to four decimals; the saved quant_map holds these.)
 inline constexpr std::array<float, 16> kBnbFp4Code = {
-    0.0f / 12.0f,  0.0625f / 12.0f,  8.0f / 12.0f,  12.0f / 12.0f,
-    4.0f / 12.0f,  6.0f / 12.0f,     2.0f / 12.0f,  3.0f / 12.0f,
-    -0.0f / 12.0f, -0.0625f / 12.0f, -8.0f / 12.0f, -12.0f / 12.0f,
-    -4.0f / 12.0f, -6.0f / 12.0f,    -2.0f / 12.0f, -3.0f / 12.0f,
+    0.0f / 12.0f,  0.0625f / 12.0f, 8.0f / 12.0f,  12.0f / 12.0f,    4.0f / 12.0f,  6.0f / 12.0f,
+    2.0f / 12.0f,  3.0f / 12.0f,    -0.0f / 12.0f, -0.0625f / 12.0f, -8.0f / 12.0f, -12.0f / 12.0f,
+    -4.0f / 12.0f, -6.0f / 12.0f,   -2.0f / 12.0f, -3.0f / 12.0f,
 };
 
 // LLM.int8 dequantization: W = (q * SCB[row]) * this (bitsandbytes functional.py

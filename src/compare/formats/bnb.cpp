@@ -64,9 +64,10 @@ Layout describe_4bit(const Module& module) {
   // An odd row length would start rows inside a byte.
   if (m.cols % 2 != 0) return {std::nullopt, "an odd input dimension is not compared"};
   if (wi.shape[0] != state.numel / 2)
-    return {std::nullopt, fmt::format("the weight holds {} bytes but the quant_state shape [{}, {}] "
-                                      "needs {}",
-                                      wi.shape[0], m.rows, m.cols, state.numel / 2)};
+    return {std::nullopt,
+            fmt::format("the weight holds {} bytes but the quant_state shape [{}, {}] "
+                        "needs {}",
+                        wi.shape[0], m.rows, m.cols, state.numel / 2)};
   const uint64_t blocks = ceil_div(state.numel, state.blocksize);
   m.coding = state.quant_type == "nf4" ? ElementCoding::kBnbNf4 : ElementCoding::kBnbFp4;
   m.bits = 4;

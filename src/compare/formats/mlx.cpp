@@ -48,11 +48,11 @@ Layout describe_mlx(const Module& module, const QuantGroup& group) {
   if (std::string problem = fit_scale_grid(m, si.shape, 1, group.group_size); !problem.empty())
     return {std::nullopt, problem};
   if (m.block_rows != 1 || m.block_cols != group.group_size)
-    return {std::nullopt, fmt::format("scales {} do not hold one value per {} elements of a row",
-                                      si.shape.size() == 2 ? fmt::format("[{}, {}]", si.shape[0],
-                                                                         si.shape[1])
-                                                           : std::string("(not 2-D)"),
-                                      group.group_size)};
+    return {std::nullopt,
+            fmt::format("scales {} do not hold one value per {} elements of a row",
+                        si.shape.size() == 2 ? fmt::format("[{}, {}]", si.shape[0], si.shape[1])
+                                             : std::string("(not 2-D)"),
+                        group.group_size)};
   return {m, ""};
 }
 

@@ -94,8 +94,8 @@ class MissingQuantStateCheck : public Check {
     std::vector<std::string> wrong;
     std::string_view suffix = bnb_quant_state_suffix(state_param->name);
     if (suffix != s.quant_type)
-      wrong.push_back(fmt::format("its name says {} but its quant_type is {}", suffix,
-                                  s.quant_type));
+      wrong.push_back(
+          fmt::format("its name says {} but its quant_type is {}", suffix, s.quant_type));
     const std::vector<uint64_t>& ws = w.ref->info->shape;
     uint64_t bytes_needed = s.numel / 2 + s.numel % 2;
     if (ws.size() != 2 || ws[0] != bytes_needed || ws[1] != 1) {
@@ -104,18 +104,19 @@ class MissingQuantStateCheck : public Check {
                                   shape_string(ws)));
     }
     if (!valid_blocksize(s.blocksize)) {
-      wrong.push_back(fmt::format("blocksize {} is not one of bitsandbytes' (a power of two from "
-                                  "32 to 4096)",
-                                  s.blocksize));
+      wrong.push_back(
+          fmt::format("blocksize {} is not one of bitsandbytes' (a power of two from "
+                      "32 to 4096)",
+                      s.blocksize));
     } else if (absmax) {
       uint64_t blocks = s.numel / s.blocksize + (s.numel % s.blocksize ? 1 : 0);
       const TensorInfo& ai = *absmax->ref->info;
       Dtype want = s.nested ? Dtype::kU8 : Dtype::kF32;
       if (ai.numel != blocks || ai.dtype != want) {
-        wrong.push_back(fmt::format(
-            "absmax is {} {} but {} values in blocks of {} need {} {}{}", shape_string(ai.shape),
-            ai.dtype ? dtype_name(*ai.dtype) : "?", with_commas(s.numel), s.blocksize, blocks,
-            dtype_name(want), s.nested ? " codes (double quantization)" : " values"));
+        wrong.push_back(fmt::format("absmax is {} {} but {} values in blocks of {} need {} {}{}",
+                                    shape_string(ai.shape), ai.dtype ? dtype_name(*ai.dtype) : "?",
+                                    with_commas(s.numel), s.blocksize, blocks, dtype_name(want),
+                                    s.nested ? " codes (double quantization)" : " values"));
       }
       if (s.nested) check_nested(m, s, blocks, wrong);
     }
@@ -125,16 +126,20 @@ class MissingQuantStateCheck : public Check {
       const TensorInfo& qi = *quant_map->ref->info;
       if (qi.numel != 16 || qi.dtype != Dtype::kF32) {
         wrong.push_back(fmt::format("quant_map is {} {} but a 4-bit code is 16 F32 values",
-                                    shape_string(qi.shape), qi.dtype ? dtype_name(*qi.dtype) : "?"));
-      } else if (std::string_view code = code_of(*quant_map); !code.empty() && code != s.quant_type) {
-        wrong.push_back(fmt::format("quant_map holds the {} code but quant_type is {}: the kernels "
-                                    "decode every value with the wrong code",
-                                    code, s.quant_type));
+                                    shape_string(qi.shape),
+                                    qi.dtype ? dtype_name(*qi.dtype) : "?"));
+      } else if (std::string_view code = code_of(*quant_map);
+                 !code.empty() && code != s.quant_type) {
+        wrong.push_back(
+            fmt::format("quant_map holds the {} code but quant_type is {}: the kernels "
+                        "decode every value with the wrong code",
+                        code, s.quant_type));
       }
     }
     if (wrong.empty()) return;
-    out.add(*state_param->ref, fmt::format("quant state of {} disagrees with the stored tensors: {}",
-                                           m.path, fmt::join(wrong, "; ")));
+    out.add(*state_param->ref,
+            fmt::format("quant state of {} disagrees with the stored tensors: {}", m.path,
+                        fmt::join(wrong, "; ")));
   }
 
   static void check_nested(const Module& m, const BnbQuantState& s, uint64_t blocks,
@@ -148,10 +153,10 @@ class MissingQuantStateCheck : public Check {
     if (const ModuleParam* na = m.param("weight.nested_absmax")) {
       const TensorInfo& t = *na->ref->info;
       if (t.numel != nested_blocks || t.dtype != Dtype::kF32)
-        wrong.push_back(fmt::format("nested_absmax is {} but {} absmax codes in blocks of {} need "
-                                    "{} F32 values",
-                                    shape_string(t.shape), blocks, s.nested_blocksize,
-                                    nested_blocks));
+        wrong.push_back(
+            fmt::format("nested_absmax is {} but {} absmax codes in blocks of {} need "
+                        "{} F32 values",
+                        shape_string(t.shape), blocks, s.nested_blocksize, nested_blocks));
     }
     if (const ModuleParam* nq = m.param("weight.nested_quant_map")) {
       const TensorInfo& t = *nq->ref->info;
