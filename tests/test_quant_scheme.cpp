@@ -122,8 +122,6 @@ TEST_CASE("unknown methods are reported, not guessed") {
   auto custom = scheme_of("spark-custom-method_config.json");
   CHECK(custom.method == QuantMethod::kUnknown);
   CHECK(custom.method_name == "dv_ssq_hadamard_int8_int4_rco");
-  auto mlx = scheme_of("qwen3-14b-mlx-4bit_config.json");
-  CHECK(mlx.method == QuantMethod::kUnknown);
 }
 
 TEST_CASE("compressed-tensors re: patterns anchor at the start only, like Python re.match") {

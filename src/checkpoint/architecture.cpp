@@ -595,7 +595,8 @@ bool is_sidecar_param(std::string_view param, std::string_view module) {
     case TensorRole::kBias:
       return false;
     case TensorRole::kOther:
-      return param == "scales" || param == "biases";
+      // bitsandbytes LLM.int8 saves the layout of its weight (nn/modules.py Linear8bitLt).
+      return param == "scales" || param == "biases" || param == "weight_format";
     default:
       return true;
   }
@@ -848,6 +849,15 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
         int bits = mod && mod->group ? logical_bits(config, mod->group) : fallback_bits;
         if (bits == 8 && dtype_bits(*t.dtype) == 8 && t.shape == want) return;
         if (packed_shape_fits(t, want, bits)) return;
+        // bitsandbytes 4-bit: the flattened weight's codes, [ceil(n/2), 1] (Params4bit).
+        const WeightFormatTraits* traits = mod && mod->group ? format_traits(mod->group->format)
+                                                             : nullptr;
+        if (traits && traits->packing == WeightPacking::kFlatNibbles && t.shape.size() == 2 &&
+            t.shape[1] == 1) {
+          uint64_t elements = 1;
+          for (uint64_t d : want) elements = checked_mul(elements, d).value_or(0);
+          if (elements > 0 && t.shape[0] == elements / 2 + elements % 2) return;
+        }
         out.shapes.push_back({std::string(original), t.shape, want, e.size_names(), true});
         return;
       }

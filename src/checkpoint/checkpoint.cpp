@@ -478,6 +478,15 @@ const QuantGroup* Checkpoint::resolve_group(const Module& m) const {
       (m.path.find("visual") != std::string::npos || m.path.find("vision") != std::string::npos)) {
     return nullptr;
   }
+  // bitsandbytes and MLX quantize a module only when its quant state / scales are saved: a float
+  // weight without them is loaded as is (mlx_lm/utils.py load_model: f"{p}.scales" in weights)
+  // or quantized on load by transformers (quantizers/quantizer_bnb_4bit.py).
+  if (s.method == QuantMethod::kMlx || s.method == QuantMethod::kBitsandbytes) {
+    const ModuleParam* w = m.weight();
+    bool stored_float = w && w->ref->info->dtype && is_high_precision_float(*w->ref->info->dtype);
+    if (stored_float && !m.param("scales") && !m.param("weight.absmax") && !m.param("SCB"))
+      return nullptr;
+  }
   const QuantGroup* g = s.group_for(m.path, m.linear || m.quantized);
   if (!g || g->format == WeightFormat::kNone || g->format == WeightFormat::kUnknown) return nullptr;
   return g;

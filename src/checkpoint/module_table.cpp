@@ -15,7 +15,7 @@ struct ParamRole {
   TensorRole role;
 };
 
-constexpr std::array<ParamRole, 33> kParams = {{
+constexpr std::array<ParamRole, 40> kParams = {{
     {"weight", TensorRole::kWeight},
     {"weight_packed", TensorRole::kPackedWeight},
     {"weight_scale", TensorRole::kWeightScale},
@@ -54,6 +54,16 @@ constexpr std::array<ParamRole, 33> kParams = {{
     {"output_quantizer.zero_point", TensorRole::kZeroPoint},
     {"bias_quantizer.scale", TensorRole::kOther},
     {"bias_quantizer.zero_point", TensorRole::kOther},
+    // bitsandbytes (nn/modules.py Linear4bit / Linear8bitLt _save_to_state_dict): the 4-bit
+    // quant state is saved as "weight." + QuantState.as_dict(packed=True) keys.
+    {"weight.absmax", TensorRole::kWeightScale},
+    {"weight.nested_absmax", TensorRole::kGlobalScale},
+    {"weight.quant_map", TensorRole::kOther},
+    {"weight.nested_quant_map", TensorRole::kOther},
+    {"SCB", TensorRole::kWeightScale},
+    {"weight_format", TensorRole::kOther},
+    // MLX affine (mlx/nn/layers/quantized.py): W = q * scales + biases, per group.
+    {"biases", TensorRole::kZeroPoint},
 }};
 
 // A row left out of a longer std::array would be an unnamed kWeight that every bare name matches.
@@ -85,6 +95,30 @@ std::string_view quantizer_param(std::string_view name) {
   std::string_view param = name.substr(before + 1);
   for (const auto& p : kParams) {
     if (p.name == param && param.find('.') != std::string_view::npos) return param;
+  }
+  return {};
+}
+
+// bitsandbytes' packed quant state "weight.quant_state.bitsandbytes__<type>" (functional.py
+// QuantState.as_dict(packed=True)).
+constexpr std::string_view kBnbQuantStatePrefix = "weight.quant_state.bitsandbytes__";
+
+// The parameter a bitsandbytes state tensor takes in its module ("weight.absmax" of
+// "x.weight.absmax"), or an empty view when `name` is none.
+std::string_view bnb_state_param(std::string_view name) {
+  constexpr std::string_view kWeight = ".weight.";
+  size_t at = name.rfind(kWeight);
+  // quant_state's own name has one more dot: look from the start of ".weight.quant_state.".
+  size_t qs = name.rfind(".weight.quant_state.");
+  if (qs != std::string_view::npos) at = qs;
+  if (at == std::string_view::npos || at == 0) return {};
+  std::string_view param = name.substr(at + 1);
+  if (param.starts_with(kBnbQuantStatePrefix) && param.size() > kBnbQuantStatePrefix.size() &&
+      param.find('.', kBnbQuantStatePrefix.size()) == std::string_view::npos)
+    return param;
+  for (std::string_view p :
+       {"weight.absmax", "weight.quant_map", "weight.nested_absmax", "weight.nested_quant_map"}) {
+    if (param == p) return param;
   }
   return {};
 }
@@ -161,6 +195,8 @@ bool is_scale_role(TensorRole role) {
 std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view name) {
   if (std::string_view q = quantizer_param(name); !q.empty())
     return {name.substr(0, name.size() - q.size() - 1), q};
+  if (std::string_view bnb = bnb_state_param(name); !bnb.empty())
+    return {name.substr(0, name.size() - bnb.size() - 1), bnb};
   size_t dot = name.rfind('.');
   if (dot != std::string_view::npos) {
     std::string_view last = name.substr(dot + 1);
@@ -194,6 +230,7 @@ TensorRole role_of_param(std::string_view param, std::string_view module) {
   for (const auto& p : kParams) {
     if (p.name == param) return p.role;
   }
+  if (param.starts_with(kBnbQuantStatePrefix)) return TensorRole::kOther;
   if (module.ends_with("_proj") && contains_segment(module, "experts")) {
     for (const auto& sidecar : kFusedSidecars) {
       if (sidecar.name == param) return sidecar.role;

@@ -36,6 +36,10 @@ const char* quant_method_name(QuantMethod m) {
       return "fbgemm_fp8";
     case QuantMethod::kQuark:
       return "quark";
+    case QuantMethod::kBitsandbytes:
+      return "bitsandbytes";
+    case QuantMethod::kMlx:
+      return "mlx";
     case QuantMethod::kUnknown:
       return "unknown";
   }
@@ -650,6 +654,11 @@ QuantScheme parse_quant_scheme(const json* config, const json* hf_quant_config) 
     }
   }
   if (!config || !config->is_object()) return s;
+  if (read_mlx_scheme(*config, s)) {  // mlx_scheme.cpp
+    s.source_file = "config.json";
+    s.index_patterns();
+    return s;
+  }
   const json* qc = nullptr;
   for (const char* key : {"quantization_config", "compression_config"}) {
     if (config->contains(key) && (*config)[key].is_object()) {
@@ -708,6 +717,8 @@ QuantScheme parse_quant_scheme(const json* config, const json* hf_quant_config) 
     read_quark_scheme(*qc, s);
   } else if (read_gptq_awq_scheme(*qc, method, s)) {
     // gptq_awq_scheme.cpp
+  } else if (method == "bitsandbytes") {
+    read_bnb_scheme(*qc, s);  // bnb_scheme.cpp
   } else {
     s.method = QuantMethod::kUnknown;
     if (s.method_name.empty()) s.method_name = "(no quant_method)";

@@ -1,6 +1,6 @@
 // One normalized view of the quantization a checkpoint declares, whatever wrote it:
 // quant_method fp8, compressed-tensors, modelopt (config.json or hf_quant_config.json) and
-// gpt-oss mxfp4 (FORMATS.md §3-§6). Unknown methods are recorded, never guessed.
+// gpt-oss mxfp4 (FORMATS.md §3-§6), GPTQ / AWQ, bitsandbytes and MLX. Unknown methods are recorded, never guessed.
 #pragma once
 
 #include <array>
@@ -30,6 +30,8 @@ enum class QuantMethod {
   kAwq,   // also auto-round with packing_format auto_awq
   kFbgemmFp8,  // Meta's fbgemm_fp8: FP8 per-channel weights, dynamic per-token activations
   kQuark,      // AMD Quark exports (FP8 per-tensor / per-channel, OCP MXFP4)
+  kBitsandbytes,  // quant_method bitsandbytes, load_in_4bit / load_in_8bit
+  kMlx,           // top-level "quantization": {"group_size", "bits"} (mlx-lm; no quant_method)
   kUnknown,
 };
 
@@ -47,6 +49,10 @@ enum class WeightFormat {
   kGptq,        // I32 qweight [in*bits/32, out], qzeros, scales [groups, out], g_idx
   kAwqGemm,     // I32 qweight [in, out/8] (interleaved nibbles), qzeros, scales [groups, out]
   kAwqGemv,     // I32 qweight [out, in/8], qzeros, scales padded per row
+  kBnbNf4,      // bitsandbytes 4-bit NF4: U8 [ceil(n/2), 1], absmax per flat block + quant_state
+  kBnbFp4,      // bitsandbytes 4-bit FP4: the same layout with the FP4 code
+  kBnbInt8,     // bitsandbytes LLM.int8: I8 [out, in], F32 SCB [out] (row absmax)
+  kMlxAffine,   // MLX affine: U32 [out, in*bits/32], scales and biases [out, in/group]
   kUnknown,
 };
 // Each format's traits (weight and scale dtypes, packing, grid): src/numerics/formats.h.
@@ -109,6 +115,9 @@ struct QuantGroup {
   // stored quantized (`format` is kNone), but the 16/32-bit weights carry the scale / zero point
   // sidecars of this format. kNone when the group is not such a group.
   WeightFormat dense_of = WeightFormat::kNone;
+  // bitsandbytes bnb_4bit_use_double_quant: absmax stored as U8 codes with nested_absmax,
+  // nested_quant_map and nested_offset (bitsandbytes functional.py QuantState.as_dict).
+  bool double_quant = false;
 };
 
 struct QuantScheme {

@@ -23,5 +23,11 @@ void read_fbgemm_fp8_scheme(const nlohmann::json& qc, QuantScheme& s);
 
 // quant_method quark (quark_scheme.cpp).
 void read_quark_scheme(const nlohmann::json& qc, QuantScheme& s);
+// quant_method bitsandbytes (bnb_scheme.cpp).
+void read_bnb_scheme(const nlohmann::json& qc, QuantScheme& s);
+
+// MLX: config.json's top-level "quantization" (mlx_scheme.cpp). Returns false when `config`
+// declares none.
+bool read_mlx_scheme(const nlohmann::json& config, QuantScheme& s);
 
 }  // namespace ckd

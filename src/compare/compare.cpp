@@ -285,7 +285,7 @@ std::map<std::string, std::string, std::less<>> tensors_in_unread_shards(const C
 
 // Why one of the module's tensors cannot be read (a byte range outside a truncated file), or "".
 std::string unreadable_tensor(const QuantizedMatrix& m) {
-  for (const TensorRef* ref : {m.codes, m.scales, m.zero_points}) {
+  for (const TensorRef* ref : {m.codes, m.scales, m.zero_points, m.nested_absmax, m.nested_code}) {
     if (ref && !ref->info->readable) {
       return fmt::format("{}: tensor {} has an invalid byte range (bytes {}-{} of a {}-byte file)",
                          ref->shard->display_name(), ref->info->name,

@@ -130,6 +130,12 @@ Layout describe_module(const Module& module) {
     case CompareDecoder::kAwq:
       layout = describe_awq(module, g);
       break;
+    case CompareDecoder::kBnb:
+      layout = describe_bnb(module, g);
+      break;
+    case CompareDecoder::kMlx:
+      layout = describe_mlx(module, g);
+      break;
     case CompareDecoder::kNone:
       return {std::nullopt, fmt::format("{} weights are not compared yet", traits->name)};
   }

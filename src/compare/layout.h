@@ -35,6 +35,8 @@ Layout describe_mxfp4(const Module& module, const QuantGroup& group);  // compre
 Layout describe_int(const Module& module, const QuantGroup& group);    // naive and packed ints
 Layout describe_gptq(const Module& module, const QuantGroup& group);  // GPTQ, auto-round gptq
 Layout describe_awq(const Module& module, const QuantGroup& group);   // AWQ GEMM and GEMV
+Layout describe_bnb(const Module& module, const QuantGroup& group);  // bitsandbytes 4/8-bit
+Layout describe_mlx(const Module& module, const QuantGroup& group);  // MLX affine
 // compressed-tensors "dense": float weights fake-quantized by their sidecars (group.dense_of).
 Layout describe_dense(const Module& module, const QuantGroup& group);
 

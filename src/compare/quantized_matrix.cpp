@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "checkpoint/checkpoint.h"
+#include "numerics/bnb_codes.h"
 #include "compare/vector_clones.h"
 #include "numerics/float_decode.h"
 
@@ -118,7 +120,8 @@ void use_avx2_decode(bool on) {
 }
 
 uint64_t QuantizedMatrix::words_per_row() const {
-  if (coding == ElementCoding::kIntDense) return (cols * static_cast<uint64_t>(bits) + 31) / 32;
+  if (coding == ElementCoding::kIntDense || coding == ElementCoding::kMlxAffine)
+    return (cols * static_cast<uint64_t>(bits) + 31) / 32;
   uint64_t per_word = 32 / static_cast<uint64_t>(bits);
   return (cols + per_word - 1) / per_word;
 }
@@ -131,9 +134,12 @@ uint64_t QuantizedMatrix::code_bytes_per_row() const {
     case ElementCoding::kAwqRowPacked:
       return 4 * words_per_row();
     case ElementCoding::kE2M1Packed:
+    case ElementCoding::kBnbNf4:
+    case ElementCoding::kBnbFp4:
       return cols / 2;
     case ElementCoding::kIntDense:
     case ElementCoding::kIntLegacy:
+    case ElementCoding::kMlxAffine:
       return 4 * words_per_row();
     case ElementCoding::kDenseFloat:
       return cols * (dtype_bits(fake.weight) / 8);
@@ -164,6 +170,12 @@ std::vector<float> zero_point_grid(const QuantizedMatrix& m, std::string_view ze
   if (is_unsigned_coding(m.coding)) return unsigned_zero_grid(m, zero_bytes);
   std::vector<float> out(m.scale_rows * m.scale_cols, 0.0f);
   if (!m.zero_points) return out;
+  if (m.coding == ElementCoding::kMlxAffine) {  // float biases, added after the scale
+    const Dtype dtype = *m.zero_points->info->dtype;
+    for (uint64_t i = 0; i < out.size(); ++i)
+      out[i] = static_cast<float>(*decode_element(dtype, zero_bytes, i));
+    return out;
+  }
   const auto* p = reinterpret_cast<const unsigned char*>(zero_bytes.data());
   if (m.coding == ElementCoding::kInt8 || m.coding == ElementCoding::kDenseFloat) {  // I8
     for (uint64_t i = 0; i < out.size(); ++i)
@@ -185,7 +197,27 @@ std::vector<float> zero_point_grid(const QuantizedMatrix& m, std::string_view ze
   return out;
 }
 
+namespace {
+
+// bitsandbytes double quantization (backends/default/ops.py: dequantize_blockwise of the U8
+// absmax with the nested code and absmax, then + offset, all float32).
+std::vector<float> nested_absmax(const QuantizedMatrix& m, std::string_view codes) {
+  std::string_view nested = m.nested_absmax->shard->tensor_bytes(*m.nested_absmax->info);
+  std::string_view code = m.nested_code->shard->tensor_bytes(*m.nested_code->info);
+  std::vector<float> out(m.scale_rows * m.scale_cols);
+  for (uint64_t i = 0; i < out.size(); ++i) {
+    float c, a;
+    std::memcpy(&c, code.data() + 4 * static_cast<unsigned char>(codes[i]), 4);
+    std::memcpy(&a, nested.data() + 4 * (i / m.nested_blocksize), 4);
+    out[i] = c * a + m.nested_offset;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<float> effective_scales(const QuantizedMatrix& m, std::string_view scale_bytes) {
+  if (m.nested_absmax) return nested_absmax(m, scale_bytes);
   // U8 scales are E8M0 exponents (the MX formats store them so).
   const Dtype dtype = m.scale_dtype == Dtype::kU8 ? Dtype::kF8_E8M0 : m.scale_dtype;
   std::vector<float> out(m.scale_rows * m.scale_cols);
@@ -222,6 +254,23 @@ void decode_rows(const QuantizedMatrix& m, const std::vector<float>& scales,
   const uint64_t row_bytes = m.code_bytes_per_row();
   const bool dense = m.coding == ElementCoding::kIntDense;
   const int32_t offset = m.bits > 0 ? (1 << (m.bits - 1)) : 0;
+  if (m.coding == ElementCoding::kBnbNf4 || m.coding == ElementCoding::kBnbFp4) {
+    // Blocks run over the flattened weight and may cross rows: the absmax of element (r, c) is
+    // scales[(r * cols + c) / block_cols]; the first element of each byte is its high nibble.
+    const std::array<float, 16>& code =
+        m.coding == ElementCoding::kBnbNf4 ? kBnbNf4Code : kBnbFp4Code;
+    for (uint64_t i = 0; i < rows; ++i) {
+      const unsigned char* row = codes + i * row_bytes;
+      const uint64_t flat = (first_row + i) * m.cols;
+      float* dst = out + i * m.cols;
+      for (uint64_t c = 0; c < m.cols; c += 2) {
+        const unsigned char b = row[c / 2];
+        dst[c] = code[b >> 4] * scales[(flat + c) / m.block_cols];
+        dst[c + 1] = code[b & 0x0F] * scales[(flat + c + 1) / m.block_cols];
+      }
+    }
+    return;
+  }
   for (uint64_t i = 0; i < rows; ++i) {
     const uint64_t r = first_row + i;
     const uint64_t grid_row = (r / m.block_rows) * m.scale_cols;
@@ -246,6 +295,14 @@ void decode_rows(const QuantizedMatrix& m, const std::vector<float>& scales,
         case ElementCoding::kInt8:
           for (uint64_t c = c0; c < c1; ++c)
             dst[c] = (static_cast<float>(static_cast<int8_t>(row[c])) - zero_row[j]) * s;
+          break;
+        case ElementCoding::kBnbInt8:
+          for (uint64_t c = c0; c < c1; ++c)
+            dst[c] = (static_cast<float>(static_cast<int8_t>(row[c])) * s) * kBnbInt8Step;
+          break;
+        case ElementCoding::kMlxAffine:
+          for (uint64_t c = c0; c < c1; ++c)
+            dst[c] = static_cast<float>(unpack_bits(row, c, m.bits, true)) * s + zero_row[j];
           break;
         case ElementCoding::kDenseFloat:
           for (uint64_t c = c0; c < c1; ++c) {

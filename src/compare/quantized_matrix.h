@@ -50,6 +50,12 @@ struct QuantizedMatrix {
   // Rows come in whole units of this many (GPTQ: the rows whose values fill whole int32 words
   // down a column); chunks start on a unit.
   uint64_t row_unit() const;
+  // bitsandbytes double quantization: `scales` holds U8 codes of the absmax, which decode as
+  // nested_code[a] * nested_absmax[i / nested_blocksize] + nested_offset (float32).
+  const TensorRef* nested_absmax = nullptr;
+  const TensorRef* nested_code = nullptr;
+  uint64_t nested_blocksize = 0;
+  float nested_offset = 0;
 
   uint64_t words_per_row() const;  // the packed integer codings
   uint64_t code_bytes_per_row() const;

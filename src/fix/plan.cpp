@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "checkpoint/module_table.h"
 #include "io/json_depth.h"
 #include "io/ordered_json_insert.h"
 #include "io/paths.h"
@@ -114,11 +115,28 @@ FixSummary& FixPlan::summary(const std::string& fix, const std::string& repairs,
   return summaries.back();
 }
 
+namespace {
+
+// bitsandbytes saves a 4-bit weight's quant state as "<weight>.absmax", "<weight>.quant_state.
+// bitsandbytes__nf4", ... (nn/modules.py Linear4bit._save_to_state_dict): when a rename moves the
+// weight, they move with it, so a rename written for weights ("\.weight$") leaves none behind.
+std::string renamed_with_weight(const std::string& name,
+                                const std::function<std::string(const std::string&)>& rename) {
+  auto [module, param] = split_tensor_name(name);
+  if (!param.starts_with("weight.")) return rename(name);
+  std::string weight = std::string(module) + ".weight";
+  std::string moved = rename(weight);
+  if (moved == weight) return rename(name);  // a rename of the state tensor itself
+  return moved + name.substr(weight.size());
+}
+
+}  // namespace
+
 void FixPlan::rename_tensors(const std::string& fix, const std::string& repairs,
                              const std::function<std::string(const std::string&)>& rename) {
   FixSummary& s = summary(fix, repairs, "tensors renamed");
   for_each_tensor([&](OutputShard&, OutputTensor& t) {
-    std::string after = rename(t.name);
+    std::string after = renamed_with_weight(t.name, rename);
     if (after == t.name) return;
     s.add(fmt::format("{} -> {}", t.name, after));
     t.name = std::move(after);
@@ -346,7 +364,8 @@ size_t edit_quantization_config_strings(
     }
     size_t n = 0;
     if (std::string_view(file) == "config.json") {
-      for (const char* key : {"quantization_config", "compression_config"}) {
+      // "quantization": MLX's, whose per-module overrides are keyed by module path.
+      for (const char* key : {"quantization_config", "compression_config", "quantization"}) {
         if (doc.is_object() && doc.contains(key)) n += edit_strings(doc[key], edit);
       }
     } else {

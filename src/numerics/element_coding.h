@@ -25,9 +25,20 @@ enum class ElementCoding : int {
   kAwqInterleaved = 7,
   // AWQ GEMV: 4-bit values, eight per int32 along the input dimension, qweight [out, in/8].
   kAwqRowPacked = 8,
+  // bitsandbytes 4-bit: two codes per byte over the flattened weight, element 2k in the HIGH
+  // nibble (bitsandbytes backends/default/ops.py quantize_4bit: q[::2] << 4 | q[1::2]), looked up
+  // in the NF4 or FP4 code and multiplied by the absmax of its flat block.
+  kBnbNf4 = 9,
+  kBnbFp4 = 10,
+  // bitsandbytes LLM.int8: I8 codes, W = (q * SCB[row]) * (1/127) in float32 in that order
+  // (bitsandbytes int8_vectorwise_dequant).
+  kBnbInt8 = 11,
+  // MLX affine: `bits`-bit unsigned values at bit i*bits of the row's little-endian uint32
+  // stream (mlx/ops.cpp quantize; 3/5/6-bit values straddle words), W = q * scale + bias.
+  kMlxAffine = 12,
 };
 
-inline constexpr int kElementCodingCount = 9;
+inline constexpr int kElementCodingCount = 13;
 
 // The codings the CUDA kernels decode; compare runs every other one on the CPU.
 constexpr bool cuda_decodes(ElementCoding c) {
@@ -47,6 +58,14 @@ constexpr const char* cuda_fallback_reason(ElementCoding c) {
     case ElementCoding::kAwqRowPacked:
       return "the kernels decode signed codes in row-major blocks; GPTQ / AWQ unsigned codes "
              "(column-packed or interleaved words, g_idx scale rows) run on the CPU";
+    case ElementCoding::kBnbNf4:
+    case ElementCoding::kBnbFp4:
+      return "no CUDA kernel for bitsandbytes 4-bit codes (absmax blocks over the flattened "
+             "weight)";
+    case ElementCoding::kBnbInt8:
+      return "no CUDA kernel for bitsandbytes LLM.int8 (SCB / 127)";
+    case ElementCoding::kMlxAffine:
+      return "no CUDA kernel for MLX affine (q * scale + bias)";
     default:
       return cuda_decodes(c) ? nullptr : "not a coding the kernels know";
   }

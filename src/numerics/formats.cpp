@@ -24,7 +24,7 @@ constexpr std::array<GlobalScaleParam, 2> kNoGlobal{};
 // fixed group, block-scale dtypes, other scale dtypes, zero points and their dtypes, global
 // scales, limit key,
 // compare's decoder.
-constexpr std::array<WeightFormatTraits, 13> kFormats = {{
+constexpr std::array<WeightFormatTraits, 17> kFormats = {{
     {WeightFormat::kFp8Block, "FP8 block",
      "quant_method fp8 with weight_block_size; compressed-tensors float 8-bit block strategy; "
      "modelopt FP8_PB_WO",
@@ -108,6 +108,32 @@ constexpr std::array<WeightFormatTraits, 13> kFormats = {{
      "I32 (eight 4-bit values per word along the input dimension)", WeightPacking::kInt32AlongRow,
      ElementCoding::kAwqRowPacked, ScaleGrid::kAwqGemv, 0, kHalfScales, DtypeSet{},
      ZeroPoints::kPackedPerGroup, DtypeSet{D::kI32}, kNoGlobal, "awq-int4", CompareDecoder::kAwq},
+    // bitsandbytes 4-bit (functional.py QuantState.as_dict, nn/modules.py Linear4bit
+    // _save_to_state_dict): weight U8 [ceil(n/2), 1], weight.absmax F32 [ceil(n/blocksize)] (U8
+    // codes with F32 nested_absmax under double quantization), weight.quant_map F32 [16],
+    // weight.quant_state.bitsandbytes__<type> (JSON bytes). Only the table's dtype facts are
+    // header-checkable; missing-quant-state holds the rest to the quant state.
+    {WeightFormat::kBnbNf4, "bitsandbytes NF4", "quant_method bitsandbytes, load_in_4bit, nf4",
+     DtypeSet{D::kU8}, "U8 (two 4-bit codes per byte, flattened)", WeightPacking::kFlatNibbles,
+     ElementCoding::kBnbNf4, ScaleGrid::kFlatBlocks, 0, DtypeSet{D::kF32, D::kU8},
+     DtypeSet{D::kF32}, ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "bnb-nf4", CompareDecoder::kBnb},
+    {WeightFormat::kBnbFp4, "bitsandbytes FP4", "quant_method bitsandbytes, load_in_4bit, fp4",
+     DtypeSet{D::kU8}, "U8 (two 4-bit codes per byte, flattened)", WeightPacking::kFlatNibbles,
+     ElementCoding::kBnbFp4, ScaleGrid::kFlatBlocks, 0, DtypeSet{D::kF32, D::kU8},
+     DtypeSet{D::kF32}, ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "bnb-fp4", CompareDecoder::kBnb},
+    // bitsandbytes 8-bit (nn/modules.py Linear8bitLt._save_to_state_dict): weight I8 [out, in],
+    // SCB F32 [out] (each row's absmax), weight_format (U8, 0 = row-major).
+    {WeightFormat::kBnbInt8, "bitsandbytes INT8", "quant_method bitsandbytes, load_in_8bit",
+     DtypeSet{D::kI8}, "I8", WeightPacking::kOnePerElement, ElementCoding::kBnbInt8,
+     ScaleGrid::kChannel, 0, DtypeSet{D::kF32}, DtypeSet{D::kF32}, ZeroPoints::kNone, DtypeSet{},
+     kNoGlobal, "bnb-int8", CompareDecoder::kBnb},
+    // MLX affine (mlx/ops.cpp quantize, mlx/nn/layers/quantized.py QuantizedLinear): weight U32
+    // [out, in*bits/32], scales and biases [out, in/group_size] in the model's float dtype.
+    {WeightFormat::kMlxAffine, "MLX affine", "config.json \"quantization\": {group_size, bits}",
+     DtypeSet{D::kU32}, "U32 (bits-bit values packed along the row)",
+     WeightPacking::kUint32BitStream, ElementCoding::kMlxAffine, ScaleGrid::kGroupAlongRow, 0,
+     kFloatScales, kFloatScales, ZeroPoints::kAffineBias, kFloatScales, kNoGlobal, "mlx*",
+     CompareDecoder::kMlx},
     {WeightFormat::kUnknown, "unknown", "a declaration ckptdoctor does not model", DtypeSet{}, "",
      WeightPacking::kOnePerElement, ElementCoding::kF8E4M3, ScaleGrid::kTensor, 0, DtypeSet{},
      DtypeSet{}, ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "", CompareDecoder::kNone},
@@ -126,7 +152,7 @@ static_assert(static_cast<size_t>(WeightFormat::kUnknown) == kFormats.size(),
 // The codings are one enum for CPU and CUDA (element_coding.h); the kernels' ABI is its values.
 static_assert(static_cast<int>(ElementCoding::kF8E4M3) == 0 &&
                   static_cast<int>(ElementCoding::kIntLegacy) == 4 &&
-                  static_cast<int>(ElementCoding::kAwqRowPacked) == kElementCodingCount - 1,
+                  static_cast<int>(ElementCoding::kMlxAffine) == kElementCodingCount - 1,
               "ElementCoding values are the CUDA ModuleSpec's");
 
 }  // namespace
@@ -187,6 +213,15 @@ std::optional<LogicalMatrix> logical_matrix(const WeightFormatTraits& traits, Dt
       auto out = values_in_words(cols, bits);
       if (!out) return std::nullopt;
       return LogicalMatrix{*out, rows};
+    }
+    case WeightPacking::kFlatNibbles:
+      // [ceil(n/2), 1] holds the element count only; the shape is in the quant_state.
+      if (cols != 1) return std::nullopt;
+      return LogicalMatrix{0, 0};
+    case WeightPacking::kUint32BitStream: {
+      auto in = values_in_words(cols, bits);
+      if (!in) return std::nullopt;
+      return LogicalMatrix{rows, *in};
     }
   }
   return std::nullopt;

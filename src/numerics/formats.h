@@ -41,6 +41,8 @@ enum class WeightPacking {
   kInt32AlongRow,     // compressed-tensors pack-quantized: [out, ceil(in*bits/32)] int32
   kInt32AlongInput,   // GPTQ qweight [in*bits/32, out] int32 (the transpose of the matrix)
   kInt32AlongOutput,  // AWQ GEMM qweight [in, out*bits/32] int32
+  kFlatNibbles,       // bitsandbytes 4-bit: U8 [ceil(out*in/2), 1], the flattened weight
+  kUint32BitStream,   // MLX: U32 [out, in*bits/32], each row one bit stream (no padding)
 };
 
 // Where the per-block scales sit relative to the weight.
@@ -51,12 +53,14 @@ enum class ScaleGrid {
   kGroupAlongRow,  // [out, ceil(in/g)]
   kGroupByInput,   // GPTQ / AWQ GEMM: [ceil(in/g), out]
   kAwqGemv,        // AWQ GEMV: [out, zeros_width(in, g) * 8]
+  kFlatBlocks,     // bitsandbytes absmax: [ceil(out*in/blocksize)] over the flattened weight
 };
 
 enum class ZeroPoints {
   kNone,            // symmetric by construction
   kDeclared,        // compressed-tensors weight_zero_point when symmetric is false
   kPackedPerGroup,  // GPTQ / AWQ qzeros, packed like the weight along the output dimension
+  kAffineBias,      // MLX biases: a float added per group (W = q * scale + bias), scales signed
 };
 
 enum class GlobalScaleOp {
@@ -73,7 +77,7 @@ struct GlobalScaleParam {
 
 // The compare decoder (src/compare/formats/*.cpp) that maps a module of the format onto its
 // QuantizedMatrix.
-enum class CompareDecoder { kNone, kFp8, kNvfp4, kMxfp4, kInt, kGptq, kAwq };
+enum class CompareDecoder { kNone, kFp8, kNvfp4, kMxfp4, kInt, kGptq, kAwq, kBnb, kMlx };
 
 struct WeightFormatTraits {
   WeightFormat format;
@@ -111,6 +115,12 @@ std::optional<LogicalMatrix> logical_matrix(const WeightFormatTraits& traits, Dt
 // bit i*bits (GPTQ's packing of qweight columns and qzeros rows, 3-bit values straddling
 // words). Returns nullopt when the value would end past `bytes`.
 std::optional<uint32_t> packed_value(std::string_view bytes, uint64_t i, int bits);
+
+// Affine formats store a signed scale with a bias per group (MLX: a group whose extreme is
+// negative gets a negative scale), so a negative scale is no defect there.
+inline bool scales_may_be_negative(const WeightFormatTraits& traits) {
+  return traits.zero_points == ZeroPoints::kAffineBias;
+}
 
 // The table, one row per WeightFormat except kNone and kUnknown, in enum order.
 std::span<const WeightFormatTraits> weight_formats();

@@ -45,6 +45,7 @@ std::unique_ptr<Check> make_invalid_group_index_check();
 std::unique_ptr<Check> make_quantization_status_mismatch_check();
 std::unique_ptr<Check> make_scale_format_mismatch_check();
 std::unique_ptr<Check> make_missing_kv_cache_scale_check();
+std::unique_ptr<Check> make_missing_quant_state_check();
 
 namespace {
 
@@ -53,7 +54,7 @@ struct CheckKind {
   std::unique_ptr<Check> (*make)();
 };
 
-constexpr std::array<CheckKind, 37> kChecks = {{
+constexpr std::array<CheckKind, 38> kChecks = {{
     {"shard-issues", make_shard_issues_check},
     {"duplicate-names", make_duplicate_names_check},
     {"load-problems", make_load_problems_check},
@@ -91,6 +92,7 @@ constexpr std::array<CheckKind, 37> kChecks = {{
     {"quantization-status-mismatch", make_quantization_status_mismatch_check},
     {"scale-format-mismatch", make_scale_format_mismatch_check},
     {"missing-kv-cache-scale", make_missing_kv_cache_scale_check},
+    {"missing-quant-state", make_missing_quant_state_check},
 }};
 
 }  // namespace

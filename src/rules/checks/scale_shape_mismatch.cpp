@@ -94,7 +94,12 @@ class ScaleShapeMismatchCheck : public Check {
         case ScaleGrid::kChannel:
           expect("weight_scale", {with_leading({rows, 1}), with_leading({rows})},
                  [] { return std::string("one scale per output row"); });
+          // bitsandbytes LLM.int8: SCB, each row's absmax (nn/modules.py Int8Params).
+          expect("SCB", {with_leading({rows})},
+                 [] { return std::string("one absmax per output row"); });
           break;
+        case ScaleGrid::kFlatBlocks:
+          break;  // bitsandbytes absmax: held to the quant state by missing-quant-state
         case ScaleGrid::kGroupAlongRow:
           check_group_along_row(m, *g, *traits, rows, in, expect, with_leading, out);
           if (!traits->global_scales.front().name.empty()) {
@@ -121,6 +126,17 @@ class ScaleShapeMismatchCheck : public Check {
   static void check_group_along_row(const Module& m, const QuantGroup& g,
                                     const WeightFormatTraits& traits, uint64_t rows, uint64_t in,
                                     Expect& expect, WithLeading& with_leading, CappedEmitter& out) {
+    if (traits.zero_points == ZeroPoints::kAffineBias) {
+      // MLX: scales and biases [out, in/group_size] (mlx/ops.cpp quantize).
+      auto why = [&] {
+        return fmt::format("{} {}-bit, group_size {}, in = {}", traits.name, g.bits, g.group_size,
+                           in);
+      };
+      if (g.group_size == 0) return;
+      expect("scales", {with_leading({rows, ceil_div(in, g.group_size)})}, why);
+      expect("biases", {with_leading({rows, ceil_div(in, g.group_size)})}, why);
+      return;
+    }
     const ModuleParam* s = m.param("weight_scale");
     if (traits.packing == WeightPacking::kInt32AlongRow) {
       // compressed-tensors pads packed rows, so only the output rows can be held to the weight.

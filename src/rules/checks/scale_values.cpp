@@ -6,6 +6,7 @@
 
 #include "io/checked.h"
 #include "numerics/float_decode.h"
+#include "numerics/formats.h"
 #include "rules/checks/util.h"
 
 namespace ckd {
@@ -62,10 +63,18 @@ class ScaleValuesCheck : public Check {
     bool non_finite = mode == "non-finite";
     CappedEmitter out(ctx, 25);
     for (const Module& m : ctx.checkpoint().modules().modules()) {
+      const WeightFormatTraits* traits = m.group ? format_traits(m.group->format) : nullptr;
+      // MLX stores a negative scale for a group whose extreme is negative (mlx/ops.cpp).
+      const bool signed_scales = traits && scales_may_be_negative(*traits);
       for (const ModuleParam& p : m.params) {
-        if (!is_scale_role(p.role) || !p.ref->info->dtype) continue;
+        // An affine format's biases are dequantization parameters too (W = q * s + b).
+        bool affine_bias = signed_scales && p.role == TensorRole::kZeroPoint;
+        if ((!is_scale_role(p.role) && !affine_bias) || !p.ref->info->dtype) continue;
         Dtype d = *p.ref->info->dtype;
         if (d == Dtype::kI32 || d == Dtype::kI64 || d == Dtype::kI8) continue;  // not a float scale
+        // bitsandbytes double quantization stores the absmax as U8 codes, not E8M0 exponents.
+        if (d == Dtype::kU8 && traits && traits->grid == ScaleGrid::kFlatBlocks) continue;
+        if (!non_finite && signed_scales) continue;
         std::optional<ScaleStats> real_columns = awq_gemv_row_stats(m, p);
         const ScaleStats& s = real_columns ? *real_columns : ctx.scale_stats(*p.ref);
         if (!s.decoded) continue;

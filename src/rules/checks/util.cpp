@@ -111,6 +111,13 @@ std::vector<std::vector<std::string>> required_weight_params(QuantMethod method,
     case WeightFormat::kAwqGemm:
     case WeightFormat::kAwqGemv:
       return {{"scales"}, {"qzeros"}};
+    case WeightFormat::kBnbInt8:
+      return {{"SCB"}};
+    case WeightFormat::kBnbNf4:
+    case WeightFormat::kBnbFp4:
+      return {};  // absmax, quant_map and the quant state: missing-quant-state
+    case WeightFormat::kMlxAffine:
+      return {{"scales"}, {"biases"}};
     case WeightFormat::kNone:
     case WeightFormat::kUnknown:
       return {};
