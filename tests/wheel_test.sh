@@ -38,9 +38,10 @@ venv=$(cd "$out/venv" && pwd)
 package=$("$venv/bin/python" -c 'import ckptdoctor, os; print(os.path.dirname(ckptdoctor.__file__))')
 for elf in "$package/bin/ckptdoctor" "$package"/_core*.so; do
   libs=$(ldd "$elf")
-  echo "$libs" | grep -q "not found" && fail "$elf: unresolved libraries: $libs"
-  echo "$libs" | grep -E "lib(fmt|re2|curl)" | grep -qv "ckptdoctor.libs" \
-    && fail "$elf links a system fmt/re2/curl: $libs"
+  if echo "$libs" | grep -q "not found"; then fail "$elf: unresolved libraries: $libs"; fi
+  if echo "$libs" | grep -E "lib(fmt|re2|curl)" | grep -qv "ckptdoctor.libs"; then
+    fail "$elf links a system fmt/re2/curl: $libs"
+  fi
 done
 
 "$venv/bin/ckptdoctor" --version | grep -q "ckptdoctor 0.1.0" || fail "ckptdoctor --version"
