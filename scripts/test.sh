@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # clang and its sanitizer/fuzzer runtimes build the fuzz targets; nginx serves the remote-scan
-# tests on loopback; chromium looks at the compare HTML page (tests/compare_html_browser.sh).
-CKPTDOCTOR_EXTRA_PACKAGES="clang libclang-rt-dev python3 python3-venv nginx chromium" \
+# tests on loopback; chromium looks at the compare HTML page (tests/compare_html_browser.sh);
+# python3-dev: the headers the wheel's Python module (nanobind) builds against.
+CKPTDOCTOR_EXTRA_PACKAGES="clang libclang-rt-dev python3 python3-venv python3-dev nginx chromium" \
   CKPTDOCTOR_CMAKE_ARGS="-DCKPTDOCTOR_WERROR=ON -DCKPTDOCTOR_DEBUG_INFO=OFF ${CKPTDOCTOR_CMAKE_ARGS:-}" scripts/setup.sh build
 
 if command -v clang++ >/dev/null 2>&1 && [ "${CKPTDOCTOR_SKIP_FUZZ:-0}" != 1 ]; then

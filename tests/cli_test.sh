@@ -93,6 +93,9 @@ expect_rc 0 "rules" -- "$bin" rules
 contains "$tmp/out" "CKD101  invalid-header" "rules list"
 expect_rc 0 "rules NAME" -- "$bin" rules false-quantization
 contains "$tmp/out" "Why is this bad?" "rule docs"
+# An installed binary (a wheel) has no source tree: a built-in rule names no rules/ path.
+contains "$tmp/out" "Defined in: the built-in rules (quantization.json)" "rule origin"
+lacks "$tmp/out" "rules/" "rule origin names no source path"
 expect_rc 0 "rules by code" -- "$bin" rules CKD402
 contains "$tmp/out" "repeated-prefix" "rule by code"
 expect_rc 2 "unknown rule docs" -- "$bin" rules no-such-rule

@@ -3,6 +3,7 @@
 // store keeps per file.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -81,6 +82,25 @@ TEST_CASE("the token: HF_TOKEN, else the file huggingface_hub writes") {
   for (const char* name : {"HF_HOME", "HF_TOKEN", "HF_ENDPOINT", "HF_HUB_OFFLINE"})
     ::unsetenv(name);
   fs::remove_all(home);
+}
+
+TEST_CASE("the CA bundle: the environment, libcurl's own when present, else the distribution's") {
+  static std::vector<std::string> present;
+  auto readable = [](const char* path) {
+    return std::find(present.begin(), present.end(), path) != present.end();
+  };
+  const char* debian = "/etc/ssl/certs/ca-certificates.crt";
+  const char* fedora = "/etc/pki/tls/certs/ca-bundle.crt";
+  present = {debian};
+  CHECK(ckd::choose_ca_bundle(nullptr, nullptr, debian, readable) == "");  // libcurl's default
+  CHECK(ckd::choose_ca_bundle("/my/ca.pem", "/other.pem", debian, readable) == "/my/ca.pem");
+  CHECK(ckd::choose_ca_bundle("", "/other.pem", debian, readable) == "/other.pem");
+  present = {fedora, "/etc/ssl/cert.pem"};  // a Debian-built libcurl on Fedora
+  CHECK(ckd::choose_ca_bundle(nullptr, nullptr, debian, readable) == fedora);
+  present = {"/etc/ssl/cert.pem"};  // ... on Alpine
+  CHECK(ckd::choose_ca_bundle(nullptr, nullptr, debian, readable) == "/etc/ssl/cert.pem");
+  present = {};
+  CHECK(ckd::choose_ca_bundle(nullptr, nullptr, debian, readable) == "");
 }
 
 TEST_CASE("the default deadline: a minute plus a second per 256 KiB requested") {

@@ -1,4 +1,8 @@
-"""`python -m ckptdoctor ARGS` runs the ckptdoctor binary with ARGS (same exit codes)."""
+"""`ckptdoctor ARGS` and `python -m ckptdoctor ARGS` run the packaged native binary (same exit codes).
+
+The binary lives inside the package (ckptdoctor/bin/) so that the libraries a manylinux wheel
+vendors (ckptdoctor.libs/) are found from it at a fixed relative path.
+"""
 import os
 import sys
 
@@ -11,7 +15,7 @@ def main() -> None:
         import subprocess
 
         sys.exit(subprocess.call([binary, *sys.argv[1:]]))
-    os.execv(binary, [binary, *sys.argv[1:]])
+    os.execv(binary, ["ckptdoctor", *sys.argv[1:]])
 
 
 if __name__ == "__main__":

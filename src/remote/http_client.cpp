@@ -1,11 +1,13 @@
 #include "remote/http_client.h"
 
 #include <curl/curl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <thread>
 
 #include <fmt/format.h>
@@ -215,6 +217,18 @@ bool transient_curl_error(CURLcode code) {
 void lock_share(CURL*, curl_lock_data data, curl_lock_access, void* user);
 void unlock_share(CURL*, curl_lock_data data, void* user);
 
+bool file_readable(const char* path) { return ::access(path, R_OK) == 0; }
+
+// The bundle every request uses, chosen once per process.
+const std::string& ca_bundle() {
+  static const std::string path = [] {
+    curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+    return choose_ca_bundle(std::getenv("CURL_CA_BUNDLE"), std::getenv("SSL_CERT_FILE"),
+                            info ? info->cainfo : nullptr, file_readable);
+  }();
+  return path;
+}
+
 }  // namespace
 
 struct HttpClient::Shared {
@@ -298,6 +312,8 @@ HttpResponse HttpClient::attempt(Handle& handle, const std::string& url,
 
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_SHARE, shared_->share);
+  if (const std::string& ca = ca_bundle(); !ca.empty())
+    curl_easy_setopt(c, CURLOPT_CAINFO, ca.c_str());
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
@@ -420,6 +436,22 @@ HttpResponse HttpClient::get(const std::string& url, std::optional<ByteRange> ra
   }
   throw TransportError(
       fmt::format("{}: {} ({} attempt{})", url, error, attempts, attempts == 1 ? "" : "s"));
+}
+
+std::string choose_ca_bundle(const char* env_curl_ca_bundle, const char* env_ssl_cert_file,
+                             const char* compiled, bool (*readable)(const char* path)) {
+  for (const char* env : {env_curl_ca_bundle, env_ssl_cert_file})
+    if (env && *env) return env;
+  if (compiled && *compiled && readable(compiled)) return "";
+  // The places Go's crypto/x509 looks on Linux (src/crypto/x509/root_linux.go).
+  for (const char* path : {"/etc/ssl/certs/ca-certificates.crt",  // Debian, Ubuntu, Gentoo, Arch
+                           "/etc/pki/tls/certs/ca-bundle.crt",    // Fedora, RHEL 6
+                           "/etc/ssl/ca-bundle.pem",              // openSUSE
+                           "/etc/pki/tls/cacert.pem",             // OpenELEC
+                           "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",  // CentOS, RHEL 7
+                           "/etc/ssl/cert.pem"})                                 // Alpine
+    if (readable(path)) return path;
+  return "";
 }
 
 double default_deadline_s(uint64_t bytes) {

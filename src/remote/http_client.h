@@ -41,6 +41,14 @@ inline constexpr size_t kMaxErrorBodyBytes = 4096;
 // Response headers of one request, redirects included; more ends the request with an error.
 inline constexpr uint64_t kMaxHeaderBytesPerRequest = 256 << 10;
 
+// The CA bundle to verify https with, or "" for libcurl's own default. CURL_CA_BUNDLE, then
+// SSL_CERT_FILE, when set; else libcurl's compiled-in bundle (`compiled`) when it is readable;
+// else the first readable one of the places Linux distributions keep theirs. A libcurl vendored
+// into a manylinux wheel keeps its build machine's path (Debian's), which Fedora, RHEL, SUSE and
+// Alpine do not have: without this every https request there would fail verification.
+std::string choose_ca_bundle(const char* env_curl_ca_bundle, const char* env_ssl_cert_file,
+                             const char* compiled, bool (*readable)(const char* path));
+
 struct ByteRange {
   uint64_t offset = 0;
   uint64_t length = 0;

@@ -87,7 +87,8 @@ bool Rule::selects_tensor(std::string_view tensor) const {
 RuleSet RuleSet::builtin() {
   RuleSet set;
   for (const auto& [name, text] : embedded_rule_files())
-    set.add_json(text, fmt::format("rules/{}", name));
+    // Not "rules/NAME": an installed binary (a wheel) has no source tree to point into.
+    set.add_json(text, fmt::format("the built-in rules ({})", name));
   return set;
 }
 
