@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "cli/cli_common.h"
+#include "io/progress.h"
 #include "cli/report_output.h"
 #include "cli/rule_settings.h"
 #include "compare/compare.h"
@@ -23,7 +24,7 @@ struct CompareArgs {
   CompareRequest request;
   RuleSettings rules;
   std::string format = "text", device = "auto", color = "auto", html, output_file;
-  std::string fail_on = "error";
+  std::string fail_on = "error", progress = "auto";
   CLI::Option* fail_on_option = nullptr;
   bool quiet = false, silent = false;
 };
@@ -55,6 +56,7 @@ int run_compare_command(CompareArgs& a) {
   const Rule* rule = setup.rules.find("roundtrip-error");
   if (!rule) throw std::runtime_error("the roundtrip-error rule is missing from the rule set");
   a.request.rule = rule;
+  a.request.progress = !a.silent && progress_wanted(a.progress);
   CompareReport report = run_compare(a.request);
   ScanReport findings = compare_findings(
       report, *rule, a.fail_on == "never" ? std::nullopt : parse_severity(a.fail_on));
@@ -99,6 +101,9 @@ Command add_compare_command(CLI::App& app) {
   compare->add_option("--color", a->color, "colour text output")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   compare->add_flag("-q,--quiet", a->quiet, "print the failing modules only");
+  compare->add_option("--progress", a->progress,
+                      "modules measured, rate and time left on stderr (auto: on a terminal)")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
   compare->add_flag(
       "-s,--silent", a->silent,
       "print nothing, errors included: the exit code is the answer (2: could not run)");

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli_common.h"
+#include "io/progress.h"
 #include "cli/rule_settings.h"
 #include "fix/fix_command.h"
 #include "report/fix_report.h"
@@ -28,6 +29,7 @@ struct FixArgs {
   std::string fail_on = "error";
   std::string color = "auto";
   std::string format = "text";
+  std::string progress = "auto";
   bool quiet = false;
 };
 
@@ -77,6 +79,7 @@ int run_fix_command(FixArgs& a) {
   r.rules = setup.selected;
   // A file size limit must fail the write (EFBIG, reported), not kill the process.
   ::signal(SIGXFSZ, SIG_IGN);
+  r.progress = a.format != "json" && progress_wanted(a.progress);
   FixOutcome outcome = run_fix(r);
   Palette palette{use_color(a.color)};
   const bool json = a.format == "json";
@@ -168,6 +171,9 @@ Command add_fix_command(CLI::App& app) {
   fix->add_option("--color", a->color, "colour text output")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   fix->add_flag("-q,--quiet", a->quiet, "print only the plan and remaining findings");
+  fix->add_option("--progress", a->progress,
+                  "files written, rate and time left on stderr (auto: on a terminal)")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
   Command command;
   command.app = fix;
   command.run = [a] { return run_fix_command(*a); };

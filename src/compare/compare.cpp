@@ -15,6 +15,7 @@
 #include "compare/pairing.h"
 #include "io/byte_source.h"
 #include "io/parallel.h"
+#include "io/progress.h"
 #include "rules/rule_set.h"
 
 #include "compare/cuda_spec.h"
@@ -445,9 +446,15 @@ CompareReport run_compare(const CompareRequest& request) {
   std::vector<ModuleError> results(jobs.size());
   std::vector<std::string> read_failures(jobs.size());
   std::vector<std::exception_ptr> failures(jobs.size());
+  ProgressLine progress(request.progress, "compare", jobs.size(), ProgressLine::Unit::kItems,
+                        "modules");
   parallel_for(jobs.size(), request.threads, [&](size_t i) {
     // A file that fails while it is read (shrunk, I/O error) fails its module, not the run;
     // anything else reaches the caller (exit 2) from this thread.
+    struct Done {
+      ProgressLine& line;
+      ~Done() { line.add(1); }
+    } done{progress};
     try {
       results[i] = compare_one(jobs[i], request.chunk_elements, on_gpu);
     } catch (const IoError& e) {

@@ -73,6 +73,7 @@ struct CompareRequest {
   uint64_t chunk_elements = 1u << 20;  // decoded floats per chunk and thread
   const Rule* rule = nullptr;          // roundtrip-error: the per-format limits
   std::string device = "auto";         // auto: CUDA when built and a device is there; cpu; cuda
+  bool progress = false;               // a progress line on stderr (modules measured)
 };
 
 // Whether this build has the CUDA decoder, and a device to run it; `description` says which
