@@ -205,6 +205,9 @@ std::string man_page(const CLI::App& app, const std::string& version) {
       {"HUGGINGFACE_HUB_CACHE", "The older name of HF_HUB_CACHE."},
       {"XDG_CACHE_HOME", "Where the huggingface_hub cache is when HF_HUB_CACHE and HF_HOME are "
                          "unset."},
+      {"CURL_CA_BUNDLE", "CA bundle for https (the wheel's vendored libcurl): used when set; else "
+                         "SSL_CERT_FILE, else the distribution's bundle."},
+      {"SSL_CERT_FILE", "CA bundle for https when CURL_CA_BUNDLE is unset."},
       {"NO_COLOR", "Set and not empty: no colour in text output (wins over FORCE_COLOR)."},
       {"FORCE_COLOR", "Set and not 0: colour even when stdout is not a terminal."},
       {"COLUMNS", "Width to wrap text output at on a terminal (default: the terminal's)."},
