@@ -11,6 +11,9 @@ In process (no subprocess), through the native module ckptdoctor._core:
     result = ckptdoctor.compare("quantized", source="bf16")
     print(result.passed, result.modules[0].rel_error)
 
+    info = ckptdoctor.inspect("path")           # the JSON of `ckptdoctor inspect`, as a dict
+    changes = ckptdoctor.diff("a", "b")         # the JSON of `ckptdoctor diff`, as a dict
+
 A checkpoint that cannot be read (or an unknown rule, a bad settings file) raises
 ckptdoctor.Error with the one-line message the CLI prints.
 
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
         UnpairedModule,
         __version__,
         compare,
+        diff,
+        inspect,
         rules,
         scan,
     )
@@ -55,7 +60,9 @@ __all__ = [
     "UnpairedModule",
     "__version__",
     "compare",
+    "diff",
     "find_ckptdoctor_bin",
+    "inspect",
     "rules",
     "scan",
 ]

@@ -17,6 +17,7 @@ namespace ckd::python {
 void bind_rules(nanobind::module_& m);
 void bind_scan(nanobind::module_& m);
 void bind_compare(nanobind::module_& m);
+void bind_inspect(nanobind::module_& m);  // inspect and diff
 
 // The rule set a command runs with, built the way the CLI builds it: the built-in rules, then
 // the project settings' rule files and `extra_rule_files`, then the settings' severity and params

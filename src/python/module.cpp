@@ -31,7 +31,7 @@ void translate(const std::exception_ptr& p, void*) {
 }  // namespace
 
 NB_MODULE(_core, m) {
-  m.doc() = "ckptdoctor's native module: scan, compare and rules in process.";
+  m.doc() = "ckptdoctor's native module: scan, compare, inspect, diff and rules in process.";
   // ckptdoctor.Error is defined in the package (python/ckptdoctor/__init__.py), which Python
   // imports before this module. Where the module is imported alone (stub generation at build
   // time), an equivalent type stands in.
@@ -49,4 +49,5 @@ NB_MODULE(_core, m) {
   ckd::python::bind_rules(m);
   ckd::python::bind_scan(m);
   ckd::python::bind_compare(m);
+  ckd::python::bind_inspect(m);
 }

@@ -242,3 +242,16 @@ def test_cli_entry_points():
                          check=True)
     assert "Defined in: the built-in rules (" in run.stdout and "rules/" not in run.stdout
     assert os.path.basename(ckptdoctor.find_ckptdoctor_bin()) == "ckptdoctor"
+
+
+def test_inspect_and_diff_match_the_cli():
+    source, quant = CMP / "source", CMP / "modelopt-nvfp4-broken"
+    info = ckptdoctor.inspect(quant)
+    assert info == cli_json("inspect", str(quant))
+    assert ckptdoctor.inspect(quant, filters=["*.weight_scale_2"], tensors=True) == cli_json(
+        "inspect", str(quant), "--filter", "*.weight_scale_2", "--tensors")
+    changes = ckptdoctor.diff(source, quant)
+    assert changes == cli_json("diff", str(source), str(quant))
+    assert changes != ckptdoctor.diff(source, source)
+    with pytest.raises(ckptdoctor.Error, match="no such file"):
+        ckptdoctor.inspect("/nonexistent/checkpoint")
