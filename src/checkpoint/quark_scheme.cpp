@@ -139,7 +139,10 @@ void read_quark_scheme(const json& qc, QuantScheme& s) {
     // The output_tensors spec of the layer_quant_config entries kv_cache_group names.
     const json& group = exp["kv_cache_group"];
     if (qc.contains("layer_quant_config") && qc["layer_quant_config"].is_object()) {
-      for (const auto& [pattern, spec] : qc["layer_quant_config"].items()) {
+      for (const auto& item : qc["layer_quant_config"].items()) {
+        // Named, not a structured binding: clang 14 does not let a lambda capture one.
+        const std::string& pattern = item.key();
+        const json& spec = item.value();
         if (!spec.is_object() || !spec.contains("output_tensors")) continue;
         bool kv = std::any_of(group.begin(), group.end(), [&](const json& e) {
           return e.is_string() && glob_match(e.get_ref<const std::string&>(), pattern);
