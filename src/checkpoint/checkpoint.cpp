@@ -16,6 +16,7 @@
 #include "io/json_depth.h"
 #include "io/json_reader.h"
 #include "io/parallel.h"
+#include "io/progress.h"
 #include "io/paths.h"
 #include "io/trace.h"
 
@@ -46,6 +47,7 @@ using ParsedShards = std::map<std::string, ParsedShard>;
 // shares the pool instead of competing with it for the cores.
 ParsedShards parse_shards(FileStore& store, const std::vector<ResolvedPath>& files,
                           const std::vector<std::string>& names, int threads,
+                          ProgressLine& progress,
                           const std::function<void()>& first_job = nullptr) {
   std::vector<ParsedShard> parsed(names.size());
   std::exception_ptr transport_failure;
@@ -68,6 +70,7 @@ ParsedShards parse_shards(FileStore& store, const std::vector<ResolvedPath>& fil
     } catch (const std::exception& e) {
       parsed[i].error = e.what();
     }
+    progress.add(1);
   });
   if (transport_failure) std::rethrow_exception(transport_failure);
   ParsedShards out;
@@ -196,9 +199,11 @@ std::unique_ptr<Checkpoint> Checkpoint::open(std::unique_ptr<FileStore> store,
     }
   }
   ParsedShards parsed;
+  ProgressLine progress(options.progress && !files.is_local(), "read the headers of",
+                        early.size(), ProgressLine::Unit::kItems, "shards");
   {
     PhaseTimer timer("shard headers + index");
-    parsed = parse_shards(files, early_paths, early, options.threads, index_job);
+    parsed = parse_shards(files, early_paths, early, options.threads, progress, index_job);
   }
   if (ck->transport_failure_) std::rethrow_exception(ck->transport_failure_);
   ck->has_index_file_ = has_index && !ck->index_missing_;
@@ -246,7 +251,8 @@ std::unique_ptr<Checkpoint> Checkpoint::open(std::unique_ptr<FileStore> store,
           break;
       }
     }
-    ParsedShards more = parse_shards(files, late_paths, late, options.threads);
+    progress.set_total(early.size() + late.size());
+    ParsedShards more = parse_shards(files, late_paths, late, options.threads, progress);
     for (auto& entry : more) parsed[entry.first] = std::move(entry.second);
   }
   if (follow_index) {

@@ -67,6 +67,9 @@ struct TensorRef {
 
 struct OpenOptions {
   int threads = 0;  // 0: hardware concurrency
+  // A progress line on stderr while a remote store's shard headers are fetched (local headers
+  // are read in milliseconds).
+  bool progress = false;
 };
 
 class Checkpoint {

@@ -1,27 +1,17 @@
 #include "cli/rule_settings.h"
 
 #include "cli/cli_common.h"
-#include "io/paths.h"
-#include "remote/remote_store.h"
 #include "rules/engine.h"
 
 namespace ckd::cli {
 
 RuleSetup build_rule_setup(const RuleSettings& s) {
   RuleSetup setup;
-  if (!s.config_file.empty()) {
-    setup.config = load_project_config(s.config_file);
-  } else if (!s.no_config && !s.dir.empty() && !is_remote_location(s.dir)) {
-    if (auto found = find_project_config(s.dir)) setup.config = load_project_config(*found);
-  }
-  setup.rules = RuleSet::builtin();
-  std::vector<std::string> files =
-      setup.config ? setup.config->rule_files : std::vector<std::string>{};
-  files.insert(files.end(), s.rule_files.begin(), s.rule_files.end());
-  for (const std::string& path : files) setup.rules.add_json(read_small_file(path, 16 << 20), path);
+  ProjectRules loaded = load_project_rules(s.dir, s.config_file, !s.no_config, s.rule_files);
+  setup.rules = std::move(loaded.rules);
+  setup.config = std::move(loaded.config);
   std::vector<std::string> select = s.select, ignore = s.ignore;
   if (setup.config) {
-    apply_project_config(*setup.config, setup.rules);
     if (!(s.select_option && s.select_option->count())) select = setup.config->select;
     if (!(s.ignore_option && s.ignore_option->count())) ignore = setup.config->ignore;
   }

@@ -174,7 +174,7 @@ int run_scan_command(ScanArgs& a) {
   if (!a.baseline.empty() && !a.write_baseline) baseline = load_baseline(a.baseline);
 
   ScanRequest request = scan_request(a, setup, a.rules.dir, a.source, a.fail_on);
-  request.options.progress = a.deep && !a.silent && progress_wanted(a.progress);
+  request.options.progress = !a.silent && progress_wanted(a.progress);  // --deep, remote headers
   ScanReport report = run_scan(request);
   if (a.write_baseline) {
     write_baseline(a.baseline, report);
@@ -233,7 +233,8 @@ Command add_scan_command(CLI::App& app) {
   a->source_option = scan->add_option("--source", a->source,
                                       "the BF16 source checkpoint (headers only) for key diffs");
   scan->add_option("--progress", a->progress,
-                   "progress on stderr for --deep and several checkpoints (auto: on a terminal)")
+                   "progress on stderr for --deep, remote scans and several checkpoints (auto: on "
+                   "a terminal)")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   scan->add_flag("-s,--silent", a->silent,
                  "print nothing, errors included: the exit code is the answer (2: could not run)");

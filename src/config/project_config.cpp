@@ -7,6 +7,7 @@
 
 #include "io/json_depth.h"
 #include "io/paths.h"
+#include "remote/remote_store.h"
 #include "rules/engine.h"
 
 namespace ckd {
@@ -130,6 +131,21 @@ void apply_project_config(const ProjectConfig& config, RuleSet& rules) {
     }
     r.params.merge_patch(patch);
   }
+}
+
+ProjectRules load_project_rules(const std::string& dir, const std::string& config_file,
+                                bool use_config, const std::vector<std::string>& extra_rule_files) {
+  ProjectRules out{RuleSet::builtin(), std::nullopt};
+  if (!config_file.empty()) {
+    out.config = load_project_config(config_file);
+  } else if (use_config && !dir.empty() && !is_remote_location(dir)) {
+    if (auto found = find_project_config(dir)) out.config = load_project_config(*found);
+  }
+  std::vector<std::string> files = out.config ? out.config->rule_files : std::vector<std::string>{};
+  files.insert(files.end(), extra_rule_files.begin(), extra_rule_files.end());
+  for (const std::string& path : files) out.rules.add_json(read_small_file(path, 16 << 20), path);
+  if (out.config) apply_project_config(*out.config, out.rules);
+  return out;
 }
 
 }  // namespace ckd

@@ -42,4 +42,16 @@ std::optional<std::string> find_project_config(const std::string& dir);
 // params keys the rule does not have.
 void apply_project_config(const ProjectConfig& config, RuleSet& rules);
 
+// The rule set a command runs with, for every command and the Python API alike: the built-in
+// rules, then the rule files of the project settings and `extra_rule_files` (16 MiB each at
+// most), then the settings' severity and params overrides. The settings are `config_file` when
+// given, else DIR/ckptdoctor.json when `use_config` and DIR is local. The settings found come
+// back too, for the options they carry (select, ignore, fail_on, source).
+struct ProjectRules {
+  RuleSet rules;
+  std::optional<ProjectConfig> config;
+};
+ProjectRules load_project_rules(const std::string& dir, const std::string& config_file,
+                                bool use_config, const std::vector<std::string>& extra_rule_files);
+
 }  // namespace ckd

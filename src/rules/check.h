@@ -21,7 +21,7 @@ struct ArchitectureDiff;  // checkpoint/architecture.h
 struct ScanOptions {
   bool deep = false;
   int threads = 0;
-  bool progress = false;  // --deep progress on stderr
+  bool progress = false;  // progress lines on stderr (--deep data, remote headers)
 };
 
 // Shared by every check of one scan: the checkpoints, the options, decoded scale statistics.

@@ -45,6 +45,7 @@ ScanReport run_scan(const ScanRequest& request) {
   auto start = std::chrono::steady_clock::now();
   OpenOptions open_options;
   open_options.threads = request.options.threads;
+  open_options.progress = request.options.progress;
   auto store = open_store(request.dir, request.http);  // hf:// may be read from the hub cache
   if (request.options.deep && !store->is_local()) {
     throw IoError(
