@@ -4,21 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <sstream>
-
 namespace ckd::cli {
-
-std::vector<std::string> split_commas(const std::vector<std::string>& values) {
-  std::vector<std::string> out;
-  for (const std::string& v : values) {
-    std::stringstream ss(v);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-      if (!item.empty()) out.push_back(item);
-    }
-  }
-  return out;
-}
 
 bool use_color(const std::string& mode) {
   if (mode == "always") return true;

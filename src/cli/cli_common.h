@@ -7,8 +7,6 @@
 
 namespace ckd::cli {
 
-// "--select a,b --select c" -> {a, b, c}.
-std::vector<std::string> split_commas(const std::vector<std::string>& values);
 
 // --color auto|always|never, honouring NO_COLOR and FORCE_COLOR, on stdout.
 bool use_color(const std::string& mode);

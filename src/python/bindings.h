@@ -31,7 +31,5 @@ struct RuleSettings {
 RuleSettings load_rule_settings(const std::string& dir, const std::optional<std::string>& config_file,
                                 bool use_config, const std::vector<std::string>& extra_rule_files);
 
-// "a,b" entries split at commas, as the CLI's --select / --ignore / --engine take them.
-std::vector<std::string> split_commas(const std::vector<std::string>& values);
 
 }  // namespace ckd::python

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -52,6 +53,18 @@ std::string closest_name(const std::string& word, const std::vector<std::string>
     }
   }
   return best;
+}
+
+std::vector<std::string> split_commas(const std::vector<std::string>& values) {
+  std::vector<std::string> out;
+  for (const std::string& v : values) {
+    std::stringstream ss(v);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      if (!item.empty()) out.push_back(item);
+    }
+  }
+  return out;
 }
 
 std::vector<const Rule*> select_rules(const RuleSet& rules, const std::vector<std::string>& select,

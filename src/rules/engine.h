@@ -10,6 +10,10 @@
 
 namespace ckd {
 
+// "a,b" entries split at commas (empty items dropped), as --select, --ignore and --engine
+// take them on the command line and in the Python API.
+std::vector<std::string> split_commas(const std::vector<std::string>& values);
+
 // Resolves --select / --ignore entries (rule names, codes, code prefixes such as CKD5 or
 // CKD50, family names, or ALL) into the rules to run. Throws std::runtime_error for an entry
 // that matches nothing, with a suggestion.
