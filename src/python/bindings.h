@@ -31,5 +31,4 @@ struct RuleSettings {
 RuleSettings load_rule_settings(const std::string& dir, const std::optional<std::string>& config_file,
                                 bool use_config, const std::vector<std::string>& extra_rule_files);
 
-
 }  // namespace ckd::python
