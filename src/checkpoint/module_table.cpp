@@ -86,42 +86,29 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kQuarkLeg
     {"output_zero_point", "output_quantizer.zero_point"},
 }};
 
-// "x.weight_quantizer.scale" -> the two-segment parameter "weight_quantizer.scale".
-std::string_view quantizer_param(std::string_view name) {
-  size_t last = name.rfind('.');
-  if (last == std::string_view::npos || last == 0) return {};
-  size_t before = name.rfind('.', last - 1);
-  if (before == std::string_view::npos) return {};
-  std::string_view param = name.substr(before + 1);
-  for (const auto& p : kParams) {
-    if (p.name == param && param.find('.') != std::string_view::npos) return param;
-  }
-  return {};
+// kParams by name. Every tensor name of a scan is split (several times: the module table, the
+// architecture diff, the rules): most probes are rejected by their length alone.
+constexpr uint64_t kParamLengths = [] {
+  uint64_t mask = 0;
+  for (const auto& p : kParams) mask |= uint64_t{1} << p.name.size();
+  return mask;
+}();
+static_assert([] {
+  for (const auto& p : kParams)
+    if (p.name.size() >= 64) return false;
+  return true;
+}(), "kParamLengths has a bit per length below 64");
+
+const ParamRole* find_param(std::string_view name) {
+  if (name.size() >= 64 || !((kParamLengths >> name.size()) & 1)) return nullptr;
+  for (const auto& p : kParams)
+    if (p.name.size() == name.size() && p.name == name) return &p;
+  return nullptr;
 }
 
 // bitsandbytes' packed quant state "weight.quant_state.bitsandbytes__<type>" (functional.py
 // QuantState.as_dict(packed=True)).
 constexpr std::string_view kBnbQuantStatePrefix = "weight.quant_state.bitsandbytes__";
-
-// The parameter a bitsandbytes state tensor takes in its module ("weight.absmax" of
-// "x.weight.absmax"), or an empty view when `name` is none.
-std::string_view bnb_state_param(std::string_view name) {
-  constexpr std::string_view kWeight = ".weight.";
-  size_t at = name.rfind(kWeight);
-  // quant_state's own name has one more dot: look from the start of ".weight.quant_state.".
-  size_t qs = name.rfind(".weight.quant_state.");
-  if (qs != std::string_view::npos) at = qs;
-  if (at == std::string_view::npos || at == 0) return {};
-  std::string_view param = name.substr(at + 1);
-  if (param.starts_with(kBnbQuantStatePrefix) && param.size() > kBnbQuantStatePrefix.size() &&
-      param.find('.', kBnbQuantStatePrefix.size()) == std::string_view::npos)
-    return param;
-  for (std::string_view p :
-       {"weight.absmax", "weight.quant_map", "weight.nested_absmax", "weight.nested_quant_map"}) {
-    if (param == p) return param;
-  }
-  return {};
-}
 
 bool contains_segment(std::string_view path, std::string_view segment) {
   size_t at = 0;
@@ -193,43 +180,49 @@ bool is_scale_role(TensorRole role) {
 }
 
 std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view name) {
-  if (std::string_view q = quantizer_param(name); !q.empty())
-    return {name.substr(0, name.size() - q.size() - 1), q};
-  if (std::string_view bnb = bnb_state_param(name); !bnb.empty())
-    return {name.substr(0, name.size() - bnb.size() - 1), bnb};
   size_t dot = name.rfind('.');
-  if (dot != std::string_view::npos) {
-    std::string_view last = name.substr(dot + 1);
-    for (const auto& p : kParams) {
-      if (p.name == last) return {name.substr(0, dot), last};
+  if (dot == std::string_view::npos) return {name, std::string_view()};
+  std::string_view last = name.substr(dot + 1);
+  if (dot > 0) {
+    // Two-segment parameters: "x.weight_quantizer.scale" (older Quark exports), bitsandbytes'
+    // "x.weight.absmax" (its 4-bit state, named "weight." + QuantState.as_dict(packed=True) keys).
+    size_t before = name.rfind('.', dot - 1);
+    if (before != std::string_view::npos && find_param(name.substr(before + 1)))
+      return {name.substr(0, before), name.substr(before + 1)};
+    // bitsandbytes' packed quant state: "x.weight.quant_state.bitsandbytes__nf4".
+    constexpr std::string_view kStateOwner = ".weight.quant_state";
+    constexpr std::string_view kStateType = kBnbQuantStatePrefix.substr(kStateOwner.size());
+    std::string_view owner = name.substr(0, dot);
+    if (last.size() > kStateType.size() && last.starts_with(kStateType) &&
+        owner.size() > kStateOwner.size() && owner.ends_with(kStateOwner)) {
+      size_t module_end = owner.size() - kStateOwner.size();
+      return {name.substr(0, module_end), name.substr(module_end + 1)};
     }
-    // Fused experts: experts.gate_up_proj_scale -> module experts.gate_up_proj, parameter
-    // "scale" (only under an experts segment, only for a *_proj stem).
-    if (contains_segment(name.substr(0, dot), "experts")) {
-      for (const auto& sidecar : kFusedSidecars) {
-        size_t n = sidecar.name.size();
-        if (last.size() > n + 1 && last.ends_with(sidecar.name) &&
-            last[last.size() - n - 1] == '_' &&
-            last.substr(0, last.size() - n - 1).ends_with("_proj")) {
-          return {name.substr(0, name.size() - n - 1), name.substr(name.size() - n)};
-        }
+  }
+  if (find_param(last)) return {name.substr(0, dot), last};
+  // Fused experts: experts.gate_up_proj_scale -> module experts.gate_up_proj, parameter
+  // "scale" (only under an experts segment, only for a *_proj stem).
+  if (contains_segment(name.substr(0, dot), "experts")) {
+    for (const auto& sidecar : kFusedSidecars) {
+      size_t n = sidecar.name.size();
+      if (last.size() > n + 1 && last.ends_with(sidecar.name) && last[last.size() - n - 1] == '_' &&
+          last.substr(0, last.size() - n - 1).ends_with("_proj")) {
+        return {name.substr(0, name.size() - n - 1), name.substr(name.size() - n)};
       }
     }
-    // gpt-oss: experts.gate_up_proj_blocks -> module experts.gate_up_proj, parameter "blocks".
-    for (std::string_view suffix : {"_blocks", "_scales", "_bias"}) {
-      if (last.ends_with(suffix) && last.size() > suffix.size()) {
-        return {name.substr(0, name.size() - suffix.size()),
-                name.substr(name.size() - suffix.size() + 1)};
-      }
+  }
+  // gpt-oss: experts.gate_up_proj_blocks -> module experts.gate_up_proj, parameter "blocks".
+  for (std::string_view suffix : {"_blocks", "_scales", "_bias"}) {
+    if (last.ends_with(suffix) && last.size() > suffix.size()) {
+      return {name.substr(0, name.size() - suffix.size()),
+              name.substr(name.size() - suffix.size() + 1)};
     }
   }
   return {name, std::string_view()};
 }
 
 TensorRole role_of_param(std::string_view param, std::string_view module) {
-  for (const auto& p : kParams) {
-    if (p.name == param) return p.role;
-  }
+  if (const ParamRole* p = find_param(param)) return p->role;
   if (param.starts_with(kBnbQuantStatePrefix)) return TensorRole::kOther;
   if (module.ends_with("_proj") && contains_segment(module, "experts")) {
     for (const auto& sidecar : kFusedSidecars) {

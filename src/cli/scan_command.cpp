@@ -175,6 +175,7 @@ int run_scan_command(ScanArgs& a) {
 
   ScanRequest request = scan_request(a, setup, a.rules.dir, a.source, a.fail_on);
   request.options.progress = !a.silent && progress_wanted(a.progress);  // --deep, remote headers
+  request.retain_tables = true;  // never freed: the process ends with _Exit below
   ScanReport report = run_scan(request);
   if (a.write_baseline) {
     write_baseline(a.baseline, report);
@@ -188,7 +189,8 @@ int run_scan_command(ScanArgs& a) {
   const int code = a.write_baseline ? kExitClean : report.failed ? kExitFindings : kExitClean;
   if (a.silent) std::_Exit(code);
   emit_report(a.output_file, [&](std::ostream& out) { write_scan_report(out, a, report); });
-  // Freeing a 60k-tensor checkpoint's tables costs more than the OS reclaiming them at exit.
+  // Freeing a 60k-tensor checkpoint's tables (report.retained) costs more than the OS
+  // reclaiming them at exit.
   std::_Exit(code);
 }
 

@@ -190,8 +190,7 @@ class EngineIgnore {
   TextMap<std::vector<const NamePattern*>> by_head_, by_last_segment_;
 };
 
-struct Verdicts {
-  std::vector<EngineReason> fails, misloads;
+struct Verdicts : EngineIgnoreReasons {
   void add(const std::string& verdict, std::string rule, std::string message) {
     (verdict == "fails" ? fails : misloads).push_back({std::move(rule), std::move(message)});
   }
@@ -308,6 +307,13 @@ void check_layout(const EngineProfile& profile, const Checkpoint& ck,
                       example, change.from, arch.class_name, change.to));
 }
 
+// The method's own ignore-list reading, when the engine has one for it (`how`).
+const IgnoreMatch* own_ignore_match(const EngineProfile& profile, const QuantScheme& scheme) {
+  bool quantized = scheme.method != QuantMethod::kNone && scheme.quantizes();
+  auto how = profile.ignore_match.find(quant_method_name(scheme.method));
+  return quantized && how != profile.ignore_match.end() ? &how->second : nullptr;
+}
+
 }  // namespace
 
 std::string engine_ignore_entry(const QuantScheme& scheme, IgnoreMatch how,
@@ -316,8 +322,16 @@ std::string engine_ignore_entry(const QuantScheme& scheme, IgnoreMatch how,
   return p ? p->text : "";
 }
 
+EngineIgnoreReasons engine_ignore_reasons(const EngineProfile& profile, const Checkpoint& ck) {
+  Verdicts reasons;
+  if (const IgnoreMatch* how = own_ignore_match(profile, ck.scheme()))
+    check_ignore_list(profile, ck, *how, reasons);
+  return std::move(static_cast<EngineIgnoreReasons&>(reasons));
+}
+
 EngineVerdict engine_verdict(const EngineProfile& profile, const Checkpoint& ck,
-                             const ArchitectureDiff& arch, const std::vector<Finding>& findings) {
+                             const ArchitectureDiff& arch, const std::vector<Finding>& findings,
+                             const EngineIgnoreReasons* ignore_reasons) {
   EngineVerdict v;
   v.engine = profile.engine;
   v.version = profile.version;
@@ -333,9 +347,13 @@ EngineVerdict engine_verdict(const EngineProfile& profile, const Checkpoint& ck,
                             fill(profile.unsupported_method_error, {{"method", method}}),
                             scheme.source_file, method, profile.engine));
   }
-  auto how = profile.ignore_match.find(method);
-  bool own_ignore = quantized && how != profile.ignore_match.end();
-  if (own_ignore) check_ignore_list(profile, ck, how->second, reasons);
+  const bool own_ignore = own_ignore_match(profile, scheme) != nullptr;
+  EngineIgnoreReasons computed;
+  if (!ignore_reasons) ignore_reasons = &(computed = engine_ignore_reasons(profile, ck));
+  reasons.fails.insert(reasons.fails.end(), ignore_reasons->fails.begin(),
+                       ignore_reasons->fails.end());
+  reasons.misloads.insert(reasons.misloads.end(), ignore_reasons->misloads.begin(),
+                          ignore_reasons->misloads.end());
   for (const EngineRuleEffect& effect : profile.findings) {
     if (own_ignore && std::find(profile.ignore_list_rules.begin(), profile.ignore_list_rules.end(),
                                 effect.rule) != profile.ignore_list_rules.end())

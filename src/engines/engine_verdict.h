@@ -27,13 +27,24 @@ struct EngineVerdict {
   std::vector<EngineReason> reasons;
 };
 
+// What the engine's reading of the ignore list means for this checkpoint (false quantization,
+// modules read as high precision, fused groups split across precisions). It needs no findings,
+// so a scan computes it beside the header rules, on another core.
+struct EngineIgnoreReasons {
+  std::vector<EngineReason> fails, misloads;
+};
+EngineIgnoreReasons engine_ignore_reasons(const EngineProfile& profile, const Checkpoint& checkpoint);
+
 // The ignore entry `how` matches `module` with ("" when none): the indexed matcher the verdicts
 // use, against which tests hold ignore_entry_matches.
 std::string engine_ignore_entry(const QuantScheme& scheme, IgnoreMatch how,
                                 std::string_view module);
 
+// `ignore_reasons`: engine_ignore_reasons() of the same profile and checkpoint, when already
+// computed (nullptr: computed here).
 EngineVerdict engine_verdict(const EngineProfile& profile, const Checkpoint& checkpoint,
                              const ArchitectureDiff& architecture,
-                             const std::vector<Finding>& findings);
+                             const std::vector<Finding>& findings,
+                             const EngineIgnoreReasons* ignore_reasons = nullptr);
 
 }  // namespace ckd

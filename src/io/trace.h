@@ -1,6 +1,7 @@
 // CKPTDOCTOR_TRACE=1 prints the duration of each scan phase to stderr (for profiling): wall
 // time, and the process's CPU time over the same span (all threads; on a loaded machine the
-// CPU figure is the steadier one, and with --threads 1 it is the phase's own cost).
+// CPU figure is the steadier one, and with --threads 1 it is the phase's own cost), and the
+// growth of the heap in use over the span (glibc), where the scan's page faults come from.
 #pragma once
 
 #include <chrono>
@@ -8,19 +9,27 @@
 #include <cstdlib>
 #include <ctime>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace ckd {
 
 class PhaseTimer {
  public:
   explicit PhaseTimer(const char* name)
-      : name_(name), start_(std::chrono::steady_clock::now()), cpu_start_(cpu_ms()) {}
+      : name_(name),
+        start_(std::chrono::steady_clock::now()),
+        cpu_start_(cpu_ms()),
+        heap_start_(heap_bytes()) {}
   ~PhaseTimer() {
     static const bool enabled = std::getenv("CKPTDOCTOR_TRACE") != nullptr;
     if (!enabled) return;
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
                     .count();
-    std::fprintf(stderr, "ckptdoctor: %-24s %8.1f ms %8.1f ms cpu\n", name_, ms,
-                 cpu_ms() - cpu_start_);
+    std::fprintf(stderr, "ckptdoctor: %-24s %8.1f ms %8.1f ms cpu %+8.2f MiB heap\n", name_, ms,
+                 cpu_ms() - cpu_start_,
+                 static_cast<double>(heap_bytes() - heap_start_) / (1024.0 * 1024.0));
   }
   PhaseTimer(const PhaseTimer&) = delete;
   PhaseTimer& operator=(const PhaseTimer&) = delete;
@@ -31,9 +40,20 @@ class PhaseTimer {
     ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
   }
+  static long long heap_bytes() {
+    static const bool enabled = std::getenv("CKPTDOCTOR_TRACE") != nullptr;
+#if defined(__GLIBC__)
+    if (enabled) {
+      struct mallinfo2 m = ::mallinfo2();
+      return static_cast<long long>(m.uordblks + m.hblkhd);
+    }
+#endif
+    return 0;
+  }
   const char* name_;
   std::chrono::steady_clock::time_point start_;
   double cpu_start_;
+  long long heap_start_;
 };
 
 }  // namespace ckd

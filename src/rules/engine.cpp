@@ -110,7 +110,8 @@ std::string reason_not_run(const Rule& rule, const ScanOptions& options, bool ha
 
 std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Checkpoint& checkpoint,
                                const Checkpoint* source, const ScanOptions& options,
-                               std::shared_ptr<const ArchitectureDiff>* architecture) {
+                               std::shared_ptr<const ArchitectureDiff>* architecture,
+                               const std::vector<SideJob>& side_jobs) {
   ScanState state(checkpoint, source, options);
   std::vector<std::string> errors;
   std::mutex errors_mutex;
@@ -142,6 +143,19 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
         PhaseTimer diff_timer("architecture diff");
         state.architecture_diff();
       });
+    }
+    if (std::string_view(tier) == "header") {
+      for (const SideJob& side : side_jobs) {
+        jobs.push_back([&side, &errors, &errors_mutex] {
+          try {
+            PhaseTimer side_timer(side.name);
+            side.run();
+          } catch (const std::exception& e) {
+            std::lock_guard lock(errors_mutex);
+            errors.push_back(fmt::format("{}: {}", side.name, e.what()));
+          }
+        });
+      }
     }
     std::vector<const Rule*> ordered(rules.begin(), rules.end());
     std::stable_partition(ordered.begin(), ordered.end(),

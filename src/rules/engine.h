@@ -2,6 +2,7 @@
 // --deep) all tensor data.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,9 +31,16 @@ std::string reason_not_run(const Rule& rule, const ScanOptions& options, bool ha
 
 // Findings sorted by severity (errors first), then code, file and tensor. With `architecture`,
 // also hands back the scan's architecture diff (computed once, here if no rule needed it).
+// `side_jobs` (named, for the trace and for errors) need no findings: they run beside the
+// header rules, sharing their cores.
+struct SideJob {
+  const char* name;
+  std::function<void()> run;
+};
 std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Checkpoint& checkpoint,
                                const Checkpoint* source, const ScanOptions& options,
-                               std::shared_ptr<const ArchitectureDiff>* architecture = nullptr);
+                               std::shared_ptr<const ArchitectureDiff>* architecture = nullptr,
+                               const std::vector<SideJob>& side_jobs = {});
 
 // The closest known name to `word` (for "did you mean"), or empty.
 std::string closest_name(const std::string& word, const std::vector<std::string>& names);

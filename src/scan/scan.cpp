@@ -69,15 +69,24 @@ ScanReport run_scan(const ScanRequest& request) {
   report.target_dtypes = count_target_dtype_bytes(*ck);
   std::shared_ptr<const ArchitectureDiff> architecture;
   const bool engines = !request.engines.empty() && !architecture_model_disabled_for_bench();
+  // Each engine's reading of the ignore list needs no findings: it runs beside the header rules.
+  std::vector<EngineIgnoreReasons> ignore_reasons(engines ? request.engines.size() : 0);
+  std::vector<SideJob> side_jobs;
+  for (size_t i = 0; i < ignore_reasons.size(); ++i) {
+    side_jobs.push_back({"engine ignore lists", [&, i] {
+                           ignore_reasons[i] = engine_ignore_reasons(*request.engines[i], *ck);
+                         }});
+  }
   report.findings = run_rules(request.rules, *ck, source.get(), request.options,
-                              engines ? &architecture : nullptr);
+                              engines ? &architecture : nullptr, side_jobs);
   // Verdicts read the findings and the engines' facts, once per scan.
   if (engines) {
     PhaseTimer timer("engine verdicts");
     report.engines.resize(request.engines.size());
-    parallel_for(request.engines.size(), request.options.threads, [&](size_t i) {
-      report.engines[i] = engine_verdict(*request.engines[i], *ck, *architecture, report.findings);
-    });
+    for (size_t i = 0; i < request.engines.size(); ++i) {
+      report.engines[i] = engine_verdict(*request.engines[i], *ck, *architecture, report.findings,
+                                         &ignore_reasons[i]);
+    }
   }
   for (const Rule* r : request.rules) {
     std::string why = reason_not_run(*r, request.options, source != nullptr);
@@ -99,6 +108,14 @@ ScanReport run_scan(const ScanRequest& request) {
     for (const auto& shard : c->shards()) report.transfer->file_bytes += shard->file_size();
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (request.retain_tables) {
+    struct Tables {
+      std::unique_ptr<Checkpoint> checkpoint, source;
+      std::shared_ptr<const ArchitectureDiff> architecture;
+    };
+    report.retained = std::make_shared<Tables>(
+        Tables{std::move(ck), std::move(source), std::move(architecture)});
+  }
   return report;
 }
 
