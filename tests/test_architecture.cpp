@@ -119,7 +119,7 @@ TEST_CASE("every real config of a covered family models, and names only modules 
     std::set<std::string> modules;
     for (const auto& t : d.expected) {
       for (size_t at = t.name.find('.'); at != std::string::npos; at = t.name.find('.', at + 1))
-        modules.insert(t.name.substr(0, at));
+        modules.insert(std::string(t.name.substr(0, at)));
     }
     std::optional<json> hf;
     if (path.ends_with("_config.json")) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <deque>
 #include <limits>
 #include <stdexcept>
 #include <string_view>
@@ -14,6 +15,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "io/checked.h"
+#include "io/string_arena.h"
 #include "numerics/formats.h"
 
 namespace ckd {
@@ -334,8 +336,18 @@ std::string expand_name(const std::string& pattern, std::optional<int64_t> layer
   return out;
 }
 
+}  // namespace
+
+struct ExpectedStorage {
+  StringArena names;
+  std::deque<ExpectedEntry> entries;  // a deque: tensors keep pointers to its elements
+};
+
+namespace {
+
 struct Model {
   std::vector<ExpectedTensor> expected;
+  std::shared_ptr<ExpectedStorage> storage = std::make_shared<ExpectedStorage>();
   std::map<std::string, std::string> prefixes;                  // stack -> expected prefix
   std::map<std::string, std::vector<std::string>> alternatives;  // stack -> accepted prefixes
   std::vector<std::string> opaque_prefixes;                     // loaded, not modeled
@@ -532,27 +544,27 @@ Model build_model(const json& spec, const std::string& class_name, const json& c
     }
     model.roots[stack].insert(pattern.substr(0, pattern.find('.')));
     model.last_segments.insert(pattern.substr(pattern.rfind('.') + 1));
-    auto shape_ptr = std::make_shared<const std::vector<uint64_t>>(shape);
-    auto size_names_ptr = std::make_shared<const std::string>(size_names);
+    const ExpectedEntry* entry =
+        &model.storage->entries.emplace_back(ExpectedEntry{stack, std::move(shape), size_names});
     std::vector<std::pair<std::string, std::vector<std::string>>> alts;  // quantized_as
     for (const json& a : t.value("quantized_as", json::array()))
       alts.emplace_back(a.at("name").get<std::string>(), std::vector<std::string>{});
 
+    std::string name;  // reused: its capacity serves every layer and expert
     auto add = [&](std::optional<int64_t> L, std::optional<int64_t> E) {
       if (model.expected.size() >= kMaxExpected) throw ModelError("too many expected tensors");
+      name.assign(prefix);
+      append_expanded(name, pattern, L, E);
       ExpectedTensor e;
-      e.name.reserve(prefix.size() + pattern.size() + 8);
-      e.name = prefix;
-      append_expanded(e.name, pattern, L, E);
-      e.shape_of_entry = shape_ptr;
-      e.stack = stack;
+      e.name = model.storage->names.add(name);
+      e.stack = entry->stack;
       e.optional = optional;
       e.linear = linear;
-      e.size_names_of_entry = size_names_ptr;
+      e.entry = entry;
       for (const auto& alt : alts)
         model.alternative_names.emplace(prefix + expand_name(alt.first, L, E),
                                         model.expected.size());
-      model.expected.push_back(std::move(e));
+      model.expected.push_back(e);
     };
     auto selected = [&]() { return when.empty() || evaluate_number(when, scope) != 0; };
     auto for_experts = [&](std::optional<int64_t> L) {
@@ -718,6 +730,7 @@ class NameIndex {
 void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck,
                 const json* config, Model& model, ArchitectureDiff& out) {
   out.expected = std::move(model.expected);
+  out.expected_storage = std::move(model.storage);
   out.tensor_parallel = std::move(model.tensor_parallel);
   const auto& expected = out.expected;
 
@@ -1020,6 +1033,7 @@ ArchitectureDiff diff_with(const Checkpoint* ck, const std::vector<std::string_v
     diff_model(*names, ck, config, model, out);
   } else {
     out.expected = std::move(model.expected);
+    out.expected_storage = std::move(model.storage);
     out.tensor_parallel = std::move(model.tensor_parallel);
   }
   return out;

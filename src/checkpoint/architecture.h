@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -18,20 +19,30 @@ namespace ckd {
 
 class Checkpoint;
 
-// One expected tensor, under the class's full name.
-struct ExpectedTensor {
-  std::string name;
-  std::string stack;      // "text", "vision", "mtp", "head": which prefix it lives under
-  bool optional = false;  // loaded when present, never missing (a tied lm_head, a shared MTP head)
-  bool linear = false;    // a matrix a quantization may pack (shape checked as logical shape)
-  // Shared by every layer / expert of one family entry (the bench model expands 31k tensors).
-  std::shared_ptr<const std::vector<uint64_t>> shape_of_entry;
-  std::shared_ptr<const std::string> size_names_of_entry;
-
-  const std::vector<uint64_t>& shape() const { return *shape_of_entry; }
-  // Which config sizes each dim comes from, for messages ("vocab, hidden").
-  const std::string& size_names() const { return *size_names_of_entry; }
+// What every layer / expert copy of one family entry shares.
+struct ExpectedEntry {
+  std::string stack;  // "text", "vision", "mtp", "head": which prefix it lives under
+  std::vector<uint64_t> shape;
+  std::string size_names;  // which config sizes each dim comes from ("vocab, hidden")
 };
+
+// One expected tensor, under the class's full name. The bench model expands 31k of them: the
+// names live in the diff's arena and the facts of their family entry are shared, so one costs
+// 48 bytes and no allocation.
+struct ExpectedTensor {
+  std::string_view name;
+  std::string_view stack;  // the entry's
+  bool optional = false;   // loaded when present, never missing (a tied lm_head, a shared MTP head)
+  bool linear = false;     // a matrix a quantization may pack (shape checked as logical shape)
+  const ExpectedEntry* entry = nullptr;
+
+  const std::vector<uint64_t>& shape() const { return entry->shape; }
+  // Which config sizes each dim comes from, for messages ("vocab, hidden").
+  const std::string& size_names() const { return entry->size_names; }
+};
+
+// Where the expected tensors' names and entries live (shared by copies of a diff).
+struct ExpectedStorage;
 
 // A stack whose keys sit under another prefix than the class expects.
 struct LayoutChange {
@@ -67,6 +78,7 @@ struct ArchitectureDiff {
   std::string reason;         // kUnknown / kIncomplete: why there is no model
 
   std::vector<ExpectedTensor> expected;
+  std::shared_ptr<const ExpectedStorage> expected_storage;  // what `expected` points into
   std::vector<LayoutChange> layout;
   std::vector<size_t> missing;  // indices into `expected`
   std::vector<ShapeMismatch> shapes;

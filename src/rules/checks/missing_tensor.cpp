@@ -58,11 +58,11 @@ class MissingTensorCheck : public Check {
     for (size_t i = 0; i < diff.expected.size(); ++i) {
       const ExpectedTensor& e = diff.expected[i];
       if (e.optional) continue;
-      Count& s = stacks[e.stack];
+      Count& s = stacks[std::string(e.stack)];
       ++s.expected;
       s.missing += is_missing[i];
       if (auto l = layer_of(e.name)) {
-        Count& c = layers[{e.stack, l->first, l->second}];
+        Count& c = layers[{std::string(e.stack), l->first, l->second}];
         ++c.expected;
         c.missing += is_missing[i];
       }
@@ -78,7 +78,7 @@ class MissingTensorCheck : public Check {
           first = &diff.expected[i];
           break;
         }
-      out.add("", first->name,
+      out.add("", std::string(first->name),
               fmt::format("the whole {} stack is missing: {} tensors {} defines from config.json "
                           "(e.g. {} {})",
                           stack, with_commas(c.expected), diff.class_name, first->name,
@@ -104,11 +104,12 @@ class MissingTensorCheck : public Check {
     NameGrouper groups;
     for (size_t i : diff.missing) {
       const ExpectedTensor& e = diff.expected[i];
-      if (whole_stacks.count(e.stack)) continue;
-      if (auto l = layer_of(e.name); l && whole.count({e.stack, l->first}) &&
-                                     whole[{e.stack, l->first}].first.count(l->second))
+      const std::string stack(e.stack);
+      if (whole_stacks.count(stack)) continue;
+      if (auto l = layer_of(e.name); l && whole.count({stack, l->first}) &&
+                                     whole[{stack, l->first}].first.count(l->second))
         continue;
-      groups.add(e.name, shape_string(e.shape()) + " (" + e.size_names() + ")");
+      groups.add(std::string(e.name), shape_string(e.shape()) + " (" + e.size_names() + ")");
     }
     for (const NameGroup& g : groups.groups()) {
       std::string shape = g.key.substr(g.key.find('\n') + 1);
