@@ -740,14 +740,21 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
   constexpr uint32_t kNone = NameIndex::kNone;
   std::vector<uint32_t> direct(names.size(), kNone);
   std::vector<size_t> search;
+  // Every expected name ends in one of the family's last segments (unless a pattern's last
+  // segment has a placeholder): a name ending otherwise (a scale, most sidecars) is not looked up.
+  const bool by_last_segment =
+      std::none_of(model.last_segments.begin(), model.last_segments.end(),
+                   [](const std::string& s) { return s.find('{') != std::string::npos; });
   for (size_t n = 0; n < names.size(); ++n) {
     std::string_view name = names[n];
     if (name.ends_with("_packed")) name.remove_suffix(7);
+    bool known_last = model.last_segments.find(name.substr(name.rfind('.') + 1)) !=
+                      model.last_segments.end();
+    if (by_last_segment && !known_last) continue;
     uint32_t hit = by_name.find(name);
     if (hit != kNone) {
       direct[n] = hit;
-    } else if (model.last_segments.find(name.substr(name.rfind('.') + 1)) !=
-               model.last_segments.end()) {
+    } else if (known_last) {
       search.push_back(n);
     }
   }
