@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -198,66 +199,88 @@ struct Verdicts : EngineIgnoreReasons {
 
 // The ignore list as the engine reads it: modules it builds quantized that are stored in high
 // precision, modules it keeps in high precision that are stored quantized, and fused groups whose
-// shards it reads differently (vLLM / SGLang raise ValueError).
-void check_ignore_list(const EngineProfile& profile, const Checkpoint& ck, IgnoreMatch how,
-                       Verdicts& out) {
-  const QuantScheme& scheme = ck.scheme();
-  EngineIgnore ignore(scheme, how);
-  std::vector<std::string> built_quantized, read_high_precision;
-  std::string built_entry_hint, read_entry;
-  // Fused module -> (shard, skipped) for the fused-group check.
-  std::map<std::string, std::vector<std::pair<std::string, bool>>> fused;
-  for (const Module& m : ck.modules().modules()) {
-    if (!m.is_linear()) continue;
-    const NamePattern* hit = ignore.match(m.path);
+// shards it reads differently (vLLM / SGLang raise ValueError). Fed the linear modules one by
+// one, so that several engines share one walk over the module table.
+class IgnoreListReading {
+ public:
+  IgnoreListReading(const EngineProfile& profile, const QuantScheme& scheme, IgnoreMatch how)
+      : profile_(profile), scheme_(scheme), how_(how), ignore_(scheme, how) {}
+
+  // `dot`: the module path's last dot; `expert`: the path has an experts segment.
+  void visit(const Module& m, size_t dot, bool expert) {
+    const NamePattern* hit = ignore_.match(m.path);
     if (!hit && !m.is_quantized()) {
-      const QuantGroup* group = scheme.group_for(m.path, true);
-      if (group && group->format != WeightFormat::kNone) built_quantized.push_back(m.path);
+      const QuantGroup* group = scheme_.group_for(m.path, true);
+      if (group && group->format != WeightFormat::kNone) built_quantized_.push_back(m.path);
     }
     if (hit && m.is_quantized()) {
-      if (read_high_precision.empty()) read_entry = hit->text;
-      read_high_precision.push_back(m.path);
+      if (read_high_precision_.empty()) read_entry_ = hit->text;
+      read_high_precision_.push_back(m.path);
     }
-    size_t dot = m.path.rfind('.');
     // Experts load as one FusedMoE module, not through the fused-shard mapping.
-    if (dot == std::string::npos || m.path.find(".experts.") != std::string::npos) continue;
+    if (dot == std::string::npos || expert) return;
     std::string leaf = m.path.substr(dot + 1);
-    for (const auto& [fused_name, shards] : profile.fused) {
+    for (const auto& [fused_name, shards] : profile_.fused) {
       if (std::find(shards.begin(), shards.end(), leaf) != shards.end())
-        fused[m.path.substr(0, dot + 1) + fused_name].emplace_back(leaf, hit != nullptr);
+        fused_[m.path.substr(0, dot + 1) + fused_name].emplace_back(leaf, hit != nullptr);
     }
   }
-  std::vector<std::string> mixed;
-  for (const auto& [module, shards] : fused) {
-    bool any = false, all = true;
-    for (const auto& s : shards) any = any || s.second, all = all && s.second;
-    if (any && !all) mixed.push_back(module);
+
+  void finish(Verdicts& out) {
+    std::vector<std::string> mixed;
+    for (const auto& [module, shards] : fused_) {
+      bool any = false, all = true;
+      for (const auto& s : shards) any = any || s.second, all = all && s.second;
+      if (any && !all) mixed.push_back(module);
+    }
+    if (!mixed.empty() && !profile_.fused_mismatch_error.empty()) {
+      const auto& shards = fused_[mixed.front()];
+      std::vector<std::string> skipped, kept;
+      for (const auto& [leaf, s] : shards) (s ? skipped : kept).push_back(leaf);
+      out.add("fails", "fused-shard-precision",
+              fmt::format("{} ({} by {}: {} on the {} list, {} not; {})",
+                          fill(profile_.fused_mismatch_error, {{"module", mixed.front()}}),
+                          profile_.engine, ignore_match_name(how_), fmt::join(skipped, ", "),
+                          scheme_.ignore_key, fmt::join(kept, ", "),
+                          count_of(mixed.size(), "fused module")));
+    }
+    if (!built_quantized_.empty()) {
+      out.add("misloads", "false-quantization",
+              fmt::format("{} builds {} quantized that are stored in high precision without "
+                          "scales: no {} entry matches them by {}: {}",
+                          profile_.engine, count_of(built_quantized_.size(), "module"),
+                          scheme_.ignore_key, ignore_match_name(how_),
+                          examples(built_quantized_)));
+    }
+    if (!read_high_precision_.empty()) {
+      out.add("misloads", "quantized-ignored-module",
+              fmt::format("{} keeps {} in high precision that are stored quantized: {} entry "
+                          "\"{}\" matches by {}: {}",
+                          profile_.engine, count_of(read_high_precision_.size(), "module"),
+                          scheme_.ignore_key, read_entry_, ignore_match_name(how_),
+                          examples(read_high_precision_)));
+    }
   }
-  if (!mixed.empty() && !profile.fused_mismatch_error.empty()) {
-    const auto& shards = fused[mixed.front()];
-    std::vector<std::string> skipped, kept;
-    for (const auto& [leaf, s] : shards) (s ? skipped : kept).push_back(leaf);
-    out.add("fails", "fused-shard-precision",
-            fmt::format("{} ({} by {}: {} on the {} list, {} not; {})",
-                        fill(profile.fused_mismatch_error, {{"module", mixed.front()}}),
-                        profile.engine, ignore_match_name(how), fmt::join(skipped, ", "),
-                        scheme.ignore_key, fmt::join(kept, ", "),
-                        count_of(mixed.size(), "fused module")));
-  }
-  if (!built_quantized.empty()) {
-    out.add("misloads", "false-quantization",
-            fmt::format("{} builds {} quantized that are stored in high precision without "
-                        "scales: no {} entry matches them by {}: {}",
-                        profile.engine, count_of(built_quantized.size(), "module"),
-                        scheme.ignore_key, ignore_match_name(how), examples(built_quantized)));
-  }
-  if (!read_high_precision.empty()) {
-    out.add("misloads", "quantized-ignored-module",
-            fmt::format("{} keeps {} in high precision that are stored quantized: {} entry "
-                        "\"{}\" matches by {}: {}",
-                        profile.engine, count_of(read_high_precision.size(), "module"),
-                        scheme.ignore_key, read_entry, ignore_match_name(how),
-                        examples(read_high_precision)));
+
+ private:
+  const EngineProfile& profile_;
+  const QuantScheme& scheme_;
+  IgnoreMatch how_;
+  EngineIgnore ignore_;
+  std::vector<std::string> built_quantized_, read_high_precision_;
+  std::string read_entry_;
+  // Fused module -> (shard, skipped) for the fused-group check.
+  std::map<std::string, std::vector<std::pair<std::string, bool>>> fused_;
+};
+
+// Every linear module once, each reading fed in turn.
+void read_ignore_lists(const Checkpoint& ck, std::vector<IgnoreListReading*> readings) {
+  if (readings.empty()) return;
+  for (const Module& m : ck.modules().modules()) {
+    if (!m.is_linear()) continue;
+    size_t dot = m.path.rfind('.');
+    bool expert = m.path.find(".experts.") != std::string::npos;
+    for (IgnoreListReading* r : readings) r->visit(m, dot, expert);
   }
 }
 
@@ -322,11 +345,25 @@ std::string engine_ignore_entry(const QuantScheme& scheme, IgnoreMatch how,
   return p ? p->text : "";
 }
 
-EngineIgnoreReasons engine_ignore_reasons(const EngineProfile& profile, const Checkpoint& ck) {
-  Verdicts reasons;
-  if (const IgnoreMatch* how = own_ignore_match(profile, ck.scheme()))
-    check_ignore_list(profile, ck, *how, reasons);
-  return std::move(static_cast<EngineIgnoreReasons&>(reasons));
+std::vector<EngineIgnoreReasons> engine_ignore_reasons(
+    const std::vector<const EngineProfile*>& profiles, const Checkpoint& ck) {
+  std::vector<std::unique_ptr<IgnoreListReading>> readings(profiles.size());
+  std::vector<IgnoreListReading*> active;
+  for (size_t i = 0; i < profiles.size(); ++i) {
+    if (const IgnoreMatch* how = own_ignore_match(*profiles[i], ck.scheme())) {
+      readings[i] = std::make_unique<IgnoreListReading>(*profiles[i], ck.scheme(), *how);
+      active.push_back(readings[i].get());
+    }
+  }
+  read_ignore_lists(ck, active);
+  std::vector<EngineIgnoreReasons> out(profiles.size());
+  for (size_t i = 0; i < profiles.size(); ++i) {
+    if (!readings[i]) continue;
+    Verdicts reasons;
+    readings[i]->finish(reasons);
+    out[i] = std::move(static_cast<EngineIgnoreReasons&>(reasons));
+  }
+  return out;
 }
 
 EngineVerdict engine_verdict(const EngineProfile& profile, const Checkpoint& ck,
@@ -349,7 +386,7 @@ EngineVerdict engine_verdict(const EngineProfile& profile, const Checkpoint& ck,
   }
   const bool own_ignore = own_ignore_match(profile, scheme) != nullptr;
   EngineIgnoreReasons computed;
-  if (!ignore_reasons) ignore_reasons = &(computed = engine_ignore_reasons(profile, ck));
+  if (!ignore_reasons) ignore_reasons = &(computed = engine_ignore_reasons({&profile}, ck).front());
   reasons.fails.insert(reasons.fails.end(), ignore_reasons->fails.begin(),
                        ignore_reasons->fails.end());
   reasons.misloads.insert(reasons.misloads.end(), ignore_reasons->misloads.begin(),

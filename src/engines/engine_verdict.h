@@ -29,11 +29,13 @@ struct EngineVerdict {
 
 // What the engine's reading of the ignore list means for this checkpoint (false quantization,
 // modules read as high precision, fused groups split across precisions). It needs no findings,
-// so a scan computes it beside the header rules, on another core.
+// so a scan computes it beside the header rules, on another core; one walk over the module table
+// serves every engine. One result per profile, in order.
 struct EngineIgnoreReasons {
   std::vector<EngineReason> fails, misloads;
 };
-EngineIgnoreReasons engine_ignore_reasons(const EngineProfile& profile, const Checkpoint& checkpoint);
+std::vector<EngineIgnoreReasons> engine_ignore_reasons(
+    const std::vector<const EngineProfile*>& profiles, const Checkpoint& checkpoint);
 
 // The ignore entry `how` matches `module` with ("" when none): the indexed matcher the verdicts
 // use, against which tests hold ignore_entry_matches.

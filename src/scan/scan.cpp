@@ -69,12 +69,12 @@ ScanReport run_scan(const ScanRequest& request) {
   report.target_dtypes = count_target_dtype_bytes(*ck);
   std::shared_ptr<const ArchitectureDiff> architecture;
   const bool engines = !request.engines.empty() && !architecture_model_disabled_for_bench();
-  // Each engine's reading of the ignore list needs no findings: it runs beside the header rules.
-  std::vector<EngineIgnoreReasons> ignore_reasons(engines ? request.engines.size() : 0);
+  // The engines' readings of the ignore list need no findings: they run beside the header rules.
+  std::vector<EngineIgnoreReasons> ignore_reasons;
   std::vector<SideJob> side_jobs;
-  for (size_t i = 0; i < ignore_reasons.size(); ++i) {
-    side_jobs.push_back({"engine ignore lists", [&, i] {
-                           ignore_reasons[i] = engine_ignore_reasons(*request.engines[i], *ck);
+  if (engines) {
+    side_jobs.push_back({"engine ignore lists", [&] {
+                           ignore_reasons = engine_ignore_reasons(request.engines, *ck);
                          }});
   }
   report.findings = run_rules(request.rules, *ck, source.get(), request.options,
