@@ -91,7 +91,7 @@ struct WeightFormatTraits {
   ElementCoding coding;
   ScaleGrid grid;
   uint32_t fixed_group;         // elements per scale the format fixes (0: declared)
-  DtypeSet block_scale_dtypes;  // the per-block / per-group scale
+  DtypeSet block_scale_dtypes;  // the per-block / per-group scale; empty: the format has none
   DtypeSet other_scale_dtypes;  // global and input scales; empty: any float
   ZeroPoints zero_points;
   DtypeSet zero_point_dtypes;                     // empty: not checked
