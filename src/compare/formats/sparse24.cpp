@@ -12,6 +12,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "compare/layout.h"
+#include "io/checked.h"
 
 namespace ckd {
 
@@ -33,7 +34,10 @@ Layout describe_sparse24(const Module& module, const QuantGroup& group) {
     return {std::nullopt, "shape is not two readable I64 values"};
   int64_t dense[2];
   std::memcpy(dense, ref_bytes(*shape->ref).data(), 16);
-  const uint64_t rows = vi.shape[0], cols = vi.shape[1] * 2;
+  const uint64_t rows = vi.shape[0];
+  const std::optional<uint64_t> dense_cols = checked_mul(vi.shape[1], 2);
+  if (!dense_cols) return {std::nullopt, "compressed has more columns than any weight"};
+  const uint64_t cols = *dense_cols;
   if (dense[0] < 0 || dense[1] < 0 || static_cast<uint64_t>(dense[0]) != rows ||
       static_cast<uint64_t>(dense[1]) != cols || cols % 4 != 0)
     return {std::nullopt, fmt::format("shape [{}, {}] is not compressed {}'s [{}, {}] with a "
