@@ -14,6 +14,7 @@
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/quant_scheme.h"
 #include "compare/compare.h"
+#include "compare/quantized_matrix.h"
 #include "rules/rule_set.h"
 #include "test_util.h"
 
@@ -212,4 +213,34 @@ TEST_CASE("sparse24: a misread scale fails the roundtrip limit") {
     CHECK_FALSE(e.passed);
     CHECK(e.rel_error == doctest::Approx(3.0).epsilon(0.05));
   }
+}
+
+TEST_CASE("sparse24: the decoder places each row's values on its set bits, for every value dtype") {
+  // One row of 8: bit c % 8 of byte c / 8 (numpy packbits little). 0x96 keeps columns 1, 2
+  // (low nibble 0110) and 4, 7 (high nibble 1001).
+  ckd::QuantizedMatrix m;
+  m.coding = ckd::ElementCoding::kSparse24Bitmask;
+  m.rows = 1;
+  m.cols = 8;
+  m.block_rows = 1;
+  m.block_cols = 8;
+  m.sparse_mask = std::make_shared<std::vector<unsigned char>>(std::vector<unsigned char>{0x96});
+  const std::vector<float> want = {0, 1, -2, 0, 0.5f, 0, 0, 3};
+  auto decode = [&](ckd::Dtype dtype, const std::string& values, float scale) {
+    m.sparse_values = dtype;
+    std::vector<float> out(8, -99.0f);
+    ckd::decode_sparse24_rows(m, {scale}, values, 0, 1, out.data());
+    return out;
+  };
+  // F16 1.0, -2.0, 0.5, 3.0.
+  CHECK(decode(ckd::Dtype::kF16, std::string("\x00\x3C\x00\xC0\x00\x38\x00\x42", 8), 1.0f) == want);
+  // BF16 the same values.
+  CHECK(decode(ckd::Dtype::kBF16, std::string("\x80\x3F\x00\xC0\x00\x3F\x40\x40", 8), 1.0f) ==
+        want);
+  std::string f32(16, '\0');
+  const float values[4] = {1, -2, 0.5f, 3};
+  std::memcpy(f32.data(), values, 16);
+  CHECK(decode(ckd::Dtype::kF32, f32, 1.0f) == want);
+  // E4M3 2.0 (0x40), -4.0 (0xC8), 1.0 (0x38), 6.0 (0x4C), times a scale of 0.5.
+  CHECK(decode(ckd::Dtype::kF8_E4M3, std::string("\x40\xC8\x38\x4C", 4), 0.5f) == want);
 }
