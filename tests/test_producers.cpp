@@ -114,6 +114,9 @@ TEST_CASE("producers: the fixture set covers the formats, and modules straddle s
       {"mo-nvfp4", "NVFP4_DEFAULT_CFG"},
       {"mo-mxfp4", "MXFP4_DEFAULT_CFG"},
       {"mo-vl-moe-nvfp4", "NVFP4_DEFAULT_CFG"},
+      // compressed-tensors 0.14.0.1 (scripts/make_sparse24_fixtures.py).
+      {"ct-sparse24", "sparse-24-bitmask"},
+      {"ct-sparse24-fp8", "sparse-24-bitmask + FP8_DYNAMIC"},
   };
   for (const auto& [variant, scheme] : required) {
     CAPTURE(variant);
@@ -162,7 +165,7 @@ TEST_CASE("producers: compare agrees with each producer's own dequantizer") {
     check_agreement(variant, entry);
     ++checked;
   }
-  CHECK(checked == 10);
+  CHECK(checked == 12);
 }
 
 // issue 10 item 11: compare used to read an NVFP4 global scale through the weight's shard, so a

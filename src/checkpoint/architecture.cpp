@@ -924,6 +924,27 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
       }
     }
 
+    // compressed-tensors sparse-24-bitmask stores a linear's weight as `compressed`, the two
+    // kept values of every four: [out, in/2] (0.14.0.1 sparse_24_bitmask.py); its bitmask and
+    // shape are sidecars.
+    if (direct[n] == kNone && original.ends_with(".compressed")) {
+      std::string weight = mapping.empty() ? std::string(original)
+                                           : apply_layout(std::string(original), mapping);
+      weight.replace(weight.size() - 11, 11, ".weight");
+      uint32_t hit = by_name.find(weight);
+      if (hit != kNone) {
+        found[hit] = 1;
+        const ExpectedTensor& e = expected[hit];
+        const std::vector<uint64_t>& want = e.shape();
+        if (ref && ref->info && want.size() == 2 &&
+            ref->info->shape != std::vector<uint64_t>{want[0], want[1] / 2})
+          out.shapes.push_back({std::string(original), ref->info->shape, want, e.size_names(),
+                                true});
+        last_direct_module = original.substr(0, original.rfind('.'));
+        continue;
+      }
+    }
+
     if (direct[n] != kNone) {
       check_shape(direct[n], original.size() != expected[direct[n]].name.size());
       last_direct_module = original.substr(0, original.rfind('.'));

@@ -494,6 +494,9 @@ const QuantGroup* Checkpoint::resolve_group(const Module& m) const {
       return nullptr;
   }
   const QuantGroup* g = s.group_for(m.path, m.linear || m.quantized);
+  // compressed-tensors sparse-24-bitmask stores its targets compressed over their quantization.
+  if (const QuantGroup* sparse = s.sparse_group_for(g, m.path, m.linear || m.quantized))
+    g = sparse;
   if (!g || g->format == WeightFormat::kNone || g->format == WeightFormat::kUnknown) return nullptr;
   return g;
 }

@@ -30,7 +30,7 @@ std::string normalize_key(std::string_view name) {
   std::string module(module_view), param(param_view);
   TensorRole role = role_of_param(param, module);
   if (is_scale_role(role) || role == TensorRole::kZeroPoint || role == TensorRole::kGIdx ||
-      role == TensorRole::kShape) {
+      role == TensorRole::kShape || role == TensorRole::kSparsityMask) {
     return "";
   }
   // Per-expert projections fold into the fused per-layer tensors.

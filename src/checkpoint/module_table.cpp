@@ -15,7 +15,7 @@ struct ParamRole {
   TensorRole role;
 };
 
-constexpr std::array<ParamRole, 40> kParams = {{
+constexpr std::array<ParamRole, 43> kParams = {{
     {"weight", TensorRole::kWeight},
     {"weight_packed", TensorRole::kPackedWeight},
     {"weight_scale", TensorRole::kWeightScale},
@@ -64,6 +64,11 @@ constexpr std::array<ParamRole, 40> kParams = {{
     {"weight_format", TensorRole::kOther},
     // MLX affine (mlx/nn/layers/quantized.py): W = q * scales + biases, per group.
     {"biases", TensorRole::kZeroPoint},
+    // compressed-tensors sparse-24-bitmask (0.14.0.1 sparse_compressors/sparse_24_bitmask.py
+    // Sparse24BitMaskTensor.dict): the module's weight becomes these three.
+    {"compressed", TensorRole::kPackedWeight},
+    {"bitmask", TensorRole::kSparsityMask},
+    {"shape", TensorRole::kShape},
 }};
 
 // A row left out of a longer std::array would be an unnamed kWeight that every bare name matches.
@@ -164,6 +169,8 @@ const char* tensor_role_name(TensorRole role) {
       return "g_idx";
     case TensorRole::kShape:
       return "shape";
+    case TensorRole::kSparsityMask:
+      return "sparsity mask";
     case TensorRole::kKvScale:
       return "KV scale";
     case TensorRole::kBias:

@@ -24,7 +24,8 @@ enum class TensorRole {
   kInputScale,    // input_scale, input_global_scale, act_scale (legacy)
   kZeroPoint,
   kGIdx,
-  kShape,    // weight_shape
+  kShape,    // weight_shape, sparse-24-bitmask's shape
+  kSparsityMask,  // sparse-24-bitmask's bitmask (one bit per weight element)
   kKvScale,  // k_scale, v_scale, q_scale, kv_scale, output_scale
   kBias,
   kOther,

@@ -304,6 +304,69 @@ WeightFormat ct_weight_format(const json& w, const std::string& format, QuantGro
   return WeightFormat::kUnknown;
 }
 
+// The group a 2:4-compressed module follows: the quantization stacked under the sparsity
+// (compressed-tensors 0.14.0.1 model_compressor.py compress_model: "quantization first", then
+// "sparsity second" over the quantized weight), as the table's sparse row of that format.
+QuantGroup sparse_twin(const QuantGroup& quant, QuantScheme& s) {
+  QuantGroup g = quant;
+  g.name = quant.name + " + sparse-24-bitmask";
+  switch (quant.format) {
+    case WeightFormat::kNone:
+      g.format = WeightFormat::kSparse24;
+      break;
+    // vLLM's CompressedTensors24 (compressed_tensors_24.py) runs 8-bit weights with TENSOR or
+    // CHANNEL scales; compressed-tensors stacks the sparsity over any naive-quantized weight.
+    case WeightFormat::kFp8Tensor:
+      g.format = WeightFormat::kSparse24Fp8Tensor;
+      break;
+    case WeightFormat::kFp8Channel:
+      g.format = WeightFormat::kSparse24Fp8Channel;
+      break;
+    default:
+      g.format = WeightFormat::kUnknown;
+      s.problems.push_back(fmt::format(
+          "sparse-24-bitmask over {} weights (config group \"{}\") is not modelled; its modules "
+          "are not checked",
+          weight_format_name(quant.format), config_name(quant.name)));
+  }
+  return g;
+}
+
+// `sparsity_config` (compressed-tensors config/base.py SparsityCompressionConfig, written by
+// model_compressor.py update_config next to the quantization keys).
+void parse_ct_sparsity(const json& sc, QuantScheme& s, RegexBudget& budget) {
+  SparsityDecl d;
+  d.format = str_or(sc, "format");
+  // SparsityStructure is case-insensitive and None means unstructured (config/base.py).
+  d.structure = lower(str_or(sc, "sparsity_structure", "unstructured"));
+  if (sc.contains("targets") && sc["targets"].is_array()) d.targets = ct_list(sc["targets"], budget);
+  if (sc.contains("ignore") && sc["ignore"].is_array()) d.ignore = ct_list(sc["ignore"], budget);
+  bool structure_ok = true;
+  if (d.bitmask_24() && d.structure != "2:4") {
+    // sparse24_bitmask_compress asserts SparsityStructure.TWO_FOUR.
+    record_invalid(s, "sparsity_config.sparsity_structure",
+                   sc.contains("sparsity_structure") ? &sc["sparsity_structure"] : nullptr,
+                   "\"2:4\" (the only structure sparse-24-bitmask writes)");
+    structure_ok = false;
+  } else if (!d.bitmask_24() && d.format != "dense" && !d.format.empty()) {
+    s.problems.push_back(fmt::format(
+        "sparsity_config format \"{}\" is not modelled; its modules are not checked",
+        config_name(d.format)));
+  }
+  if (d.bitmask_24()) {
+    for (const QuantGroup& g : s.groups) s.sparse_groups.push_back(sparse_twin(g, s));
+    QuantGroup only;
+    only.name = "sparsity_config";
+    only.targets = d.targets;
+    only.format = WeightFormat::kSparse24;
+    s.sparse_groups.push_back(std::move(only));
+    if (!structure_ok) {
+      for (QuantGroup& g : s.sparse_groups) g.format = WeightFormat::kUnknown;
+    }
+  }
+  s.sparsity = std::move(d);
+}
+
 void parse_compressed_tensors(const json& qc, QuantScheme& s) {
   s.method = QuantMethod::kCompressedTensors;
   std::string top_format = str_or(qc, "format");
@@ -350,6 +413,9 @@ void parse_compressed_tensors(const json& qc, QuantScheme& s) {
     s.kv_cache_strategy = lower(str_or(qc["kv_cache_scheme"], "strategy", "tensor"));
   }
   s.declared_format = top_format;
+  if (qc.contains("sparsity_config") && qc["sparsity_config"].is_object() &&
+      !qc["sparsity_config"].empty())
+    parse_ct_sparsity(qc["sparsity_config"], s, budget);
 }
 
 // `group_size`: the declared one, or 0 for the algorithm's default.
@@ -540,8 +606,29 @@ std::string_view NamePattern::literal_stem() const {
 }
 
 bool QuantScheme::quantizes() const {
+  if (sparsity && sparsity->bitmask_24()) return true;  // stored compressed even when unquantized
   return std::any_of(groups.begin(), groups.end(),
                      [](const QuantGroup& g) { return g.format != WeightFormat::kNone; });
+}
+
+bool SparsityDecl::covers(std::string_view module, bool is_linear) const {
+  // compressed-tensors match_named_modules(targets, ignore): a target matches, no ignore does.
+  auto any = [&](const std::vector<NamePattern>& patterns) {
+    return std::any_of(patterns.begin(), patterns.end(),
+                       [&](const NamePattern& p) { return p.matches(module, is_linear); });
+  };
+  return any(targets) && !any(ignore);
+}
+
+const QuantGroup* QuantScheme::sparse_group_for(const QuantGroup* quant, std::string_view module,
+                                                bool is_linear) const {
+  if (!sparsity || !sparsity->bitmask_24() || sparse_groups.empty() ||
+      !sparsity->covers(module, is_linear))
+    return nullptr;
+  if (quant && quant >= groups.data() && quant < groups.data() + groups.size() &&
+      sparse_groups.size() == groups.size() + 1)
+    return &sparse_groups[static_cast<size_t>(quant - groups.data())];
+  return &sparse_groups.back();
 }
 
 const QuantGroup* QuantScheme::group_for(std::string_view module, bool is_linear) const {

@@ -53,6 +53,12 @@ enum class WeightFormat {
   kBnbFp4,      // bitsandbytes 4-bit FP4: the same layout with the FP4 code
   kBnbInt8,     // bitsandbytes LLM.int8: I8 [out, in], F32 SCB [out] (row absmax)
   kMlxAffine,   // MLX affine: U32 [out, in*bits/32], scales and biases [out, in/group]
+  // compressed-tensors sparse-24-bitmask: `compressed` [out, in/2] (the two kept values of every
+  // four), `bitmask` U8 [out, ceil(in/8)], `shape` I64 [2, 1]; alone (16/32-bit values) or over
+  // FP8 codes with a per-tensor or per-channel weight_scale.
+  kSparse24,
+  kSparse24Fp8Tensor,
+  kSparse24Fp8Channel,
   kUnknown,
 };
 // Each format's traits (weight and scale dtypes, packing, grid): src/numerics/formats.h.
@@ -120,6 +126,19 @@ struct QuantGroup {
   bool double_quant = false;
 };
 
+// compressed-tensors `sparsity_config` (config/base.py SparsityCompressionConfig, 0.14.0.1 and
+// before; 0.15 removed it). Only format "sparse-24-bitmask" changes what is stored: its targets
+// minus its ignore hold compressed / bitmask / shape instead of weight.
+struct SparsityDecl {
+  std::string format;     // "sparse-24-bitmask", "dense", "sparse-bitmask", ...
+  std::string structure;  // sparsity_structure: "2:4", "unstructured", ...
+  std::vector<NamePattern> targets;
+  std::vector<NamePattern> ignore;
+
+  bool bitmask_24() const { return format == "sparse-24-bitmask"; }
+  bool covers(std::string_view module, bool is_linear) const;
+};
+
 struct QuantScheme {
   QuantMethod method = QuantMethod::kNone;
   std::string method_name;  // as declared
@@ -140,6 +159,11 @@ struct QuantScheme {
   // compressed-tensors: the top-level "format" as declared ("" when absent).
   std::string declared_format;
   std::vector<std::string> problems;  // declaration problems (unsupported algo, bad pattern)
+  std::optional<SparsityDecl> sparsity;
+  // With sparse-24-bitmask: the group a sparsity target follows, by index of `groups` (the
+  // quantization stacked under the sparsity), and at the end the one for targets no group
+  // quantizes (format kSparse24). See sparse_group_for.
+  std::vector<QuantGroup> sparse_groups;
   std::string status;                 // compressed-tensors quantization_status ("frozen", ...)
   // Values no producer writes (a block size of 0, num_bits past 32, ...), each naming the key
   // and value: reported as invalid-config, and the group holding one is not guessed (kUnknown).
@@ -152,6 +176,11 @@ struct QuantScheme {
   void index_patterns();
   const QuantGroup* group_for(std::string_view module, bool is_linear) const;
   const NamePattern* ignored_by(std::string_view module, bool is_linear) const;
+  // The group of a module that the sparse-24-bitmask sparsity covers, given the group that
+  // quantizes it (`quant`, a member of `groups`, or nullptr); nullptr when the sparsity does not
+  // cover the module.
+  const QuantGroup* sparse_group_for(const QuantGroup* quant, std::string_view module,
+                                     bool is_linear) const;
 
  private:
   // Patterns without wildcards, by text: a module or one of its parents is looked up directly.

@@ -205,7 +205,9 @@ double relative_error(const Sums& s) {
 
 ModuleError compare_one(const Job& job, uint64_t chunk_elements, bool on_gpu) {
   const QuantizedMatrix& m = job.matrix;
-  std::vector<float> scales = effective_scales(m, ref_bytes(*m.scales));
+  // Unquantized 2:4 sparse values have no scale: one of 1 (m's grid is a single block).
+  std::vector<float> scales =
+      m.scales ? effective_scales(m, ref_bytes(*m.scales)) : std::vector<float>{1.0f};
 #ifdef CKD_WITH_CUDA
   on_gpu = on_gpu && !cpu_only(m);  // the others run on the CPU
 #endif

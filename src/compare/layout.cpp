@@ -136,6 +136,9 @@ Layout describe_module(const Module& module) {
     case CompareDecoder::kMlx:
       layout = describe_mlx(module, g);
       break;
+    case CompareDecoder::kSparse24:
+      layout = describe_sparse24(module, g);
+      break;
     case CompareDecoder::kNone:
       return {std::nullopt, fmt::format("{} weights are not compared yet", traits->name)};
   }

@@ -37,6 +37,7 @@ Layout describe_gptq(const Module& module, const QuantGroup& group);  // GPTQ, a
 Layout describe_awq(const Module& module, const QuantGroup& group);   // AWQ GEMM and GEMV
 Layout describe_bnb(const Module& module, const QuantGroup& group);  // bitsandbytes 4/8-bit
 Layout describe_mlx(const Module& module, const QuantGroup& group);  // MLX affine
+Layout describe_sparse24(const Module& module, const QuantGroup& group);  // sparse-24-bitmask
 // compressed-tensors "dense": float weights fake-quantized by their sidecars (group.dense_of).
 Layout describe_dense(const Module& module, const QuantGroup& group);
 

@@ -143,6 +143,8 @@ uint64_t QuantizedMatrix::code_bytes_per_row() const {
       return 4 * words_per_row();
     case ElementCoding::kDenseFloat:
       return cols * (dtype_bits(fake.weight) / 8);
+    case ElementCoding::kSparse24Bitmask:
+      return cols / 2 * (dtype_bits(sparse_values) / 8);
     default:
       return cols;
   }
@@ -216,6 +218,48 @@ std::vector<float> nested_absmax(const QuantizedMatrix& m, std::string_view code
 
 }  // namespace
 
+void decode_sparse24_rows(const QuantizedMatrix& m, const std::vector<float>& scales,
+                          std::string_view code_bytes, uint64_t first_row, uint64_t rows,
+                          float* out) {
+  // Each row's values fill its set mask bits in order, the clear ones are 0, then the scale of
+  // the row (per channel) or of the tensor multiplies: W = value x s in float32 (the producer
+  // scatters the FP8 codes, then dequantizes them; unquantized values have no scale, s = 1).
+  const uint64_t mask_row = (m.cols + 7) / 8;
+  const uint64_t row_bytes = m.code_bytes_per_row();
+  const std::array<float, 256>& e4m3 = f8_e4m3fn_table();
+  for (uint64_t i = 0; i < rows; ++i) {
+    const uint64_t r = first_row + i;
+    const unsigned char* mask = m.sparse_mask->data() + r * mask_row;
+    const std::string_view values = code_bytes.substr(i * row_bytes, row_bytes);
+    const auto* v = reinterpret_cast<const unsigned char*>(values.data());
+    const float s = scales[(r / m.block_rows) * m.scale_cols];
+    float* dst = out + i * m.cols;
+    uint64_t k = 0;
+    for (uint64_t c = 0; c < m.cols; ++c) {
+      if (!((mask[c / 8] >> (c % 8)) & 1u)) {
+        dst[c] = 0.0f;
+        continue;
+      }
+      float x;
+      switch (m.sparse_values) {
+        case Dtype::kF8_E4M3:
+          x = e4m3[v[k]];
+          break;
+        case Dtype::kBF16:
+          x = decode_bf16(static_cast<uint16_t>(v[2 * k] | (v[2 * k + 1] << 8)));
+          break;
+        case Dtype::kF16:
+          x = decode_f16(static_cast<uint16_t>(v[2 * k] | (v[2 * k + 1] << 8)));
+          break;
+        default:  // F32
+          std::memcpy(&x, v + 4 * k, 4);
+      }
+      ++k;
+      dst[c] = x * s;
+    }
+  }
+}
+
 std::vector<float> effective_scales(const QuantizedMatrix& m, std::string_view scale_bytes) {
   if (m.nested_absmax) return nested_absmax(m, scale_bytes);
   // U8 scales are E8M0 exponents (the MX formats store them so).
@@ -271,6 +315,8 @@ void decode_rows(const QuantizedMatrix& m, const std::vector<float>& scales,
     }
     return;
   }
+  if (m.coding == ElementCoding::kSparse24Bitmask)
+    return decode_sparse24_rows(m, scales, code_bytes, first_row, rows, out);
   for (uint64_t i = 0; i < rows; ++i) {
     const uint64_t r = first_row + i;
     const uint64_t grid_row = (r / m.block_rows) * m.scale_cols;

@@ -57,6 +57,11 @@ struct QuantizedMatrix {
   uint64_t nested_blocksize = 0;
   float nested_offset = 0;
 
+  // kSparse24Bitmask: the kept values' dtype (F8_E4M3, BF16, F16 or F32) and the module's whole
+  // bitmask, rows * ceil(cols/8) bytes, read and checked (two of every four) by its decoder file.
+  Dtype sparse_values = Dtype::kBF16;
+  std::shared_ptr<const std::vector<unsigned char>> sparse_mask;
+
   uint64_t words_per_row() const;  // the packed integer codings
   uint64_t code_bytes_per_row() const;
 };
@@ -86,6 +91,11 @@ bool is_unsigned_coding(ElementCoding c);
 void decode_rows_by_column_group(const QuantizedMatrix& m, const std::vector<float>& scales,
                                  const std::vector<float>& zeros, std::string_view code_bytes,
                                  uint64_t first_row, uint64_t rows, float* out);
+
+// sparse-24-bitmask (kSparse24Bitmask): rows from their kept values and m.sparse_mask.
+void decode_sparse24_rows(const QuantizedMatrix& m, const std::vector<float>& scales,
+                          std::string_view code_bytes, uint64_t first_row, uint64_t rows,
+                          float* out);
 
 // Decodes rows [first_row, first_row + rows) from their code bytes into out[rows * m.cols].
 // `zeros` may be empty for the float codings (E4M3, packed E2M1), which never read it.

@@ -153,6 +153,15 @@ InspectReport inspect_checkpoint(const Checkpoint& ck, const InspectOptions& opt
     out.groups.push_back({g.name, weight_format_name(g.format), g.bits, g.group_size, g.block,
                           input_name(g.input), g.targets.size()});
   }
+  // sparse-24-bitmask's groups (the quantization stacked under the sparsity, or none), as far
+  // as a module follows one.
+  for (const QuantGroup& g : s.sparse_groups) {
+    const auto& modules = ck.modules().modules();
+    if (std::none_of(modules.begin(), modules.end(), [&](const Module& m) { return m.group == &g; }))
+      continue;
+    out.groups.push_back({g.name, weight_format_name(g.format), g.bits, g.group_size, g.block,
+                          input_name(g.input), g.targets.size()});
+  }
   out.ignore_entries = s.ignore.size();
   out.ignore_key = s.ignore_key;
   out.kv_cache = s.kv_cache;

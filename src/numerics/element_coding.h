@@ -36,9 +36,15 @@ enum class ElementCoding : int {
   // MLX affine: `bits`-bit unsigned values at bit i*bits of the row's little-endian uint32
   // stream (mlx/ops.cpp quantize; 3/5/6-bit values straddle words), W = q * scale + bias.
   kMlxAffine = 12,
+  // compressed-tensors sparse-24-bitmask: each row stores its kept values in order ([out, in/2],
+  // F8_E4M3 codes or 16/32-bit floats) and a bitmask U8 [out, ceil(in/8)], element c at bit
+  // c % 8 of byte c / 8 (numpy packbits bitorder "little"); a set bit takes the row's next
+  // value, a clear one is 0 (compressed-tensors 0.14.0.1 utils/helpers.py unpack_bitmasks,
+  // sparse_24_bitmask.py sparse24_bitmask_decompress). FP8 values are then times the scale.
+  kSparse24Bitmask = 13,
 };
 
-inline constexpr int kElementCodingCount = 13;
+inline constexpr int kElementCodingCount = 14;
 
 // The codings the CUDA kernels decode; compare runs every other one on the CPU.
 constexpr bool cuda_decodes(ElementCoding c) {
@@ -66,6 +72,8 @@ constexpr const char* cuda_fallback_reason(ElementCoding c) {
       return "no CUDA kernel for bitsandbytes LLM.int8 (SCB / 127)";
     case ElementCoding::kMlxAffine:
       return "no CUDA kernel for MLX affine (q * scale + bias)";
+    case ElementCoding::kSparse24Bitmask:
+      return "no CUDA kernel for 2:4 sparse values (scattered by their bitmask)";
     default:
       return cuda_decodes(c) ? nullptr : "not a coding the kernels know";
   }

@@ -1,5 +1,7 @@
 #include "numerics/formats.h"
 
+#include <bit>
+
 #include <fmt/format.h>
 
 #include "io/checked.h"
@@ -24,7 +26,7 @@ constexpr std::array<GlobalScaleParam, 2> kNoGlobal{};
 // fixed group, block-scale dtypes, other scale dtypes, zero points and their dtypes, global
 // scales, limit key,
 // compare's decoder.
-constexpr std::array<WeightFormatTraits, 17> kFormats = {{
+constexpr std::array<WeightFormatTraits, 20> kFormats = {{
     {WeightFormat::kFp8Block, "FP8 block",
      "quant_method fp8 with weight_block_size; compressed-tensors float 8-bit block strategy; "
      "modelopt FP8_PB_WO",
@@ -134,6 +136,28 @@ constexpr std::array<WeightFormatTraits, 17> kFormats = {{
      WeightPacking::kUint32BitStream, ElementCoding::kMlxAffine, ScaleGrid::kGroupAlongRow, 0,
      kFloatScales, kFloatScales, ZeroPoints::kAffineBias, kFloatScales, kNoGlobal, "mlx*",
      CompareDecoder::kMlx},
+    // compressed-tensors sparse-24-bitmask (0.14.0.1 compressors/sparse_compressors/
+    // sparse_24_bitmask.py; removed in 0.15): `compressed` [out, in/2] in the weight's dtype,
+    // `bitmask` U8 [out, ceil(in/8)], `shape` I64 [2, 1] = [out, in]. vLLM's CompressedTensors24
+    // (compressed_tensors/schemes/compressed_tensors_24.py) scatters them back and runs the
+    // unquantized or 8-bit (TENSOR / CHANNEL weight scales) 2:4 CUTLASS kernels. No scale when
+    // unquantized; stacked over FP8 the values are the E4M3 codes, W = fp8(q) x s.
+    {WeightFormat::kSparse24, "2:4 sparse",
+     "compressed-tensors sparsity_config sparse-24-bitmask without weight quantization",
+     DtypeSet{D::kBF16, D::kF16, D::kF32}, "BF16, F16 or F32 (the kept values)",
+     WeightPacking::kSparse24Bitmask, ElementCoding::kSparse24Bitmask, ScaleGrid::kTensor, 0,
+     DtypeSet{}, DtypeSet{}, ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "sparse24",
+     CompareDecoder::kSparse24},
+    {WeightFormat::kSparse24Fp8Tensor, "2:4 sparse FP8 per-tensor",
+     "compressed-tensors sparse-24-bitmask over float-quantized 8-bit tensor",
+     kFp8Weights, "F8_E4M3 (the kept codes)", WeightPacking::kSparse24Bitmask,
+     ElementCoding::kSparse24Bitmask, ScaleGrid::kTensor, 0, kFloatScales, kFloatScales,
+     ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "sparse24-fp8", CompareDecoder::kSparse24},
+    {WeightFormat::kSparse24Fp8Channel, "2:4 sparse FP8 per-channel",
+     "compressed-tensors sparse-24-bitmask over float-quantized 8-bit channel",
+     kFp8Weights, "F8_E4M3 (the kept codes)", WeightPacking::kSparse24Bitmask,
+     ElementCoding::kSparse24Bitmask, ScaleGrid::kChannel, 0, kFloatScales, kFloatScales,
+     ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "sparse24-fp8", CompareDecoder::kSparse24},
     {WeightFormat::kUnknown, "unknown", "a declaration ckptdoctor does not model", DtypeSet{}, "",
      WeightPacking::kOnePerElement, ElementCoding::kF8E4M3, ScaleGrid::kTensor, 0, DtypeSet{},
      DtypeSet{}, ZeroPoints::kNone, DtypeSet{}, kNoGlobal, "", CompareDecoder::kNone},
@@ -152,7 +176,7 @@ static_assert(static_cast<size_t>(WeightFormat::kUnknown) == kFormats.size(),
 // The codings are one enum for CPU and CUDA (element_coding.h); the kernels' ABI is its values.
 static_assert(static_cast<int>(ElementCoding::kF8E4M3) == 0 &&
                   static_cast<int>(ElementCoding::kIntLegacy) == 4 &&
-                  static_cast<int>(ElementCoding::kMlxAffine) == kElementCodingCount - 1,
+                  static_cast<int>(ElementCoding::kSparse24Bitmask) == kElementCodingCount - 1,
               "ElementCoding values are the CUDA ModuleSpec's");
 
 }  // namespace
@@ -223,6 +247,11 @@ std::optional<LogicalMatrix> logical_matrix(const WeightFormatTraits& traits, Dt
       if (!in) return std::nullopt;
       return LogicalMatrix{rows, *in};
     }
+    case WeightPacking::kSparse24Bitmask: {  // two of every four values kept
+      auto in = checked_mul(cols, 2);
+      if (!in) return std::nullopt;
+      return LogicalMatrix{rows, *in};
+    }
   }
   return std::nullopt;
 }
@@ -242,6 +271,21 @@ std::optional<uint32_t> packed_value(std::string_view bytes, uint64_t i, int bit
     window |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[byte + k])) << (8 * k);
   uint64_t mask = (uint64_t{1} << bits) - 1;
   return static_cast<uint32_t>((window >> (*first_bit % 8)) & mask);
+}
+
+Sparse24MaskCount count_bad_24_groups(std::string_view mask, uint64_t rows, uint64_t cols) {
+  Sparse24MaskCount out;
+  const uint64_t row_bytes = (cols + 7) / 8, groups = cols / 4;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(mask.data());
+  for (uint64_t r = 0; r < rows; ++r) {
+    const unsigned char* row = bytes + r * row_bytes;
+    for (uint64_t g = 0; g < groups; ++g) {  // four bits within one byte: 4g is a multiple of 4
+      const int kept = std::popcount(static_cast<unsigned>((row[g / 2] >> (4 * (g % 2))) & 0xF));
+      if (kept == 2) continue;
+      if (out.bad_groups++ == 0) out.first_row = r, out.first_group = g, out.first_kept = kept;
+    }
+  }
+  return out;
 }
 
 std::span<const WeightFormatTraits> weight_formats() {

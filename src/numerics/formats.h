@@ -43,6 +43,8 @@ enum class WeightPacking {
   kInt32AlongOutput,  // AWQ GEMM qweight [in, out*bits/32] int32
   kFlatNibbles,       // bitsandbytes 4-bit: U8 [ceil(out*in/2), 1], the flattened weight
   kUint32BitStream,   // MLX: U32 [out, in*bits/32], each row one bit stream (no padding)
+  kSparse24Bitmask,   // compressed-tensors sparse-24-bitmask: `compressed` [out, in/2], the two
+                      // kept values of every four, placed by `bitmask` U8 [out, ceil(in/8)]
 };
 
 // Where the per-block scales sit relative to the weight.
@@ -77,7 +79,7 @@ struct GlobalScaleParam {
 
 // The compare decoder (src/compare/formats/*.cpp) that maps a module of the format onto its
 // QuantizedMatrix.
-enum class CompareDecoder { kNone, kFp8, kNvfp4, kMxfp4, kInt, kGptq, kAwq, kBnb, kMlx };
+enum class CompareDecoder { kNone, kFp8, kNvfp4, kMxfp4, kInt, kGptq, kAwq, kBnb, kMlx, kSparse24 };
 
 struct WeightFormatTraits {
   WeightFormat format;
@@ -89,7 +91,7 @@ struct WeightFormatTraits {
   ElementCoding coding;
   ScaleGrid grid;
   uint32_t fixed_group;         // elements per scale the format fixes (0: declared)
-  DtypeSet block_scale_dtypes;  // the per-block / per-group scale
+  DtypeSet block_scale_dtypes;  // the per-block / per-group scale; empty: the format has none
   DtypeSet other_scale_dtypes;  // global and input scales; empty: any float
   ZeroPoints zero_points;
   DtypeSet zero_point_dtypes;                     // empty: not checked
@@ -115,6 +117,18 @@ std::optional<LogicalMatrix> logical_matrix(const WeightFormatTraits& traits, Dt
 // bit i*bits (GPTQ's packing of qweight columns and qzeros rows, 3-bit values straddling
 // words). Returns nullopt when the value would end past `bytes`.
 std::optional<uint32_t> packed_value(std::string_view bytes, uint64_t i, int bits);
+
+// sparse-24-bitmask's bitmask: U8 [rows, ceil(cols/8)], element c of a row at bit c % 8 of byte
+// c / 8 (numpy packbits, bitorder "little"). Every group of four elements of a row keeps exactly
+// two (get_24_bytemasks: the top-2 of each 4 by magnitude, even when values are 0); a group
+// with another count does not fit compressed [rows, cols/2] and scatters the row's values into
+// the wrong places. `cols` is a multiple of 4 and `mask` holds rows * ceil(cols/8) bytes.
+struct Sparse24MaskCount {
+  uint64_t bad_groups = 0;
+  uint64_t first_row = 0, first_group = 0;  // the first bad group
+  int first_kept = 0;                       // its set bits
+};
+Sparse24MaskCount count_bad_24_groups(std::string_view mask, uint64_t rows, uint64_t cols);
 
 // Affine formats store a signed scale with a bias per group (MLX: a group whose extreme is
 // negative gets a negative scale), so a negative scale is no defect there.

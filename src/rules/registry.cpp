@@ -42,6 +42,7 @@ std::unique_ptr<Check> make_unexpected_tensor_check();
 std::unique_ptr<Check> make_tensor_parallel_divisibility_check();
 std::unique_ptr<Check> make_zero_point_convention_check();
 std::unique_ptr<Check> make_invalid_group_index_check();
+std::unique_ptr<Check> make_invalid_sparsity_mask_check();
 std::unique_ptr<Check> make_quantization_status_mismatch_check();
 std::unique_ptr<Check> make_scale_format_mismatch_check();
 std::unique_ptr<Check> make_missing_kv_cache_scale_check();
@@ -54,7 +55,7 @@ struct CheckKind {
   std::unique_ptr<Check> (*make)();
 };
 
-constexpr std::array<CheckKind, 38> kChecks = {{
+constexpr std::array<CheckKind, 39> kChecks = {{
     {"shard-issues", make_shard_issues_check},
     {"duplicate-names", make_duplicate_names_check},
     {"load-problems", make_load_problems_check},
@@ -89,6 +90,7 @@ constexpr std::array<CheckKind, 38> kChecks = {{
     {"tensor-parallel-divisibility", make_tensor_parallel_divisibility_check},
     {"zero-point-convention", make_zero_point_convention_check},
     {"invalid-group-index", make_invalid_group_index_check},
+    {"invalid-sparsity-mask", make_invalid_sparsity_mask_check},
     {"quantization-status-mismatch", make_quantization_status_mismatch_check},
     {"scale-format-mismatch", make_scale_format_mismatch_check},
     {"missing-kv-cache-scale", make_missing_kv_cache_scale_check},

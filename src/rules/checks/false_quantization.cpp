@@ -1,6 +1,7 @@
 // The config declares quantization, but the targeted weights are still 16/32-bit floats (the
 // "false FP8" of FAILURES.md A1-A6), or are stored in another format than declared (A2).
 
+#include "numerics/formats.h"
 #include "rules/checks/util.h"
 
 namespace ckd {
@@ -77,7 +78,13 @@ class FalseQuantizationCheck : public Check {
       if (!w->ref->info->dtype) continue;
       Dtype d = *w->ref->info->dtype;
       ++targeted;
-      if (is_high_precision_float(d) && !m.has_role(TensorRole::kWeightScale) &&
+      // A format that keeps floats packed without scales (2:4 sparse values in `compressed`) is
+      // stored as declared; its float `weight` is not.
+      const WeightFormatTraits* traits = format_traits(g->format);
+      const bool packed_floats = traits && traits->block_scale_dtypes.empty() &&
+                                 w->role == TensorRole::kPackedWeight &&
+                                 traits->weight_dtypes.contains(d);
+      if (is_high_precision_float(d) && !packed_floats && !m.has_role(TensorRole::kWeightScale) &&
           !m.has_role(TensorRole::kGlobalScale)) {
         if (!unquantized_example) unquantized_example = w->ref;
         ++unquantized;

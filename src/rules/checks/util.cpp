@@ -118,6 +118,11 @@ std::vector<std::vector<std::string>> required_weight_params(QuantMethod method,
       return {};  // absmax, quant_map and the quant state: missing-quant-state
     case WeightFormat::kMlxAffine:
       return {{"scales"}, {"biases"}};
+    case WeightFormat::kSparse24:  // bitmask and shape: scale-shape-mismatch, sparsity-mask
+      return {};
+    case WeightFormat::kSparse24Fp8Tensor:
+    case WeightFormat::kSparse24Fp8Channel:
+      return {{"weight_scale"}};
     case WeightFormat::kNone:
     case WeightFormat::kUnknown:
       return {};
