@@ -114,6 +114,10 @@ TEST_CASE("producers: the fixture set covers the formats, and modules straddle s
       {"mo-nvfp4", "NVFP4_DEFAULT_CFG"},
       {"mo-mxfp4", "MXFP4_DEFAULT_CFG"},
       {"mo-vl-moe-nvfp4", "NVFP4_DEFAULT_CFG"},
+      // scripts/make_oracle_producers.py
+      {"gptq-int4-sym", "GPTQ 4-bit sym, group 32"},
+      {"gptq-int4-asym", "GPTQ 4-bit asym, group 32"},
+      {"gptq-int4-desc-act", "GPTQ 4-bit sym, group 32, desc_act"},
   };
   for (const auto& [variant, scheme] : required) {
     CAPTURE(variant);
@@ -162,7 +166,7 @@ TEST_CASE("producers: compare agrees with each producer's own dequantizer") {
     check_agreement(variant, entry);
     ++checked;
   }
-  CHECK(checked == 10);
+  CHECK(checked == 13);
 }
 
 // issue 10 item 11: compare used to read an NVFP4 global scale through the weight's shard, so a

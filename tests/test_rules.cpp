@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -115,4 +116,30 @@ TEST_CASE("index-total-size: the block padding huggingface_hub counts is accepte
   index["metadata"]["total_size"] = healthy - 32768;  // exactly the tensor bytes
   std::ofstream(path) << index.dump();
   CHECK(count() == 0);
+}
+
+TEST_CASE("index-total-size: GPTQModel's total_size (the shard files, headers included) is accepted") {
+  // fixtures/producers/gptq-int4-sym, saved by GPTQModel: total_size is the two files' sizes.
+  ckd_test::TempDir tmp;
+  std::string dir = tmp.path() + "/ck";
+  std::filesystem::copy(std::string(CKD_SOURCE_DIR) + "/fixtures/producers/gptq-int4-sym", dir);
+  auto count = [&] {
+    size_t n = 0;
+    for (const auto& f : ckd_test::scan_all_rules(dir).findings) n += f.name == "index-total-size";
+    return n;
+  };
+  std::string path = dir + "/model.safetensors.index.json";
+  nlohmann::json index = nlohmann::json::parse(std::ifstream(path));
+  uint64_t files = 0;
+  std::set<std::string> shards;
+  for (const auto& [name, shard] : index["weight_map"].items()) shards.insert(shard);
+  for (const auto& shard : shards) files += std::filesystem::file_size(dir + "/" + shard);
+  CHECK(index["metadata"]["total_size"].get<uint64_t>() == files);
+  CHECK(count() == 0);
+  for (uint64_t total : {files + 1, files - 1}) {
+    CAPTURE(total);
+    index["metadata"]["total_size"] = total;
+    std::ofstream(path) << index.dump();
+    CHECK(count() == 1);
+  }
 }

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Adds to fixtures/producers/ what GPTQModel, auto-round, transformers + bitsandbytes and AMD
+Quark really write, run on the CPU over the committed BF16 source-llama (made by
+make_real_fixtures.py, not rewritten here), with each quantized module's errors from the
+producer's own dequantizer in expected.json (rows of the other variants are kept).
+
+- GPTQModel (GPTQ, and AWQ GEMM): GPTQModel.load + quantize + save, calibration on random token
+  ids. Decoder: its TorchLinear (nn_modules/qlinear/torch.py; the unpack and
+  scales[g_idx] * (w - zeros[g_idx]) of PackableQuantLinear.dequantize_weight in
+  nn_modules/qlinear/__init__.py) over the saved qweight / qzeros / scales / g_idx, after its
+  own v1 -> v2 zero conversion for `checkpoint_format: gptq` (utils/model.py
+  convert_gptq_v1_to_v2_format_module, what its loader does); AWQ through its
+  quantization/awq/utils/packing_utils.py dequantize_gemm.
+- auto-round (auto_gptq / auto_awq exports): AutoRound quantizes (RTN, iters 0) and
+  save_quantized writes the packing; decoded by the same GPTQModel code (the loader both
+  formats name).
+- transformers + bitsandbytes: from_pretrained with a BitsAndBytesConfig on the CPU, then
+  save_pretrained. Decoder: QuantState.from_dict over each module's weight.* entries and the
+  library's flat 4-bit decode (see make_bnb_fixtures.py for why not the native CPU kernel);
+  int8_vectorwise_dequant for LLM.int8.
+- AMD Quark: ModelQuantizer.quantize_model + export_safetensors. Decoder: Quark's own
+  dequantizers (see quark_errors).
+
+Scales are handed to each decoder in float32 (GPTQModel and bitsandbytes would round their
+products to the scales' or the state's 16-bit dtype); the arithmetic is the producer's own.
+Figures are float32 norms (rel_error) and float64 norms of the same float32 values
+(rel_error_f64), as make_real_fixtures.py computes them.
+
+Regenerate (a few minutes on 2 cores):
+    "$(scripts/setup-oracles-venv.sh)" scripts/make_oracle_producers.py [VARIANT ...]
+"""
+import glob
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# GPTQModel's CPU pool asks for 2 workers of a parent that has (cpus + 1) // 2.
+os.environ.setdefault("GPTQMODEL_CPU_WORKERS", "2")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402
+
+import make_real_fixtures as real  # noqa: E402
+
+OUT = real.OUT
+SOURCE = "source-llama"
+SHARD = real.SHARD
+
+
+def version(name):
+    return real.importlib_version(name)
+
+
+def source_with_tokenizer(tmp):
+    """source-llama with the in-memory word-level tokenizer saved beside it: GPTQModel and
+    auto-round load a tokenizer from the model's folder, and none may be downloaded."""
+    d = os.path.join(tmp, SOURCE)
+    shutil.copytree(os.path.join(OUT, SOURCE), d)
+    real.tiny_tokenizer().save_pretrained(d)
+    return d
+
+
+def finish(out):
+    """Leaves the checkpoint only: tokenizer files the producers copy from the source and
+    GPTQModel's per-run timing log would differ between runs or say nothing about the format."""
+    for pattern in ("tokenizer*.json", "special_tokens_map.json", "quant_log.csv",
+                    "chat_template.jinja"):
+        for f in glob.glob(os.path.join(out, pattern)):
+            os.remove(f)
+
+
+# --- GPTQModel ---------------------------------------------------------------------------------
+
+def run_gptqmodel(variant, src, **qc_args):
+    from gptqmodel import GPTQModel, QuantizeConfig
+    batches = real.calibration_batches()
+    calib = [{"input_ids": b, "attention_mask": torch.ones_like(b)} for b in batches]
+    # offload_to_disk would write a random temporary path into the config.
+    qc = QuantizeConfig(offload_to_disk=False, **qc_args)
+    model = GPTQModel.load(src, qc, device="cpu")
+    model.quantize(calib, batch_size=1)
+    out = os.path.join(OUT, variant)
+    model.save(out, max_shard_size=SHARD)
+    finish(out)
+    return out
+
+
+def gptq_decode(tensors, module, qc):
+    """GPTQModel's TorchLinear dequantize_weight over the saved tensors, float32 scales."""
+    from gptqmodel.nn_modules.qlinear import PackableQuantLinear
+    from gptqmodel.nn_modules.qlinear.torch import TorchLinear
+    from gptqmodel.utils.model import convert_gptq_v1_to_v2_format_module
+    qweight = tensors[module + ".qweight"]
+    scales = tensors[module + ".scales"]
+    bits = qc["bits"]
+    in_features = qweight.shape[0] * 32 // bits
+    out_features = scales.shape[1]
+    m = TorchLinear(bits=bits, group_size=qc["group_size"], sym=qc["sym"],
+                    desc_act=qc["desc_act"], in_features=in_features,
+                    out_features=out_features, bias=False, pack_dtype=torch.int32,
+                    register_buffers=True)
+    m.qweight.data = qweight.clone()
+    m.qzeros.data = tensors[module + ".qzeros"].clone()
+    m.g_idx.data = tensors[module + ".g_idx"].clone()
+    if qc.get("checkpoint_format", "gptq") == "gptq":
+        convert_gptq_v1_to_v2_format_module(m, bits=bits, pack_dtype=torch.int32)
+    m.scales = torch.nn.Parameter(scales.float(), requires_grad=False)
+    w = PackableQuantLinear.dequantize_weight(m)  # [in, out]
+    assert w.dtype == torch.float32, w.dtype
+    return w.t().contiguous()
+
+
+def awq_decode(tensors, module, qc):
+    """GPTQModel's AWQ GEMM dequantizer (AutoAWQ's unpack_awq / reverse_awq_order)."""
+    from gptqmodel.quantization.awq.utils.packing_utils import dequantize_gemm
+    w = dequantize_gemm(tensors[module + ".qweight"], tensors[module + ".qzeros"],
+                        tensors[module + ".scales"].float(), qc["bits"], qc["group_size"])
+    assert w.dtype == torch.float32, w.dtype
+    return w.t().contiguous()
+
+
+def packed_errors(out, decode):
+    qc = json.load(open(os.path.join(out, "config.json")))["quantization_config"]
+    tensors = real.load_dir(out)
+    modules = sorted(k[:-len(".qweight")] for k in tensors if k.endswith(".qweight"))
+    return {m: decode(tensors, m, qc) for m in modules}
+
+
+# --- The set -------------------------------------------------------------------------------------
+
+# (variant, how to make it, decoder, producer name, the producer's name for the scheme)
+GPTQMODEL = [
+    ("gptq-int4-sym", dict(bits=4, group_size=32, sym=True, desc_act=False), gptq_decode,
+     "GPTQ 4-bit sym, group 32"),
+    ("gptq-int4-asym", dict(bits=4, group_size=32, sym=False, desc_act=False), gptq_decode,
+     "GPTQ 4-bit asym, group 32"),
+    ("gptq-int4-desc-act", dict(bits=4, group_size=32, sym=True, desc_act=True,
+                                act_group_aware=False), gptq_decode,
+     "GPTQ 4-bit sym, group 32, desc_act"),
+]
+
+
+def main():
+    only = set(sys.argv[1:])
+    path = os.path.join(OUT, "expected.json")
+    doc = json.load(open(path))
+    expected = doc["variants"]
+    with tempfile.TemporaryDirectory() as tmp:
+        src = source_with_tokenizer(tmp)
+        for variant, args, decode, scheme in GPTQMODEL:
+            if only and variant not in only:
+                continue
+            shutil.rmtree(os.path.join(OUT, variant), ignore_errors=True)
+            out = run_gptqmodel(variant, src, **args)
+            figures = real.errors_f32(packed_errors(out, decode), os.path.join(OUT, SOURCE))
+            expected[variant] = {"producer": f"gptqmodel {version('gptqmodel')}",
+                                 "scheme": scheme, "source": SOURCE, "modules": figures}
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
