@@ -76,13 +76,16 @@ def finish(out):
 # --- GPTQModel ---------------------------------------------------------------------------------
 
 def run_gptqmodel(variant, src, **qc_args):
-    from gptqmodel import GPTQModel, QuantizeConfig
+    from gptqmodel import BACKEND, GPTQModel, QuantizeConfig
     batches = real.calibration_batches()
     calib = [{"input_ids": b, "attention_mask": torch.ones_like(b)} for b in batches]
     # offload_to_disk would write a random temporary path into the config.
     qc = QuantizeConfig(offload_to_disk=False, **qc_args)
     model = GPTQModel.load(src, qc, device="cpu")
-    model.quantize(calib, batch_size=1)
+    # AWQ GEMM packs through AWQ_GEMM (a CUDA kernel) unless told the portable torch one, which
+    # writes the same GEMM layout.
+    backend = BACKEND.AWQ_TORCH if qc_args.get("method") == "awq" else BACKEND.AUTO
+    model.quantize(calib, batch_size=1, backend=backend)
     out = os.path.join(OUT, variant)
     model.save(out, max_shard_size=SHARD)
     finish(out)
@@ -123,6 +126,35 @@ def awq_decode(tensors, module, qc):
     return w.t().contiguous()
 
 
+# --- auto-round ----------------------------------------------------------------------------------
+
+def run_auto_round(variant, src, fmt, **args):
+    from auto_round import AutoRound
+    from auto_round.compressors import shard_writer
+    from transformers import AutoModelForCausalLM
+    # auto-round's ShardWriter sizes shards from the model (1 GB at least) and takes no size from
+    # the caller; 200 KB shards like the other producers' put modules across files.
+    init = shard_writer.ShardWriter.__init__
+    if not getattr(init, "_fixture_shards", False):
+        def small_shards(self, model, bits, max_shard_size=None, safe_serialization=True):
+            init(self, model, bits, max_shard_size or SHARD, safe_serialization)
+        small_shards._fixture_shards = True
+        shard_writer.ShardWriter.__init__ = small_shards
+    shard_writer.ShardWriter.reset()
+    model = AutoModelForCausalLM.from_pretrained(src, dtype=torch.bfloat16)
+    # iters 0: round-to-nearest (auto-round's RTN mode), calibrated on the same random ids.
+    ar = AutoRound(model, real.tiny_tokenizer(), iters=0, device_map="cpu", nsamples=8,
+                   seqlen=32, dataset=real.calibration_batches(), **args)
+    tmp = tempfile.mkdtemp()
+    ar.quantize_and_save(tmp, format=fmt)
+    (written,) = glob.glob(os.path.join(tmp, "*", "config.json"))  # <model>-w4g32/
+    out = os.path.join(OUT, variant)
+    shutil.move(os.path.dirname(written), out)
+    shutil.rmtree(tmp)
+    finish(out)
+    return out
+
+
 def packed_errors(out, decode):
     qc = json.load(open(os.path.join(out, "config.json")))["quantization_config"]
     tensors = real.load_dir(out)
@@ -141,6 +173,16 @@ GPTQMODEL = [
     ("gptq-int4-desc-act", dict(bits=4, group_size=32, sym=True, desc_act=True,
                                 act_group_aware=False), gptq_decode,
      "GPTQ 4-bit sym, group 32, desc_act"),
+    ("awq-gemm", dict(method="awq", format="gemm", bits=4, group_size=32, sym=False),
+     awq_decode, "AWQ 4-bit GEMM, group 32"),
+]
+
+
+AUTO_ROUND = [
+    ("ar-gptq-int4-sym", "auto_gptq", dict(bits=4, group_size=32, sym=True), gptq_decode,
+     "auto_gptq, 4-bit sym, group 32"),
+    ("ar-awq-int4", "auto_awq", dict(bits=4, group_size=32, sym=False), awq_decode,
+     "auto_awq, 4-bit asym, group 32"),
 ]
 
 
@@ -150,6 +192,7 @@ def main():
     doc = json.load(open(path))
     expected = doc["variants"]
     with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)  # GPTQModel writes logs/ into the working directory
         src = source_with_tokenizer(tmp)
         for variant, args, decode, scheme in GPTQMODEL:
             if only and variant not in only:
@@ -158,6 +201,14 @@ def main():
             out = run_gptqmodel(variant, src, **args)
             figures = real.errors_f32(packed_errors(out, decode), os.path.join(OUT, SOURCE))
             expected[variant] = {"producer": f"gptqmodel {version('gptqmodel')}",
+                                 "scheme": scheme, "source": SOURCE, "modules": figures}
+        for variant, fmt, args, decode, scheme in AUTO_ROUND:
+            if only and variant not in only:
+                continue
+            shutil.rmtree(os.path.join(OUT, variant), ignore_errors=True)
+            out = run_auto_round(variant, src, fmt, **args)
+            figures = real.errors_f32(packed_errors(out, decode), os.path.join(OUT, SOURCE))
+            expected[variant] = {"producer": f"auto-round {version('auto-round')}",
                                  "scheme": scheme, "source": SOURCE, "modules": figures}
     with open(path, "w") as f:
         json.dump(doc, f, indent=1, sort_keys=True)

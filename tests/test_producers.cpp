@@ -1,6 +1,7 @@
 // Checkpoints written by the real producers (fixtures/producers, made by
-// scripts/make_real_fixtures.py with llmcompressor / compressed-tensors and NVIDIA modelopt on
-// tiny random-weight models): the scan must find nothing on their healthy output, and compare
+// scripts/make_real_fixtures.py with llmcompressor / compressed-tensors and NVIDIA modelopt, and
+// by scripts/make_oracle_producers.py with GPTQModel, auto-round, transformers + bitsandbytes and
+// AMD Quark, on tiny random-weight models): the scan must find nothing on their healthy output, and compare
 // must measure the errors the producers' own dequantizers measured (expected.json). No torch here:
 // the tests read the committed files.
 #include <doctest/doctest.h>
@@ -118,6 +119,9 @@ TEST_CASE("producers: the fixture set covers the formats, and modules straddle s
       {"gptq-int4-sym", "GPTQ 4-bit sym, group 32"},
       {"gptq-int4-asym", "GPTQ 4-bit asym, group 32"},
       {"gptq-int4-desc-act", "GPTQ 4-bit sym, group 32, desc_act"},
+      {"awq-gemm", "AWQ 4-bit GEMM, group 32"},
+      {"ar-gptq-int4-sym", "auto_gptq, 4-bit sym, group 32"},
+      {"ar-awq-int4", "auto_awq, 4-bit asym, group 32"},
   };
   for (const auto& [variant, scheme] : required) {
     CAPTURE(variant);
@@ -166,7 +170,7 @@ TEST_CASE("producers: compare agrees with each producer's own dequantizer") {
     check_agreement(variant, entry);
     ++checked;
   }
-  CHECK(checked == 13);
+  CHECK(checked == 16);
 }
 
 // issue 10 item 11: compare used to read an NVFP4 global scale through the weight's shard, so a
