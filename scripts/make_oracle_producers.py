@@ -155,6 +155,44 @@ def run_auto_round(variant, src, fmt, **args):
     return out
 
 
+# --- transformers + bitsandbytes ------------------------------------------------------------------
+
+def run_bnb(variant, src, **bnb_args):
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+    qc = BitsAndBytesConfig(bnb_4bit_compute_dtype=torch.bfloat16, **bnb_args)
+    model = AutoModelForCausalLM.from_pretrained(src, dtype=torch.bfloat16,
+                                                 quantization_config=qc, device_map="cpu")
+    out = os.path.join(OUT, variant)
+    model.save_pretrained(out, max_shard_size=SHARD)
+    finish(out)
+    return out
+
+
+def bnb_errors(out):
+    import bitsandbytes.functional as F
+    from bitsandbytes.backends.default.ops import _dequantize_4bit_compute
+    from bitsandbytes.backends.utils import _get_4bit_code
+    tensors = real.load_dir(out)
+    decoded = {}
+    for module in sorted(k[:-len(".SCB")] for k in tensors if k.endswith(".SCB")):
+        decoded[module] = F.int8_vectorwise_dequant(tensors[module + ".weight"],
+                                                    tensors[module + ".SCB"])
+    for module in sorted(k[:-len(".weight.absmax")] for k in tensors
+                         if k.endswith(".weight.absmax")):
+        stats = {k[len(module) + 1:]: v for k, v in tensors.items()
+                 if k.startswith(module + ".weight.")}
+        state = F.QuantState.from_dict(stats, device=torch.device("cpu"))
+        absmax = state.absmax
+        if state.nested:
+            absmax = F.dequantize_blockwise(state.absmax, state.state2) + state.offset
+        # The flat decode of the CUDA kernel; make_bnb_fixtures.py says why not the CPU one.
+        decoded[module] = _dequantize_4bit_compute(
+            tensors[module + ".weight"].reshape(-1), absmax.float(),
+            _get_4bit_code(state.quant_type, "cpu"), state.blocksize, tuple(state.shape),
+            torch.float32)
+    return decoded
+
+
 def packed_errors(out, decode):
     qc = json.load(open(os.path.join(out, "config.json")))["quantization_config"]
     tensors = real.load_dir(out)
@@ -186,6 +224,15 @@ AUTO_ROUND = [
 ]
 
 
+BNB = [
+    ("bnb-nf4", dict(load_in_4bit=True, bnb_4bit_quant_type="nf4"), "load_in_4bit nf4"),
+    ("bnb-nf4-double", dict(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                            bnb_4bit_use_double_quant=True), "load_in_4bit nf4, double quant"),
+    ("bnb-fp4", dict(load_in_4bit=True, bnb_4bit_quant_type="fp4"), "load_in_4bit fp4"),
+    ("bnb-int8", dict(load_in_8bit=True), "load_in_8bit"),
+]
+
+
 def main():
     only = set(sys.argv[1:])
     path = os.path.join(OUT, "expected.json")
@@ -209,6 +256,15 @@ def main():
             out = run_auto_round(variant, src, fmt, **args)
             figures = real.errors_f32(packed_errors(out, decode), os.path.join(OUT, SOURCE))
             expected[variant] = {"producer": f"auto-round {version('auto-round')}",
+                                 "scheme": scheme, "source": SOURCE, "modules": figures}
+        for variant, args, scheme in BNB:
+            if only and variant not in only:
+                continue
+            shutil.rmtree(os.path.join(OUT, variant), ignore_errors=True)
+            out = run_bnb(variant, src, **args)
+            figures = real.errors_f32(bnb_errors(out), os.path.join(OUT, SOURCE))
+            expected[variant] = {"producer": f"transformers {version('transformers')}, "
+                                             f"bitsandbytes {version('bitsandbytes')}",
                                  "scheme": scheme, "source": SOURCE, "modules": figures}
     with open(path, "w") as f:
         json.dump(doc, f, indent=1, sort_keys=True)

@@ -122,6 +122,10 @@ TEST_CASE("producers: the fixture set covers the formats, and modules straddle s
       {"awq-gemm", "AWQ 4-bit GEMM, group 32"},
       {"ar-gptq-int4-sym", "auto_gptq, 4-bit sym, group 32"},
       {"ar-awq-int4", "auto_awq, 4-bit asym, group 32"},
+      {"bnb-nf4", "load_in_4bit nf4"},
+      {"bnb-nf4-double", "load_in_4bit nf4, double quant"},
+      {"bnb-fp4", "load_in_4bit fp4"},
+      {"bnb-int8", "load_in_8bit"},
   };
   for (const auto& [variant, scheme] : required) {
     CAPTURE(variant);
@@ -170,7 +174,7 @@ TEST_CASE("producers: compare agrees with each producer's own dequantizer") {
     check_agreement(variant, entry);
     ++checked;
   }
-  CHECK(checked == 16);
+  CHECK(checked == 20);
 }
 
 // issue 10 item 11: compare used to read an NVFP4 global scale through the weight's shard, so a
