@@ -193,6 +193,44 @@ def bnb_errors(out):
     return decoded
 
 
+# --- AMD Quark -------------------------------------------------------------------------------------
+
+def run_quark(variant, src, scheme):
+    from quark.torch import LLMTemplate, ModelQuantizer, export_safetensors
+    from transformers import AutoModelForCausalLM
+    model = AutoModelForCausalLM.from_pretrained(src, dtype=torch.bfloat16)
+    cfg = LLMTemplate.get("llama").get_config(scheme=scheme, exclude_layers=["lm_head"])
+    model = ModelQuantizer(cfg).quantize_model(model, real.calibration_batches())
+    out = os.path.join(OUT, variant)
+    # export_safetensors ends in the model's save_pretrained with its default shard size;
+    # 200 KB shards like the other producers' put modules across files.
+    cls = type(model)
+    save = cls.save_pretrained
+    cls.save_pretrained = lambda self, d, **kw: save(self, d, max_shard_size=SHARD, **kw)
+    try:
+        export_safetensors(model, out, custom_mode="quark")
+    finally:
+        cls.save_pretrained = save
+    finish(out)
+    return out
+
+
+def quark_errors(out):
+    """Quark's own import of its export (export/api.py import_model_from_safetensors): each
+    QParamsLinear's weight quantizer turns the stored weight back into float32
+    (_get_qweight: FP8 codes x scale, MXFP4 nibbles x 2^(e8m0 - 127))."""
+    from quark.torch import import_model_from_safetensors
+    from quark.torch.export.nn.modules.qparamslinear import QParamsLinear
+    model = import_model_from_safetensors(None, out, device="cpu")
+    decoded = {}
+    for name, m in model.named_modules():
+        if isinstance(m, QParamsLinear):
+            w = m._get_qweight(m.weight)
+            assert w.dtype == torch.float32, (name, w.dtype)
+            decoded[name] = w.detach().clone()
+    return decoded
+
+
 def packed_errors(out, decode):
     qc = json.load(open(os.path.join(out, "config.json")))["quantization_config"]
     tensors = real.load_dir(out)
@@ -233,6 +271,12 @@ BNB = [
 ]
 
 
+QUARK = [
+    ("quark-fp8", "fp8", "fp8 (per-tensor weight and static input scales)"),
+    ("quark-mxfp4", "mxfp4", "mxfp4 (OCP MX, weights and dynamic inputs)"),
+]
+
+
 def main():
     only = set(sys.argv[1:])
     path = os.path.join(OUT, "expected.json")
@@ -266,6 +310,14 @@ def main():
             expected[variant] = {"producer": f"transformers {version('transformers')}, "
                                              f"bitsandbytes {version('bitsandbytes')}",
                                  "scheme": scheme, "source": SOURCE, "modules": figures}
+        for variant, scheme, description in QUARK:
+            if only and variant not in only:
+                continue
+            shutil.rmtree(os.path.join(OUT, variant), ignore_errors=True)
+            out = run_quark(variant, src, scheme)
+            figures = real.errors_f32(quark_errors(out), os.path.join(OUT, SOURCE))
+            expected[variant] = {"producer": f"amd-quark {version('amd-quark')}",
+                                 "scheme": description, "source": SOURCE, "modules": figures}
     with open(path, "w") as f:
         json.dump(doc, f, indent=1, sort_keys=True)
         f.write("\n")

@@ -126,6 +126,8 @@ TEST_CASE("producers: the fixture set covers the formats, and modules straddle s
       {"bnb-nf4-double", "load_in_4bit nf4, double quant"},
       {"bnb-fp4", "load_in_4bit fp4"},
       {"bnb-int8", "load_in_8bit"},
+      {"quark-fp8", "fp8 (per-tensor weight and static input scales)"},
+      {"quark-mxfp4", "mxfp4 (OCP MX, weights and dynamic inputs)"},
   };
   for (const auto& [variant, scheme] : required) {
     CAPTURE(variant);
@@ -174,7 +176,7 @@ TEST_CASE("producers: compare agrees with each producer's own dequantizer") {
     check_agreement(variant, entry);
     ++checked;
   }
-  CHECK(checked == 20);
+  CHECK(checked == 22);
 }
 
 // issue 10 item 11: compare used to read an NVFP4 global scale through the weight's shard, so a
