@@ -10,7 +10,9 @@ GPTQ 4-bit sym / asym / desc_act and AWQ GEMM checkpoints into fixtures/producer
 GPTQModel's own dequantizers (scripts/make_oracle_producers.py). This numpy oracle stays for what
 those runs do not cover: 2 / 3 / 8 bits, gptq_v2 zeros, group_size -1, AWQ GEMV, a
 quantize_config.json-only declaration, compressed-tensors actorder and the flipped-convention
-defect.
+defect. scripts/check_gptq_awq_oracle.py decodes its GPTQ and AWQ GEMM variants with GPTQModel's
+own dequantizers and requires its figures to 1e-9 (they agree to 2.9e-16; GEMV and actorder are
+not GPTQModel CPU formats).
 - packing: GPTQModel gptqmodel/nn_modules/qlinear/__init__.py pack_block (qweight down the input
   dimension, qzeros along the row; AutoGPTQ's v1 stores zero - 1), AutoAWQ
   awq/modules/linear/gemm.py and gemv.py from_linear (order_map [0, 2, 4, 6, 1, 3, 5, 7] / plain,
