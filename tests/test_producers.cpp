@@ -119,6 +119,10 @@ TEST_CASE("producers: the fixture set covers the formats, and modules straddle s
       {"gptq-int4-sym", "GPTQ 4-bit sym, group 32"},
       {"gptq-int4-asym", "GPTQ 4-bit asym, group 32"},
       {"gptq-int4-desc-act", "GPTQ 4-bit sym, group 32, desc_act"},
+      {"gptq-int4-asym-v2", "GPTQ 4-bit asym, group 32, gptq_v2 zeros"},
+      {"gptq-int2-sym", "GPTQ 2-bit sym, group 32"},
+      {"gptq-int3-sym", "GPTQ 3-bit sym, group 32"},
+      {"gptq-int8-sym", "GPTQ 8-bit sym, group 64"},
       {"awq-gemm", "AWQ 4-bit GEMM, group 32"},
       {"ar-gptq-int4-sym", "auto_gptq, 4-bit sym, group 32"},
       {"ar-awq-int4", "auto_awq, 4-bit asym, group 32"},
@@ -176,7 +180,7 @@ TEST_CASE("producers: compare agrees with each producer's own dequantizer") {
     check_agreement(variant, entry);
     ++checked;
   }
-  CHECK(checked == 22);
+  CHECK(checked == 26);
 }
 
 // issue 10 item 11: compare used to read an NVFP4 global scale through the weight's shard, so a
