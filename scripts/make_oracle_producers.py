@@ -12,21 +12,22 @@ producer's own dequantizer in expected.json (rows of the other variants are kept
   convert_gptq_v1_to_v2_format_module, what its loader does); AWQ through its
   quantization/awq/utils/packing_utils.py dequantize_gemm.
 - auto-round (auto_gptq / auto_awq exports): AutoRound quantizes (RTN, iters 0) and
-  save_quantized writes the packing; decoded by the same GPTQModel code (the loader both
-  formats name).
+  save_quantized writes the packing; decoded by the same GPTQModel code (transformers loads
+  both exports, quant_method gptq / awq, through GPTQModel).
 - transformers + bitsandbytes: from_pretrained with a BitsAndBytesConfig on the CPU, then
   save_pretrained. Decoder: QuantState.from_dict over each module's weight.* entries and the
   library's flat 4-bit decode (see make_bnb_fixtures.py for why not the native CPU kernel);
   int8_vectorwise_dequant for LLM.int8.
-- AMD Quark: ModelQuantizer.quantize_model + export_safetensors. Decoder: Quark's own
-  dequantizers (see quark_errors).
+- AMD Quark: LLMTemplate config, ModelQuantizer.quantize_model + export_safetensors. Decoder:
+  Quark's own import of the export (import_model_from_safetensors; each QParamsLinear's weight
+  quantizer, see quark_errors).
 
 Scales are handed to each decoder in float32 (GPTQModel and bitsandbytes would round their
 products to the scales' or the state's 16-bit dtype); the arithmetic is the producer's own.
 Figures are float32 norms (rel_error) and float64 norms of the same float32 values
 (rel_error_f64), as make_real_fixtures.py computes them.
 
-Regenerate (a few minutes on 2 cores):
+Regenerate (about two minutes on 2 cores; byte-identical output):
     "$(scripts/setup-oracles-venv.sh)" scripts/make_oracle_producers.py [VARIANT ...]
 """
 import glob
