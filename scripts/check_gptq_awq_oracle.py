@@ -6,7 +6,9 @@ conversion where the checkpoint declares v1) or its AWQ dequantize_gemm, exactly
 scripts/make_oracle_producers.py does for the real producers' output, and the relative error
 (float64 norms of the float32 values) and the largest absolute error must equal the numpy
 oracle's expected.json to 1e-9. Not covered, said so in the output: AWQ GEMV (GPTQModel decodes
-it only in a CUDA kernel) and compressed-tensors actorder (not a GPTQModel format).
+it only in a CUDA kernel) and compressed-tensors actorder (not a GPTQModel format; and
+compressed-tensors 0.19 itself refuses its `actorder: "group"` config: "actorder='group' has been
+removed", so its own decompress cannot check it either).
 
 Run: "$(scripts/setup-oracles-venv.sh)" scripts/check_gptq_awq_oracle.py   (exit 1 on a mismatch)
 """
