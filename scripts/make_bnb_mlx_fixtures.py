@@ -1,18 +1,15 @@
 #!/usr/bin/env python3
-"""Writes the bitsandbytes and MLX compare fixtures (fixtures/compare/bnb-*, mlx-*) from the BF16
-source in fixtures/compare/source, and fixtures/compare/expected-bnb-mlx.json: every module's
-relative and maximum absolute error, computed here by dequantizers that share no code with
-src/compare/.
+"""Writes the MLX compare fixtures (fixtures/compare/mlx-*) from the BF16 source in
+fixtures/compare/source, their rows of fixtures/compare/expected-bnb-mlx.json (every module's
+relative and maximum absolute error, computed by the producer, sharing no code with
+src/compare/), and the bitsandbytes / MLX scan specs (fixtures/specs).
 
 - MLX: the producer itself (mlx[cpu] from PyPI): mx.quantize writes the weights, scales and
   biases, and mx.dequantize (with float32 scales and biases) is the oracle's decoder.
-- bitsandbytes: its PyPI wheels need torch, which this environment cannot install, so the
-  quantizer and the decoder follow bitsandbytes' own CPU code in numpy, read afresh:
-  backends/default/ops.py (quantize_4bit, dequantize_4bit, quantize_blockwise,
-  dequantize_blockwise, int8_vectorwise_quant), functional.py (get_4bit_type,
-  create_dynamic_map, quantize_4bit's double quantization, QuantState.as_dict(packed=True)),
-  utils.py pack_dict_to_tensor and nn/modules.py (Linear4bit / Linear8bitLt
-  _save_to_state_dict: the weight.* and SCB / weight_format names).
+- bitsandbytes: the compare fixtures bnb-* and their rows are written by bitsandbytes itself
+  (scripts/make_bnb_fixtures.py, in the torch venv of scripts/setup-oracles-venv.sh); this
+  script keeps those rows and only writes the bnb specs' tensors (the NF4 / FP4 code tables of
+  functional.py get_4bit_type, the quant_state JSON of QuantState.as_dict(packed=True)).
 
 Run: "$(scripts/setup-bnb-mlx-venv.sh)" scripts/make_bnb_mlx_fixtures.py
 """
@@ -22,7 +19,6 @@ import shutil
 
 import mlx.core as mx
 import numpy as np
-from safetensors.numpy import save_file
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(ROOT, "fixtures", "compare")
@@ -42,7 +38,6 @@ for l in range(LAYERS):
         MODULES[f"{p}mlp.experts.{e}.gate_proj"] = gu[:INTER]
         MODULES[f"{p}mlp.experts.{e}.up_proj"] = gu[INTER:]
         MODULES[f"{p}mlp.experts.{e}.down_proj"] = SOURCE[p + "mlp.experts.down_proj"][e]
-UNQUANTIZED = ["model.embed_tokens.weight", "lm_head.weight", "model.norm.weight"]
 
 
 def f32(a):
@@ -64,113 +59,7 @@ NF4 = np.array([-1.0, -0.6961928009986877, -0.5250730514526367, -0.3949174880981
 # get_4bit_type("fp4"): the stored quant_map and the CUDA kernels' values.
 FP4 = (np.array([0, 0.0625, 8.0, 12.0, 4.0, 6.0, 2.0, 3.0, -0.0, -0.0625, -8.0, -12.0, -4.0, -6.0,
                  -2.0, -3.0], dtype=np.float32) / np.float32(12.0)).astype(np.float32)
-# backends/utils.py _FP4_QUANT_TABLE: the CPU quantizer's (rounded) table.
-FP4_CPU = np.array([0.0, 0.0052, 0.6667, 1.0, 0.3333, 0.5, 0.1667, 0.25, 0.0, -0.0052, -0.6667,
-                    -1.0, -0.3333, -0.5, -0.1667, -0.25], dtype=np.float32)
 CODES = {"nf4": NF4, "fp4": FP4}
-
-
-def dynamic_map():
-    """functional.py create_dynamic_map(signed=True, max_exponent_bits=7, total_bits=8)."""
-    data = []
-    non_sign_bits, max_exp = 7, 7
-    for i in range(max_exp):
-        fraction_items = int(2 ** (i + non_sign_bits - max_exp) + 1)
-        boundaries = np.linspace(0.1, 1, fraction_items, dtype=np.float32)
-        means = (boundaries[:-1] + boundaries[1:]) / np.float32(2.0)
-        data += ((10 ** (-(max_exp - 1) + i)) * means).tolist()
-        data += (-(10 ** (-(max_exp - 1) + i)) * means).tolist()
-    data += [0, 1.0]
-    data += [0] * (256 - len(data))
-    return np.array(sorted(data), dtype=np.float32)
-
-
-def blockwise_absmax(a, blocksize):
-    n = a.size
-    pad = (-n) % blocksize
-    blocks = np.pad(np.abs(a), (0, pad)).reshape(-1, blocksize)
-    return blocks.max(axis=1).astype(np.float32)
-
-
-def nearest(scaled, code):
-    return np.argmin(np.abs(scaled[:, None] - code[None, :]), axis=1).astype(np.uint8)
-
-
-def quantize_4bit(w, blocksize, quant_type):
-    a = f32(w).reshape(-1)
-    absmax = blockwise_absmax(a, blocksize)
-    scale = (np.float32(1.0) / absmax).astype(np.float32)
-    scaled = np.clip(a * np.repeat(scale, blocksize)[: a.size], -1, 1).astype(np.float32)
-    q = nearest(scaled, NF4 if quant_type == "nf4" else FP4_CPU)
-    if q.size % 2:
-        q = np.append(q, np.uint8(0))
-    packed = (q[::2] << 4) | q[1::2]
-    return packed.reshape(-1, 1), absmax
-
-
-def quantize_blockwise(a, code, blocksize=256):
-    absmax = blockwise_absmax(a, blocksize)
-    scale = (np.float32(1.0) / absmax).astype(np.float32)
-    scaled = np.clip(a * np.repeat(scale, blocksize)[: a.size], -1, 1).astype(np.float32)
-    return nearest(scaled, code), absmax
-
-
-def bnb_4bit(name, w, quant_type, double, state_type=None, blocksize=64):
-    """Linear4bit's state dict entries for one module; state_type overrides the quant_type the
-    state declares (the broken fixture)."""
-    packed, absmax = quantize_4bit(w, blocksize, quant_type)
-    state = {"quant_type": state_type or quant_type, "blocksize": blocksize, "dtype": "bfloat16",
-             "shape": list(w.shape)}
-    t = {f"{name}.weight": packed, f"{name}.weight.quant_map": CODES[quant_type]}
-    if double:
-        offset = np.float32(absmax.mean())
-        code = dynamic_map()
-        qabs, nested = quantize_blockwise((absmax - offset).astype(np.float32), code)
-        t[f"{name}.weight.absmax"] = qabs
-        t[f"{name}.weight.nested_absmax"] = nested
-        t[f"{name}.weight.nested_quant_map"] = code
-        state.update({"nested_blocksize": 256, "nested_dtype": "float32",
-                      "nested_offset": float(offset)})
-    else:
-        t[f"{name}.weight.absmax"] = absmax
-    key = f"{name}.weight.quant_state.bitsandbytes__{state['quant_type']}"
-    t[key] = np.frombuffer(json.dumps(state).encode("utf-8"), dtype=np.uint8).copy()
-    return t
-
-
-def dequant_4bit(t, name):
-    """dequantize_4bit as the kernels compute it, float32, from the stored tensors only."""
-    key = [k for k in t if k.startswith(f"{name}.weight.quant_state.")][0]
-    state = json.loads(bytes(t[key]).decode("utf-8"))
-    code = CODES[state["quant_type"]]
-    packed = t[f"{name}.weight"].reshape(-1)
-    q = np.empty(packed.size * 2, dtype=np.uint8)
-    q[0::2] = packed >> 4
-    q[1::2] = packed & 0x0F
-    n = int(np.prod(state["shape"]))
-    absmax = t[f"{name}.weight.absmax"]
-    if "nested_offset" in state:
-        nested = t[f"{name}.weight.nested_absmax"]
-        ncode = t[f"{name}.weight.nested_quant_map"]
-        idx = np.arange(absmax.size) // state["nested_blocksize"]
-        absmax = ((ncode[absmax] * nested[idx]).astype(np.float32) +
-                  np.float32(state["nested_offset"])).astype(np.float32)
-    scales = absmax[np.arange(n) // state["blocksize"]]
-    return (code[q[:n]] * scales).astype(np.float32).reshape(state["shape"])
-
-
-def bnb_8bit(name, w):
-    """Int8Params: the weight cast to float16, then int8_vectorwise_quant."""
-    a = f32(w).astype(np.float16).astype(np.float32)
-    row = np.abs(a).max(axis=1).astype(np.float32)
-    q = np.rint(a * (np.float32(127.0) / row)[:, None]).astype(np.int8)
-    return {f"{name}.weight": q, f"{name}.SCB": row, f"{name}.weight_format": np.array(0, dtype=np.uint8)}
-
-
-def dequant_8bit(t, name):
-    q, scb = t[f"{name}.weight"], t[f"{name}.SCB"]
-    return ((q.astype(np.float32) * scb[:, None]).astype(np.float32) *
-            np.float32(7.874015718698502e-3)).astype(np.float32)
 
 
 def bnb_config(four, quant_type="nf4", double=False):
@@ -181,23 +70,6 @@ def bnb_config(four, quant_type="nf4", double=False):
           "llm_int8_has_fp16_weight": False, "llm_int8_skip_modules": None,
           "llm_int8_threshold": 6.0}
     return {**BASE_CONFIG, "quantization_config": qc}
-
-
-def unquantized_numpy():
-    return {k: np.array(SOURCE[k].view(mx.uint16)).view(np.uint16) for k in UNQUANTIZED}
-
-
-def write_bnb(variant, tensors, config):
-    d = os.path.join(OUT, variant)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    # BF16 source tensors pass through as raw uint16 bits; safetensors.numpy has no bfloat16, so
-    # they are written with mx (below) and the rest with numpy into the same file via mx.
-    arrays = {k: mx.array(v) for k, v in tensors.items()}
-    for k in UNQUANTIZED:
-        arrays[k] = SOURCE[k]
-    mx.save_safetensors(os.path.join(d, "model.safetensors"), arrays, metadata={"format": "pt"})
-    json.dump(config, open(os.path.join(d, "config.json"), "w"), indent=1)
 
 
 # --- MLX ----------------------------------------------------------------------------------------
@@ -239,29 +111,9 @@ def mlx_variant(variant, bits, group, overrides=None, broken=None):
 
 
 def main():
-    expected = {}
-
-    def bnb4(variant, quant_type, double, broken_modules=()):
-        tensors = {}
-        for name, w in MODULES.items():
-            state_type = ("fp4" if quant_type == "nf4" else "nf4") if name in broken_modules else None
-            tensors.update(bnb_4bit(name, w, quant_type, double, state_type))
-        write_bnb(variant, tensors, bnb_config(True, quant_type, double))
-        expected[variant] = {"source": "source", "modules": {
-            n: errors(dequant_4bit(tensors, n), w) for n, w in MODULES.items()}}
-
-    bnb4("bnb-nf4", "nf4", False)
-    bnb4("bnb-fp4", "fp4", False)
-    bnb4("bnb-nf4-double", "nf4", True)
-    # The defect: NF4 codes whose quant state declares fp4 (the kernels decode with the FP4 code).
-    bnb4("bnb-nf4-broken", "nf4", False, broken_modules=("model.layers.0.self_attn.q_proj",))
-    tensors = {}
-    for name, w in MODULES.items():
-        tensors.update(bnb_8bit(name, w))
-    write_bnb("bnb-int8", tensors, bnb_config(False))
-    expected["bnb-int8"] = {"source": "source", "modules": {
-        n: errors(dequant_8bit(tensors, n), w) for n, w in MODULES.items()}}
-
+    # The bitsandbytes rows are written by scripts/make_bnb_fixtures.py (bitsandbytes itself).
+    path = os.path.join(OUT, "expected-bnb-mlx.json")
+    expected = {k: v for k, v in json.load(open(path)).items() if k.startswith("bnb-")}
     for variant, args in {
         "mlx-4bit": (4, 64, None, None),
         "mlx-3bit": (3, 32, None, None),
@@ -277,7 +129,7 @@ def main():
         expected[variant] = {"source": "source",
                              "modules": mlx_variant(variant, bits, group, overrides, broken)}
 
-    with open(os.path.join(OUT, "expected-bnb-mlx.json"), "w") as f:
+    with open(path, "w") as f:
         json.dump(expected, f, indent=1, sort_keys=True)
         f.write("\n")
     for variant, entry in expected.items():

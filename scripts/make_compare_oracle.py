@@ -2,7 +2,12 @@
 """Writes fixtures/compare/: a small BF16 source checkpoint, quantized copies of it in each format
 `ckptdoctor compare` decodes, one deliberately broken copy, and expected.json: the relative and
 maximum absolute error of every module, computed here by an independent dequantizer (numpy and
-ml_dtypes, FORMATS.md §11 read afresh) that shares no code with src/compare/.
+ml_dtypes, FORMATS.md §11 read afresh) that shares no code with src/compare/. The producers'
+own output for the formats that install on the CPU (AMD Quark fp8 / MXFP4, bitsandbytes, GPTQ /
+AWQ through GPTQModel and auto-round, compressed-tensors, modelopt) is in fixtures/producers/,
+measured by their own dequantizers (make_real_fixtures.py, make_oracle_producers.py), and
+scripts/check_quark_oracle.py decodes this script's quark-* variants with Quark's own kernels
+(agreement to 1.3e-15).
 
 Run with the project venv: .venv/bin/python scripts/make_compare_oracle.py
 """

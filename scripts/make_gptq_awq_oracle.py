@@ -3,9 +3,16 @@
 actorder copies of it, and expected.json with every module's relative and maximum absolute error
 computed by an independent dequantizer in numpy that shares no code with src/compare/.
 
-The producers themselves (GPTQModel, AutoAWQ) need torch, which this machine's package index does
-not serve for CPU; so both the packing and the dequantization follow their source, cited per
-function (GPTQModel f4c327a, AutoAWQ 88e4c76, compressed-tensors 0.19):
+The packing and the dequantization follow the producers' source, cited per function (GPTQModel
+f4c327a, AutoAWQ 88e4c76, compressed-tensors 0.19). This was written when torch was thought not
+to install here; it does (CPU wheels from PyPI), and GPTQModel and auto-round themselves now write
+GPTQ 4-bit sym / asym / desc_act and AWQ GEMM checkpoints into fixtures/producers/, measured by
+GPTQModel's own dequantizers (scripts/make_oracle_producers.py). This numpy oracle stays for what
+those runs do not cover: 2 / 3 / 8 bits, gptq_v2 zeros, group_size -1, AWQ GEMV, a
+quantize_config.json-only declaration, compressed-tensors actorder and the flipped-convention
+defect. scripts/check_gptq_awq_oracle.py decodes its GPTQ and AWQ GEMM variants with GPTQModel's
+own dequantizers and requires its figures to 1e-9 (they agree to 2.9e-16; GEMV and actorder are
+not GPTQModel CPU formats).
 - packing: GPTQModel gptqmodel/nn_modules/qlinear/__init__.py pack_block (qweight down the input
   dimension, qzeros along the row; AutoGPTQ's v1 stores zero - 1), AutoAWQ
   awq/modules/linear/gemm.py and gemv.py from_linear (order_map [0, 2, 4, 6, 1, 3, 5, 7] / plain,

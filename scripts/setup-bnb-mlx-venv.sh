@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Creates the venv scripts/make_bnb_mlx_fixtures.py runs in: mlx with its Linux CPU backend
 # (mlx[cpu]) and numpy / safetensors, at the versions pinned in requirements-bnb-mlx.txt (small:
-# no torch). Needed only to regenerate fixtures/compare/bnb-*, mlx-* and the bnb / mlx specs;
-# the tests read the committed files.
+# no torch). Needed only to regenerate fixtures/compare/mlx-* and the bnb / mlx specs (bnb-* come
+# from scripts/make_bnb_fixtures.py, see setup-oracles-venv.sh); the tests read the committed files.
 # Usage: scripts/setup-bnb-mlx-venv.sh   (prints the venv's python path)
 # CKPTDOCTOR_BNB_MLX_VENV overrides where it goes (default /work/venv-bnb).
 set -euo pipefail

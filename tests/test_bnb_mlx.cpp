@@ -1,6 +1,7 @@
 // bitsandbytes and MLX: declarations, the quant-state parser, the module table's names, and
-// compare against the oracle of scripts/make_bnb_mlx_fixtures.py (MLX: mlx itself; bitsandbytes:
-// numpy following its CPU code), fixtures/compare/expected-bnb-mlx.json.
+// compare against the producers' own figures, fixtures/compare/expected-bnb-mlx.json (MLX: mlx
+// itself, scripts/make_bnb_mlx_fixtures.py; bitsandbytes: bitsandbytes itself on the CPU,
+// scripts/make_bnb_fixtures.py).
 #include <doctest/doctest.h>
 
 #include <fstream>
@@ -61,7 +62,7 @@ ckd::QuantScheme real_scheme(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("bitsandbytes and MLX compare: errors equal the producers' / numpy oracle's") {
+TEST_CASE("bitsandbytes and MLX compare: errors equal the producers' own") {
   json expected = expected_errors();
   REQUIRE_FALSE(expected.empty());
   for (const auto& [variant, entry] : expected.items()) {

@@ -1,6 +1,7 @@
 // Checkpoints written by the real producers (fixtures/producers, made by
-// scripts/make_real_fixtures.py with llmcompressor / compressed-tensors and NVIDIA modelopt on
-// tiny random-weight models): the scan must find nothing on their healthy output, and compare
+// scripts/make_real_fixtures.py with llmcompressor / compressed-tensors and NVIDIA modelopt, and
+// by scripts/make_oracle_producers.py with GPTQModel, auto-round, transformers + bitsandbytes and
+// AMD Quark, on tiny random-weight models): the scan must find nothing on their healthy output, and compare
 // must measure the errors the producers' own dequantizers measured (expected.json). No torch here:
 // the tests read the committed files.
 #include <doctest/doctest.h>
@@ -117,6 +118,23 @@ TEST_CASE("producers: the fixture set covers the formats, and modules straddle s
       // compressed-tensors 0.14.0.1 (scripts/make_sparse24_fixtures.py).
       {"ct-sparse24", "sparse-24-bitmask"},
       {"ct-sparse24-fp8", "sparse-24-bitmask + FP8_DYNAMIC"},
+      // scripts/make_oracle_producers.py
+      {"gptq-int4-sym", "GPTQ 4-bit sym, group 32"},
+      {"gptq-int4-asym", "GPTQ 4-bit asym, group 32"},
+      {"gptq-int4-desc-act", "GPTQ 4-bit sym, group 32, desc_act"},
+      {"gptq-int4-asym-v2", "GPTQ 4-bit asym, group 32, gptq_v2 zeros"},
+      {"gptq-int2-sym", "GPTQ 2-bit sym, group 32"},
+      {"gptq-int3-sym", "GPTQ 3-bit sym, group 32"},
+      {"gptq-int8-sym", "GPTQ 8-bit sym, group 64"},
+      {"awq-gemm", "AWQ 4-bit GEMM, group 32"},
+      {"ar-gptq-int4-sym", "auto_gptq, 4-bit sym, group 32"},
+      {"ar-awq-int4", "auto_awq, 4-bit asym, group 32"},
+      {"bnb-nf4", "load_in_4bit nf4"},
+      {"bnb-nf4-double", "load_in_4bit nf4, double quant"},
+      {"bnb-fp4", "load_in_4bit fp4"},
+      {"bnb-int8", "load_in_8bit"},
+      {"quark-fp8", "fp8 (per-tensor weight and static input scales)"},
+      {"quark-mxfp4", "mxfp4 (OCP MX, weights and dynamic inputs)"},
   };
   for (const auto& [variant, scheme] : required) {
     CAPTURE(variant);
@@ -165,7 +183,7 @@ TEST_CASE("producers: compare agrees with each producer's own dequantizer") {
     check_agreement(variant, entry);
     ++checked;
   }
-  CHECK(checked == 12);
+  CHECK(checked == 28);
 }
 
 // issue 10 item 11: compare used to read an NVFP4 global scale through the weight's shard, so a

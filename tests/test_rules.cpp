@@ -3,6 +3,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -115,4 +118,66 @@ TEST_CASE("index-total-size: the block padding huggingface_hub counts is accepte
   index["metadata"]["total_size"] = healthy - 32768;  // exactly the tensor bytes
   std::ofstream(path) << index.dump();
   CHECK(count() == 0);
+}
+
+TEST_CASE("index-total-size: GPTQModel's total_size (the shard files, headers included) is accepted") {
+  // fixtures/producers/gptq-int4-sym, saved by GPTQModel: total_size is the two files' sizes.
+  ckd_test::TempDir tmp;
+  std::string dir = tmp.path() + "/ck";
+  std::filesystem::copy(std::string(CKD_SOURCE_DIR) + "/fixtures/producers/gptq-int4-sym", dir);
+  auto count = [&] {
+    size_t n = 0;
+    for (const auto& f : ckd_test::scan_all_rules(dir).findings) n += f.name == "index-total-size";
+    return n;
+  };
+  std::string path = dir + "/model.safetensors.index.json";
+  nlohmann::json index = nlohmann::json::parse(std::ifstream(path));
+  uint64_t files = 0;
+  std::set<std::string> shards;
+  for (const auto& [name, shard] : index["weight_map"].items()) shards.insert(shard);
+  for (const auto& shard : shards) files += std::filesystem::file_size(dir + "/" + shard);
+  CHECK(index["metadata"]["total_size"].get<uint64_t>() == files);
+  CHECK(count() == 0);
+  for (uint64_t total : {files + 1, files - 1}) {
+    CAPTURE(total);
+    index["metadata"]["total_size"] = total;
+    std::ofstream(path) << index.dump();
+    CHECK(count() == 1);
+  }
+}
+
+TEST_CASE("non-positive-scale: auto-round's negative GPTQ scales are healthy, a zero is not") {
+  // fixtures/producers/ar-gptq-int4-sym: auto-round's symmetric quantizer keeps the sign of each
+  // group's larger extreme, so about half the scales are negative; GPTQ multiplies by them.
+  ckd_test::TempDir tmp;
+  std::string dir = tmp.path() + "/ck";
+  std::filesystem::copy(std::string(CKD_SOURCE_DIR) + "/fixtures/producers/ar-gptq-int4-sym", dir);
+  auto findings = [&] {
+    std::vector<std::string> out;
+    for (const auto& f : ckd_test::scan_all_rules(dir).findings)
+      if (f.name == "non-positive-scale") out.push_back(f.tensor + ": " + f.message);
+    return out;
+  };
+  CHECK(findings().empty());
+  // Zero the first F16 scale of one module, in whichever shard holds it.
+  const std::string tensor = "model.layers.0.self_attn.q_proj.scales";
+  nlohmann::json index =
+      nlohmann::json::parse(std::ifstream(dir + "/model.safetensors.index.json"));
+  std::string shard = dir + "/" + index["weight_map"][tensor].get<std::string>();
+  std::fstream f(shard, std::ios::in | std::ios::out | std::ios::binary);
+  uint64_t header_len = 0;
+  f.read(reinterpret_cast<char*>(&header_len), 8);
+  std::string header(header_len, '\0');
+  f.read(header.data(), static_cast<std::streamsize>(header_len));
+  nlohmann::json h = nlohmann::json::parse(header);
+  REQUIRE(h[tensor]["dtype"] == "F16");
+  uint64_t begin = h[tensor]["data_offsets"][0].get<uint64_t>();
+  f.seekp(static_cast<std::streamoff>(8 + header_len + begin));
+  f.write("\0\0", 2);
+  f.close();
+  std::vector<std::string> got = findings();
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].find(tensor) != std::string::npos);
+  CAPTURE(got[0]);
+  CHECK(got[0].find("1 of 512 values are zero") != std::string::npos);  // [128 / 32, 128]
 }

@@ -136,6 +136,14 @@ inline bool scales_may_be_negative(const WeightFormatTraits& traits) {
   return traits.zero_points == ZeroPoints::kAffineBias;
 }
 
+// GPTQ and AWQ multiply (q - z) by the scale and never divide by it, and auto-round's symmetric
+// quantizer stores the signed larger extreme over 2^(bits-1) (auto_round/data_type/int.py
+// quant_tensor_sym), so about half the scales of its healthy GPTQ exports are negative. A zero
+// scale still wipes its group.
+inline bool negative_scales_allowed(const WeightFormatTraits& traits) {
+  return scales_may_be_negative(traits) || traits.zero_points == ZeroPoints::kPackedPerGroup;
+}
+
 // The table, one row per WeightFormat except kNone and kUnknown, in enum order.
 std::span<const WeightFormatTraits> weight_formats();
 // The row of a format; nullptr for kNone and kUnknown (no quantized weight to describe).

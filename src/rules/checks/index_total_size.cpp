@@ -33,6 +33,19 @@ uint64_t block_padding_bytes(const Checkpoint& ck) {
   return total;
 }
 
+// GPTQModel sums the bytes it writes to each shard file, the 8-byte length and the JSON header
+// included (gptqmodel/utils/model.py streaming_state_dict_to_shards adds _write_shard_file's
+// return, the whole file), so its healthy index declares the shards' file sizes.
+uint64_t shard_file_bytes(const Checkpoint& ck) {
+  uint64_t total = 0;
+  for (const auto& shard : ck.shards()) {
+    auto sum = checked_add(total, shard->file_size());
+    if (!sum) return 0;
+    total = *sum;
+  }
+  return total;
+}
+
 class IndexTotalSizeCheck : public Check {
  public:
   void run(const CheckContext& ctx) const override {
@@ -57,6 +70,7 @@ class IndexTotalSizeCheck : public Check {
     }
     double diff = *declared - static_cast<double>(bytes);
     if (diff > 0 && diff <= static_cast<double>(block_padding_bytes(ck))) return;
+    if (*declared == static_cast<double>(shard_file_bytes(ck))) return;
     if (std::fabs(diff) > ctx.param("tolerance_bytes", 0.0)) {
       ctx.emit(kIndexFileName, "",
                fmt::format("metadata.total_size is {} but the shards hold {} tensor bytes ({}{}); "

@@ -66,6 +66,7 @@ class ScaleValuesCheck : public Check {
       const WeightFormatTraits* traits = m.group ? format_traits(m.group->format) : nullptr;
       // MLX stores a negative scale for a group whose extreme is negative (mlx/ops.cpp).
       const bool signed_scales = traits && scales_may_be_negative(*traits);
+      const bool negative_ok = traits && negative_scales_allowed(*traits);
       for (const ModuleParam& p : m.params) {
         // An affine format's biases are dequantization parameters too (W = q * s + b).
         bool affine_bias = signed_scales && p.role == TensorRole::kZeroPoint;
@@ -84,7 +85,10 @@ class ScaleValuesCheck : public Check {
               fmt::format("{} of {} values are not finite ({} NaN, {} Inf){}; first at index {}",
                           with_commas(s.nan + s.inf), with_commas(s.count), s.nan, s.inf,
                           encoding_hint(d, true), s.first_non_finite));
-        } else if (!non_finite && s.zero + s.negative > 0) {
+        } else if (!non_finite && negative_ok && s.zero > 0) {
+          out.add(*p.ref, fmt::format("{} of {} values are zero; dequantization multiplies by it",
+                                      with_commas(s.zero), with_commas(s.count)));
+        } else if (!non_finite && !negative_ok && s.zero + s.negative > 0) {
           out.add(*p.ref,
                   fmt::format("{} of {} values are zero or negative ({} zero, {} negative); first "
                               "at index {} = {}; dequantization divides or multiplies by it",

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Checks the numpy Quark compare fixtures (fixtures/compare/quark-*, written by
+scripts/make_compare_oracle.py) against AMD Quark's own dequantization: each module's stored
+tensors go through what Quark's importer does with a real_quantized export
+(export/nn/modules/realquantizer.py StaticScaledRealQuantizer.forward: the packer's unpack, an
+E8M0 scale turned into 2^(s - 127), then quark.torch.kernel.dequantize with the spec's dtype,
+axis, group size and qscheme), and the relative error (float64 norms of the float32 values) and
+the largest absolute error must equal fixtures/compare/expected.json to 1e-9. The fixtures keep
+per-expert names of a model transformers does not build, so the kernels are called per module
+rather than through import_model_from_safetensors (which fixtures/producers/quark-* use).
+
+Run: "$(scripts/setup-oracles-venv.sh)" scripts/check_quark_oracle.py   (exit 1 on a mismatch)
+"""
+import json
+import os
+import sys
+
+import torch
+from safetensors.torch import load_file
+
+import quark.torch.kernel  # noqa: F401  (registers torch.ops.quark)
+from quark.torch.utils.pack import create_pack_method
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+COMPARE = os.path.join(ROOT, "fixtures", "compare")
+
+
+def source_weights():
+    s = load_file(os.path.join(COMPARE, "source", "model.safetensors"))
+    out = {}
+    for l in range(2):
+        p = f"model.layers.{l}."
+        out[p + "self_attn.q_proj"] = s[p + "self_attn.q_proj.weight"]
+        out[p + "self_attn.o_proj"] = s[p + "self_attn.o_proj.weight"]
+        for e in range(4):
+            gu = s[p + "mlp.experts.gate_up_proj"][e]
+            inter = gu.shape[0] // 2
+            out[f"{p}mlp.experts.{e}.gate_proj"] = gu[:inter]
+            out[f"{p}mlp.experts.{e}.up_proj"] = gu[inter:]
+            out[f"{p}mlp.experts.{e}.down_proj"] = s[p + "mlp.experts.down_proj"][e]
+    return out
+
+
+def weight_spec(variant):
+    qc = json.load(open(os.path.join(COMPARE, variant, "config.json")))["quantization_config"]
+    return qc["global_quant_config"]["weight"]
+
+
+def decode(tensors, module, spec):
+    w = tensors[module + ".weight"]
+    scale = tensors.get(module + ".weight_scale")
+    if scale is None:  # older exports: the quantizer module's name
+        scale = tensors[module + ".weight_quantizer.scale"]
+    if spec["dtype"] == "fp4":
+        x = create_pack_method(qscheme=spec["qscheme"], dtype="fp4").unpack(w, True)
+        scale = 2 ** (scale.view(torch.uint8).to(torch.int16) - 127).to(torch.float32)
+    else:
+        x = w
+    axis = spec["ch_axis"] if spec["ch_axis"] is not None else -1
+    group = spec["group_size"] if spec["group_size"] is not None else -1
+    return torch.ops.quark.dequantize(spec["dtype"], x, scale, None, axis, group, spec["qscheme"])
+
+
+def main():
+    expected = json.load(open(os.path.join(COMPARE, "expected.json")))
+    weights = source_weights()
+    bad, worst = 0, 0.0
+    for variant, entry in sorted(expected.items()):
+        if not variant.startswith("quark-"):
+            continue
+        spec = weight_spec(variant)
+        tensors = load_file(os.path.join(COMPARE, variant, "model.safetensors"))
+        for module, want in sorted(entry["modules"].items()):
+            d = decode(tensors, module, spec)
+            assert d.dtype == torch.float32, (variant, module, d.dtype)
+            ref = weights[module].to(torch.float32).double()
+            diff = d.double() - ref
+            rel = float(torch.linalg.vector_norm(diff) / torch.linalg.vector_norm(ref))
+            max_abs = float(diff.abs().max())
+            r = abs(rel - want["rel_error"]) / want["rel_error"]
+            worst = max(worst, r)
+            if r > 1e-9 or abs(max_abs - want["max_abs_error"]) > 1e-12:
+                bad += 1
+                print(f"MISMATCH {variant} {module}: Quark {rel!r} / {max_abs!r}, "
+                      f"numpy {want['rel_error']!r} / {want['max_abs_error']!r}")
+        print(f"{variant:26} {len(entry['modules'])} modules decoded by Quark's kernels "
+              f"({spec['dtype']} {spec['qscheme']})")
+    print(f"largest relative difference of rel_error: {worst:.3g}; mismatches: {bad}")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
