@@ -119,6 +119,9 @@ TEST_CASE("engine profiles: versions, sources, and only rule names the scan has"
       CHECK(rules.find(e.rule) != nullptr);
     }
     for (const auto& r : p.ignore_list_rules) CHECK(rules.find(r) != nullptr);
+    for (const auto& r : p.quantized_build_rules) CHECK(rules.find(r) != nullptr);
+    CHECK(!p.declaration.files.empty());
+    CHECK(!p.dense.packed_error.empty());
   }
   CHECK(ckd::engine_names() == std::vector<std::string>{"sglang", "transformers", "vllm"});
 }
@@ -350,11 +353,14 @@ TEST_CASE("a missing static input scale misloads; the healthy modelopt export lo
     CHECK(v.verdict == "misloads");
     CHECK(has_reason(v, "missing-input-scale", "input_scale"));
   }
-  // transformers has no modelopt quantizer: it fails first, and still names the scale.
+  // transformers reads no hf_quant_config.json: it builds the model unquantized and its load
+  // report rejects the packed NVFP4 weights; the input scale is moot there.
   const auto& t = verdict(bad, "transformers");
+  CAPTURE(reasons_text(t));
   CHECK(t.verdict == "fails");
-  CHECK(has_reason(t, "unsupported-quant-method", "modelopt"));
-  CHECK(has_reason(t, "missing-input-scale", "input_scale"));
+  CHECK(has_reason(t, "quant-declaration", "reads no hf_quant_config.json"));
+  CHECK(has_reason(t, "quant-declaration", "`ignore_mismatched_sizes` to `False`"));
+  CHECK(!has_reason(t, "missing-input-scale", "input_scale"));
 
   build_spec("base-modelopt-nvfp4", tmp.path() + "/good");
   auto good = ckd_test::scan_all_rules(tmp.path() + "/good");
@@ -434,9 +440,16 @@ TEST_CASE("real producers' healthy exports load where the engine reads their met
     for (const auto& v : report.engines) {
       CAPTURE(v.engine);
       CAPTURE(reasons_text(v));
+      // modelopt's declaration is hf_quant_config.json, which transformers never reads: the
+      // model is built unquantized (packed weights fail its load report, FP8 ones load unscaled).
       bool no_quantizer = v.engine == "transformers" && name.rfind("mo-", 0) == 0;
-      CHECK(v.verdict == (no_quantizer ? "fails" : "loads"));
-      if (no_quantizer) CHECK(has_reason(v, "unsupported-quant-method", "modelopt"));
+      if (!no_quantizer) {
+        CHECK(v.verdict == "loads");
+      } else {
+        bool fp8 = name.find("fp8") != std::string::npos;
+        CHECK(v.verdict == (fp8 ? "misloads" : "fails"));
+        CHECK(has_reason(v, "quant-declaration", "reads no hf_quant_config.json"));
+      }
     }
     ++checked;
   }

@@ -1,14 +1,18 @@
 #include "engines/engine_verdict.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <numeric>
 #include <unordered_map>
 
 #include <fmt/format.h>
 
 #include "checkpoint/architecture.h"
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/module_table.h"
 #include "report/text_style.h"
+#include "safetensors/dtype.h"
 
 namespace ckd {
 
@@ -201,7 +205,7 @@ struct Verdicts {
 // precision, modules it keeps in high precision that are stored quantized, and fused groups whose
 // shards it reads differently (vLLM / SGLang raise ValueError).
 void check_ignore_list(const EngineProfile& profile, const Checkpoint& ck, IgnoreMatch how,
-                       Verdicts& out) {
+                       Verdicts& out, std::vector<std::string>& kept_dense) {
   const QuantScheme& scheme = ck.scheme();
   EngineIgnore ignore(scheme, how);
   std::vector<std::string> built_quantized, read_high_precision;
@@ -252,6 +256,7 @@ void check_ignore_list(const EngineProfile& profile, const Checkpoint& ck, Ignor
                         profile.engine, count_of(built_quantized.size(), "module"),
                         scheme.ignore_key, ignore_match_name(how), examples(built_quantized)));
   }
+  kept_dense = read_high_precision;
   if (!read_high_precision.empty()) {
     out.add("misloads", "quantized-ignored-module",
             fmt::format("{} keeps {} in high precision that are stored quantized: {} entry "
@@ -262,23 +267,218 @@ void check_ignore_list(const EngineProfile& profile, const Checkpoint& ck, Ignor
   }
 }
 
+// The order a loader meets the tensors in: shard files by name, each shard's keys sorted
+// (safetensors safe_open(...).keys() sorts them; vLLM model_loader/weight_utils.py
+// safetensors_weights_iterator and transformers read them so).
+std::vector<size_t> load_order(const Checkpoint& ck) {
+  const auto& refs = ck.tensor_refs();
+  const auto& names = ck.tensor_names();
+  std::vector<size_t> order(names.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  auto shard = [&](size_t i) -> std::string_view {
+    return refs[i] && refs[i]->shard ? std::string_view(refs[i]->shard->display_name())
+                                     : std::string_view();
+  };
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    std::string_view sa = shard(a), sb = shard(b);
+    return sa != sb ? sa < sb : names[a] < names[b];
+  });
+  return order;
+}
+
+bool ends_with_any(std::string_view name, const std::vector<std::string>& suffixes) {
+  for (const std::string& s : suffixes)
+    if (name.size() >= s.size() && name.substr(name.size() - s.size()) == s) return true;
+  return false;
+}
+
+// A shard of a fused (stacked) module outside the experts: vLLM's stacked_params_mapping branch
+// skips a name params_dict lacks (`if name not in params_dict: continue`, models/qwen3_moe.py).
+bool guarded_stacked(const EngineProfile& profile, std::string_view name) {
+  if (name.find(".experts.") != std::string_view::npos) return false;
+  std::string_view module = split_tensor_name(name).first;
+  size_t dot = module.rfind('.');
+  std::string_view leaf = dot == std::string_view::npos ? module : module.substr(dot + 1);
+  for (const auto& [fused, shards] : profile.fused)
+    if (std::find(shards.begin(), shards.end(), leaf) != shards.end()) return true;
+  return false;
+}
+
+std::string dtype_and_shape(const TensorInfo& info) {
+  return fmt::format("{} [{}]", info.dtype ? std::string(dtype_name(*info.dtype)) : "?",
+                     fmt::join(info.shape, ", "));
+}
+
+// Integer containers that hold several quantized values per element: the stored shape cannot
+// be the dense parameter's.
+bool packed_container(const TensorInfo& info) {
+  if (!info.dtype) return false;
+  switch (*info.dtype) {
+    case Dtype::kU8: case Dtype::kU16: case Dtype::kU32: case Dtype::kI32: return true;
+    default: return false;
+  }
+}
+
+// A quantized module's tensors loaded into a module the engine built in high precision (the
+// whole model when it sees no quantization, or the modules its ignore list keeps): the first
+// tensor in load order that raises, else the low-precision values it reads with no scale.
+// Keys under a layout change are the layout's reason, not this one.
+bool check_dense_load(const EngineProfile& profile, const Checkpoint& ck,
+                      const ArchitectureDiff& arch,
+                      const std::function<bool(const Module&)>& built_dense,
+                      const std::string& rule, const std::string& context, Verdicts& out) {
+  const EngineDenseLoad& dense = profile.dense;
+  if (dense.packed_error.empty()) return false;
+  const EngineClassNaming& naming = profile.naming(arch.class_name);
+  const std::string class_name = arch.class_name.empty() ? "the model" : arch.class_name;
+  std::string first_error, first_packed, unscaled;
+  size_t packed = 0;
+  bool packed_first = false;
+  for (size_t i : load_order(ck)) {
+    std::string_view name = ck.tensor_names()[i];
+    const TensorRef* ref = ck.tensor_refs()[i];
+    if (!ref || !ref->info) continue;
+    bool moved = false;
+    for (const LayoutChange& c : arch.layout)
+      moved = moved || name.substr(0, c.from.size()) == c.from;
+    if (moved) continue;
+    auto [module_path, param] = split_tensor_name(name);
+    const Module* m = ck.modules().find(module_path);
+    if (!m || !m->is_quantized() || !built_dense(*m)) continue;
+    TensorRole role = role_of_param(param, module_path);
+    if (role == TensorRole::kWeight || role == TensorRole::kPackedWeight) {
+      if (packed_container(*ref->info) && param == "weight") {
+        if (packed++ == 0) first_packed = std::string(name);
+        if (first_error.empty()) packed_first = true;
+        if (first_error.empty())
+          first_error = fill(dense.packed_error,
+                             {{"tensor", std::string(name)},
+                              {"stored", dtype_and_shape(*ref->info)}});
+        continue;
+      }
+      if (param == "weight" && unscaled.empty() && ref->info->dtype &&
+          !is_high_precision_float(*ref->info->dtype))
+        unscaled = fmt::format("{} ({})", name, dtype_and_shape(*ref->info));
+      if (param == "weight") continue;
+    }
+    if (role == TensorRole::kBias && param == "bias") continue;
+    if (!first_error.empty()) continue;
+    std::string mapped(name);
+    for (const auto& [from, to] : naming.mapper) {
+      if (mapped.compare(0, from.size(), from) == 0) {
+        mapped = to + mapped.substr(from.size());
+        break;
+      }
+    }
+    bool inside = naming.model_prefix.empty() ||
+                  mapped.compare(0, naming.model_prefix.size(), naming.model_prefix) == 0;
+    if (inside) {
+      if (dense.extra_error.empty() || ends_with_any(name, dense.extra_skip_suffixes) ||
+          (dense.extra_guarded_stacked && guarded_stacked(profile, name)))
+        continue;
+      std::string key = profile.stacked_name(mapped.substr(naming.model_prefix.size()));
+      first_error = fmt::format("{} (checkpoint tensor {})", fill(dense.extra_error, {{"key", key}}),
+                                name);
+    } else if (!dense.outside_error.empty()) {
+      first_error = fill(dense.outside_error, {{"name", mapped}, {"class", class_name}});
+    }
+  }
+  if (!first_error.empty()) {
+    std::string also =
+        packed_first && packed > 1 ? fmt::format("; {} packed weights in all, e.g. {}", packed, first_packed) : "";
+    out.add("fails", rule, fmt::format("{} ({}{})", first_error, context, also));
+    return true;
+  }
+  if (!unscaled.empty()) {
+    out.add("misloads", rule, fmt::format("{}: {} ({})", dense.unscaled_why, unscaled, context));
+    return true;
+  }
+  return false;
+}
+
+// How the engine takes the checkpoint's quantization declaration: "" when it builds the
+// declared method, else why it builds the model unquantized (dense) or the error it raises.
+struct DeclarationOutcome {
+  bool dense = false;
+  std::string error;
+  std::string why;
+};
+
+DeclarationOutcome read_declaration(const EngineProfile& profile, const Checkpoint& ck) {
+  DeclarationOutcome d;
+  const QuantScheme& scheme = ck.scheme();
+  if (scheme.method == QuantMethod::kNone || scheme.source_file.empty()) return d;
+  const EngineDeclaration& decl = profile.declaration;
+  if (std::find(decl.files.begin(), decl.files.end(), scheme.source_file) == decl.files.end()) {
+    d.dense = true;
+    d.why = fmt::format("{} reads no {} and builds the model unquantized", profile.engine,
+                        scheme.source_file);
+    return d;
+  }
+  if (scheme.source_file != "config.json") return d;
+  const nlohmann::json* config = ck.config();
+  const nlohmann::json* qc = nullptr;
+  if (config && config->is_object()) {
+    for (const char* key : {"quantization_config", "compression_config"})
+      if (!qc && config->contains(key) && (*config)[key].is_object()) qc = &(*config)[key];
+    if (!qc && config->contains("text_config") && (*config)["text_config"].is_object() &&
+        (*config)["text_config"].contains("quantization_config") &&
+        (*config)["text_config"]["quantization_config"].is_object())
+      qc = &(*config)["text_config"]["quantization_config"];
+  }
+  if (!qc) {
+    d.dense = true;
+    d.why = fmt::format("config.json declares {} without a quantization_config: {} builds the "
+                        "model unquantized",
+                        quant_method_name(scheme.method), profile.engine);
+  } else if (!qc->contains("quant_method")) {
+    if (decl.no_quant_method == "dense") {
+      d.dense = true;
+      d.why = fmt::format("config.json's quantization_config has no quant_method ({} writes {}): "
+                          "{} takes the model as unquantized",
+                          quant_method_name(scheme.method), qc->dump(), profile.engine);
+    } else {
+      d.error = fmt::format("{} (config.json's quantization_config {} has no quant_method)",
+                            decl.no_quant_method, qc->dump());
+    }
+  }
+  return d;
+}
+
 // Keys under a prefix the class does not expect: the name the engine looks up, and what that
 // does (vLLM: KeyError in load_weights; transformers: unexpected keys, random weights).
 void check_layout(const EngineProfile& profile, const Checkpoint& ck,
                   const ArchitectureDiff& arch, Verdicts& out) {
   if (!arch.modeled() || arch.layout.empty()) return;
   const LayoutChange& change = arch.layout.front();
-  // An expert weight when there is one: the expert mapping looks it up without a guard.
   std::string example = change.example;
-  for (std::string_view name : ck.tensor_names()) {
-    if (name.substr(0, change.from.size()) == change.from &&
-        name.find(".experts.") != std::string_view::npos && name.size() > 7 &&
-        name.substr(name.size() - 7) == ".weight") {
+  const EngineClassNaming& naming = profile.naming(arch.class_name);
+  if (profile.layout_guarded_stacked || !profile.layout_skip_suffixes.empty()) {
+    // The first key in load order that reaches the raising lookup: names with a skipped suffix
+    // and stacked shards (checked against params_dict first) pass quietly, and plain names too
+    // where the class guards them.
+    const std::vector<std::string>& skip =
+        naming.skip_suffixes ? *naming.skip_suffixes : profile.layout_skip_suffixes;
+    for (size_t i : load_order(ck)) {
+      std::string_view name = ck.tensor_names()[i];
+      if (name.substr(0, change.from.size()) != change.from) continue;
+      if (ends_with_any(name, skip)) continue;
+      if (profile.layout_guarded_stacked && guarded_stacked(profile, name)) continue;
+      if (naming.plain_guarded && name.find(".experts.") == std::string_view::npos) continue;
       example = std::string(name);
       break;
     }
+  } else {
+    // An expert weight when there is one: the expert mapping looks it up without a guard.
+    for (std::string_view name : ck.tensor_names()) {
+      if (name.substr(0, change.from.size()) == change.from &&
+          name.find(".experts.") != std::string_view::npos && name.size() > 7 &&
+          name.substr(name.size() - 7) == ".weight") {
+        example = std::string(name);
+        break;
+      }
+    }
   }
-  const EngineClassNaming& naming = profile.naming(arch.class_name);
   std::string name = example;
   for (const auto& [from, to] : naming.mapper) {
     if (name.compare(0, from.size(), from) == 0) {
@@ -326,19 +526,86 @@ EngineVerdict engine_verdict(const EngineProfile& profile, const Checkpoint& ck,
   const QuantScheme& scheme = ck.scheme();
   bool quantized = scheme.method != QuantMethod::kNone && scheme.quantizes();
   std::string method = quant_method_name(scheme.method);
-  if (scheme.method != QuantMethod::kNone && scheme.method != QuantMethod::kUnknown &&
-      std::find(profile.methods.begin(), profile.methods.end(), method) == profile.methods.end()) {
-    reasons.add("fails", "unsupported-quant-method",
-                fmt::format("{} ({} declares {}; {} does not load it)",
-                            fill(profile.unsupported_method_error, {{"method", method}}),
-                            scheme.source_file, method, profile.engine));
+  DeclarationOutcome declaration = read_declaration(profile, ck);
+  if (!declaration.error.empty()) {
+    reasons.add("fails", "quant-declaration", declaration.error);
+  } else if (!declaration.dense && scheme.method != QuantMethod::kNone &&
+             scheme.method != QuantMethod::kUnknown &&
+             std::find(profile.methods.begin(), profile.methods.end(), method) ==
+                 profile.methods.end()) {
+    if (profile.declaration.unknown_method == "dense") {
+      declaration.dense = true;
+      const std::string& note = profile.declaration.unknown_method_note;
+      declaration.why =
+          note.empty()
+              ? fmt::format("{} has no {} loader and builds the model unquantized",
+                            profile.engine, method)
+              : fmt::format("{} has no {} loader: it logs \"{}\" and builds the model "
+                            "unquantized",
+                            profile.engine, method, fill(note, {{"method", method}}));
+    } else {
+      reasons.add("fails", "unsupported-quant-method",
+                  fmt::format("{} ({} declares {}; {} does not load it)",
+                              fill(profile.unsupported_method_error, {{"method", method}}),
+                              scheme.source_file, method, profile.engine));
+    }
+  }
+  // The whole model built unquantized: what its quantized tensors do to the dense parameters.
+  bool whole_model_dense = declaration.dense;
+  if (whole_model_dense) {
+    if (!check_dense_load(profile, ck, arch, [](const Module&) { return true; },
+                          "quant-declaration", declaration.why, reasons))
+      reasons.add("misloads", "quant-declaration", declaration.why);
   }
   auto how = profile.ignore_match.find(method);
-  bool own_ignore = quantized && how != profile.ignore_match.end();
-  if (own_ignore) check_ignore_list(profile, ck, how->second, reasons);
+  bool own_ignore = quantized && !whole_model_dense && how != profile.ignore_match.end();
+  std::vector<std::string> kept_dense;
+  if (own_ignore) check_ignore_list(profile, ck, how->second, reasons, kept_dense);
+  // Modules kept in high precision though stored quantized (the engine's reading, and the
+  // scan's, which also covers lm_head and embeddings): what loading their tensors does.
+  bool dense_kept_explained = false;
+  if (!whole_model_dense) {
+    for (const Finding& f : findings)
+      if (f.name == "quantized-ignored-module" && !f.tensor.empty())
+        kept_dense.emplace_back(split_tensor_name(f.tensor).first);
+    std::sort(kept_dense.begin(), kept_dense.end());
+    kept_dense.erase(std::unique(kept_dense.begin(), kept_dense.end()), kept_dense.end());
+    if (!kept_dense.empty()) {
+      Verdicts dense;
+      dense_kept_explained = check_dense_load(
+          profile, ck, arch,
+          [&](const Module& m) {
+            return std::binary_search(kept_dense.begin(), kept_dense.end(), m.path);
+          },
+          "quantized-ignored-module",
+          fmt::format("{} {} in high precision: the ignore list names {}", profile.engine,
+                      kept_dense.size() == 1 ? "builds it" : "builds them",
+                      examples(kept_dense)),
+          dense);
+      if (dense_kept_explained) {
+        // The load's own outcome replaces the generic "read as high precision" line.
+        auto drop = [](std::vector<EngineReason>& list) {
+          list.erase(std::remove_if(list.begin(), list.end(),
+                                 [](const EngineReason& r) {
+                                   return r.rule == "quantized-ignored-module";
+                                 }),
+                  list.end());
+        };
+        drop(reasons.misloads);
+        for (auto& r : dense.fails) reasons.fails.push_back(std::move(r));
+        for (auto& r : dense.misloads) reasons.misloads.push_back(std::move(r));
+      }
+    }
+  }
   for (const EngineRuleEffect& effect : profile.findings) {
     if (own_ignore && std::find(profile.ignore_list_rules.begin(), profile.ignore_list_rules.end(),
                                 effect.rule) != profile.ignore_list_rules.end())
+      continue;
+    if (dense_kept_explained && effect.rule == "quantized-ignored-module") continue;
+    // Built unquantized, the model has no quantization for these findings to break.
+    if (whole_model_dense &&
+        std::find(profile.quantized_build_rules.begin(), profile.quantized_build_rules.end(),
+                  effect.rule) != profile.quantized_build_rules.end())
       continue;
     const Finding* first = nullptr;
     uint64_t count = 0;
