@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -454,4 +455,115 @@ TEST_CASE("real producers' healthy exports load where the engine reads their met
     ++checked;
   }
   CHECK(checked >= 12);
+}
+
+namespace {
+
+std::string copy_fixture(const std::string& from, const std::string& to) {
+  std::filesystem::copy(from, to, std::filesystem::copy_options::recursive);
+  return to;
+}
+
+void edit_config(const std::string& dir, const std::function<void(json&)>& edit) {
+  std::string path = dir + "/config.json";
+  json config;
+  {
+    std::ifstream in(path);
+    config = json::parse(in);
+  }
+  edit(config);
+  std::ofstream(path) << config.dump(2);
+}
+
+}  // namespace
+
+// The bundled demo: every verdict quotes the error its engine raises first (issue 11 item 3).
+TEST_CASE("the demo: each engine's first error, before and after fix --apply-safe") {
+  const std::string demo = std::string(CKD_SOURCE_DIR) + "/fixtures/demo";
+  auto report = ckd_test::scan_all_rules(demo);
+  const auto& vllm = verdict(report, "vllm");
+  CAPTURE(reasons_text(vllm));
+  CHECK(vllm.verdict == "fails");
+  // Qwen3MoeForCausalLM's load_weights indexes params_dict for plain names: the first key of
+  // the first shard, sorted, is the embedding.
+  REQUIRE(!vllm.reasons.empty());
+  CHECK(vllm.reasons.front().rule == "key-layout-mismatch");
+  CHECK(vllm.reasons.front().message.find(
+            "KeyError: 'language_model.language_model.embed_tokens.weight'") == 0);
+  const auto& transformers = verdict(report, "transformers");
+  CAPTURE(reasons_text(transformers));
+  CHECK(transformers.verdict == "fails");
+  CHECK(has_reason(transformers, "quant-declaration",
+                   "`ignore_mismatched_sizes` to `False`, thus raising an error (lm_head.weight"));
+  CHECK(!has_reason(transformers, "unsupported-quant-method", ""));
+  const auto& sglang = verdict(report, "sglang");
+  CAPTURE(reasons_text(sglang));
+  CHECK(sglang.verdict == "fails");
+  CHECK(has_reason(sglang, "quantized-ignored-module", "rejects lm_head.weight"));
+
+  ckd_test::TempDir tmp;
+  ckd::FixRequest request;
+  request.dir = demo;
+  request.out_dir = tmp.path() + "/fixed";
+  request.options.apply_safe = true;
+  ckd::run_fix(request);
+  auto after = ckd_test::scan_all_rules(request.out_dir);
+  for (const auto& f : after.findings) CHECK(f.name != "key-layout-mismatch");
+  const auto& vllm_after = verdict(after, "vllm");
+  CAPTURE(reasons_text(vllm_after));
+  CHECK(vllm_after.verdict == "fails");
+  // lm_head is built in high precision; AutoWeightsLoader finds no parameter for its scales.
+  CHECK(vllm_after.reasons.front().message.find(
+            "ValueError: There is no module or parameter named 'lm_head.input_scale' in "
+            "Qwen3MoeForCausalLM") == 0);
+  CHECK(has_reason(vllm_after, "missing-input-scale", "experts 1, 3"));
+}
+
+// mlx-lm writes "quantization" and, since "support hf model tree", the same dict as
+// "quantization_config" with no quant_method (mlx_lm/utils.py quantize_model, save_config).
+TEST_CASE("MLX checkpoints: each engine's own error, with and without quantization_config") {
+  const std::string mlx = std::string(CKD_SOURCE_DIR) + "/fixtures/compare/mlx-4bit";
+  auto report = ckd_test::scan_all_rules(mlx);
+  const auto& vllm = verdict(report, "vllm");
+  CAPTURE(reasons_text(vllm));
+  CHECK(vllm.verdict == "fails");
+  // quant_method '' is no quantization: an unquantized model, whose loader meets lm_head.biases
+  // first (sorted keys) outside the inner model.
+  CHECK(has_reason(vllm, "quant-declaration",
+                   "ValueError: There is no module or parameter named 'lm_head.biases' in "
+                   "Qwen3_5MoeForCausalLM"));
+  CHECK(has_reason(vllm, "quant-declaration", "takes the model as unquantized"));
+  CHECK(!has_reason(vllm, "unsupported-quant-method", ""));
+  const auto& sglang = verdict(report, "sglang");
+  CAPTURE(reasons_text(sglang));
+  CHECK(sglang.verdict == "fails");
+  CHECK(has_reason(sglang, "quant-declaration", "ValueError: Unknown quantization method: . Must"));
+  const auto& transformers = verdict(report, "transformers");
+  CAPTURE(reasons_text(transformers));
+  CHECK(transformers.verdict == "fails");
+  CHECK(has_reason(transformers, "quant-declaration", "has no `quant_method` attribute"));
+
+  // An older conversion with "quantization" only: nobody sees a declaration.
+  ckd_test::TempDir tmp;
+  std::string old = copy_fixture(mlx, tmp.path() + "/old");
+  edit_config(old, [](json& c) { c.erase("quantization_config"); });
+  auto old_report = ckd_test::scan_all_rules(old);
+  for (const auto& v : old_report.engines) {
+    CAPTURE(v.engine);
+    CAPTURE(reasons_text(v));
+    CHECK(v.verdict == "fails");
+    CHECK(has_reason(v, "quant-declaration", "without a quantization_config"));
+  }
+  CHECK(has_reason(verdict(old_report, "transformers"), "quant-declaration",
+                   "(lm_head.weight | MISMATCH | ckpt U32 [256, 16])"));
+  CHECK(has_reason(verdict(old_report, "sglang"), "quant-declaration", "rejects lm_head.weight"));
+
+  // Control: a declaration with its quant_method, which every engine reads.
+  auto declared =
+      ckd_test::scan_all_rules(std::string(CKD_SOURCE_DIR) + "/fixtures/compare/ct-nvfp4");
+  for (const auto& v : declared.engines) {
+    CAPTURE(v.engine);
+    CAPTURE(reasons_text(v));
+    CHECK(!has_reason(v, "quant-declaration", ""));
+  }
 }

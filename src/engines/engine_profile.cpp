@@ -136,8 +136,9 @@ EngineProfile parse_engine_profile(std::string_view text, const std::string& ori
       p.declaration.no_quant_method = d.at("no_quant_method").get<std::string>();
       p.declaration.unknown_method = d.at("unknown_method").get<std::string>();
       if (p.declaration.unknown_method != "error" && p.declaration.unknown_method != "dense")
-        throw std::runtime_error(fmt::format("{}: declaration.unknown_method \"{}\" is not error "
-                                             "or dense", origin, p.declaration.unknown_method));
+        throw std::runtime_error(
+            fmt::format("{}: declaration.unknown_method \"{}\" is not error or dense", origin,
+                        p.declaration.unknown_method));
       p.declaration.unknown_method_note = d.value("unknown_method_note", std::string());
     } else {
       p.declaration.files = {"config.json", "hf_quant_config.json"};

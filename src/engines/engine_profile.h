@@ -69,7 +69,7 @@ struct EngineDenseLoad {
   // prefix: {key} (after the stacked rename); "" when the engine skips it.
   std::string extra_error;
   std::vector<std::string> extra_skip_suffixes;  // names the engine drops quietly
-  bool extra_guarded_stacked = false;  // stacked (fused) shards check params_dict first
+  bool extra_guarded_stacked = false;            // stacked (fused) shards check params_dict first
   // The same outside the model prefix (lm_head.*): {name}, {class}; "" when skipped.
   std::string outside_error;
   // Stored low-precision values of the same shape, read with no scale.

@@ -314,8 +314,13 @@ std::string dtype_and_shape(const TensorInfo& info) {
 bool packed_container(const TensorInfo& info) {
   if (!info.dtype) return false;
   switch (*info.dtype) {
-    case Dtype::kU8: case Dtype::kU16: case Dtype::kU32: case Dtype::kI32: return true;
-    default: return false;
+    case Dtype::kU8:
+    case Dtype::kU16:
+    case Dtype::kU32:
+    case Dtype::kI32:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -351,9 +356,8 @@ bool check_dense_load(const EngineProfile& profile, const Checkpoint& ck,
         if (packed++ == 0) first_packed = std::string(name);
         if (first_error.empty()) packed_first = true;
         if (first_error.empty())
-          first_error = fill(dense.packed_error,
-                             {{"tensor", std::string(name)},
-                              {"stored", dtype_and_shape(*ref->info)}});
+          first_error = fill(dense.packed_error, {{"tensor", std::string(name)},
+                                                  {"stored", dtype_and_shape(*ref->info)}});
         continue;
       }
       if (param == "weight" && unscaled.empty() && ref->info->dtype &&
@@ -377,15 +381,17 @@ bool check_dense_load(const EngineProfile& profile, const Checkpoint& ck,
           (dense.extra_guarded_stacked && guarded_stacked(profile, name)))
         continue;
       std::string key = profile.stacked_name(mapped.substr(naming.model_prefix.size()));
-      first_error = fmt::format("{} (checkpoint tensor {})", fill(dense.extra_error, {{"key", key}}),
-                                name);
+      first_error =
+          fmt::format("{} (checkpoint tensor {})", fill(dense.extra_error, {{"key", key}}), name);
     } else if (!dense.outside_error.empty()) {
       first_error = fill(dense.outside_error, {{"name", mapped}, {"class", class_name}});
     }
   }
   if (!first_error.empty()) {
     std::string also =
-        packed_first && packed > 1 ? fmt::format("; {} packed weights in all, e.g. {}", packed, first_packed) : "";
+        packed_first && packed > 1
+            ? fmt::format("; {} packed weights in all, e.g. {}", packed, first_packed)
+            : "";
     out.add("fails", rule, fmt::format("{} ({}{})", first_error, context, also));
     return true;
   }
@@ -428,15 +434,17 @@ DeclarationOutcome read_declaration(const EngineProfile& profile, const Checkpoi
   }
   if (!qc) {
     d.dense = true;
-    d.why = fmt::format("config.json declares {} without a quantization_config: {} builds the "
-                        "model unquantized",
-                        quant_method_name(scheme.method), profile.engine);
+    d.why = fmt::format(
+        "config.json declares {} without a quantization_config: {} builds the "
+        "model unquantized",
+        quant_method_name(scheme.method), profile.engine);
   } else if (!qc->contains("quant_method")) {
     if (decl.no_quant_method == "dense") {
       d.dense = true;
-      d.why = fmt::format("config.json's quantization_config has no quant_method ({} writes {}): "
-                          "{} takes the model as unquantized",
-                          quant_method_name(scheme.method), qc->dump(), profile.engine);
+      d.why = fmt::format(
+          "config.json's quantization_config has no quant_method ({} writes {}): "
+          "{} takes the model as unquantized",
+          quant_method_name(scheme.method), qc->dump(), profile.engine);
     } else {
       d.error = fmt::format("{} (config.json's quantization_config {} has no quant_method)",
                             decl.no_quant_method, qc->dump());
@@ -536,13 +544,13 @@ EngineVerdict engine_verdict(const EngineProfile& profile, const Checkpoint& ck,
     if (profile.declaration.unknown_method == "dense") {
       declaration.dense = true;
       const std::string& note = profile.declaration.unknown_method_note;
-      declaration.why =
-          note.empty()
-              ? fmt::format("{} has no {} loader and builds the model unquantized",
-                            profile.engine, method)
-              : fmt::format("{} has no {} loader: it logs \"{}\" and builds the model "
-                            "unquantized",
-                            profile.engine, method, fill(note, {{"method", method}}));
+      declaration.why = note.empty()
+                            ? fmt::format("{} has no {} loader and builds the model unquantized",
+                                          profile.engine, method)
+                            : fmt::format(
+                                  "{} has no {} loader: it logs \"{}\" and builds the model "
+                                  "unquantized",
+                                  profile.engine, method, fill(note, {{"method", method}}));
     } else {
       reasons.add("fails", "unsupported-quant-method",
                   fmt::format("{} ({} declares {}; {} does not load it)",
@@ -553,8 +561,9 @@ EngineVerdict engine_verdict(const EngineProfile& profile, const Checkpoint& ck,
   // The whole model built unquantized: what its quantized tensors do to the dense parameters.
   bool whole_model_dense = declaration.dense;
   if (whole_model_dense) {
-    if (!check_dense_load(profile, ck, arch, [](const Module&) { return true; },
-                          "quant-declaration", declaration.why, reasons))
+    if (!check_dense_load(
+            profile, ck, arch, [](const Module&) { return true; }, "quant-declaration",
+            declaration.why, reasons))
       reasons.add("misloads", "quant-declaration", declaration.why);
   }
   auto how = profile.ignore_match.find(method);
@@ -579,17 +588,16 @@ EngineVerdict engine_verdict(const EngineProfile& profile, const Checkpoint& ck,
           },
           "quantized-ignored-module",
           fmt::format("{} {} in high precision: the ignore list names {}", profile.engine,
-                      kept_dense.size() == 1 ? "builds it" : "builds them",
-                      examples(kept_dense)),
+                      kept_dense.size() == 1 ? "builds it" : "builds them", examples(kept_dense)),
           dense);
       if (dense_kept_explained) {
         // The load's own outcome replaces the generic "read as high precision" line.
         auto drop = [](std::vector<EngineReason>& list) {
           list.erase(std::remove_if(list.begin(), list.end(),
-                                 [](const EngineReason& r) {
-                                   return r.rule == "quantized-ignored-module";
-                                 }),
-                  list.end());
+                                    [](const EngineReason& r) {
+                                      return r.rule == "quantized-ignored-module";
+                                    }),
+                     list.end());
         };
         drop(reasons.misloads);
         for (auto& r : dense.fails) reasons.fails.push_back(std::move(r));
