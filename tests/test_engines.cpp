@@ -567,3 +567,51 @@ TEST_CASE("MLX checkpoints: each engine's own error, with and without quantizati
     CHECK(!has_reason(v, "quant-declaration", ""));
   }
 }
+
+// Older AMD Quark exports name the scales after the quantizer modules (weight_quantizer.scale,
+// input_quantizer.scale). transformers' Quark model has parameters by those very names
+// (quantizers/quantizer_quark.py CHECKPOINT_KEYS maps the newer names onto them); vLLM's and
+// SGLang's Quark schemes create weight_scale / input_scale and nothing renames the old names.
+TEST_CASE(
+    "older Quark scale names: vLLM fails on the first lookup, SGLang misloads, transformers "
+    "loads") {
+  ckd_test::TempDir tmp;
+  build_spec("quark-fp8-quantizer-names", tmp.path() + "/dense");
+  auto dense = ckd_test::scan_all_rules(tmp.path() + "/dense");
+  const auto& vllm = verdict(dense, "vllm");
+  CAPTURE(reasons_text(vllm));
+  CHECK(vllm.verdict == "fails");
+  // LlamaForCausalLM: mlp.down_proj sorts first and takes the plain branch (params_dict[name]).
+  CHECK(has_reason(vllm, "unread-scale-names",
+                   "KeyError: 'layers.0.mlp.down_proj.input_quantizer.scale'"));
+  const auto& sglang = verdict(dense, "sglang");
+  CAPTURE(reasons_text(sglang));
+  CHECK(sglang.verdict == "misloads");
+  CHECK(has_reason(sglang, "unread-scale-names", "scales keep their initial values"));
+  CHECK(verdict(dense, "transformers").verdict == "loads");
+
+  // An MoE: the expert mapping renames the shard, then looks the name up.
+  auto moe = ckd_test::scan_all_rules(std::string(CKD_SOURCE_DIR) +
+                                      "/fixtures/compare/quark-fp8-channel-legacy");
+  const auto& vllm_moe = verdict(moe, "vllm");
+  CAPTURE(reasons_text(vllm_moe));
+  CHECK(vllm_moe.verdict == "fails");
+  CHECK(has_reason(vllm_moe, "unread-scale-names",
+                   "KeyError: 'layers.0.mlp.experts.w2_input_quantizer.scale'"));
+  CHECK(verdict(moe, "sglang").verdict == "misloads");
+  CHECK(verdict(moe, "transformers").verdict == "loads");
+
+  // Controls: the same exports under the current names load everywhere.
+  build_spec("base-quark-fp8", tmp.path() + "/current");
+  for (const std::string& dir :
+       {tmp.path() + "/current", std::string(CKD_SOURCE_DIR) + "/fixtures/compare/quark-fp8"}) {
+    auto report = ckd_test::scan_all_rules(dir);
+    for (const auto& v : report.engines) {
+      CAPTURE(dir);
+      CAPTURE(v.engine);
+      CAPTURE(reasons_text(v));
+      CHECK(v.verdict == "loads");
+      CHECK(!has_reason(v, "unread-scale-names", ""));
+    }
+  }
+}

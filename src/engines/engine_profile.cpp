@@ -143,6 +143,14 @@ EngineProfile parse_engine_profile(std::string_view text, const std::string& ori
     } else {
       p.declaration.files = {"config.json", "hf_quant_config.json"};
     }
+    if (j.contains("unread_names")) {
+      for (const auto& [method, u] : j.at("unread_names").items()) {
+        EngineUnreadNames n;
+        n.params = u.at("params").get<std::vector<std::string>>();
+        n.why = u.at("why").get<std::string>();
+        p.unread_names[method] = std::move(n);
+      }
+    }
     if (j.contains("dense_load")) {
       const auto& d = j.at("dense_load");
       p.dense.packed_error = d.at("packed_error").get<std::string>();

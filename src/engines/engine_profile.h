@@ -76,6 +76,13 @@ struct EngineDenseLoad {
   std::string unscaled_why;
 };
 
+// Parameter names (the part after the module path) that the engine's modules for a method do
+// not define and that no loader renames.
+struct EngineUnreadNames {
+  std::vector<std::string> params;  // "weight_quantizer.scale"
+  std::string why;                  // what the engine builds instead
+};
+
 struct EngineProfile {
   std::string engine;
   std::string version;
@@ -96,6 +103,7 @@ struct EngineProfile {
   bool layout_guarded_stacked = false;
   EngineDeclaration declaration;
   EngineDenseLoad dense;
+  std::map<std::string, EngineUnreadNames> unread_names;  // by quant method name
   std::vector<EngineRuleEffect> findings;
   // Rules that report ckptdoctor's own reading of the ignore list: where the profile knows the
   // method's matching, the engine's reading replaces theirs.

@@ -324,6 +324,37 @@ bool packed_container(const TensorInfo& info) {
   }
 }
 
+// The error an engine's load_weights raises on a checkpoint name no parameter takes, or ""
+// when it skips the name (a suffix it drops, a guarded stacked shard, a guarded plain name).
+std::string unknown_name_error(const EngineProfile& profile, const ArchitectureDiff& arch,
+                               std::string_view name) {
+  const EngineDenseLoad& dense = profile.dense;
+  const EngineClassNaming& naming = profile.naming(arch.class_name);
+  std::string mapped(name);
+  for (const auto& [from, to] : naming.mapper) {
+    if (mapped.compare(0, from.size(), from) == 0) {
+      mapped = to + mapped.substr(from.size());
+      break;
+    }
+  }
+  bool inside = naming.model_prefix.empty() ||
+                mapped.compare(0, naming.model_prefix.size(), naming.model_prefix) == 0;
+  if (!inside) {
+    if (dense.outside_error.empty()) return "";
+    return fill(
+        dense.outside_error,
+        {{"name", mapped}, {"class", arch.class_name.empty() ? "the model" : arch.class_name}});
+  }
+  const std::vector<std::string>& skip =
+      naming.skip_suffixes ? *naming.skip_suffixes : dense.extra_skip_suffixes;
+  if (dense.extra_error.empty() || ends_with_any(name, skip) ||
+      (dense.extra_guarded_stacked && guarded_stacked(profile, name)) ||
+      (naming.plain_guarded && name.find(".experts.") == std::string_view::npos))
+    return "";
+  std::string key = profile.stacked_name(mapped.substr(naming.model_prefix.size()));
+  return fmt::format("{} (checkpoint tensor {})", fill(dense.extra_error, {{"key", key}}), name);
+}
+
 // A quantized module's tensors loaded into a module the engine built in high precision (the
 // whole model when it sees no quantization, or the modules its ignore list keeps): the first
 // tensor in load order that raises, else the low-precision values it reads with no scale.
@@ -334,8 +365,6 @@ bool check_dense_load(const EngineProfile& profile, const Checkpoint& ck,
                       const std::string& rule, const std::string& context, Verdicts& out) {
   const EngineDenseLoad& dense = profile.dense;
   if (dense.packed_error.empty()) return false;
-  const EngineClassNaming& naming = profile.naming(arch.class_name);
-  const std::string class_name = arch.class_name.empty() ? "the model" : arch.class_name;
   std::string first_error, first_packed, unscaled;
   size_t packed = 0;
   bool packed_first = false;
@@ -367,25 +396,7 @@ bool check_dense_load(const EngineProfile& profile, const Checkpoint& ck,
     }
     if (role == TensorRole::kBias && param == "bias") continue;
     if (!first_error.empty()) continue;
-    std::string mapped(name);
-    for (const auto& [from, to] : naming.mapper) {
-      if (mapped.compare(0, from.size(), from) == 0) {
-        mapped = to + mapped.substr(from.size());
-        break;
-      }
-    }
-    bool inside = naming.model_prefix.empty() ||
-                  mapped.compare(0, naming.model_prefix.size(), naming.model_prefix) == 0;
-    if (inside) {
-      if (dense.extra_error.empty() || ends_with_any(name, dense.extra_skip_suffixes) ||
-          (dense.extra_guarded_stacked && guarded_stacked(profile, name)))
-        continue;
-      std::string key = profile.stacked_name(mapped.substr(naming.model_prefix.size()));
-      first_error =
-          fmt::format("{} (checkpoint tensor {})", fill(dense.extra_error, {{"key", key}}), name);
-    } else if (!dense.outside_error.empty()) {
-      first_error = fill(dense.outside_error, {{"name", mapped}, {"class", class_name}});
-    }
+    first_error = unknown_name_error(profile, arch, name);
   }
   if (!first_error.empty()) {
     std::string also =
@@ -400,6 +411,36 @@ bool check_dense_load(const EngineProfile& profile, const Checkpoint& ck,
     return true;
   }
   return false;
+}
+
+// Tensors under names the engine's quantized modules do not define, which no loader renames
+// (older AMD Quark exports' weight_quantizer.scale / input_quantizer.scale: vLLM and SGLang
+// build weight_scale / input_scale): the first lookup that raises, else the scales never read.
+void check_unread_names(const EngineProfile& profile, const Checkpoint& ck,
+                        const ArchitectureDiff& arch, const std::string& method, Verdicts& out) {
+  auto it = profile.unread_names.find(method);
+  if (it == profile.unread_names.end()) return;
+  const EngineUnreadNames& unread = it->second;
+  std::string first_error, example;
+  size_t count = 0;
+  for (size_t i : load_order(ck)) {
+    std::string_view name = ck.tensor_names()[i];
+    std::string_view param = split_tensor_name(name).second;
+    if (std::find(unread.params.begin(), unread.params.end(), param) == unread.params.end())
+      continue;
+    if (count++ == 0) example = std::string(name);
+    if (first_error.empty()) first_error = unknown_name_error(profile, arch, name);
+  }
+  if (!count) return;
+  std::string what = fmt::format("{} under names {} does not read, e.g. {}; {}",
+                                 count_of(count, "tensor"), profile.engine, example, unread.why);
+  if (!first_error.empty()) {
+    out.add("fails", "unread-scale-names", fmt::format("{} ({})", first_error, what));
+  } else {
+    out.add(
+        "misloads", "unread-scale-names",
+        fmt::format("load_weights skips them and the scales keep their initial values ({})", what));
+  }
 }
 
 // How the engine takes the checkpoint's quantization declaration: "" when it builds the
@@ -570,6 +611,8 @@ EngineVerdict engine_verdict(const EngineProfile& profile, const Checkpoint& ck,
   bool own_ignore = quantized && !whole_model_dense && how != profile.ignore_match.end();
   std::vector<std::string> kept_dense;
   if (own_ignore) check_ignore_list(profile, ck, how->second, reasons, kept_dense);
+  if (quantized && !whole_model_dense && declaration.error.empty())
+    check_unread_names(profile, ck, arch, method, reasons);
   // Modules kept in high precision though stored quantized (the engine's reading, and the
   // scan's, which also covers lm_head and embeddings): what loading their tensors does.
   bool dense_kept_explained = false;
