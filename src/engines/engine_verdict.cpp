@@ -456,13 +456,9 @@ DeclarationOutcome read_declaration(const EngineProfile& profile, const Checkpoi
   const QuantScheme& scheme = ck.scheme();
   if (scheme.method == QuantMethod::kNone || scheme.source_file.empty()) return d;
   const EngineDeclaration& decl = profile.declaration;
-  if (std::find(decl.files.begin(), decl.files.end(), scheme.source_file) == decl.files.end()) {
-    d.dense = true;
-    d.why = fmt::format("{} reads no {} and builds the model unquantized", profile.engine,
-                        scheme.source_file);
-    return d;
-  }
-  if (scheme.source_file != "config.json") return d;
+  auto reads = [&](const char* file) {
+    return std::find(decl.files.begin(), decl.files.end(), file) != decl.files.end();
+  };
   const nlohmann::json* config = ck.config();
   const nlohmann::json* qc = nullptr;
   if (config && config->is_object()) {
@@ -473,6 +469,16 @@ DeclarationOutcome read_declaration(const EngineProfile& profile, const Checkpoi
         (*config)["text_config"]["quantization_config"].is_object())
       qc = &(*config)["text_config"]["quantization_config"];
   }
+  if (!reads(scheme.source_file.c_str())) {
+    // modelopt 0.31 and later also copy the declaration into config.json: the engine reads
+    // that one (and its method check follows).
+    if (qc && qc->contains("quant_method") && reads("config.json")) return d;
+    d.dense = true;
+    d.why = fmt::format("{} reads no {} and builds the model unquantized", profile.engine,
+                        scheme.source_file);
+    return d;
+  }
+  if (scheme.source_file != "config.json") return d;
   if (!qc) {
     d.dense = true;
     d.why = fmt::format(
