@@ -616,3 +616,20 @@ TEST_CASE(
     }
   }
 }
+
+// Control for where vLLM's first error lands: with tied embeddings there is no lm_head, and the
+// first name the unquantized model cannot take is inside the inner model.
+TEST_CASE("MLX with tied embeddings: vLLM's KeyError on the embedding's biases") {
+  ckd_test::TempDir tmp;
+  build_spec("mlx-4bit-tied-embeddings", tmp.path() + "/tied");
+  auto report = ckd_test::scan_all_rules(tmp.path() + "/tied");
+  CHECK(report.findings.empty());
+  const auto& vllm = verdict(report, "vllm");
+  CAPTURE(reasons_text(vllm));
+  CHECK(vllm.verdict == "fails");
+  CHECK(has_reason(vllm, "quant-declaration", "KeyError: 'embed_tokens.biases'"));
+  CHECK(!has_reason(vllm, "quant-declaration", "lm_head"));
+  // A per-module override is summarised, not dumped.
+  CHECK(has_reason(verdict(report, "transformers"), "quant-declaration",
+                   "{\"bits\":4,\"group_size\":64} and 1 per-module entry"));
+}

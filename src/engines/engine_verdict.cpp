@@ -451,6 +451,24 @@ struct DeclarationOutcome {
   std::string why;
 };
 
+// A quantization_config in a line: its scalar keys, and a count of per-module entries (mlx-lm
+// writes one per overridden module, thousands in a mixed-precision conversion).
+std::string config_summary(const nlohmann::json& qc) {
+  nlohmann::json scalars = nlohmann::json::object();
+  size_t nested = 0;
+  for (const auto& [key, value] : qc.items()) {
+    if (value.is_object() || value.is_array()) {
+      ++nested;
+    } else {
+      scalars[key] = value;
+    }
+  }
+  std::string out = scalars.dump();
+  if (nested)
+    out += fmt::format(" and {}", count_of(nested, "per-module entry", "per-module entries"));
+  return out;
+}
+
 DeclarationOutcome read_declaration(const EngineProfile& profile, const Checkpoint& ck) {
   DeclarationOutcome d;
   const QuantScheme& scheme = ck.scheme();
@@ -491,10 +509,10 @@ DeclarationOutcome read_declaration(const EngineProfile& profile, const Checkpoi
       d.why = fmt::format(
           "config.json's quantization_config has no quant_method ({} writes {}): "
           "{} takes the model as unquantized",
-          quant_method_name(scheme.method), qc->dump(), profile.engine);
+          quant_method_name(scheme.method), config_summary(*qc), profile.engine);
     } else {
-      d.error = fmt::format("{} (config.json's quantization_config {} has no quant_method)",
-                            decl.no_quant_method, qc->dump());
+      d.error = fmt::format("{} (config.json's quantization_config has no quant_method: {})",
+                            decl.no_quant_method, config_summary(*qc));
     }
   }
   return d;
