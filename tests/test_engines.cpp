@@ -633,3 +633,21 @@ TEST_CASE("MLX with tied embeddings: vLLM's KeyError on the embedding's biases")
   CHECK(has_reason(verdict(report, "transformers"), "quant-declaration",
                    "{\"bits\":4,\"group_size\":64} and 1 per-module entry"));
 }
+
+// A quantized lm_head that the ignore list keeps in high precision: vLLM's AutoWeightsLoader
+// finds no parameter for its scales (lm_head sits outside the inner model), SGLang's vocab
+// weight loader rejects the packed shape. The healthy modelopt export is the control above.
+TEST_CASE("a quantized lm_head the ignore list excludes fails where the engine builds it dense") {
+  ckd_test::TempDir tmp;
+  build_spec("quantized-lm-head-excluded", tmp.path() + "/lm");
+  auto report = ckd_test::scan_all_rules(tmp.path() + "/lm");
+  const auto& vllm = verdict(report, "vllm");
+  CAPTURE(reasons_text(vllm));
+  CHECK(vllm.verdict == "fails");
+  CHECK(has_reason(vllm, "quantized-ignored-module",
+                   "ValueError: There is no module or parameter named 'lm_head.input_scale'"));
+  const auto& sglang = verdict(report, "sglang");
+  CAPTURE(reasons_text(sglang));
+  CHECK(sglang.verdict == "fails");
+  CHECK(has_reason(sglang, "quantized-ignored-module", "rejects lm_head.weight"));
+}

@@ -641,9 +641,15 @@ EngineVerdict engine_verdict(const EngineProfile& profile, const Checkpoint& ck,
   // scan's, which also covers lm_head and embeddings): what loading their tensors does.
   bool dense_kept_explained = false;
   if (!whole_model_dense) {
-    for (const Finding& f : findings)
-      if (f.name == "quantized-ignored-module" && !f.tensor.empty())
-        kept_dense.emplace_back(split_tensor_name(f.tensor).first);
+    for (const Finding& f : findings) {
+      if (f.name != "quantized-ignored-module" || f.tensor.empty()) continue;
+      std::string_view path = split_tensor_name(f.tensor).first;
+      // Where the profile reads the ignore list itself, its reading decides for the linear
+      // modules; the scan's adds lm_head and the embeddings, which it does not walk.
+      const Module* m = ck.modules().find(path);
+      if (own_ignore && m && m->is_linear()) continue;
+      kept_dense.emplace_back(path);
+    }
     std::sort(kept_dense.begin(), kept_dense.end());
     kept_dense.erase(std::unique(kept_dense.begin(), kept_dense.end()), kept_dense.end());
     if (!kept_dense.empty()) {
