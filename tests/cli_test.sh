@@ -14,7 +14,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 # Exit codes: 0 clean, 1 findings at or above --fail-on, 2 the tool could not run.
 expect_rc 1 "demo has errors" -- "$bin" scan fixtures/demo
-contains "$tmp/out" "repeated-prefix" "demo text report"
+contains "$tmp/out" "key-layout-mismatch" "demo text report"
+contains "$tmp/out" "vllm fails: KeyError: 'language_model.language_model.embed_tokens.weight'" "demo: vLLM's KeyError"
 contains "$tmp/out" "dtype bytes" "demo histogram"
 expect_rc 0 "healthy checkpoint" -- "$bin" scan "$tmp/healthy"
 contains "$tmp/out" "0 errors, 0 warnings" "healthy summary"
@@ -55,11 +56,11 @@ assert abs(sum(v["share"] for v in d["dtype_bytes"]["checkpoint"].values()) - 1)
 PY
 
 # Selection by name, code, code prefix and family.
-expect_rc 1 "select by name" -- "$bin" scan --format json --select repeated-prefix fixtures/demo
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {f["name"] for f in d["findings"]} == {"repeated-prefix"}' "$tmp/out" && ok || fail "select by name"
-expect_rc 0 "ignore families and codes" -- "$bin" scan --ignore quantization,keys --ignore CKD5 fixtures/demo
+expect_rc 1 "select by name" -- "$bin" scan --format json --select key-layout-mismatch fixtures/demo
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert {f["name"] for f in d["findings"]} == {"key-layout-mismatch"}' "$tmp/out" && ok || fail "select by name"
+expect_rc 0 "ignore families and codes" -- "$bin" scan --ignore quantization,architecture --ignore CKD5 fixtures/demo
 contains "$tmp/out" "index-total-size" "ignored all but one"
-lacks "$tmp/out" "repeated-prefix" "ignored keys family"
+lacks "$tmp/out" "key-layout-mismatch" "ignored architecture family"
 lacks "$tmp/out" "scale-out-of-range" "ignored code prefix"
 expect_rc 1 "select by code prefix" -- "$bin" scan -q --select CKD50 fixtures/demo
 contains "$tmp/out" "scale-out-of-range" "code prefix"
@@ -186,11 +187,17 @@ expect_rc 0 "dry run: nothing to change" -- "$bin" fix "$tmp/healthy" --apply-sa
 contains "$tmp/out" "nothing to change" "dry run on a healthy checkpoint"
 expect_rc 1 "dry run: changes" -- "$bin" fix fixtures/demo --apply-safe --dry-run
 contains "$tmp/out" "strip-prefix auto" "dry run lists the fix"
-contains "$tmp/out" " -> model.language_model.layers." "dry run shows an example"
+contains "$tmp/out" " -> model.layers." "dry run shows an example"
 expect_rc 1 "demo fix: written, unfixable errors remain" -- "$bin" fix fixtures/demo --apply-safe -o "$tmp/demo-fixed"
 contains "$tmp/out" "verified byte for byte" "fix reports verification"
 contains "$tmp/out" "re-scan of" "fix re-scans its output"
-lacks "$tmp/out" "repeated-prefix (CKD402)" "the re-scan no longer finds the repaired rule"
+lacks "$tmp/out" "key-layout-mismatch (CKD804)" "the re-scan no longer finds the repaired rule"
+contains "$tmp/out" "the layout Qwen3MoeForCausalLM expects" "the fix takes the class's layout, no --source"
+expect_rc 1 "the repaired demo still has its unfixable errors" -- "$bin" scan "$tmp/demo-fixed"
+lacks "$tmp/out" "key-layout-mismatch" "repaired demo: layout right"
+lacks "$tmp/out" "index-total-size" "repaired demo: index regenerated"
+contains "$tmp/out" "vllm fails: ValueError: There is no module or parameter named 'lm_head.input_scale' in Qwen3MoeForCausalLM" "repaired demo: vLLM fails on the quantized lm_head"
+contains "$tmp/out" "transformers fails: RuntimeError: You set \`ignore_mismatched_sizes\` to \`False\`" "repaired demo: transformers builds it unquantized"
 "$fixture_tool" build fixtures/demo.spec.json "$tmp/demo-again"
 if diff -r "$tmp/demo-again" fixtures/demo >/dev/null; then ok; else fail "fix modified its input"; fi
 expect_rc 1 "fix --format json dry run" -- "$bin" fix fixtures/demo --apply-safe --dry-run --format json
@@ -201,9 +208,9 @@ python3 - "$tmp/out" <<'PY' && ok || fail "fix json schema"
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["version"] == 1 and d["mode"] == "output" and d["changes"]
-assert d["fixes"][0]["fix"].startswith("strip-prefix") and d["fixes"][0]["count"] == 130
+assert d["fixes"][0]["fix"].startswith("strip-prefix") and d["fixes"][0]["count"] == 134
 assert d["written"]["files_rewritten"] == 2
-assert d["rescan"]["errors"] > 0 and not any(f["name"] == "repeated-prefix" for f in d["rescan"]["findings"])
+assert d["rescan"]["errors"] > 0 and not any(f["name"] == "key-layout-mismatch" for f in d["rescan"]["findings"])
 PY
 expect_rc 2 "fix into a non-empty directory" -- "$bin" fix fixtures/demo --apply-safe -o "$tmp/demo-fixed"
 contains "$tmp/err" "--force" "non-empty output names --force"
@@ -325,7 +332,7 @@ expect_rc 1 "piped output is not wrapped" -- env COLUMNS=70 "$bin" scan --color 
 python3 -c 'import sys; assert max(map(len, open(sys.argv[1]).read().splitlines())) > 70' "$tmp/out" && ok || fail "piped output wrapped"
 expect_rc 0 "pre-commit hook --timeout 60" -- hook --timeout 60 "$tmp/healthy/config.json"
 expect_rc 0 "pre-commit hook --retries 1" -- hook --retries 1 "$tmp/healthy/config.json"
-expect_rc 1 "pre-commit hook --select with two values" -- hook --select CKD2 CKD4 fixtures/demo/config.json
+expect_rc 1 "pre-commit hook --select with two values" -- hook --select CKD2 CKD8 fixtures/demo/config.json
 expect_rc 0 "pre-commit hook --select control" -- hook --select CKD2 fixtures/demo/config.json
 "$bin" scan --help >"$tmp/scan-help"
 PYTHONPATH=python python3 - "$tmp/scan-help" <<'PY' && ok || fail "pre-commit hook's options differ from scan --help"
@@ -353,12 +360,12 @@ fi
 # DIR's ckptdoctor.json (they used the built-in rules whatever it said).
 cp -r fixtures/demo "$tmp/demo-keys"
 expect_rc 1 "fix without settings: unfixable errors remain" -- "$bin" fix "$tmp/demo-keys" --apply-safe -o "$tmp/demo-keys-plain"
-echo '{"select": ["keys"]}' >"$tmp/demo-keys/ckptdoctor.json"
-expect_rc 0 "fix --apply-safe with select keys: the re-scan runs the project's rules" -- "$bin" fix "$tmp/demo-keys" --apply-safe -o "$tmp/demo-keys-fixed"
-contains "$tmp/out" "strip-prefix auto" "fix applied the keys family's safe fix"
+echo '{"select": ["architecture"]}' >"$tmp/demo-keys/ckptdoctor.json"
+expect_rc 0 "fix --apply-safe with select architecture: the re-scan runs the project's rules" -- "$bin" fix "$tmp/demo-keys" --apply-safe -o "$tmp/demo-keys-fixed"
+contains "$tmp/out" "strip-prefix auto" "fix applied the architecture family's safe fix"
 contains "$tmp/out" "re-scan of $tmp/demo-keys-fixed: clean" "re-scan clean under the project's selection"
-echo '{"ignore": ["keys"]}' >"$tmp/demo-keys/ckptdoctor.json"
-expect_rc 1 "fix --apply-safe with keys ignored: the index fix only" -- "$bin" fix "$tmp/demo-keys" --apply-safe --dry-run
+echo '{"ignore": ["architecture"]}' >"$tmp/demo-keys/ckptdoctor.json"
+expect_rc 1 "fix --apply-safe with architecture ignored: the index fix only" -- "$bin" fix "$tmp/demo-keys" --apply-safe --dry-run
 lacks "$tmp/out" "strip-prefix" "an ignored rule proposes no fix"
 contains "$tmp/out" "regenerate-index" "the rules not ignored still propose theirs"
 expect_rc 1 "fix --no-config control: the prefix fix is back" -- "$bin" fix "$tmp/demo-keys" --apply-safe --dry-run --no-config

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -119,6 +120,9 @@ TEST_CASE("engine profiles: versions, sources, and only rule names the scan has"
       CHECK(rules.find(e.rule) != nullptr);
     }
     for (const auto& r : p.ignore_list_rules) CHECK(rules.find(r) != nullptr);
+    for (const auto& r : p.quantized_build_rules) CHECK(rules.find(r) != nullptr);
+    CHECK(!p.declaration.files.empty());
+    CHECK(!p.dense.packed_error.empty());
   }
   CHECK(ckd::engine_names() == std::vector<std::string>{"sglang", "transformers", "vllm"});
 }
@@ -350,11 +354,14 @@ TEST_CASE("a missing static input scale misloads; the healthy modelopt export lo
     CHECK(v.verdict == "misloads");
     CHECK(has_reason(v, "missing-input-scale", "input_scale"));
   }
-  // transformers has no modelopt quantizer: it fails first, and still names the scale.
+  // transformers reads no hf_quant_config.json: it builds the model unquantized and its load
+  // report rejects the packed NVFP4 weights; the input scale is moot there.
   const auto& t = verdict(bad, "transformers");
+  CAPTURE(reasons_text(t));
   CHECK(t.verdict == "fails");
-  CHECK(has_reason(t, "unsupported-quant-method", "modelopt"));
-  CHECK(has_reason(t, "missing-input-scale", "input_scale"));
+  CHECK(has_reason(t, "quant-declaration", "reads no hf_quant_config.json"));
+  CHECK(has_reason(t, "quant-declaration", "`ignore_mismatched_sizes` to `False`"));
+  CHECK(!has_reason(t, "missing-input-scale", "input_scale"));
 
   build_spec("base-modelopt-nvfp4", tmp.path() + "/good");
   auto good = ckd_test::scan_all_rules(tmp.path() + "/good");
@@ -434,11 +441,213 @@ TEST_CASE("real producers' healthy exports load where the engine reads their met
     for (const auto& v : report.engines) {
       CAPTURE(v.engine);
       CAPTURE(reasons_text(v));
+      // modelopt 0.31+ copies its declaration into config.json (quant_method modelopt), which
+      // transformers has no quantizer for: a warning, then an unquantized model (packed weights
+      // fail its load report, FP8 ones load unscaled).
       bool no_quantizer = v.engine == "transformers" && name.rfind("mo-", 0) == 0;
-      CHECK(v.verdict == (no_quantizer ? "fails" : "loads"));
-      if (no_quantizer) CHECK(has_reason(v, "unsupported-quant-method", "modelopt"));
+      if (!no_quantizer) {
+        CHECK(v.verdict == "loads");
+      } else {
+        bool fp8 = name.find("fp8") != std::string::npos;
+        CHECK(v.verdict == (fp8 ? "misloads" : "fails"));
+        CHECK(has_reason(v, "quant-declaration", "Unknown quantization type, got modelopt"));
+      }
     }
     ++checked;
   }
   CHECK(checked >= 12);
+}
+
+namespace {
+
+std::string copy_fixture(const std::string& from, const std::string& to) {
+  std::filesystem::copy(from, to, std::filesystem::copy_options::recursive);
+  return to;
+}
+
+void edit_config(const std::string& dir, const std::function<void(json&)>& edit) {
+  std::string path = dir + "/config.json";
+  json config;
+  {
+    std::ifstream in(path);
+    config = json::parse(in);
+  }
+  edit(config);
+  std::ofstream(path) << config.dump(2);
+}
+
+}  // namespace
+
+// The bundled demo: every verdict quotes the error its engine raises first (issue 11 item 3).
+TEST_CASE("the demo: each engine's first error, before and after fix --apply-safe") {
+  const std::string demo = std::string(CKD_SOURCE_DIR) + "/fixtures/demo";
+  auto report = ckd_test::scan_all_rules(demo);
+  const auto& vllm = verdict(report, "vllm");
+  CAPTURE(reasons_text(vllm));
+  CHECK(vllm.verdict == "fails");
+  // Qwen3MoeForCausalLM's load_weights indexes params_dict for plain names: the first key of
+  // the first shard, sorted, is the embedding.
+  REQUIRE(!vllm.reasons.empty());
+  CHECK(vllm.reasons.front().rule == "key-layout-mismatch");
+  CHECK(vllm.reasons.front().message.find(
+            "KeyError: 'language_model.language_model.embed_tokens.weight'") == 0);
+  const auto& transformers = verdict(report, "transformers");
+  CAPTURE(reasons_text(transformers));
+  CHECK(transformers.verdict == "fails");
+  CHECK(has_reason(transformers, "quant-declaration",
+                   "`ignore_mismatched_sizes` to `False`, thus raising an error (lm_head.weight"));
+  CHECK(!has_reason(transformers, "unsupported-quant-method", ""));
+  const auto& sglang = verdict(report, "sglang");
+  CAPTURE(reasons_text(sglang));
+  CHECK(sglang.verdict == "fails");
+  CHECK(has_reason(sglang, "quantized-ignored-module", "rejects lm_head.weight"));
+
+  ckd_test::TempDir tmp;
+  ckd::FixRequest request;
+  request.dir = demo;
+  request.out_dir = tmp.path() + "/fixed";
+  request.options.apply_safe = true;
+  ckd::run_fix(request);
+  auto after = ckd_test::scan_all_rules(request.out_dir);
+  for (const auto& f : after.findings) CHECK(f.name != "key-layout-mismatch");
+  const auto& vllm_after = verdict(after, "vllm");
+  CAPTURE(reasons_text(vllm_after));
+  CHECK(vllm_after.verdict == "fails");
+  // lm_head is built in high precision; AutoWeightsLoader finds no parameter for its scales.
+  CHECK(vllm_after.reasons.front().message.find(
+            "ValueError: There is no module or parameter named 'lm_head.input_scale' in "
+            "Qwen3MoeForCausalLM") == 0);
+  CHECK(has_reason(vllm_after, "missing-input-scale", "experts 1, 3"));
+}
+
+// mlx-lm writes "quantization" and, since "support hf model tree", the same dict as
+// "quantization_config" with no quant_method (mlx_lm/utils.py quantize_model, save_config).
+TEST_CASE("MLX checkpoints: each engine's own error, with and without quantization_config") {
+  const std::string mlx = std::string(CKD_SOURCE_DIR) + "/fixtures/compare/mlx-4bit";
+  auto report = ckd_test::scan_all_rules(mlx);
+  const auto& vllm = verdict(report, "vllm");
+  CAPTURE(reasons_text(vllm));
+  CHECK(vllm.verdict == "fails");
+  // quant_method '' is no quantization: an unquantized model, whose loader meets lm_head.biases
+  // first (sorted keys) outside the inner model.
+  CHECK(has_reason(vllm, "quant-declaration",
+                   "ValueError: There is no module or parameter named 'lm_head.biases' in "
+                   "Qwen3_5MoeForCausalLM"));
+  CHECK(has_reason(vllm, "quant-declaration", "takes the model as unquantized"));
+  CHECK(!has_reason(vllm, "unsupported-quant-method", ""));
+  const auto& sglang = verdict(report, "sglang");
+  CAPTURE(reasons_text(sglang));
+  CHECK(sglang.verdict == "fails");
+  CHECK(has_reason(sglang, "quant-declaration", "ValueError: Unknown quantization method: . Must"));
+  const auto& transformers = verdict(report, "transformers");
+  CAPTURE(reasons_text(transformers));
+  CHECK(transformers.verdict == "fails");
+  CHECK(has_reason(transformers, "quant-declaration", "has no `quant_method` attribute"));
+
+  // An older conversion with "quantization" only: nobody sees a declaration.
+  ckd_test::TempDir tmp;
+  std::string old = copy_fixture(mlx, tmp.path() + "/old");
+  edit_config(old, [](json& c) { c.erase("quantization_config"); });
+  auto old_report = ckd_test::scan_all_rules(old);
+  for (const auto& v : old_report.engines) {
+    CAPTURE(v.engine);
+    CAPTURE(reasons_text(v));
+    CHECK(v.verdict == "fails");
+    CHECK(has_reason(v, "quant-declaration", "without a quantization_config"));
+  }
+  CHECK(has_reason(verdict(old_report, "transformers"), "quant-declaration",
+                   "(lm_head.weight | MISMATCH | ckpt U32 [256, 16])"));
+  CHECK(has_reason(verdict(old_report, "sglang"), "quant-declaration", "rejects lm_head.weight"));
+
+  // Control: a declaration with its quant_method, which every engine reads.
+  auto declared =
+      ckd_test::scan_all_rules(std::string(CKD_SOURCE_DIR) + "/fixtures/compare/ct-nvfp4");
+  for (const auto& v : declared.engines) {
+    CAPTURE(v.engine);
+    CAPTURE(reasons_text(v));
+    CHECK(!has_reason(v, "quant-declaration", ""));
+  }
+}
+
+// Older AMD Quark exports name the scales after the quantizer modules (weight_quantizer.scale,
+// input_quantizer.scale). transformers' Quark model has parameters by those very names
+// (quantizers/quantizer_quark.py CHECKPOINT_KEYS maps the newer names onto them); vLLM's and
+// SGLang's Quark schemes create weight_scale / input_scale and nothing renames the old names.
+TEST_CASE(
+    "older Quark scale names: vLLM fails on the first lookup, SGLang misloads, transformers "
+    "loads") {
+  ckd_test::TempDir tmp;
+  build_spec("quark-fp8-quantizer-names", tmp.path() + "/dense");
+  auto dense = ckd_test::scan_all_rules(tmp.path() + "/dense");
+  const auto& vllm = verdict(dense, "vllm");
+  CAPTURE(reasons_text(vllm));
+  CHECK(vllm.verdict == "fails");
+  // LlamaForCausalLM: mlp.down_proj sorts first and takes the plain branch (params_dict[name]).
+  CHECK(has_reason(vllm, "unread-scale-names",
+                   "KeyError: 'layers.0.mlp.down_proj.input_quantizer.scale'"));
+  const auto& sglang = verdict(dense, "sglang");
+  CAPTURE(reasons_text(sglang));
+  CHECK(sglang.verdict == "misloads");
+  CHECK(has_reason(sglang, "unread-scale-names", "scales keep their initial values"));
+  CHECK(verdict(dense, "transformers").verdict == "loads");
+
+  // An MoE: the expert mapping renames the shard, then looks the name up.
+  auto moe = ckd_test::scan_all_rules(std::string(CKD_SOURCE_DIR) +
+                                      "/fixtures/compare/quark-fp8-channel-legacy");
+  const auto& vllm_moe = verdict(moe, "vllm");
+  CAPTURE(reasons_text(vllm_moe));
+  CHECK(vllm_moe.verdict == "fails");
+  CHECK(has_reason(vllm_moe, "unread-scale-names",
+                   "KeyError: 'layers.0.mlp.experts.w2_input_quantizer.scale'"));
+  CHECK(verdict(moe, "sglang").verdict == "misloads");
+  CHECK(verdict(moe, "transformers").verdict == "loads");
+
+  // Controls: the same exports under the current names load everywhere.
+  build_spec("base-quark-fp8", tmp.path() + "/current");
+  for (const std::string& dir :
+       {tmp.path() + "/current", std::string(CKD_SOURCE_DIR) + "/fixtures/compare/quark-fp8"}) {
+    auto report = ckd_test::scan_all_rules(dir);
+    for (const auto& v : report.engines) {
+      CAPTURE(dir);
+      CAPTURE(v.engine);
+      CAPTURE(reasons_text(v));
+      CHECK(v.verdict == "loads");
+      CHECK(!has_reason(v, "unread-scale-names", ""));
+    }
+  }
+}
+
+// Control for where vLLM's first error lands: with tied embeddings there is no lm_head, and the
+// first name the unquantized model cannot take is inside the inner model.
+TEST_CASE("MLX with tied embeddings: vLLM's KeyError on the embedding's biases") {
+  ckd_test::TempDir tmp;
+  build_spec("mlx-4bit-tied-embeddings", tmp.path() + "/tied");
+  auto report = ckd_test::scan_all_rules(tmp.path() + "/tied");
+  CHECK(report.findings.empty());
+  const auto& vllm = verdict(report, "vllm");
+  CAPTURE(reasons_text(vllm));
+  CHECK(vllm.verdict == "fails");
+  CHECK(has_reason(vllm, "quant-declaration", "KeyError: 'embed_tokens.biases'"));
+  CHECK(!has_reason(vllm, "quant-declaration", "lm_head"));
+  // A per-module override is summarised, not dumped.
+  CHECK(has_reason(verdict(report, "transformers"), "quant-declaration",
+                   "{\"bits\":4,\"group_size\":64} and 1 per-module entry"));
+}
+
+// A quantized lm_head that the ignore list keeps in high precision: vLLM's AutoWeightsLoader
+// finds no parameter for its scales (lm_head sits outside the inner model), SGLang's vocab
+// weight loader rejects the packed shape. The healthy modelopt export is the control above.
+TEST_CASE("a quantized lm_head the ignore list excludes fails where the engine builds it dense") {
+  ckd_test::TempDir tmp;
+  build_spec("quantized-lm-head-excluded", tmp.path() + "/lm");
+  auto report = ckd_test::scan_all_rules(tmp.path() + "/lm");
+  const auto& vllm = verdict(report, "vllm");
+  CAPTURE(reasons_text(vllm));
+  CHECK(vllm.verdict == "fails");
+  CHECK(has_reason(vllm, "quantized-ignored-module",
+                   "ValueError: There is no module or parameter named 'lm_head.input_scale'"));
+  const auto& sglang = verdict(report, "sglang");
+  CAPTURE(reasons_text(sglang));
+  CHECK(sglang.verdict == "fails");
+  CHECK(has_reason(sglang, "quantized-ignored-module", "rejects lm_head.weight"));
 }

@@ -118,6 +118,9 @@ EngineProfile parse_engine_profile(std::string_view text, const std::string& ori
       for (const auto& m : c.at("mapper"))
         n.mapper.emplace_back(m.at(0).get<std::string>(), m.at(1).get<std::string>());
       n.model_prefix = c.at("model_prefix").get<std::string>();
+      n.plain_guarded = c.value("plain_guarded", false);
+      if (c.contains("skip_suffixes"))
+        n.skip_suffixes = c.at("skip_suffixes").get<std::vector<std::string>>();
       p.classes[name] = std::move(n);
     }
     const auto& layout = j.at("layout");
@@ -125,6 +128,38 @@ EngineProfile parse_engine_profile(std::string_view text, const std::string& ori
     check_verdict(p.layout_verdict, origin);
     p.layout_error = layout.at("error").get<std::string>();
     p.outside_model_error = layout.value("outside_model_error", std::string());
+    p.layout_skip_suffixes = layout.value("skip_suffixes", std::vector<std::string>());
+    p.layout_guarded_stacked = layout.value("guarded_stacked", false);
+    if (j.contains("declaration")) {
+      const auto& d = j.at("declaration");
+      p.declaration.files = d.at("files").get<std::vector<std::string>>();
+      p.declaration.no_quant_method = d.at("no_quant_method").get<std::string>();
+      p.declaration.unknown_method = d.at("unknown_method").get<std::string>();
+      if (p.declaration.unknown_method != "error" && p.declaration.unknown_method != "dense")
+        throw std::runtime_error(
+            fmt::format("{}: declaration.unknown_method \"{}\" is not error or dense", origin,
+                        p.declaration.unknown_method));
+      p.declaration.unknown_method_note = d.value("unknown_method_note", std::string());
+    } else {
+      p.declaration.files = {"config.json", "hf_quant_config.json"};
+    }
+    if (j.contains("unread_names")) {
+      for (const auto& [method, u] : j.at("unread_names").items()) {
+        EngineUnreadNames n;
+        n.params = u.at("params").get<std::vector<std::string>>();
+        n.why = u.at("why").get<std::string>();
+        p.unread_names[method] = std::move(n);
+      }
+    }
+    if (j.contains("dense_load")) {
+      const auto& d = j.at("dense_load");
+      p.dense.packed_error = d.at("packed_error").get<std::string>();
+      p.dense.extra_error = d.value("extra_error", std::string());
+      p.dense.extra_skip_suffixes = d.value("extra_skip_suffixes", std::vector<std::string>());
+      p.dense.extra_guarded_stacked = d.value("extra_guarded_stacked", false);
+      p.dense.outside_error = d.value("outside_error", std::string());
+      p.dense.unscaled_why = d.at("unscaled_why").get<std::string>();
+    }
     for (const auto& f : j.at("findings")) {
       EngineRuleEffect e;
       e.rule = f.at("rule").get<std::string>();
@@ -136,6 +171,7 @@ EngineProfile parse_engine_profile(std::string_view text, const std::string& ori
       p.findings.push_back(std::move(e));
     }
     p.ignore_list_rules = j.value("ignore_list_rules", std::vector<std::string>());
+    p.quantized_build_rules = j.value("quantized_build_rules", std::vector<std::string>());
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(fmt::format("{}: {}", origin, e.what()));
   }

@@ -1,6 +1,7 @@
 #include "engines/engine_verdict.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -9,7 +10,9 @@
 
 #include "checkpoint/architecture.h"
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/module_table.h"
 #include "report/text_style.h"
+#include "safetensors/dtype.h"
 
 namespace ckd {
 
@@ -227,6 +230,7 @@ class IgnoreListReading {
   }
 
   void finish(Verdicts& out) {
+    out.kept_dense = read_high_precision_;
     std::vector<std::string> mixed;
     for (const auto& [module, shards] : fused_) {
       bool any = false, all = true;
@@ -284,23 +288,300 @@ void read_ignore_lists(const Checkpoint& ck, std::vector<IgnoreListReading*> rea
   }
 }
 
+// The order a loader meets the tensors in: shard files by name, each shard's keys sorted
+// (safetensors safe_open(...).keys() sorts them; vLLM model_loader/weight_utils.py
+// safetensors_weights_iterator and transformers read them so).
+std::vector<size_t> load_order(const Checkpoint& ck) {
+  const auto& refs = ck.tensor_refs();
+  const size_t n = ck.tensor_names().size();
+  auto shard_of = [&](size_t i) -> const Shard* { return refs[i] ? refs[i]->shard : nullptr; };
+  // tensor_names() is sorted already: a stable bucketing by file name gives the order (linear,
+  // where a sort of 60k names by (file, name) costs tens of milliseconds).
+  std::map<std::string_view, size_t> rank_of_name;  // "" (no shard) first, like the files
+  std::unordered_map<const Shard*, size_t> rank;
+  for (size_t i = 0; i < n; ++i) {
+    const Shard* s = shard_of(i);
+    if (rank.emplace(s, 0).second)
+      rank_of_name.emplace(s ? std::string_view(s->display_name()) : std::string_view(), 0);
+  }
+  size_t next = 0;
+  for (auto& [name, r] : rank_of_name) r = next++;
+  for (auto& [s, r] : rank)
+    r = rank_of_name[s ? std::string_view(s->display_name()) : std::string_view()];
+  std::vector<size_t> of(n), start(rank_of_name.size() + 1, 0);
+  for (size_t i = 0; i < n; ++i) ++start[(of[i] = rank[shard_of(i)]) + 1];
+  for (size_t r = 0; r + 1 < start.size(); ++r) start[r + 1] += start[r];
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[start[of[i]]++] = i;
+  return order;
+}
+
+bool ends_with_any(std::string_view name, const std::vector<std::string>& suffixes) {
+  for (const std::string& s : suffixes)
+    if (name.size() >= s.size() && name.substr(name.size() - s.size()) == s) return true;
+  return false;
+}
+
+// A shard of a fused (stacked) module outside the experts: vLLM's stacked_params_mapping branch
+// skips a name params_dict lacks (`if name not in params_dict: continue`, models/qwen3_moe.py).
+bool guarded_stacked(const EngineProfile& profile, std::string_view name) {
+  if (name.find(".experts.") != std::string_view::npos) return false;
+  std::string_view module = split_tensor_name(name).first;
+  size_t dot = module.rfind('.');
+  std::string_view leaf = dot == std::string_view::npos ? module : module.substr(dot + 1);
+  for (const auto& [fused, shards] : profile.fused)
+    if (std::find(shards.begin(), shards.end(), leaf) != shards.end()) return true;
+  return false;
+}
+
+std::string dtype_and_shape(const TensorInfo& info) {
+  return fmt::format("{} [{}]", info.dtype ? std::string(dtype_name(*info.dtype)) : "?",
+                     fmt::join(info.shape, ", "));
+}
+
+// Integer containers that hold several quantized values per element: the stored shape cannot
+// be the dense parameter's.
+bool packed_container(const TensorInfo& info) {
+  if (!info.dtype) return false;
+  switch (*info.dtype) {
+    case Dtype::kU8:
+    case Dtype::kU16:
+    case Dtype::kU32:
+    case Dtype::kI32:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The error an engine's load_weights raises on a checkpoint name no parameter takes, or ""
+// when it skips the name (a suffix it drops, a guarded stacked shard, a guarded plain name).
+std::string unknown_name_error(const EngineProfile& profile, const ArchitectureDiff& arch,
+                               std::string_view name) {
+  const EngineDenseLoad& dense = profile.dense;
+  const EngineClassNaming& naming = profile.naming(arch.class_name);
+  std::string mapped(name);
+  for (const auto& [from, to] : naming.mapper) {
+    if (mapped.compare(0, from.size(), from) == 0) {
+      mapped = to + mapped.substr(from.size());
+      break;
+    }
+  }
+  bool inside = naming.model_prefix.empty() ||
+                mapped.compare(0, naming.model_prefix.size(), naming.model_prefix) == 0;
+  if (!inside) {
+    if (dense.outside_error.empty()) return "";
+    return fill(
+        dense.outside_error,
+        {{"name", mapped}, {"class", arch.class_name.empty() ? "the model" : arch.class_name}});
+  }
+  const std::vector<std::string>& skip =
+      naming.skip_suffixes ? *naming.skip_suffixes : dense.extra_skip_suffixes;
+  if (dense.extra_error.empty() || ends_with_any(name, skip) ||
+      (dense.extra_guarded_stacked && guarded_stacked(profile, name)) ||
+      (naming.plain_guarded && name.find(".experts.") == std::string_view::npos))
+    return "";
+  std::string key = profile.stacked_name(mapped.substr(naming.model_prefix.size()));
+  return fmt::format("{} (checkpoint tensor {})", fill(dense.extra_error, {{"key", key}}), name);
+}
+
+// A quantized module's tensors loaded into a module the engine built in high precision (the
+// whole model when it sees no quantization, or the modules its ignore list keeps): the first
+// tensor in load order that raises, else the low-precision values it reads with no scale.
+// Keys under a layout change are the layout's reason, not this one.
+bool check_dense_load(const EngineProfile& profile, const Checkpoint& ck,
+                      const ArchitectureDiff& arch,
+                      const std::function<bool(const Module&)>& built_dense,
+                      const std::string& rule, const std::string& context, Verdicts& out) {
+  const EngineDenseLoad& dense = profile.dense;
+  if (dense.packed_error.empty()) return false;
+  std::string first_error, first_packed, unscaled;
+  size_t packed = 0;
+  bool packed_first = false;
+  for (size_t i : load_order(ck)) {
+    std::string_view name = ck.tensor_names()[i];
+    const TensorRef* ref = ck.tensor_refs()[i];
+    if (!ref || !ref->info) continue;
+    bool moved = false;
+    for (const LayoutChange& c : arch.layout)
+      moved = moved || name.substr(0, c.from.size()) == c.from;
+    if (moved) continue;
+    auto [module_path, param] = split_tensor_name(name);
+    const Module* m = ck.modules().find(module_path);
+    if (!m || !m->is_quantized() || !built_dense(*m)) continue;
+    TensorRole role = role_of_param(param, module_path);
+    if (role == TensorRole::kWeight || role == TensorRole::kPackedWeight) {
+      if (packed_container(*ref->info) && param == "weight") {
+        if (packed++ == 0) first_packed = std::string(name);
+        if (first_error.empty()) packed_first = true;
+        if (first_error.empty())
+          first_error = fill(dense.packed_error, {{"tensor", std::string(name)},
+                                                  {"stored", dtype_and_shape(*ref->info)}});
+        continue;
+      }
+      if (param == "weight" && unscaled.empty() && ref->info->dtype &&
+          !is_high_precision_float(*ref->info->dtype))
+        unscaled = fmt::format("{} ({})", name, dtype_and_shape(*ref->info));
+      if (param == "weight") continue;
+    }
+    if (role == TensorRole::kBias && param == "bias") continue;
+    if (!first_error.empty()) continue;
+    first_error = unknown_name_error(profile, arch, name);
+  }
+  if (!first_error.empty()) {
+    std::string also =
+        packed_first && packed > 1
+            ? fmt::format("; {} packed weights in all, e.g. {}", packed, first_packed)
+            : "";
+    out.add("fails", rule, fmt::format("{} ({}{})", first_error, context, also));
+    return true;
+  }
+  if (!unscaled.empty()) {
+    out.add("misloads", rule, fmt::format("{}: {} ({})", dense.unscaled_why, unscaled, context));
+    return true;
+  }
+  return false;
+}
+
+// Tensors under names the engine's quantized modules do not define, which no loader renames
+// (older AMD Quark exports' weight_quantizer.scale / input_quantizer.scale: vLLM and SGLang
+// build weight_scale / input_scale): the first lookup that raises, else the scales never read.
+void check_unread_names(const EngineProfile& profile, const Checkpoint& ck,
+                        const ArchitectureDiff& arch, const std::string& method, Verdicts& out) {
+  auto it = profile.unread_names.find(method);
+  if (it == profile.unread_names.end()) return;
+  const EngineUnreadNames& unread = it->second;
+  std::string first_error, example;
+  size_t count = 0;
+  for (size_t i : load_order(ck)) {
+    std::string_view name = ck.tensor_names()[i];
+    std::string_view param = split_tensor_name(name).second;
+    if (std::find(unread.params.begin(), unread.params.end(), param) == unread.params.end())
+      continue;
+    if (count++ == 0) example = std::string(name);
+    if (first_error.empty()) first_error = unknown_name_error(profile, arch, name);
+  }
+  if (!count) return;
+  std::string what = fmt::format("{} under names {} does not read, e.g. {}; {}",
+                                 count_of(count, "tensor"), profile.engine, example, unread.why);
+  if (!first_error.empty()) {
+    out.add("fails", "unread-scale-names", fmt::format("{} ({})", first_error, what));
+  } else {
+    out.add(
+        "misloads", "unread-scale-names",
+        fmt::format("load_weights skips them and the scales keep their initial values ({})", what));
+  }
+}
+
+// How the engine takes the checkpoint's quantization declaration: "" when it builds the
+// declared method, else why it builds the model unquantized (dense) or the error it raises.
+struct DeclarationOutcome {
+  bool dense = false;
+  std::string error;
+  std::string why;
+};
+
+// A quantization_config in a line: its scalar keys, and a count of per-module entries (mlx-lm
+// writes one per overridden module, thousands in a mixed-precision conversion).
+std::string config_summary(const nlohmann::json& qc) {
+  nlohmann::json scalars = nlohmann::json::object();
+  size_t nested = 0;
+  for (const auto& [key, value] : qc.items()) {
+    if (value.is_object() || value.is_array()) {
+      ++nested;
+    } else {
+      scalars[key] = value;
+    }
+  }
+  std::string out = scalars.dump();
+  if (nested)
+    out += fmt::format(" and {}", count_of(nested, "per-module entry", "per-module entries"));
+  return out;
+}
+
+DeclarationOutcome read_declaration(const EngineProfile& profile, const Checkpoint& ck) {
+  DeclarationOutcome d;
+  const QuantScheme& scheme = ck.scheme();
+  if (scheme.method == QuantMethod::kNone || scheme.source_file.empty()) return d;
+  const EngineDeclaration& decl = profile.declaration;
+  auto reads = [&](const char* file) {
+    return std::find(decl.files.begin(), decl.files.end(), file) != decl.files.end();
+  };
+  const nlohmann::json* config = ck.config();
+  const nlohmann::json* qc = nullptr;
+  if (config && config->is_object()) {
+    for (const char* key : {"quantization_config", "compression_config"})
+      if (!qc && config->contains(key) && (*config)[key].is_object()) qc = &(*config)[key];
+    if (!qc && config->contains("text_config") && (*config)["text_config"].is_object() &&
+        (*config)["text_config"].contains("quantization_config") &&
+        (*config)["text_config"]["quantization_config"].is_object())
+      qc = &(*config)["text_config"]["quantization_config"];
+  }
+  if (!reads(scheme.source_file.c_str())) {
+    // modelopt 0.31 and later also copy the declaration into config.json: the engine reads
+    // that one (and its method check follows).
+    if (qc && qc->contains("quant_method") && reads("config.json")) return d;
+    d.dense = true;
+    d.why = fmt::format("{} reads no {} and builds the model unquantized", profile.engine,
+                        scheme.source_file);
+    return d;
+  }
+  if (scheme.source_file != "config.json") return d;
+  if (!qc) {
+    d.dense = true;
+    d.why = fmt::format(
+        "config.json declares {} without a quantization_config: {} builds the "
+        "model unquantized",
+        quant_method_name(scheme.method), profile.engine);
+  } else if (!qc->contains("quant_method")) {
+    if (decl.no_quant_method == "dense") {
+      d.dense = true;
+      d.why = fmt::format(
+          "config.json's quantization_config has no quant_method ({} writes {}): "
+          "{} takes the model as unquantized",
+          quant_method_name(scheme.method), config_summary(*qc), profile.engine);
+    } else {
+      d.error = fmt::format("{} (config.json's quantization_config has no quant_method: {})",
+                            decl.no_quant_method, config_summary(*qc));
+    }
+  }
+  return d;
+}
+
 // Keys under a prefix the class does not expect: the name the engine looks up, and what that
 // does (vLLM: KeyError in load_weights; transformers: unexpected keys, random weights).
 void check_layout(const EngineProfile& profile, const Checkpoint& ck,
                   const ArchitectureDiff& arch, Verdicts& out) {
   if (!arch.modeled() || arch.layout.empty()) return;
   const LayoutChange& change = arch.layout.front();
-  // An expert weight when there is one: the expert mapping looks it up without a guard.
   std::string example = change.example;
-  for (std::string_view name : ck.tensor_names()) {
-    if (name.substr(0, change.from.size()) == change.from &&
-        name.find(".experts.") != std::string_view::npos && name.size() > 7 &&
-        name.substr(name.size() - 7) == ".weight") {
+  const EngineClassNaming& naming = profile.naming(arch.class_name);
+  if (profile.layout_guarded_stacked || !profile.layout_skip_suffixes.empty()) {
+    // The first key in load order that reaches the raising lookup: names with a skipped suffix
+    // and stacked shards (checked against params_dict first) pass quietly, and plain names too
+    // where the class guards them.
+    const std::vector<std::string>& skip =
+        naming.skip_suffixes ? *naming.skip_suffixes : profile.layout_skip_suffixes;
+    for (size_t i : load_order(ck)) {
+      std::string_view name = ck.tensor_names()[i];
+      if (name.substr(0, change.from.size()) != change.from) continue;
+      if (ends_with_any(name, skip)) continue;
+      if (profile.layout_guarded_stacked && guarded_stacked(profile, name)) continue;
+      if (naming.plain_guarded && name.find(".experts.") == std::string_view::npos) continue;
       example = std::string(name);
       break;
     }
+  } else {
+    // An expert weight when there is one: the expert mapping looks it up without a guard.
+    for (std::string_view name : ck.tensor_names()) {
+      if (name.substr(0, change.from.size()) == change.from &&
+          name.find(".experts.") != std::string_view::npos && name.size() > 7 &&
+          name.substr(name.size() - 7) == ".weight") {
+        example = std::string(name);
+        break;
+      }
+    }
   }
-  const EngineClassNaming& naming = profile.naming(arch.class_name);
   std::string name = example;
   for (const auto& [from, to] : naming.mapper) {
     if (name.compare(0, from.size(), from) == 0) {
@@ -377,23 +658,103 @@ EngineVerdict engine_verdict(const EngineProfile& profile, const Checkpoint& ck,
   const QuantScheme& scheme = ck.scheme();
   bool quantized = scheme.method != QuantMethod::kNone && scheme.quantizes();
   std::string method = quant_method_name(scheme.method);
-  if (scheme.method != QuantMethod::kNone && scheme.method != QuantMethod::kUnknown &&
-      std::find(profile.methods.begin(), profile.methods.end(), method) == profile.methods.end()) {
-    reasons.add("fails", "unsupported-quant-method",
-                fmt::format("{} ({} declares {}; {} does not load it)",
-                            fill(profile.unsupported_method_error, {{"method", method}}),
-                            scheme.source_file, method, profile.engine));
+  DeclarationOutcome declaration = read_declaration(profile, ck);
+  if (!declaration.error.empty()) {
+    reasons.add("fails", "quant-declaration", declaration.error);
+  } else if (!declaration.dense && scheme.method != QuantMethod::kNone &&
+             scheme.method != QuantMethod::kUnknown &&
+             std::find(profile.methods.begin(), profile.methods.end(), method) ==
+                 profile.methods.end()) {
+    if (profile.declaration.unknown_method == "dense") {
+      declaration.dense = true;
+      const std::string& note = profile.declaration.unknown_method_note;
+      declaration.why = note.empty()
+                            ? fmt::format("{} has no {} loader and builds the model unquantized",
+                                          profile.engine, method)
+                            : fmt::format(
+                                  "{} has no {} loader: it logs \"{}\" and builds the model "
+                                  "unquantized",
+                                  profile.engine, method, fill(note, {{"method", method}}));
+    } else {
+      reasons.add("fails", "unsupported-quant-method",
+                  fmt::format("{} ({} declares {}; {} does not load it)",
+                              fill(profile.unsupported_method_error, {{"method", method}}),
+                              scheme.source_file, method, profile.engine));
+    }
   }
-  const bool own_ignore = own_ignore_match(profile, scheme) != nullptr;
+  // The whole model built unquantized: what its quantized tensors do to the dense parameters.
+  bool whole_model_dense = declaration.dense;
+  if (whole_model_dense) {
+    if (!check_dense_load(
+            profile, ck, arch, [](const Module&) { return true; }, "quant-declaration",
+            declaration.why, reasons))
+      reasons.add("misloads", "quant-declaration", declaration.why);
+  }
+  const bool own_ignore =
+      quantized && !whole_model_dense && own_ignore_match(profile, scheme) != nullptr;
+  std::vector<std::string> kept_dense;
   EngineIgnoreReasons computed;
-  if (!ignore_reasons) ignore_reasons = &(computed = engine_ignore_reasons({&profile}, ck).front());
-  reasons.fails.insert(reasons.fails.end(), ignore_reasons->fails.begin(),
-                       ignore_reasons->fails.end());
-  reasons.misloads.insert(reasons.misloads.end(), ignore_reasons->misloads.begin(),
-                          ignore_reasons->misloads.end());
+  if (own_ignore) {
+    if (!ignore_reasons)
+      ignore_reasons = &(computed = engine_ignore_reasons({&profile}, ck).front());
+    reasons.fails.insert(reasons.fails.end(), ignore_reasons->fails.begin(),
+                         ignore_reasons->fails.end());
+    reasons.misloads.insert(reasons.misloads.end(), ignore_reasons->misloads.begin(),
+                            ignore_reasons->misloads.end());
+    kept_dense = ignore_reasons->kept_dense;
+  }
+  if (quantized && !whole_model_dense && declaration.error.empty())
+    check_unread_names(profile, ck, arch, method, reasons);
+  // Modules kept in high precision though stored quantized (the engine's reading, and the
+  // scan's, which also covers lm_head and embeddings): what loading their tensors does.
+  bool dense_kept_explained = false;
+  if (!whole_model_dense) {
+    for (const Finding& f : findings) {
+      if (f.name != "quantized-ignored-module" || f.tensor.empty()) continue;
+      std::string_view path = split_tensor_name(f.tensor).first;
+      // Where the profile reads the ignore list itself, its reading decides for the linear
+      // modules; the scan's adds lm_head and the embeddings, which it does not walk.
+      const Module* m = ck.modules().find(path);
+      if (own_ignore && m && m->is_linear()) continue;
+      kept_dense.emplace_back(path);
+    }
+    std::sort(kept_dense.begin(), kept_dense.end());
+    kept_dense.erase(std::unique(kept_dense.begin(), kept_dense.end()), kept_dense.end());
+    if (!kept_dense.empty()) {
+      Verdicts dense;
+      dense_kept_explained = check_dense_load(
+          profile, ck, arch,
+          [&](const Module& m) {
+            return std::binary_search(kept_dense.begin(), kept_dense.end(), m.path);
+          },
+          "quantized-ignored-module",
+          fmt::format("{} {} in high precision: the ignore list names {}", profile.engine,
+                      kept_dense.size() == 1 ? "builds it" : "builds them", examples(kept_dense)),
+          dense);
+      if (dense_kept_explained) {
+        // The load's own outcome replaces the generic "read as high precision" line.
+        auto drop = [](std::vector<EngineReason>& list) {
+          list.erase(std::remove_if(list.begin(), list.end(),
+                                    [](const EngineReason& r) {
+                                      return r.rule == "quantized-ignored-module";
+                                    }),
+                     list.end());
+        };
+        drop(reasons.misloads);
+        for (auto& r : dense.fails) reasons.fails.push_back(std::move(r));
+        for (auto& r : dense.misloads) reasons.misloads.push_back(std::move(r));
+      }
+    }
+  }
   for (const EngineRuleEffect& effect : profile.findings) {
     if (own_ignore && std::find(profile.ignore_list_rules.begin(), profile.ignore_list_rules.end(),
                                 effect.rule) != profile.ignore_list_rules.end())
+      continue;
+    if (dense_kept_explained && effect.rule == "quantized-ignored-module") continue;
+    // Built unquantized, the model has no quantization for these findings to break.
+    if (whole_model_dense &&
+        std::find(profile.quantized_build_rules.begin(), profile.quantized_build_rules.end(),
+                  effect.rule) != profile.quantized_build_rules.end())
       continue;
     const Finding* first = nullptr;
     uint64_t count = 0;

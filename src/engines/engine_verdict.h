@@ -33,6 +33,7 @@ struct EngineVerdict {
 // serves every engine. One result per profile, in order.
 struct EngineIgnoreReasons {
   std::vector<EngineReason> fails, misloads;
+  std::vector<std::string> kept_dense;  // modules it builds in high precision, stored quantized
 };
 std::vector<EngineIgnoreReasons> engine_ignore_reasons(
     const std::vector<const EngineProfile*>& profiles, const Checkpoint& checkpoint);

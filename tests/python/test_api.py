@@ -74,20 +74,20 @@ def test_finding_fields_and_fix():
         assert f.fix == fix_of[f.code]
         assert f.omitted == 0
         assert f.code in repr(f)
-    assert "repeated-prefix" in {f.name for f in report.findings}
+    assert "key-layout-mismatch" in {f.name for f in report.findings}
     assert "safe" in {f.fix for f in report.findings}  # the demo has safely fixable findings
 
 
 def test_select_and_ignore():
-    only = ckptdoctor.scan(DEMO, select=["repeated-prefix"])
-    assert {f.name for f in only.findings} == {"repeated-prefix"}
+    only = ckptdoctor.scan(DEMO, select=["key-layout-mismatch"])
+    assert {f.name for f in only.findings} == {"key-layout-mismatch"}
     full = {f.name for f in ckptdoctor.scan(DEMO).findings}
-    without = {f.name for f in ckptdoctor.scan(DEMO, ignore=["repeated-prefix", "CKD5"]).findings}
-    assert "repeated-prefix" not in without and without < full
+    without = {f.name for f in ckptdoctor.scan(DEMO, ignore=["key-layout-mismatch", "CKD5"]).findings}
+    assert "key-layout-mismatch" not in without and without < full
     assert not any(f.startswith("CKD5") for f in ckptdoctor.scan(DEMO, ignore=["CKD5"]).rules)
     # Comma lists, as on the command line.
-    assert {f.name for f in ckptdoctor.scan(DEMO, select=["repeated-prefix,CKD5"]).findings} == {
-        f.name for f in ckptdoctor.scan(DEMO, select=["repeated-prefix", "CKD5"]).findings}
+    assert {f.name for f in ckptdoctor.scan(DEMO, select=["key-layout-mismatch,CKD5"]).findings} == {
+        f.name for f in ckptdoctor.scan(DEMO, select=["key-layout-mismatch", "CKD5"]).findings}
 
 
 def test_engines_and_fail_on():
@@ -119,7 +119,7 @@ def test_render_formats():
     assert [finding_tuple(f) for f in doc["findings"]] == [finding_tuple(f) for f in report.findings]
     assert json.loads(report.render("sarif"))["version"] == "2.1.0"
     assert report.render("junit").startswith("<?xml")
-    assert "repeated-prefix" in report.render()
+    assert "key-layout-mismatch" in report.render()
     with pytest.raises(ValueError, match="unknown format"):
         report.render("yaml")
 
@@ -147,12 +147,12 @@ def test_errors_are_one_line_python_exceptions(tmp_path):
 
 def test_project_settings(tmp_path):
     settings = tmp_path / "ckptdoctor.json"
-    settings.write_text(json.dumps({"select": ["repeated-prefix"], "fail_on": "never"}))
+    settings.write_text(json.dumps({"select": ["key-layout-mismatch"], "fail_on": "never"}))
     report = ckptdoctor.scan(DEMO, config=settings)
-    assert {f.name for f in report.findings} == {"repeated-prefix"} and not report.failed
+    assert {f.name for f in report.findings} == {"key-layout-mismatch"} and not report.failed
     # Arguments win over the settings, as options do on the command line.
     report = ckptdoctor.scan(DEMO, config=settings, select=["CKD5"], fail_on="error")
-    assert "repeated-prefix" not in {f.name for f in report.findings} and report.failed
+    assert "key-layout-mismatch" not in {f.name for f in report.findings} and report.failed
 
 
 def test_scans_run_in_parallel_threads():
