@@ -57,7 +57,7 @@ set +e
 rc=$?
 set -e
 [ "$rc" -eq 1 ] || fail "python -m ckptdoctor scan fixtures/demo exited $rc, wanted 1"
-grep -q "repeated-prefix" "$out/scan.txt" || fail "python -m ckptdoctor printed no findings"
+grep -q "key-layout-mismatch" "$out/scan.txt" || fail "python -m ckptdoctor printed no findings"
 "$venv/bin/ckptdoctor-pre-commit" fixtures/demo/config.json >/dev/null && fail "pre-commit entry passed the demo" || true
 # The man page and completions, where man (PATH's ../share/man) and the shells look.
 grep -q '^\.TH CKPTDOCTOR 1' "$venv/share/man/man1/ckptdoctor.1" || fail "man page not installed"
