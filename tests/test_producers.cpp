@@ -18,6 +18,7 @@
 #include "rules/engine.h"
 #include "rules/rule_set.h"
 #include "scan/scan.h"
+#include "test_util.h"
 
 namespace {
 
@@ -224,6 +225,28 @@ TEST_CASE("producers: GPTQModel's v1 asym export of a zero point 0 underflows, a
                                "0x7775776f)") == 0);
   CHECK(fired[0]->message.find("read 3 of them wrong") != std::string::npos);
   CHECK(fired[0]->message.find("checkpoint_format \"gptq_v2\"") != std::string::npos);
+
+  // vLLM and SGLang add 1 per zero point; transformers loads GPTQ through GPTQModel.
+  std::map<std::string, std::string> verdicts;
+  for (const auto& v : report.engines) verdicts[v.engine] = v.verdict;
+  CHECK(verdicts["vllm"] == "misloads");
+  CHECK(verdicts["sglang"] == "misloads");
+  CHECK(verdicts["transformers"] == "loads");
+
+  // Control: the same bytes declared gptq_v2 store the zero itself, where 15 is a real zero.
+  ckd_test::TempDir tmp;
+  std::filesystem::copy(dir, tmp.path() + "/v2");
+  for (const char* file : {"/v2/config.json", "/v2/quantize_config.json"}) {
+    std::string path = tmp.path() + file;
+    std::string text((std::istreambuf_iterator<char>(std::ifstream(path).rdbuf())), {});
+    const std::string v1 = "\"checkpoint_format\": \"gptq\"";
+    auto at = text.find(v1);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, v1.size(), "\"checkpoint_format\": \"gptq_v2\"");
+    std::ofstream(path) << text;
+  }
+  request.dir = tmp.path() + "/v2";
+  for (const auto& f : ckd::run_scan(request).findings) CHECK(f.name != "gptq-v1-zero-underflow");
 
   // Control: GPTQModel's healthy exports of the unmodified source (v1 and v2 asym, v1 sym)
   // hold no underflowed zero point.
