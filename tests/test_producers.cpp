@@ -200,12 +200,13 @@ TEST_CASE("producers: compare agrees on NVFP4 (modules straddling shards)") {
   CHECK(checked == 3);
 }
 
-TEST_CASE("producers: GPTQModel's v1 asym export of a zero point 0 underflows, and vLLM reads it wrong") {
+TEST_CASE("producers: GPTQModel's v1 asym zero point 0 underflows, and vLLM reads it wrong") {
   // scripts/make_gptq_underflow_fixture.py: GPTQModel 7.6.0, 4-bit asym group 32, v1 zeros, on
   // source-llama with two q_proj groups made all positive (zero point 0). GPTQModel's word-wide
   // - 0x11111111 stored them as 0xF: nibble 0 of word 0 (borrowing from nibble 1) and the top
   // nibble of word 1 (wrapping the int32), so a per-value +1 misreads those three zero points.
-  const std::string dir = std::string(CKD_SOURCE_DIR) + "/fixtures/producer-defects/gptq-int4-asym-zero0";
+  const std::string dir =
+      std::string(CKD_SOURCE_DIR) + "/fixtures/producer-defects/gptq-int4-asym-zero0";
   static const ckd::RuleSet rules = ckd::RuleSet::builtin();
   ckd::ScanRequest request;
   request.dir = dir;

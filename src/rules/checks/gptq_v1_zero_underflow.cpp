@@ -35,8 +35,7 @@ std::optional<Underflow> scan_words(std::string_view bytes, int bits) {
   Underflow u;
   for (uint64_t w = 0; w * 4 < bytes.size(); ++w) {
     uint32_t word = 0;
-    for (int b = 0; b < 4; ++b)
-      word |= uint32_t{static_cast<uint8_t>(bytes[w * 4 + b])} << (8 * b);
+    for (int b = 0; b < 4; ++b) word |= uint32_t{static_cast<uint8_t>(bytes[w * 4 + b])} << (8 * b);
     const uint32_t restored = word + ones;  // unsigned: wraps as the int32 add does
     for (int shift = 0; shift < 32; shift += bits) {
       const uint32_t stored = (word >> shift) & mask;
@@ -71,16 +70,16 @@ class GptqV1ZeroUnderflowCheck : public Check {
       std::optional<Underflow> u = scan_words(zeros->ref->shard->tensor_bytes(t), g->bits);
       if (!u || !u->underflowed) continue;
       const uint32_t top = (uint32_t{1} << g->bits) - 1;
-      out.add(*zeros->ref,
-              fmt::format(
-                  "{} of {} {}-bit zero points are stored as {} (first in word {}: 0x{:08x}): "
-                  "zero point 0 underflowed in GPTQModel's word-wide v1 encoding (zero - 1 "
-                  "subtracted from whole words, borrowing from the next zero point up); "
-                  "GPTQModel and transformers undo it, but vLLM and ckptdoctor compare add 1 "
-                  "per zero point and read {} of them wrong; fix: re-save the quantized model "
-                  "with checkpoint_format \"gptq_v2\", or requantize",
-                  with_commas(u->underflowed), with_commas(u->fields), g->bits, top,
-                  u->first_word, u->first_stored, with_commas(u->misread)));
+      out.add(
+          *zeros->ref,
+          fmt::format("{} of {} {}-bit zero points are stored as {} (first in word {}: 0x{:08x}): "
+                      "zero point 0 underflowed in GPTQModel's word-wide v1 encoding (zero - 1 "
+                      "subtracted from whole words, borrowing from the next zero point up); "
+                      "GPTQModel and transformers undo it, but vLLM and ckptdoctor compare add 1 "
+                      "per zero point and read {} of them wrong; fix: re-save the quantized model "
+                      "with checkpoint_format \"gptq_v2\", or requantize",
+                      with_commas(u->underflowed), with_commas(u->fields), g->bits, top,
+                      u->first_word, u->first_stored, with_commas(u->misread)));
     }
     out.finish("modules with underflowed v1 zero points");
   }
