@@ -18,6 +18,7 @@
 #include "rules/engine.h"
 #include "rules/rule_set.h"
 #include "scan/scan.h"
+#include "test_util.h"
 
 namespace {
 
@@ -197,4 +198,62 @@ TEST_CASE("producers: compare agrees on NVFP4 (modules straddling shards)") {
     ++checked;
   }
   CHECK(checked == 3);
+}
+
+TEST_CASE("producers: GPTQModel's v1 asym zero point 0 underflows, and vLLM reads it wrong") {
+  // scripts/make_gptq_underflow_fixture.py: GPTQModel 7.6.0, 4-bit asym group 32, v1 zeros, on
+  // source-llama with two q_proj groups made all positive (zero point 0). GPTQModel's word-wide
+  // - 0x11111111 stored them as 0xF: nibble 0 of word 0 (borrowing from nibble 1) and the top
+  // nibble of word 1 (wrapping the int32), so a per-value +1 misreads those three zero points.
+  const std::string dir =
+      std::string(CKD_SOURCE_DIR) + "/fixtures/producer-defects/gptq-int4-asym-zero0";
+  static const ckd::RuleSet rules = ckd::RuleSet::builtin();
+  ckd::ScanRequest request;
+  request.dir = dir;
+  request.rules = ckd::select_rules(rules, {}, {});
+  ckd::ScanReport report = ckd::run_scan(request);
+  std::vector<const ckd::Finding*> fired;
+  std::string others;
+  for (const auto& f : report.findings) {
+    if (f.name == "gptq-v1-zero-underflow") fired.push_back(&f);
+    else if (f.severity != ckd::Severity::kInfo) others += "\n  " + f.name + ": " + f.message;
+  }
+  CHECK_MESSAGE(others.empty(), "other findings:", others);
+  REQUIRE(fired.size() == 1);
+  CHECK(fired[0]->tensor == "model.layers.0.self_attn.q_proj.qzeros");
+  CHECK(fired[0]->severity == ckd::Severity::kError);
+  CHECK(fired[0]->message.find("2 of 512 4-bit zero points are stored as 15 (first in word 0: "
+                               "0x7775776f)") == 0);
+  CHECK(fired[0]->message.find("read 3 of them wrong") != std::string::npos);
+  CHECK(fired[0]->message.find("checkpoint_format \"gptq_v2\"") != std::string::npos);
+
+  // vLLM and SGLang add 1 per zero point; transformers loads GPTQ through GPTQModel.
+  std::map<std::string, std::string> verdicts;
+  for (const auto& v : report.engines) verdicts[v.engine] = v.verdict;
+  CHECK(verdicts["vllm"] == "misloads");
+  CHECK(verdicts["sglang"] == "misloads");
+  CHECK(verdicts["transformers"] == "loads");
+
+  // Control: the same bytes declared gptq_v2 store the zero itself, where 15 is a real zero.
+  ckd_test::TempDir tmp;
+  std::filesystem::copy(dir, tmp.path() + "/v2");
+  for (const char* file : {"/v2/config.json", "/v2/quantize_config.json"}) {
+    std::string path = tmp.path() + file;
+    std::string text((std::istreambuf_iterator<char>(std::ifstream(path).rdbuf())), {});
+    const std::string v1 = "\"checkpoint_format\": \"gptq\"";
+    auto at = text.find(v1);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, v1.size(), "\"checkpoint_format\": \"gptq_v2\"");
+    std::ofstream(path) << text;
+  }
+  request.dir = tmp.path() + "/v2";
+  for (const auto& f : ckd::run_scan(request).findings) CHECK(f.name != "gptq-v1-zero-underflow");
+
+  // Control: GPTQModel's healthy exports of the unmodified source (v1 and v2 asym, v1 sym)
+  // hold no underflowed zero point.
+  for (const char* variant : {"gptq-int4-asym", "gptq-int4-asym-v2", "gptq-int4-sym"}) {
+    CAPTURE(variant);
+    ckd::ScanReport healthy = scan(variant, expected()["variants"][variant]["source"]);
+    for (const auto& f : healthy.findings) CHECK(f.name != "gptq-v1-zero-underflow");
+  }
 }

@@ -41,6 +41,7 @@ std::unique_ptr<Check> make_key_layout_mismatch_check();
 std::unique_ptr<Check> make_unexpected_tensor_check();
 std::unique_ptr<Check> make_tensor_parallel_divisibility_check();
 std::unique_ptr<Check> make_zero_point_convention_check();
+std::unique_ptr<Check> make_gptq_v1_zero_underflow_check();
 std::unique_ptr<Check> make_invalid_group_index_check();
 std::unique_ptr<Check> make_invalid_sparsity_mask_check();
 std::unique_ptr<Check> make_quantization_status_mismatch_check();
@@ -55,7 +56,7 @@ struct CheckKind {
   std::unique_ptr<Check> (*make)();
 };
 
-constexpr std::array<CheckKind, 39> kChecks = {{
+constexpr std::array<CheckKind, 40> kChecks = {{
     {"shard-issues", make_shard_issues_check},
     {"duplicate-names", make_duplicate_names_check},
     {"load-problems", make_load_problems_check},
@@ -89,6 +90,7 @@ constexpr std::array<CheckKind, 39> kChecks = {{
     {"unexpected-tensor", make_unexpected_tensor_check},
     {"tensor-parallel-divisibility", make_tensor_parallel_divisibility_check},
     {"zero-point-convention", make_zero_point_convention_check},
+    {"gptq-v1-zero-underflow", make_gptq_v1_zero_underflow_check},
     {"invalid-group-index", make_invalid_group_index_check},
     {"invalid-sparsity-mask", make_invalid_sparsity_mask_check},
     {"quantization-status-mismatch", make_quantization_status_mismatch_check},
