@@ -91,8 +91,11 @@ IndexFile parse_index_json(std::string_view text, std::vector<std::string>* dupl
       saw_map = true;
       reader.begin_object();
       std::unordered_map<std::string, uint32_t> shard_ids;
-      index.names_blob.reserve(text.size() / 2);
-      index.entries.reserve(text.size() / 100);
+      // Upper bounds (names are part of the text; an entry takes at least 6 bytes of it), so
+      // neither ever regrows: a regrowth copies megabytes into freshly faulted pages. Pages
+      // never written are never touched.
+      index.names_blob.reserve(text.size());
+      index.entries.reserve(text.size() / 6 + 1);
       uint32_t last_shard = 0;
       while (reader.next_key(tensor)) {
         reader.read_string(shard);
