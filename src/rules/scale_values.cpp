@@ -132,7 +132,8 @@ ScaleStats compute_scale_stats(const TensorRef& ref) {
 }
 
 void ScaleValueCache::prefill(const std::vector<const TensorRef*>& refs) {
-  std::vector<ScaleStats> computed(refs.size());
+  auto block = std::make_unique<std::deque<ScaleStats>>(refs.size());
+  std::deque<ScaleStats>& computed = *block;
   // A shard's scales lie side by side (the reference writer orders tensors by dtype, then name),
   // so in a local file runs of neighbours are read with one pread of at most kRunBytes each
   // instead of one per scale: a few dozen system calls for 30k scales. A remote source reads
@@ -200,18 +201,22 @@ void ScaleValueCache::prefill(const std::vector<const TensorRef*>& refs) {
   }
   std::lock_guard lock(mutex_);
   cache_.reserve(cache_.size() + refs.size());
-  for (size_t i = 0; i < refs.size(); ++i) cache_.emplace(refs[i]->info, std::move(computed[i]));
+  for (size_t i = 0; i < refs.size(); ++i) cache_.emplace(refs[i]->info, &computed[i]);
+  blocks_.push_back(std::move(block));
 }
 
 const ScaleStats& ScaleValueCache::stats(const TensorRef& ref) {
   {
     std::lock_guard lock(mutex_);
     auto it = cache_.find(ref.info);
-    if (it != cache_.end()) return it->second;
+    if (it != cache_.end()) return *it->second;
   }
   ScaleStats s = compute_scale_stats(ref);
   std::lock_guard lock(mutex_);
-  return cache_.emplace(ref.info, std::move(s)).first->second;
+  auto it = cache_.find(ref.info);
+  if (it != cache_.end()) return *it->second;  // another thread computed it meanwhile
+  singles_.push_back(std::move(s));
+  return *cache_.emplace(ref.info, &singles_.back()).first->second;
 }
 
 }  // namespace ckd

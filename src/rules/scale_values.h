@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -37,7 +39,11 @@ class ScaleValueCache {
 
  private:
   std::mutex mutex_;
-  std::unordered_map<const TensorInfo*, ScaleStats> cache_;
+  // The statistics live where they never move (a prefill's whole batch; the ones computed one
+  // by one): the map holds pointers, so a 30k-scale prefill is not copied again into map nodes.
+  std::vector<std::unique_ptr<std::deque<ScaleStats>>> blocks_;
+  std::deque<ScaleStats> singles_;
+  std::unordered_map<const TensorInfo*, const ScaleStats*> cache_;
 };
 
 ScaleStats compute_scale_stats(const TensorRef& ref);
