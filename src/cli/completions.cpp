@@ -213,7 +213,7 @@ std::string man_page(const CLI::App& app, const std::string& version) {
       {"COLUMNS", "Width to wrap text output at on a terminal (default: the terminal's)."},
       {"GITHUB_STEP_SUMMARY", "With --format github: the file the Markdown summary table is "
                               "appended to (set by GitHub Actions)."},
-      {"CKPTDOCTOR_TRACE", "Set: print the wall and CPU time of each scan phase to stderr."},
+      {"CKPTDOCTOR_TRACE", "Set: print the wall and CPU time and the heap growth of each scan phase to stderr."},
       {"CKPTDOCTOR_BENCH_NO_ARCHITECTURE", "Benchmarks only (bench/architecture_cost.sh): set, "
                                            "the scan skips the architecture model and the engine "
                                            "verdicts, to measure what they cost."},
