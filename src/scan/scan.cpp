@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include "checkpoint/architecture.h"
-#include "io/parallel.h"
 #include "io/trace.h"
 #include "remote/remote_store.h"
 #include "rules/bench_toggle.h"
@@ -84,8 +83,9 @@ ScanReport run_scan(const ScanRequest& request) {
     PhaseTimer timer("engine verdicts");
     report.engines.resize(request.engines.size());
     for (size_t i = 0; i < request.engines.size(); ++i) {
-      report.engines[i] = engine_verdict(*request.engines[i], *ck, *architecture, report.findings,
-                                         &ignore_reasons[i]);
+      report.engines[i] =
+          engine_verdict(*request.engines[i], *ck, *architecture, report.findings,
+                         i < ignore_reasons.size() ? &ignore_reasons[i] : nullptr);
     }
   }
   for (const Rule* r : request.rules) {
