@@ -317,9 +317,8 @@ std::vector<size_t> load_order(const Checkpoint& ck) {
 }
 
 bool ends_with_any(std::string_view name, const std::vector<std::string>& suffixes) {
-  for (const std::string& s : suffixes)
-    if (name.size() >= s.size() && name.substr(name.size() - s.size()) == s) return true;
-  return false;
+  return std::any_of(suffixes.begin(), suffixes.end(),
+                     [&](const std::string& s) { return name.ends_with(s); });
 }
 
 // A shard of a fused (stacked) module outside the experts: vLLM's stacked_params_mapping branch
@@ -332,6 +331,25 @@ bool guarded_stacked(const EngineProfile& profile, std::string_view name) {
   for (const auto& [fused, shards] : profile.fused)
     if (std::find(shards.begin(), shards.end(), leaf) != shards.end()) return true;
   return false;
+}
+
+// The checkpoint name as the class's hf_to_vllm_mapper (or its like) rewrites it: the first
+// matching prefix.
+std::string mapped_name(const EngineClassNaming& naming, std::string_view name) {
+  for (const auto& [from, to] : naming.mapper)
+    if (name.starts_with(from)) return to + std::string(name.substr(from.size()));
+  return std::string(name);
+}
+
+// Whether load_weights passes `name` by without the raising lookup: a suffix it drops, a
+// stacked shard it checks against params_dict first, a plain name the class guards.
+bool loader_skips(const EngineProfile& profile, const EngineClassNaming& naming,
+                  const std::vector<std::string>& profile_skip_suffixes, bool guards_stacked,
+                  std::string_view name) {
+  const std::vector<std::string>& skip =
+      naming.skip_suffixes ? *naming.skip_suffixes : profile_skip_suffixes;
+  return ends_with_any(name, skip) || (guards_stacked && guarded_stacked(profile, name)) ||
+         (naming.plain_guarded && name.find(".experts.") == std::string_view::npos);
 }
 
 std::string dtype_and_shape(const TensorInfo& info) {
@@ -360,13 +378,7 @@ std::string unknown_name_error(const EngineProfile& profile, const ArchitectureD
                                std::string_view name) {
   const EngineDenseLoad& dense = profile.dense;
   const EngineClassNaming& naming = profile.naming(arch.class_name);
-  std::string mapped(name);
-  for (const auto& [from, to] : naming.mapper) {
-    if (mapped.compare(0, from.size(), from) == 0) {
-      mapped = to + mapped.substr(from.size());
-      break;
-    }
-  }
+  std::string mapped = mapped_name(naming, name);
   bool inside = naming.model_prefix.empty() ||
                 mapped.compare(0, naming.model_prefix.size(), naming.model_prefix) == 0;
   if (!inside) {
@@ -375,11 +387,8 @@ std::string unknown_name_error(const EngineProfile& profile, const ArchitectureD
         dense.outside_error,
         {{"name", mapped}, {"class", arch.class_name.empty() ? "the model" : arch.class_name}});
   }
-  const std::vector<std::string>& skip =
-      naming.skip_suffixes ? *naming.skip_suffixes : dense.extra_skip_suffixes;
-  if (dense.extra_error.empty() || ends_with_any(name, skip) ||
-      (dense.extra_guarded_stacked && guarded_stacked(profile, name)) ||
-      (naming.plain_guarded && name.find(".experts.") == std::string_view::npos))
+  if (dense.extra_error.empty() ||
+      loader_skips(profile, naming, dense.extra_skip_suffixes, dense.extra_guarded_stacked, name))
     return "";
   std::string key = profile.stacked_name(mapped.substr(naming.model_prefix.size()));
   return fmt::format("{} (checkpoint tensor {})", fill(dense.extra_error, {{"key", key}}), name);
@@ -560,35 +569,26 @@ void check_layout(const EngineProfile& profile, const Checkpoint& ck,
     // The first key in load order that reaches the raising lookup: names with a skipped suffix
     // and stacked shards (checked against params_dict first) pass quietly, and plain names too
     // where the class guards them.
-    const std::vector<std::string>& skip =
-        naming.skip_suffixes ? *naming.skip_suffixes : profile.layout_skip_suffixes;
     for (size_t i : load_order(ck)) {
       std::string_view name = ck.tensor_names()[i];
-      if (name.substr(0, change.from.size()) != change.from) continue;
-      if (ends_with_any(name, skip)) continue;
-      if (profile.layout_guarded_stacked && guarded_stacked(profile, name)) continue;
-      if (naming.plain_guarded && name.find(".experts.") == std::string_view::npos) continue;
+      if (!name.starts_with(change.from) ||
+          loader_skips(profile, naming, profile.layout_skip_suffixes,
+                       profile.layout_guarded_stacked, name))
+        continue;
       example = std::string(name);
       break;
     }
   } else {
     // An expert weight when there is one: the expert mapping looks it up without a guard.
     for (std::string_view name : ck.tensor_names()) {
-      if (name.substr(0, change.from.size()) == change.from &&
-          name.find(".experts.") != std::string_view::npos && name.size() > 7 &&
-          name.substr(name.size() - 7) == ".weight") {
+      if (name.starts_with(change.from) && name.find(".experts.") != std::string_view::npos &&
+          name.ends_with(".weight")) {
         example = std::string(name);
         break;
       }
     }
   }
-  std::string name = example;
-  for (const auto& [from, to] : naming.mapper) {
-    if (name.compare(0, from.size(), from) == 0) {
-      name = to + name.substr(from.size());
-      break;
-    }
-  }
+  std::string name = mapped_name(naming, example);
   size_t count = 0;
   for (const LayoutChange& c : arch.layout) count += c.count;
   std::map<std::string, std::string> values = {{"count", std::to_string(count)},
@@ -690,8 +690,7 @@ EngineVerdict engine_verdict(const EngineProfile& profile, const Checkpoint& ck,
             declaration.why, reasons))
       reasons.add("misloads", "quant-declaration", declaration.why);
   }
-  const bool own_ignore =
-      quantized && !whole_model_dense && own_ignore_match(profile, scheme) != nullptr;
+  const bool own_ignore = !whole_model_dense && own_ignore_match(profile, scheme) != nullptr;
   std::vector<std::string> kept_dense;
   EngineIgnoreReasons computed;
   if (own_ignore) {

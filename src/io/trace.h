@@ -23,8 +23,7 @@ class PhaseTimer {
         cpu_start_(cpu_ms()),
         heap_start_(heap_bytes()) {}
   ~PhaseTimer() {
-    static const bool enabled = std::getenv("CKPTDOCTOR_TRACE") != nullptr;
-    if (!enabled) return;
+    if (!enabled()) return;
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
                     .count();
     std::fprintf(stderr, "ckptdoctor: %-24s %8.1f ms %8.1f ms cpu %+8.2f MiB heap\n", name_, ms,
@@ -40,10 +39,13 @@ class PhaseTimer {
     ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
   }
+  static bool enabled() {
+    static const bool on = std::getenv("CKPTDOCTOR_TRACE") != nullptr;
+    return on;
+  }
   static long long heap_bytes() {
-    static const bool enabled = std::getenv("CKPTDOCTOR_TRACE") != nullptr;
 #if defined(__GLIBC__)
-    if (enabled) {
+    if (enabled()) {
       struct mallinfo2 m = ::mallinfo2();
       return static_cast<long long>(m.uordblks + m.hblkhd);
     }
