@@ -22,6 +22,8 @@
 
 namespace {
 
+using ckd_test::find_module;
+
 using ckd::QuantMethod;
 using ckd::WeightFormat;
 using nlohmann::json;
@@ -41,13 +43,6 @@ ckd::CompareReport compare(const std::string& variant, uint64_t chunk_elements =
   r.chunk_elements = chunk_elements;
   r.device = "cpu";
   return ckd::run_compare(r);
-}
-
-const ckd::ModuleError* find(const ckd::CompareReport& r, const std::string& module) {
-  for (const auto& e : r.tensors) {
-    if (e.module == module) return &e;
-  }
-  return nullptr;
 }
 
 ckd::QuantScheme scheme(const json& config) {
@@ -72,7 +67,7 @@ TEST_CASE("bitsandbytes and MLX compare: errors equal the producers' own") {
     CHECK(report.tensors.size() == entry["modules"].size());
     for (const auto& [module, want] : entry["modules"].items()) {
       CAPTURE(module);
-      const ckd::ModuleError* got = find(report, module);
+      const ckd::ModuleError* got = find_module(report, module);
       REQUIRE(got != nullptr);
       CHECK(got->rel_error == doctest::Approx(want["rel_error"].get<double>()).epsilon(1e-9));
       CHECK(got->max_abs_error ==
@@ -124,13 +119,13 @@ TEST_CASE("bitsandbytes compare: absmax blocks crossing rows survive row-by-row 
 
 TEST_CASE("MLX compare: per-module bits and group sizes, a module left in BF16") {
   ckd::CompareReport r = compare("mlx-mixed");
-  const ckd::ModuleError* six = find(r, "model.layers.0.self_attn.q_proj");
+  const ckd::ModuleError* six = find_module(r, "model.layers.0.self_attn.q_proj");
   REQUIRE(six != nullptr);
   CHECK(six->format == "mlx6");
-  const ckd::ModuleError* two = find(r, "model.layers.0.mlp.experts.1.down_proj");
+  const ckd::ModuleError* two = find_module(r, "model.layers.0.mlp.experts.1.down_proj");
   REQUIRE(two != nullptr);
   CHECK(two->format == "mlx2");
-  CHECK(find(r, "model.layers.1.self_attn.q_proj") == nullptr);  // "false": stored in BF16
+  CHECK(find_module(r, "model.layers.1.self_attn.q_proj") == nullptr);  // "false": stored in BF16
 }
 
 TEST_CASE("bitsandbytes declaration: 4-bit nf4 / fp4, double quantization, 8-bit, skip list") {

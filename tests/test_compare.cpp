@@ -24,6 +24,8 @@
 
 namespace {
 
+using ckd_test::find_module;
+
 const std::string kDir = std::string(CKD_SOURCE_DIR) + "/fixtures/compare/";
 
 const ckd::Rule& roundtrip_rule() {
@@ -41,13 +43,6 @@ ckd::CompareReport compare(const std::string& quant, uint64_t chunk_elements = 1
   return ckd::run_compare(r);
 }
 
-const ckd::ModuleError* find(const ckd::CompareReport& r, const std::string& module) {
-  for (const auto& e : r.tensors) {
-    if (e.module == module) return &e;
-  }
-  return nullptr;
-}
-
 }  // namespace
 
 TEST_CASE("compare: every format's errors equal the numpy/ml_dtypes oracle's") {
@@ -60,7 +55,7 @@ TEST_CASE("compare: every format's errors equal the numpy/ml_dtypes oracle's") {
     CHECK(report.tensors.size() == modules.size());
     for (const auto& [module, want] : modules.items()) {
       CAPTURE(module);
-      const ckd::ModuleError* got = find(report, module);
+      const ckd::ModuleError* got = find_module(report, module);
       REQUIRE(got != nullptr);
       double rel = want["rel_error"].get<double>(), max_abs = want["max_abs_error"].get<double>();
       CHECK(got->rel_error == doctest::Approx(rel).epsilon(1e-9));
@@ -136,19 +131,19 @@ TEST_CASE("compare: unpaired modules are listed with the reason, fused experts a
   REQUIRE(r.unpaired.size() == 1);
   CHECK(r.unpaired[0].module == "model.layers.0.self_attn.k_proj");
   CHECK(r.unpaired[0].reason.find("no source tensor") != std::string::npos);
-  const ckd::ModuleError* up = find(r, "model.layers.1.mlp.experts.2.up_proj");
+  const ckd::ModuleError* up = find_module(r, "model.layers.1.mlp.experts.2.up_proj");
   REQUIRE(up != nullptr);
   CHECK(up->source == "model.layers.1.mlp.experts.gate_up_proj[2][up]");
   // Transposed fused sources: per-expert modules (Qwen3-VL-MoE) and gpt-oss's fused experts.
   ckd::CompareReport vl = compare(kDir + "vl-fp8-block", 1u << 20, "source-transposed");
   CHECK(vl.unpaired.size() == 2);  // o_proj: not in that source
-  const ckd::ModuleError* vl_up = find(vl, "model.layers.0.mlp.experts.3.up_proj");
+  const ckd::ModuleError* vl_up = find_module(vl, "model.layers.0.mlp.experts.3.up_proj");
   REQUIRE(vl_up != nullptr);
   CHECK(vl_up->source == "model.layers.0.mlp.experts.gate_up_proj[3][up]");
   ckd::CompareReport oss = compare(kDir + "gpt-oss-mxfp4", 1u << 20, "source-transposed");
   CHECK(oss.unpaired.empty());
   REQUIRE(oss.tensors.size() == 4);
-  const ckd::ModuleError* fused = find(oss, "model.layers.1.mlp.experts.gate_up_proj");
+  const ckd::ModuleError* fused = find_module(oss, "model.layers.1.mlp.experts.gate_up_proj");
   REQUIRE(fused != nullptr);
   CHECK(fused->elements == 4 * 64 * 128);
   CHECK(fused->format == "mxfp4");
@@ -168,7 +163,7 @@ TEST_CASE("compare: a NaN in the decoded weight fails however small the error") 
     f.put(static_cast<char>(0x7F));  // E4M3 NaN
   }
   ckd::CompareReport r = compare(tmp.path());
-  const ckd::ModuleError* e = find(r, "model.layers.0.self_attn.o_proj");
+  const ckd::ModuleError* e = find_module(r, "model.layers.0.self_attn.o_proj");
   REQUIRE(e != nullptr);
   CHECK(e->nan == 1);
   CHECK(e->rel_error < 0.05);

@@ -19,6 +19,8 @@
 
 namespace {
 
+using ckd_test::find_module;
+
 namespace fs = std::filesystem;
 
 const std::string kDir = std::string(CKD_SOURCE_DIR) + "/fixtures/compare/";
@@ -31,13 +33,6 @@ ckd::CompareReport compare(const std::string& quant, const std::string& source) 
   r.rule = rules.find("roundtrip-error");
   r.device = "cpu";
   return ckd::run_compare(r);
-}
-
-const ckd::ModuleError* find(const ckd::CompareReport& r, const std::string& module) {
-  for (const auto& e : r.tensors) {
-    if (e.module == module) return &e;
-  }
-  return nullptr;
 }
 
 const ckd::UndecodableModule* find_undecodable(const ckd::CompareReport& r,
@@ -97,7 +92,7 @@ TEST_CASE("compare: a module's tensors straddling shards are each read through t
     REQUIRE(r.tensors.size() == expected.size());
     for (const auto& [name, want] : expected.items()) {
       CAPTURE(name);
-      const ckd::ModuleError* e = find(r, name);
+      const ckd::ModuleError* e = find_module(r, name);
       REQUIRE(e != nullptr);
       CHECK(e->rel_error == doctest::Approx(want["rel_error"].get<double>()).epsilon(1e-9));
     }
@@ -128,7 +123,7 @@ TEST_CASE("compare: a shard truncated by one byte fails the module it cuts, with
   REQUIRE(u != nullptr);
   CHECK(u->reason.find(shard) != std::string::npos);
   CHECK(u->reason.find(last) != std::string::npos);
-  CHECK(find(r, module_of(last)) == nullptr);
+  CHECK(find_module(r, module_of(last)) == nullptr);
   CHECK(r.failed == 0);  // nothing measured is over its limit...
   CHECK_FALSE(r.passed());  // ...and the gate fails all the same
   std::ostringstream text, json, html;
@@ -164,7 +159,7 @@ TEST_CASE("compare: a missing shard, or nothing decoded at all, fails the gate")
       nlohmann::json::parse(std::ifstream(kDir + "expected.json"))["fp8-block-sharded"]["modules"];
   for (const auto& [name, want] : expected.items()) {
     CAPTURE(name);
-    CHECK((find(r, name) != nullptr) != (find_undecodable(r, name) != nullptr));
+    CHECK((find_module(r, name) != nullptr) != (find_undecodable(r, name) != nullptr));
   }
 
   // One file, truncated into its header's data: no module can be decoded.
@@ -212,14 +207,14 @@ TEST_CASE("compare: a NaN in the source is a finding of its own and fails its mo
   // A broken module (nibbles swapped: error far over its limit) whose source gets one NaN.
   const std::string module = "model.layers.1.self_attn.o_proj";
   ckd::CompareReport before = compare(kDir + "modelopt-nvfp4-broken", tmp.path());
-  const ckd::ModuleError* b = find(before, module);
+  const ckd::ModuleError* b = find_module(before, module);
   REQUIRE(b != nullptr);
   CHECK_FALSE(b->passed);
   const double error_before = b->rel_error;
   CHECK(error_before > 1.0);
   poke(tmp.path(), module + ".weight", 2 * 7, std::string("\xC0\x7F", 2));  // BF16 NaN
   ckd::CompareReport r = compare(kDir + "modelopt-nvfp4-broken", tmp.path());
-  const ckd::ModuleError* e = find(r, module);
+  const ckd::ModuleError* e = find_module(r, module);
   REQUIRE(e != nullptr);
   CHECK(e->source_nan == 1);
   CHECK(e->source_inf == 0);
@@ -232,7 +227,7 @@ TEST_CASE("compare: a NaN in the source is a finding of its own and fails its mo
   const std::string healthy = "model.layers.0.self_attn.q_proj";
   poke(tmp2.path(), healthy + ".weight", 0, std::string("\x80\x7F", 2));  // BF16 +Inf
   ckd::CompareReport inf = compare(kDir + "ct-nvfp4", tmp2.path());
-  const ckd::ModuleError* h = find(inf, healthy);
+  const ckd::ModuleError* h = find_module(inf, healthy);
   REQUIRE(h != nullptr);
   CHECK(h->source_inf == 1);
   CHECK_FALSE(h->passed);
@@ -248,7 +243,7 @@ TEST_CASE("compare: a NaN in the source is a finding of its own and fails its mo
   for (int i = 0; i < 96 * 128; ++i) all_nan += std::string("\xC0\x7F", 2);
   poke(tmp2.path(), healthy + ".weight", 0, all_nan);
   ckd::CompareReport none = compare(kDir + "ct-nvfp4", tmp2.path());
-  const ckd::ModuleError* n = find(none, healthy);
+  const ckd::ModuleError* n = find_module(none, healthy);
   REQUIRE(n != nullptr);
   CHECK(n->source_nan == 96 * 128);
   CHECK(std::isnan(n->rel_error));

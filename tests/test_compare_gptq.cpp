@@ -19,6 +19,8 @@
 
 namespace {
 
+using ckd_test::find_module;
+
 const std::string kDir = std::string(CKD_SOURCE_DIR) + "/fixtures/compare-gptq/";
 
 const ckd::Rule& roundtrip_rule() {
@@ -34,13 +36,6 @@ ckd::CompareReport compare(const std::string& quant, uint64_t chunk_elements = 1
   r.chunk_elements = chunk_elements;
   r.device = "cpu";
   return ckd::run_compare(r);
-}
-
-const ckd::ModuleError* find(const ckd::CompareReport& r, const std::string& module) {
-  for (const auto& e : r.tensors) {
-    if (e.module == module) return &e;
-  }
-  return nullptr;
 }
 
 nlohmann::json expected() {
@@ -79,7 +74,7 @@ TEST_CASE("gptq/awq compare: every module's errors equal the numpy oracle's") {
     CHECK(report.tensors.size() == modules.size());
     for (const auto& [module, want] : modules.items()) {
       CAPTURE(module);
-      const ckd::ModuleError* got = find(report, module);
+      const ckd::ModuleError* got = find_module(report, module);
       REQUIRE(got != nullptr);
       CHECK(got->rel_error == doctest::Approx(want["rel_error"].get<double>()).epsilon(1e-9));
       CHECK(got->max_abs_error == doctest::Approx(want["max_abs_error"].get<double>()).epsilon(1e-12));
@@ -111,7 +106,7 @@ TEST_CASE("gptq/awq compare: healthy exports pass their format's limit, the flip
     CAPTURE(e.module);
     CHECK(e.format == "gptq-int4");
     CHECK(e.rel_error > e.limit * 1.2);  // fails with margin
-    CHECK(find(healthy, e.module)->rel_error < e.limit / 2);
+    CHECK(find_module(healthy, e.module)->rel_error < e.limit / 2);
   }
 }
 

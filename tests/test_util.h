@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 
+#include "compare/compare.h"
 #include "fixture/bench_checkpoint.h"
 #include "rules/engine.h"
 #include "scan/scan.h"
@@ -20,6 +21,14 @@ inline ckd::ScanReport scan_all_rules(const std::string& dir, bool deep = false)
   request.rules = ckd::select_rules(rules, {}, {});
   request.options.deep = deep;
   return ckd::run_scan(request);
+}
+
+// A compare report's row for `module`, or nullptr.
+inline const ckd::ModuleError* find_module(const ckd::CompareReport& r,
+                                           const std::string& module) {
+  for (const auto& e : r.tensors)
+    if (e.module == module) return &e;
+  return nullptr;
 }
 
 // The bench checkpoint (Qwen3.6-35B-A3B FP8 layout) at test size: 4 layers, 8 experts, 2 shards,
