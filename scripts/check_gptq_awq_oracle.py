@@ -18,10 +18,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import torch  # noqa: E402
-
 import make_oracle_producers as producers  # noqa: E402
 import make_real_fixtures as real  # noqa: E402
+from oracle_agreement import Agreement  # noqa: E402
 
 DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "compare-gptq")
 
@@ -45,7 +44,7 @@ def declaration(variant):
 def main():
     expected = json.load(open(os.path.join(DIR, "expected.json")))
     source = real.load_dir(os.path.join(DIR, "source"))
-    bad, worst = 0, 0.0
+    agreement = Agreement("GPTQModel")
     for variant, entry in sorted(expected.items()):
         qc, decode = declaration(variant)
         if decode is None:
@@ -53,20 +52,11 @@ def main():
             continue
         tensors = real.load_dir(os.path.join(DIR, variant))
         for module, want in sorted(entry["modules"].items()):
-            w = decode(tensors, module, qc).double()
-            ref = source[module + ".weight"].to(torch.float32).double()
-            rel = float(torch.linalg.vector_norm(w - ref) / torch.linalg.vector_norm(ref))
-            max_abs = float((w - ref).abs().max())
-            d = abs(rel - want["rel_error"]) / want["rel_error"]
-            worst = max(worst, d)
-            if d > 1e-9 or abs(max_abs - want["max_abs_error"]) > 1e-12:
-                bad += 1
-                print(f"MISMATCH {variant} {module}: GPTQModel {rel!r} / {max_abs!r}, "
-                      f"numpy {want['rel_error']!r} / {want['max_abs_error']!r}")
+            agreement.check(variant, module, decode(tensors, module, qc),
+                            source[module + ".weight"], want)
         print(f"{variant:28} {len(entry['modules'])} modules decoded by GPTQModel "
               f"{producers.version('gptqmodel')}")
-    print(f"largest relative difference of rel_error: {worst:.3g}; mismatches: {bad}")
-    return 1 if bad else 0
+    return agreement.finish()
 
 
 if __name__ == "__main__":

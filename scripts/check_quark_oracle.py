@@ -21,6 +21,9 @@ from safetensors.torch import load_file
 import quark.torch.kernel  # noqa: F401  (registers torch.ops.quark)
 from quark.torch.utils.pack import create_pack_method
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from oracle_agreement import Agreement  # noqa: E402
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 COMPARE = os.path.join(ROOT, "fixtures", "compare")
 
@@ -64,7 +67,7 @@ def decode(tensors, module, spec):
 def main():
     expected = json.load(open(os.path.join(COMPARE, "expected.json")))
     weights = source_weights()
-    bad, worst = 0, 0.0
+    agreement = Agreement("Quark")
     for variant, entry in sorted(expected.items()):
         if not variant.startswith("quark-"):
             continue
@@ -73,20 +76,10 @@ def main():
         for module, want in sorted(entry["modules"].items()):
             d = decode(tensors, module, spec)
             assert d.dtype == torch.float32, (variant, module, d.dtype)
-            ref = weights[module].to(torch.float32).double()
-            diff = d.double() - ref
-            rel = float(torch.linalg.vector_norm(diff) / torch.linalg.vector_norm(ref))
-            max_abs = float(diff.abs().max())
-            r = abs(rel - want["rel_error"]) / want["rel_error"]
-            worst = max(worst, r)
-            if r > 1e-9 or abs(max_abs - want["max_abs_error"]) > 1e-12:
-                bad += 1
-                print(f"MISMATCH {variant} {module}: Quark {rel!r} / {max_abs!r}, "
-                      f"numpy {want['rel_error']!r} / {want['max_abs_error']!r}")
+            agreement.check(variant, module, d, weights[module], want)
         print(f"{variant:26} {len(entry['modules'])} modules decoded by Quark's kernels "
               f"({spec['dtype']} {spec['qscheme']})")
-    print(f"largest relative difference of rel_error: {worst:.3g}; mismatches: {bad}")
-    return 1 if bad else 0
+    return agreement.finish()
 
 
 if __name__ == "__main__":
