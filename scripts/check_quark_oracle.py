@@ -22,6 +22,7 @@ import quark.torch.kernel  # noqa: F401  (registers torch.ops.quark)
 from quark.torch.utils.pack import create_pack_method
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare_source import linear_modules  # noqa: E402
 from oracle_agreement import Agreement  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -29,19 +30,7 @@ COMPARE = os.path.join(ROOT, "fixtures", "compare")
 
 
 def source_weights():
-    s = load_file(os.path.join(COMPARE, "source", "model.safetensors"))
-    out = {}
-    for l in range(2):
-        p = f"model.layers.{l}."
-        out[p + "self_attn.q_proj"] = s[p + "self_attn.q_proj.weight"]
-        out[p + "self_attn.o_proj"] = s[p + "self_attn.o_proj.weight"]
-        for e in range(4):
-            gu = s[p + "mlp.experts.gate_up_proj"][e]
-            inter = gu.shape[0] // 2
-            out[f"{p}mlp.experts.{e}.gate_proj"] = gu[:inter]
-            out[f"{p}mlp.experts.{e}.up_proj"] = gu[inter:]
-            out[f"{p}mlp.experts.{e}.down_proj"] = s[p + "mlp.experts.down_proj"][e]
-    return out
+    return linear_modules(load_file(os.path.join(COMPARE, "source", "model.safetensors")))
 
 
 def weight_spec(variant):

@@ -35,6 +35,8 @@ from bitsandbytes.backends.default.ops import _dequantize_4bit_compute
 from bitsandbytes.backends.utils import _get_4bit_code
 from safetensors.torch import load_file, save_file
 
+from compare_source import linear_modules
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(ROOT, "fixtures", "compare")
 SOURCE = load_file(os.path.join(OUT, "source", "model.safetensors"))
@@ -44,20 +46,9 @@ BLOCKSIZE = 64
 
 
 def modules():
-    """The linear modules under the per-expert names the quantized checkpoints use (the fused
-    gate_up_proj [E, 2I, H] split into gate rows then up rows), as BF16 tensors."""
-    out = {}
-    for l in range(2):
-        p = f"model.layers.{l}."
-        out[p + "self_attn.q_proj"] = SOURCE[p + "self_attn.q_proj.weight"]
-        out[p + "self_attn.o_proj"] = SOURCE[p + "self_attn.o_proj.weight"]
-        for e in range(4):
-            gu = SOURCE[p + "mlp.experts.gate_up_proj"][e]
-            inter = gu.shape[0] // 2
-            out[f"{p}mlp.experts.{e}.gate_proj"] = gu[:inter].contiguous()
-            out[f"{p}mlp.experts.{e}.up_proj"] = gu[inter:].contiguous()
-            out[f"{p}mlp.experts.{e}.down_proj"] = SOURCE[p + "mlp.experts.down_proj"][e].contiguous()
-    return out
+    """The linear modules under the per-expert names the quantized checkpoints use, as
+    contiguous BF16 tensors."""
+    return {name: w.contiguous() for name, w in linear_modules(SOURCE).items()}
 
 
 MODULES = modules()

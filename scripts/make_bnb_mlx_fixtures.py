@@ -20,25 +20,17 @@ import shutil
 import mlx.core as mx
 import numpy as np
 
+from compare_source import linear_modules
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(ROOT, "fixtures", "compare")
 SOURCE = mx.load(os.path.join(OUT, "source", "model.safetensors"))
 BASE_CONFIG = json.load(open(os.path.join(OUT, "source", "config.json")))
-LAYERS, EXPERTS, INTER = 2, 4, 32
+LAYERS, EXPERTS = 2, 4
 
 # The linear modules as the quantized checkpoints name them (per-expert keys), float32 views of
 # the BF16 source (exact).
-MODULES = {}
-for l in range(LAYERS):
-    p = f"model.layers.{l}."
-    MODULES[p + "self_attn.q_proj"] = SOURCE[p + "self_attn.q_proj.weight"]
-    MODULES[p + "self_attn.o_proj"] = SOURCE[p + "self_attn.o_proj.weight"]
-    for e in range(EXPERTS):
-        gu = SOURCE[p + "mlp.experts.gate_up_proj"][e]
-        MODULES[f"{p}mlp.experts.{e}.gate_proj"] = gu[:INTER]
-        MODULES[f"{p}mlp.experts.{e}.up_proj"] = gu[INTER:]
-        MODULES[f"{p}mlp.experts.{e}.down_proj"] = SOURCE[p + "mlp.experts.down_proj"][e]
-
+MODULES = linear_modules(SOURCE, LAYERS, EXPERTS)
 
 def f32(a):
     return np.array(a.astype(mx.float32))

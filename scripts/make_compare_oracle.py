@@ -20,6 +20,8 @@ import ml_dtypes
 import numpy as np
 from safetensors.numpy import save_file
 
+from compare_source import linear_modules
+
 OUT = os.path.join(os.path.dirname(__file__), "..", "fixtures", "compare")
 E4M3, E2M1, BF16 = ml_dtypes.float8_e4m3fn, ml_dtypes.float4_e2m1fn, ml_dtypes.bfloat16
 LAYERS, EXPERTS, HIDDEN, INTER, HEADS_DIM = 2, 4, 128, 32, 96
@@ -43,16 +45,7 @@ for l in range(LAYERS):
     source[p + "mlp.experts.down_proj"] = np.stack([weight(HIDDEN, INTER) for _ in range(EXPERTS)])
 
 # The linear modules as the quantized checkpoints name them (per-expert keys).
-modules = {}
-for l in range(LAYERS):
-    p = f"model.layers.{l}."
-    modules[p + "self_attn.q_proj"] = source[p + "self_attn.q_proj.weight"]
-    modules[p + "self_attn.o_proj"] = source[p + "self_attn.o_proj.weight"]
-    for e in range(EXPERTS):
-        gu = source[p + "mlp.experts.gate_up_proj"][e]
-        modules[f"{p}mlp.experts.{e}.gate_proj"] = gu[:INTER]
-        modules[f"{p}mlp.experts.{e}.up_proj"] = gu[INTER:]
-        modules[f"{p}mlp.experts.{e}.down_proj"] = source[p + "mlp.experts.down_proj"][e]
+modules = linear_modules(source, LAYERS, EXPERTS)
 
 # Transposed fused sources ([E, H, 2I] / [E, I, H]): Qwen3-VL-MoE (gate|up concatenated) and
 # gpt-oss (gate/up interleaved; compare pairs rows with columns one to one either way).
