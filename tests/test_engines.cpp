@@ -214,6 +214,54 @@ TEST_CASE("the indexed ignore matcher agrees with the engines' reference matchin
   CHECK(ckd::engine_ignore_entry(vllm, ckd::IgnoreMatch::kExact, "layers.0.mlp.gate") == "");
 }
 
+TEST_CASE("experts of a layer share one ignore lookup only where no entry reaches their index") {
+  // Module paths in module-table order: sorted, so a layer's experts are neighbours.
+  std::vector<std::string> modules;
+  for (int layer : {0, 1, 12}) {
+    for (int e = 0; e < 13; ++e)
+      for (const char* tail : {"down_proj", "gate_proj", "up_proj"})
+        modules.push_back("model.layers." + std::to_string(layer) + ".mlp.experts." +
+                          std::to_string(e) + "." + tail);
+    modules.push_back("model.layers." + std::to_string(layer) + ".mlp.gate");
+    modules.push_back("model.layers." + std::to_string(layer) + ".mlp.shared_expert.experts_x");
+  }
+  std::sort(modules.begin(), modules.end());
+  // Lists whose entries cannot overlap an expert index (the shared lookup applies), and lists
+  // with one entry that can: by its digit after ".experts." (or a suffix of it), or at its start.
+  const std::vector<std::vector<std::string>> lists = {
+      {"mlp.gate", "model.layers.1.mlp.gate", "gate_proj", "model.layers.12.mlp"},
+      {"model.layers.0.mlp.experts", "experts.up_proj", "layers.1", "proj"},
+      {"mlp.gate", "model.layers.0.mlp.experts.1"},
+      {"mlp.gate", "experts.1.gate_proj"},
+      {"mlp.gate", "s.1"},
+      {"mlp.gate", ".1"},
+      {"mlp.gate", "2.down_proj"},
+      {"mlp.gate", "ts.12.up_proj"},
+  };
+  for (const auto& list : lists) {
+    ckd::QuantScheme scheme;
+    for (const std::string& e : list) scheme.ignore.push_back(ckd::NamePattern::glob(e));
+    scheme.index_patterns();
+    for (auto how : {ckd::IgnoreMatch::kExact, ckd::IgnoreMatch::kDotBoundary,
+                     ckd::IgnoreMatch::kPrefix, ckd::IgnoreMatch::kPrefixOrSuffix,
+                     ckd::IgnoreMatch::kSubstring}) {
+      std::vector<std::string> walked = ckd::engine_ignore_entries(scheme, how, modules);
+      REQUIRE(walked.size() == modules.size());
+      for (size_t i = 0; i < modules.size(); ++i) {
+        CAPTURE(list.back());
+        CAPTURE(ckd::ignore_match_name(how));
+        CAPTURE(modules[i]);
+        CHECK(walked[i] == ckd::engine_ignore_entry(scheme, how, modules[i]));
+        if (how == ckd::IgnoreMatch::kExact) continue;  // vLLM's FusedMoE prefix rule differs
+        bool reference = std::any_of(list.begin(), list.end(), [&](const std::string& e) {
+          return ckd::ignore_entry_matches(how, e, modules[i]);
+        });
+        CHECK(!walked[i].empty() == reference);
+      }
+    }
+  }
+}
+
 TEST_CASE("the healthy Qwen3.6 FP8 bench checkpoint loads in every engine once its ignore list names what vLLM matches") {
   ckd_test::TempDir tmp;
   std::string dir = tmp.path() + "/bench";

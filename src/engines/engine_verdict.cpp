@@ -51,6 +51,28 @@ std::string examples(const std::vector<std::string>& names) {
 // regexes or class names keep the checkpoint format's own semantics. Literal entries are
 // indexed so that one module costs a few hash lookups per dotted segment, whatever the length
 // of the list (the 62k-tensor bench has 31k modules and a thousand entries).
+// A module path under an experts segment, without its expert index:
+// "model.layers.3.mlp.experts.17.down_proj" -> head "model.layers.3.mlp.experts.", tail
+// ".down_proj". `has_experts` without a head: an experts segment not followed by an index.
+struct ExpertIndexSplit {
+  bool has_experts = false;
+  std::string_view head, tail;
+  explicit operator bool() const { return !head.empty(); }
+};
+
+ExpertIndexSplit split_expert_index(std::string_view path) {
+  ExpertIndexSplit out;
+  size_t at = path.find(".experts.");
+  if (at == std::string_view::npos) return out;
+  out.has_experts = true;
+  size_t digits = at + 9, end = digits;
+  while (end < path.size() && path[end] >= '0' && path[end] <= '9') ++end;
+  if (end == digits || (end < path.size() && path[end] != '.')) return out;
+  out.head = path.substr(0, digits);
+  out.tail = path.substr(end);
+  return out;
+}
+
 class EngineIgnore {
  public:
   EngineIgnore(const QuantScheme& scheme, IgnoreMatch how) : how_(how) {
@@ -65,6 +87,7 @@ class EngineIgnore {
       }
       const std::string& t = p.text;
       if (t.empty()) continue;
+      if (reaches_expert_index(t)) expert_index_free_ = false;
       literal_.push_back(&p);
       by_text_.emplace(t, &p);
       if (t.find("experts") != std::string::npos) expert_entries_.push_back(&p);
@@ -87,6 +110,35 @@ class EngineIgnore {
   const NamePattern* match(std::string_view module) const {
     for (const NamePattern* p : patterned_)
       if (p->matches(module, true)) return p;
+    return literal_match(module);
+  }
+
+  // True when no entry is patterned and no literal entry can reach the digits of an expert
+  // index (see reaches_expert_index): then every expert of a layer matches as its siblings do,
+  // whatever the engine's matcher (exact, prefix, suffix, dot boundary, substring).
+  bool expert_index_free() const { return expert_index_free_ && patterned_.empty(); }
+
+ private:
+  // Could `entry` occur in a module path overlapping the digits E of "<...>.experts.E<...>"?
+  // Such an occurrence either starts inside E (the entry starts with a digit) or covers the dot
+  // before E: the entry has a dot followed by a digit, and what precedes that dot in the entry
+  // is a suffix of "<...>.experts". An entry that cannot overlap E sees the same characters
+  // around it for every E (E's own characters are digits, never the dots the matchers test).
+  static bool reaches_expert_index(std::string_view entry) {
+    auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    if (digit(entry.front())) return true;
+    constexpr std::string_view kExperts = ".experts";
+    for (size_t j = entry.find('.'); j != std::string_view::npos; j = entry.find('.', j + 1)) {
+      if (j + 1 >= entry.size() || !digit(entry[j + 1])) continue;
+      std::string_view before = entry.substr(0, j);
+      if (before.size() <= kExperts.size() ? kExperts.ends_with(before)
+                                           : before.ends_with(kExperts))
+        return true;
+    }
+    return false;
+  }
+
+  const NamePattern* literal_match(std::string_view module) const {
     switch (how_) {
       case IgnoreMatch::kExact: {
         // vLLM quant_utils.py is_layer_skipped: a FusedMoE prefix ("...mlp.experts") is
@@ -113,7 +165,6 @@ class EngineIgnore {
     return nullptr;
   }
 
- private:
   // Looked up by string_view: probing a module's segments allocates nothing.
   struct TextHash {
     using is_transparent = void;
@@ -187,11 +238,41 @@ class EngineIgnore {
   }
 
   IgnoreMatch how_;
+  bool expert_index_free_ = true;
   size_t max_segments_ = 0;
   std::vector<bool> last_segment_sizes_, head_sizes_;
   std::vector<const NamePattern*> patterned_, literal_, expert_entries_, undotted_;
   TextMap<const NamePattern*> by_text_, last_segments_;
   TextMap<std::vector<const NamePattern*>> by_head_, by_last_segment_;
+};
+
+// EngineIgnore fed paths in module-table order. The experts of one layer are neighbours there
+// and share their answer (where the list allows: EngineIgnore::expert_index_free): one lookup
+// per layer and expert tensor instead of one per expert (the bench has 256 experts a layer).
+// Holds views of the paths it was fed: they must outlive it.
+class ExpertMemoIgnore {
+ public:
+  ExpertMemoIgnore(const QuantScheme& scheme, IgnoreMatch how) : ignore_(scheme, how) {}
+
+  const NamePattern* match(std::string_view path, const ExpertIndexSplit& expert) {
+    if (!expert || !ignore_.expert_index_free()) return ignore_.match(path);
+    if (expert.head != head_) {
+      head_ = expert.head;
+      tails_.clear();
+    }
+    for (const auto& [tail, hit] : tails_)
+      if (tail == expert.tail) return hit;
+    const NamePattern* hit = ignore_.match(path);
+    if (tails_.size() < kTails) tails_.emplace_back(expert.tail, hit);
+    return hit;
+  }
+
+ private:
+  static constexpr size_t kTails = 16;
+  EngineIgnore ignore_;
+  // The current layer's "<...>.experts." and the answer per tail (".down_proj", ...).
+  std::string_view head_;
+  std::vector<std::pair<std::string_view, const NamePattern*>> tails_;
 };
 
 struct Verdicts : EngineIgnoreReasons {
@@ -209,9 +290,9 @@ class IgnoreListReading {
   IgnoreListReading(const EngineProfile& profile, const QuantScheme& scheme, IgnoreMatch how)
       : profile_(profile), scheme_(scheme), how_(how), ignore_(scheme, how) {}
 
-  // `dot`: the module path's last dot; `expert`: the path has an experts segment.
-  void visit(const Module& m, size_t dot, bool expert) {
-    const NamePattern* hit = ignore_.match(m.path);
+  // `dot`: the module path's last dot; `expert`: the path around its expert index, if any.
+  void visit(const Module& m, size_t dot, const ExpertIndexSplit& expert) {
+    const NamePattern* hit = ignore_.match(m.path, expert);
     if (!hit && !m.is_quantized()) {
       const QuantGroup* group = scheme_.group_for(m.path, true);
       if (group && group->format != WeightFormat::kNone) built_quantized_.push_back(m.path);
@@ -221,7 +302,7 @@ class IgnoreListReading {
       read_high_precision_.push_back(m.path);
     }
     // Experts load as one FusedMoE module, not through the fused-shard mapping.
-    if (dot == std::string::npos || expert) return;
+    if (dot == std::string::npos || expert.has_experts) return;
     std::string leaf = m.path.substr(dot + 1);
     for (const auto& [fused_name, shards] : profile_.fused) {
       if (std::find(shards.begin(), shards.end(), leaf) != shards.end())
@@ -270,7 +351,7 @@ class IgnoreListReading {
   const EngineProfile& profile_;
   const QuantScheme& scheme_;
   IgnoreMatch how_;
-  EngineIgnore ignore_;
+  ExpertMemoIgnore ignore_;
   std::vector<std::string> built_quantized_, read_high_precision_;
   std::string read_entry_;
   // Fused module -> (shard, skipped) for the fused-group check.
@@ -283,7 +364,7 @@ void read_ignore_lists(const Checkpoint& ck, std::vector<IgnoreListReading*> rea
   for (const Module& m : ck.modules().modules()) {
     if (!m.is_linear()) continue;
     size_t dot = m.path.rfind('.');
-    bool expert = m.path.find(".experts.") != std::string::npos;
+    ExpertIndexSplit expert = split_expert_index(m.path);
     for (IgnoreListReading* r : readings) r->visit(m, dot, expert);
   }
 }
@@ -620,10 +701,21 @@ const IgnoreMatch* own_ignore_match(const EngineProfile& profile, const QuantSch
 
 }  // namespace
 
+std::vector<std::string> engine_ignore_entries(const QuantScheme& scheme, IgnoreMatch how,
+                                               const std::vector<std::string>& modules) {
+  ExpertMemoIgnore ignore(scheme, how);
+  std::vector<std::string> out;
+  out.reserve(modules.size());
+  for (const std::string& m : modules) {
+    const NamePattern* p = ignore.match(m, split_expert_index(m));
+    out.push_back(p ? p->text : "");
+  }
+  return out;
+}
+
 std::string engine_ignore_entry(const QuantScheme& scheme, IgnoreMatch how,
                                 std::string_view module) {
-  const NamePattern* p = EngineIgnore(scheme, how).match(module);
-  return p ? p->text : "";
+  return engine_ignore_entries(scheme, how, {std::string(module)}).front();
 }
 
 std::vector<EngineIgnoreReasons> engine_ignore_reasons(

@@ -42,6 +42,10 @@ std::vector<EngineIgnoreReasons> engine_ignore_reasons(
 // use, against which tests hold ignore_entry_matches.
 std::string engine_ignore_entry(const QuantScheme& scheme, IgnoreMatch how,
                                 std::string_view module);
+// The same for module paths in the order the scan's walk meets them (the module table's:
+// sorted), where siblings under one experts segment may share one lookup.
+std::vector<std::string> engine_ignore_entries(const QuantScheme& scheme, IgnoreMatch how,
+                                               const std::vector<std::string>& modules);
 
 // `ignore_reasons`: engine_ignore_reasons() of the same profile and checkpoint, when already
 // computed (nullptr: computed here).
