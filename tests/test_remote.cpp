@@ -168,7 +168,9 @@ TEST_CASE("a shard's fetched bytes are released once its header is parsed") {
     header.append((8 - header.size() % 8) % 8, ' ');
     store->files[name] = ckd_test::safetensors_bytes(header, std::string(4, '\0'));
   }
-  auto ck = ckd::Checkpoint::open(std::move(store), {1});
+  ckd::OpenOptions one_thread;
+  one_thread.threads = 1;
+  auto ck = ckd::Checkpoint::open(std::move(store), one_thread);
   REQUIRE(ck->shards().size() == 2);
   CHECK(counting.released["a.safetensors"] == 1);
   CHECK(counting.released["b.safetensors"] == 1);

@@ -727,14 +727,14 @@ class NameIndex {
 // `ck` is null for a names-only diff (an index without its shards): no shapes are checked.
 // Cost matters (62k names in the bench checkpoint, header tier): one hash lookup per name in the
 // common healthy case; the prefix search and its tables are built only for names that miss.
+// `by_name` indexes model.expected (whose elements move into `out` unchanged).
 void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck,
-                const json* config, Model& model, ArchitectureDiff& out) {
+                const json* config, Model& model, const NameIndex& by_name,
+                ArchitectureDiff& out) {
   out.expected = std::move(model.expected);
   out.expected_storage = std::move(model.storage);
   out.tensor_parallel = std::move(model.tensor_parallel);
   const auto& expected = out.expected;
-
-  const NameIndex by_name(expected);
 
   // Pass 1: names the class defines as they are; the others that could locate a prefix.
   constexpr uint32_t kNone = NameIndex::kNone;
@@ -1024,14 +1024,28 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
   }
 }
 
-ArchitectureDiff diff_with(const Checkpoint* ck, const std::vector<std::string_view>* names,
-                           const json* config, const QuantScheme& scheme,
-                           const std::vector<Family>& families) {
-  ArchitectureDiff out;
-  if (!config || !config->is_object()) return out;
+}  // namespace
+
+// The first half of a diff: the class, its family and the tensors it defines, with their name
+// index. Needs only the configs and the scheme.
+class ArchitectureModel {
+ public:
+  ArchitectureDiff head;  // status, class, family, reason; the diff starts from it
+  Model model;
+  std::optional<NameIndex> index;  // of model.expected
+};
+
+namespace {
+
+std::shared_ptr<ArchitectureModel> prepare_model(const json* config, const QuantScheme& scheme,
+                                                 const std::vector<Family>& families,
+                                                 bool with_index) {
+  auto prepared = std::make_shared<ArchitectureModel>();
+  ArchitectureDiff& out = prepared->head;
+  if (!config || !config->is_object()) return prepared;
   auto arch = config->find("architectures");
   if (arch == config->end() || !arch->is_array() || arch->empty() || !(*arch)[0].is_string())
-    return out;
+    return prepared;
   out.class_name = (*arch)[0].get<std::string>();
   out.status = ArchitectureDiff::Status::kUnknown;
   const Family* family = nullptr;
@@ -1040,25 +1054,35 @@ ArchitectureDiff diff_with(const Checkpoint* ck, const std::vector<std::string_v
   }
   if (!family) {
     out.reason = fmt::format("no family file describes {}", out.class_name);
-    return out;
+    return prepared;
   }
   out.family = family->spec.value("family", family->file);
   out.family_source = family->spec.value("source", std::string());
-  Model model;
   try {
-    model = build_model(family->spec, out.class_name, *config, scheme);
+    prepared->model = build_model(family->spec, out.class_name, *config, scheme);
   } catch (const ModelError& e) {
     out.status = ArchitectureDiff::Status::kIncomplete;
     out.reason = e.what();
-    return out;
+    return prepared;
   } catch (const json::exception& e) {
     out.status = ArchitectureDiff::Status::kIncomplete;
     out.reason = fmt::format("family file {}: {}", family->file, e.what());
-    return out;
+    return prepared;
   }
   out.status = ArchitectureDiff::Status::kModeled;
+  if (with_index) prepared->index.emplace(prepared->model.expected);
+  return prepared;
+}
+
+// The second half: `prepared` (spent by it) against the names, or its expected tensors alone.
+ArchitectureDiff diff_with(const Checkpoint* ck, const std::vector<std::string_view>* names,
+                           const json* config, ArchitectureModel& prepared) {
+  ArchitectureDiff out = std::move(prepared.head);
+  if (!out.modeled()) return out;
+  Model& model = prepared.model;
   if (names) {
-    diff_model(*names, ck, config, model, out);
+    if (!prepared.index) prepared.index.emplace(model.expected);
+    diff_model(*names, ck, config, model, *prepared.index, out);
   } else {
     out.expected = std::move(model.expected);
     out.expected_storage = std::move(model.storage);
@@ -1081,8 +1105,18 @@ bool ArchitectureDiff::missing_with(std::string_view segment) const {
   return false;
 }
 
+std::shared_ptr<ArchitectureModel> model_architecture(const nlohmann::json* config,
+                                                      const QuantScheme& scheme) {
+  return prepare_model(config, scheme, builtin_families(), true);
+}
+
 ArchitectureDiff diff_against_architecture(const Checkpoint& ck) {
-  return diff_with(&ck, &ck.tensor_names(), ck.config(), ck.scheme(), builtin_families());
+  return diff_against_architecture(ck, model_architecture(ck.config(), ck.scheme()));
+}
+
+ArchitectureDiff diff_against_architecture(const Checkpoint& ck,
+                                           std::shared_ptr<ArchitectureModel> model) {
+  return diff_with(&ck, &ck.tensor_names(), ck.config(), *model);
 }
 
 ArchitectureDiff diff_names_against_architecture(const nlohmann::json& config,
@@ -1091,7 +1125,8 @@ ArchitectureDiff diff_names_against_architecture(const nlohmann::json& config,
   std::sort(sorted.begin(), sorted.end());
   std::vector<std::string_view> views(sorted.begin(), sorted.end());
   QuantScheme scheme = parse_quant_scheme(&config, nullptr);
-  ArchitectureDiff out = diff_with(nullptr, &views, &config, scheme, builtin_families());
+  ArchitectureDiff out =
+      diff_with(nullptr, &views, &config, *prepare_model(&config, scheme, builtin_families(), true));
   // The views die with `sorted`; the diff holds copies only.
   return out;
 }
@@ -1100,12 +1135,14 @@ ArchitectureDiff diff_against_architecture(
     const Checkpoint& ck, const std::vector<std::pair<std::string, std::string>>& family_files) {
   std::vector<Family> families;
   for (const auto& [name, text] : family_files) families.push_back({name, json::parse(text)});
-  return diff_with(&ck, &ck.tensor_names(), ck.config(), ck.scheme(), families);
+  return diff_with(&ck, &ck.tensor_names(), ck.config(),
+                   *prepare_model(ck.config(), ck.scheme(), families, true));
 }
 
 ArchitectureDiff expected_tensors_for_config(const nlohmann::json& config) {
   QuantScheme scheme = parse_quant_scheme(&config, nullptr);
-  return diff_with(nullptr, nullptr, &config, scheme, builtin_families());
+  return diff_with(nullptr, nullptr, &config,
+                   *prepare_model(&config, scheme, builtin_families(), false));
 }
 
 std::vector<std::pair<std::string, std::vector<std::string>>> architecture_families() {

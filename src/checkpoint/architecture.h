@@ -18,6 +18,7 @@
 namespace ckd {
 
 class Checkpoint;
+struct QuantScheme;
 
 // What every layer / expert copy of one family entry shares.
 struct ExpectedEntry {
@@ -94,6 +95,17 @@ struct ArchitectureDiff {
 
 // The class the config names and the family that describes it; nullptr-safe on hostile configs.
 ArchitectureDiff diff_against_architecture(const Checkpoint& ck);
+
+// The first half of that diff: the class's expected tensors and their name index, before any
+// tensor is compared. It reads only the configs and the scheme, so a scan builds it on another
+// core while the tensor table is merged (OpenOptions::beside_tensor_table).
+class ArchitectureModel;
+std::shared_ptr<ArchitectureModel> model_architecture(const nlohmann::json* config,
+                                                      const QuantScheme& scheme);
+// The diff from a model_architecture() of the checkpoint's own config and scheme; it takes the
+// model's tables (the model is spent).
+ArchitectureDiff diff_against_architecture(const Checkpoint& ck,
+                                           std::shared_ptr<ArchitectureModel> model);
 
 // The same, with family files given as JSON texts (tests; the builtin ones are embedded).
 ArchitectureDiff diff_against_architecture(

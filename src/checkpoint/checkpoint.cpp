@@ -275,14 +275,26 @@ std::unique_ptr<Checkpoint> Checkpoint::open(std::unique_ptr<FileStore> store,
       ck->problems_.push_back({LoadProblemKind::kUnreadableShard, name, "", p.error});
     }
   }
-  {
-    PhaseTimer timer("tensor table");
-    ck->build_tensor_table();
-  }
+  // The tensor table is one merge on one core: the scheme, which needs only the configs, and
+  // the caller's work beside it take the other.
+  std::vector<LoadProblem> scheme_problems;
+  parallel_for(2, options.threads, [&](size_t job) {
+    if (job == 0) {
+      PhaseTimer timer("tensor table");
+      ck->build_tensor_table();
+      return;
+    }
+    {
+      PhaseTimer timer("quantization scheme");
+      ck->scheme_ = parse_quant_scheme(ck->config(), ck->hf_quant_config());
+      if (ck->scheme_.method == QuantMethod::kNone)
+        load_standalone_quant_config(*ck->store_, ck->scheme_, scheme_problems);
+    }
+    if (options.beside_tensor_table) options.beside_tensor_table(*ck);
+  });
+  ck->problems_.insert(ck->problems_.end(), std::make_move_iterator(scheme_problems.begin()),
+                       std::make_move_iterator(scheme_problems.end()));
   PhaseTimer timer("scheme");
-  ck->scheme_ = parse_quant_scheme(ck->config(), ck->hf_quant_config());
-  if (ck->scheme_.method == QuantMethod::kNone)
-    load_standalone_quant_config(*ck->store_, ck->scheme_, ck->problems_);
   for (const std::string& message : ck->scheme_.invalid)
     ck->problems_.push_back({LoadProblemKind::kInvalidConfig, ck->scheme_.source_file, "", message});
   // Each module's declaration is resolved on its own: chunks of modules on every core.

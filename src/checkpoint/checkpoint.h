@@ -4,6 +4,7 @@
 #pragma once
 
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -65,11 +66,17 @@ struct TensorRef {
   const TensorInfo* info = nullptr;
 };
 
+class Checkpoint;
+
 struct OpenOptions {
   int threads = 0;  // 0: hardware concurrency
   // A progress line on stderr while a remote store's shard headers are fetched (local headers
   // are read in milliseconds).
   bool progress = false;
+  // Work that reads only the configs and the quantization scheme (the scan's architecture
+  // model): it runs on another core while the tensor table is merged (after it, with one
+  // thread). The checkpoint's tensors, modules and problems are not ready yet.
+  std::function<void(const Checkpoint&)> beside_tensor_table;
 };
 
 class Checkpoint {

@@ -61,7 +61,8 @@ FixOutcome run_fix(const FixRequest& request) {
           dir_real, kStagingDirName, kCommitFileName, journal.reason, dir_real, kStagingDirName));
     }
   }
-  OpenOptions open_options{request.threads};
+  OpenOptions open_options;
+  open_options.threads = request.threads;
   outcome.checkpoint = Checkpoint::open(request.dir, open_options);
   if (!request.source_dir.empty())
     outcome.source = Checkpoint::open(open_store(request.source_dir, {}), open_options);

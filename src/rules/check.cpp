@@ -34,7 +34,9 @@ const ArchitectureDiff& ScanState::architecture_diff() {
       architecture = std::make_shared<const ArchitectureDiff>();  // not modeled
       return;
     }
-    architecture = std::make_shared<const ArchitectureDiff>(diff_against_architecture(checkpoint));
+    architecture = std::make_shared<const ArchitectureDiff>(
+        architecture_model ? diff_against_architecture(checkpoint, std::move(architecture_model))
+                           : diff_against_architecture(checkpoint));
   });
   return *architecture;
 }

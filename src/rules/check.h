@@ -17,6 +17,7 @@
 namespace ckd {
 
 struct ArchitectureDiff;  // checkpoint/architecture.h
+class ArchitectureModel;
 
 struct ScanOptions {
   bool deep = false;
@@ -41,6 +42,9 @@ struct ScanState {
   SourceDiff source_keys;
   std::once_flag architecture_once;
   std::shared_ptr<const ArchitectureDiff> architecture;
+  // The checkpoint's architecture model, when the scan built it while the checkpoint opened
+  // (model_architecture): architecture_diff() spends it.
+  std::shared_ptr<ArchitectureModel> architecture_model;
 
   // The key diff against --source, computed once for all the rules that need it.
   const SourceDiff& source_diff() {

@@ -108,11 +108,19 @@ std::string reason_not_run(const Rule& rule, const ScanOptions& options, bool ha
   return "";
 }
 
+bool reads_architecture(const std::vector<const Rule*>& rules) {
+  return std::any_of(rules.begin(), rules.end(), [](const Rule* r) {
+    return r->tier == "header" && r->family == "architecture";
+  });
+}
+
 std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Checkpoint& checkpoint,
                                const Checkpoint* source, const ScanOptions& options,
                                std::shared_ptr<const ArchitectureDiff>* architecture,
-                               const std::vector<SideJob>& side_jobs) {
+                               const std::vector<SideJob>& side_jobs,
+                               std::shared_ptr<ArchitectureModel> architecture_model) {
   ScanState state(checkpoint, source, options);
+  state.architecture_model = std::move(architecture_model);
   std::vector<std::string> errors;
   std::mutex errors_mutex;
   bool any_scale_rule =
@@ -135,10 +143,7 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
     }
     // The architecture diff is the largest single job and several rules wait for it: it starts
     // at once beside the scale decode, and the architecture rules, which need it, go last.
-    if (std::string_view(tier) == "header" &&
-        (architecture || std::any_of(rules.begin(), rules.end(), [](const Rule* r) {
-           return r->tier == "header" && r->family == "architecture";
-         }))) {
+    if (std::string_view(tier) == "header" && (architecture || reads_architecture(rules))) {
       jobs.push_back([&state] {
         PhaseTimer diff_timer("architecture diff");
         state.architecture_diff();

@@ -29,10 +29,15 @@ bool selector_matches(const Rule& rule, const std::string& entry);
 // rule without --source), or empty when it runs. A rule that did not run is not a pass.
 std::string reason_not_run(const Rule& rule, const ScanOptions& options, bool has_source);
 
+// Whether `rules` include the architecture family's (header tier): a scan of them diffs the
+// checkpoint against its architecture model.
+bool reads_architecture(const std::vector<const Rule*>& rules);
+
 // Findings sorted by severity (errors first), then code, file and tensor. With `architecture`,
 // also hands back the scan's architecture diff (computed once, here if no rule needed it).
 // `side_jobs` (named, for the trace and for errors) need no findings: they run beside the
-// header rules, sharing their cores.
+// header rules, sharing their cores. `architecture_model`: the checkpoint's, when the caller
+// built it already (model_architecture); the diff spends it.
 struct SideJob {
   const char* name;
   std::function<void()> run;
@@ -40,7 +45,8 @@ struct SideJob {
 std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Checkpoint& checkpoint,
                                const Checkpoint* source, const ScanOptions& options,
                                std::shared_ptr<const ArchitectureDiff>* architecture = nullptr,
-                               const std::vector<SideJob>& side_jobs = {});
+                               const std::vector<SideJob>& side_jobs = {},
+                               std::shared_ptr<ArchitectureModel> architecture_model = nullptr);
 
 // The closest known name to `word` (for "did you mean"), or empty.
 std::string closest_name(const std::string& word, const std::vector<std::string>& names);

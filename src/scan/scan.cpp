@@ -52,7 +52,18 @@ ScanReport run_scan(const ScanRequest& request) {
                     "checkpoint and scan the directory instead",
                     request.dir));
   }
-  auto ck = Checkpoint::open(std::move(store), open_options);
+  const bool engines = !request.engines.empty() && !architecture_model_disabled_for_bench();
+  // The architecture model needs only the configs and the scheme: it is built while the
+  // checkpoint's tensor table is merged.
+  std::shared_ptr<ArchitectureModel> architecture_model;
+  OpenOptions checkpoint_options = open_options;
+  if ((engines || reads_architecture(request.rules)) && !architecture_model_disabled_for_bench()) {
+    checkpoint_options.beside_tensor_table = [&architecture_model](const Checkpoint& c) {
+      PhaseTimer timer("architecture model");
+      architecture_model = model_architecture(c.config(), c.scheme());
+    };
+  }
+  auto ck = Checkpoint::open(std::move(store), checkpoint_options);
   std::unique_ptr<Checkpoint> source;
   if (!request.source_dir.empty())
     source = Checkpoint::open(open_store(request.source_dir, request.http), open_options);
@@ -67,7 +78,6 @@ ScanReport run_scan(const ScanRequest& request) {
   report.tensor_bytes = report.checkpoint_dtypes.total;
   report.target_dtypes = count_target_dtype_bytes(*ck);
   std::shared_ptr<const ArchitectureDiff> architecture;
-  const bool engines = !request.engines.empty() && !architecture_model_disabled_for_bench();
   // The engines' readings of the ignore list need no findings: they run beside the header rules.
   std::vector<EngineIgnoreReasons> ignore_reasons;
   std::vector<SideJob> side_jobs;
@@ -77,7 +87,8 @@ ScanReport run_scan(const ScanRequest& request) {
                          }});
   }
   report.findings = run_rules(request.rules, *ck, source.get(), request.options,
-                              engines ? &architecture : nullptr, side_jobs);
+                              engines ? &architecture : nullptr, side_jobs,
+                              std::move(architecture_model));
   // Verdicts read the findings and the engines' facts, once per scan.
   if (engines) {
     PhaseTimer timer("engine verdicts");
