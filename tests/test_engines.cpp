@@ -60,7 +60,7 @@ void spell_out_visual_entries(const std::string& dir) {
   {
     auto ck = ckd::Checkpoint::open(dir);
     for (const auto& m : ck->modules().modules())
-      if (m.path.rfind("model.visual.", 0) == 0 && m.is_linear()) visual.push_back(m.path);
+      if (m.path.rfind("model.visual.", 0) == 0 && m.is_linear()) visual.emplace_back(m.path);
   }
   REQUIRE(!visual.empty());
   std::string path = dir + "/config.json";

@@ -33,7 +33,7 @@ uint64_t source_weights_of(const ckd::Checkpoint& quantized, const ckd::Checkpoi
   for (const ckd::Module& m : quantized.modules().modules()) {
     if (!m.linear || !m.group || !m.quantized) continue;
     if (ckd::weight_format_name(m.group->format) != scheme) continue;
-    const ckd::TensorRef* ref = source.find(m.path + ".weight");
+    const ckd::TensorRef* ref = source.find(std::string(m.path) + ".weight");
     REQUIRE(ref != nullptr);
     total += ref->info->numel;
     ++*modules;

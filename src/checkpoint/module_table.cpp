@@ -315,9 +315,12 @@ bool Module::compute_linear() const {
 void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
                         const std::vector<const TensorRef*>& refs) {
   modules_.clear();
-  by_path_.clear();
-  by_path_.reserve(sorted_names.size());
   modules_.reserve(sorted_names.size());
+  // Most checkpoints have about two tensors a module: half a slot per name, grown if needed.
+  size_t size = 16;
+  while (size < sorted_names.size()) size *= 2;
+  slots_.assign(size, Slot{});
+  mask_ = size - 1;
   // A module's tensors are neighbours in sorted order nearly always (module.weight,
   // module.weight_scale_inv): the previous module is checked before the hash map.
   size_t previous = SIZE_MAX;
@@ -326,9 +329,17 @@ void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
     auto [module, param] = split_tensor_name(sorted_names[i]);
     size_t at = previous;
     if (previous == SIZE_MAX || module != previous_path) {
-      auto [it, inserted] = by_path_.emplace(module, modules_.size());
-      if (inserted) modules_.push_back(Module{std::string(module), {}});
-      at = it->second;
+      uint64_t h = std::hash<std::string_view>{}(module);
+      Slot* slot = &slot_for(module, h);
+      if (slot->index_plus_one == 0) {
+        if ((modules_.size() + 1) * 2 > slots_.size()) {
+          grow();
+          slot = &slot_for(module, h);
+        }
+        modules_.push_back(Module{module, {}});
+        *slot = Slot{static_cast<uint32_t>(h), static_cast<uint32_t>(modules_.size())};
+      }
+      at = slot->index_plus_one - 1;
       previous = at;
       previous_path = module;
     }
@@ -341,9 +352,37 @@ void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
   }
 }
 
+ModuleTable::Slot& ModuleTable::slot_for(std::string_view path, uint64_t h) {
+  for (size_t at = h & mask_;; at = (at + 1) & mask_) {
+    Slot& slot = slots_[at];
+    if (slot.index_plus_one == 0) return slot;
+    if (slot.hash == static_cast<uint32_t>(h) && modules_[slot.index_plus_one - 1].path == path)
+      return slot;
+  }
+}
+
+void ModuleTable::grow() {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(old.size() * 2, Slot{});
+  mask_ = slots_.size() - 1;
+  for (const Slot& s : old) {
+    if (s.index_plus_one == 0) continue;
+    uint64_t h = std::hash<std::string_view>{}(modules_[s.index_plus_one - 1].path);
+    size_t at = h & mask_;
+    while (slots_[at].index_plus_one != 0) at = (at + 1) & mask_;
+    slots_[at] = s;
+  }
+}
+
 const Module* ModuleTable::find(std::string_view path) const {
-  auto it = by_path_.find(path);
-  return it == by_path_.end() ? nullptr : &modules_[it->second];
+  if (slots_.empty()) return nullptr;
+  uint64_t h = std::hash<std::string_view>{}(path);
+  for (size_t at = h & mask_;; at = (at + 1) & mask_) {
+    const Slot& slot = slots_[at];
+    if (slot.index_plus_one == 0) return nullptr;
+    if (slot.hash == static_cast<uint32_t>(h) && modules_[slot.index_plus_one - 1].path == path)
+      return &modules_[slot.index_plus_one - 1];
+  }
 }
 
 }  // namespace ckd

@@ -4,8 +4,8 @@
 #pragma once
 
 #include <string>
+#include <cstdint>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace ckd {
@@ -42,7 +42,7 @@ struct ModuleParam {
 };
 
 struct Module {
-  std::string path;
+  std::string_view path;  // a view into its tensors' names (the checkpoint's header storage)
   std::vector<ModuleParam> params;
   bool linear = false;     // is_linear(), computed once by ModuleTable::build
   bool quantized = false;  // is_quantized(), likewise
@@ -80,8 +80,19 @@ class ModuleTable {
   const Module* find(std::string_view path) const;
 
  private:
+  // Open addressing over modules_ (a flat array: no node per module): slot = index + 1 (0 =
+  // empty) beside 32 bits of the path's hash, so most probes compare no path.
+  struct Slot {
+    uint32_t hash = 0;
+    uint32_t index_plus_one = 0;
+  };
+  // The slot of `path` (hashed `h`): its module, or the empty slot where it belongs.
+  Slot& slot_for(std::string_view path, uint64_t h);
+  void grow();
+
   std::vector<Module> modules_;
-  std::unordered_map<std::string_view, size_t> by_path_;  // views into the tensor names
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
 };
 
 }  // namespace ckd

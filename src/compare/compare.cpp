@@ -389,7 +389,7 @@ CompareReport run_compare(const CompareRequest& request) {
     if (auto it = unread.find(m.path); it != unread.end()) {
       // Part of the module is in a shard that could not be read.
       if (m.group || dense)
-        report.undecodable.push_back({m.path, "cannot decode: " + it->second});
+        report.undecodable.push_back({std::string(m.path), "cannot decode: " + it->second});
       unread.erase(it);
       continue;
     }
@@ -397,29 +397,29 @@ CompareReport run_compare(const CompareRequest& request) {
     if (!m.group && !dense) {
       if (const QuantGroup* g = unmodelled_group(scheme, m))
         report.undecodable.push_back(
-            {m.path, fmt::format("cannot decode: its declared quantization ({}) is not modelled",
+            {std::string(m.path), fmt::format("cannot decode: its declared quantization ({}) is not modelled",
                                  g->name.empty() ? "unnamed group" : g->name)});
       continue;
     }
     Layout layout = dense ? describe_dense(m, *dense) : describe_module(m);
     if (!layout.matrix) {
-      report.undecodable.push_back({m.path, "cannot decode: " + layout.problem});
+      report.undecodable.push_back({std::string(m.path), "cannot decode: " + layout.problem});
       continue;
     }
     const QuantizedMatrix& qm = *layout.matrix;
     if (std::string problem = unreadable_tensor(qm); !problem.empty()) {
-      report.undecodable.push_back({m.path, "cannot decode: " + problem});
+      report.undecodable.push_back({std::string(m.path), "cannot decode: " + problem});
       continue;
     }
     if (qm.codes->info->nbytes() != qm.rows * qm.code_bytes_per_row()) {
       report.undecodable.push_back(
-          {m.path, "cannot decode: the weight's size does not match its shape"});
+          {std::string(m.path), "cannot decode: the weight's size does not match its shape"});
       continue;
     }
     Pairing pairing =
-        pairer.pair(m.path, qm.experts, qm.rows / qm.experts, qm.cols, qm.input_major);
+        pairer.pair(std::string(m.path), qm.experts, qm.rows / qm.experts, qm.cols, qm.input_major);
     if (!pairing.slice) {
-      (pairing.absent ? report.unpaired : report.undecodable).push_back({m.path, pairing.problem});
+      (pairing.absent ? report.unpaired : report.undecodable).push_back({std::string(m.path), pairing.problem});
       continue;
     }
     jobs.push_back({&m, qm, *pairing.slice});
@@ -471,7 +471,7 @@ CompareReport run_compare(const CompareRequest& request) {
   std::vector<ModuleError> measured;
   for (size_t i = 0; i < jobs.size(); ++i) {
     if (!read_failures[i].empty()) {
-      report.undecodable.push_back({jobs[i].module->path, "cannot read: " + read_failures[i]});
+      report.undecodable.push_back({std::string(jobs[i].module->path), "cannot read: " + read_failures[i]});
       continue;
     }
     ModuleError& e = results[i];

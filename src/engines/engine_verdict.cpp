@@ -295,18 +295,18 @@ class IgnoreListReading {
     const NamePattern* hit = ignore_.match(m.path, expert);
     if (!hit && !m.is_quantized()) {
       const QuantGroup* group = scheme_.group_for(m.path, true);
-      if (group && group->format != WeightFormat::kNone) built_quantized_.push_back(m.path);
+      if (group && group->format != WeightFormat::kNone) built_quantized_.emplace_back(m.path);
     }
     if (hit && m.is_quantized()) {
       if (read_high_precision_.empty()) read_entry_ = hit->text;
-      read_high_precision_.push_back(m.path);
+      read_high_precision_.emplace_back(m.path);
     }
     // Experts load as one FusedMoE module, not through the fused-shard mapping.
     if (dot == std::string::npos || expert.has_experts) return;
-    std::string leaf = m.path.substr(dot + 1);
+    std::string leaf(m.path.substr(dot + 1));
     for (const auto& [fused_name, shards] : profile_.fused) {
       if (std::find(shards.begin(), shards.end(), leaf) != shards.end())
-        fused_[m.path.substr(0, dot + 1) + fused_name].emplace_back(leaf, hit != nullptr);
+        fused_[std::string(m.path.substr(0, dot + 1)) + fused_name].emplace_back(leaf, hit != nullptr);
     }
   }
 

@@ -9,10 +9,11 @@ namespace ckd {
 namespace {
 
 // "model.layers.0.mlp.gate_proj" -> "model.layers.0.mlp gate/up".
-std::optional<std::string> fusion_group(const std::string& path) {
+std::optional<std::string> fusion_group(std::string_view path) {
   size_t dot = path.rfind('.');
-  if (dot == std::string::npos) return std::nullopt;
-  std::string parent = path.substr(0, dot), last = path.substr(dot + 1);
+  if (dot == std::string_view::npos) return std::nullopt;
+  std::string parent(path.substr(0, dot));
+  std::string_view last = path.substr(dot + 1);
   if (last == "q_proj" || last == "k_proj" || last == "v_proj") return parent + " q/k/v";
   if (last == "gate_proj" || last == "up_proj") return parent + " gate/up";
   if (last == "w1" || last == "w3") return parent + " w1/w3";
