@@ -82,6 +82,22 @@ std::vector<std::string> index_names(const std::string& dir) {
 
 }  // namespace
 
+TEST_CASE("every class of every family file is found (a scan parses only the files naming it)") {
+  for (const auto& [family, classes] : ckd::architecture_families()) {
+    for (const std::string& cls : classes) {
+      CAPTURE(family);
+      CAPTURE(cls);
+      // No sizes: the class is known, its model incomplete.
+      ckd::ArchitectureDiff d = ckd::expected_tensors_for_config(json{{"architectures", {cls}}});
+      CHECK(d.status == ckd::ArchitectureDiff::Status::kIncomplete);
+      CHECK(d.family == family);
+    }
+  }
+  ckd::ArchitectureDiff unknown =
+      ckd::expected_tensors_for_config(json{{"architectures", {"NoSuchModelForCausalLM"}}});
+  CHECK(unknown.status == ckd::ArchitectureDiff::Status::kUnknown);
+}
+
 TEST_CASE("every real config of a covered family models, and names only modules it defines") {
   std::set<std::string> covered = covered_classes();
   std::vector<std::string> configs;

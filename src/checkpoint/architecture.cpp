@@ -4,6 +4,7 @@
 #include <cctype>
 #include <deque>
 #include <limits>
+#include <mutex>
 #include <stdexcept>
 #include <string_view>
 #include <unordered_map>
@@ -299,14 +300,34 @@ struct Family {
   json spec;
 };
 
-const std::vector<Family>& builtin_families() {
-  static const std::vector<Family> families = [] {
-    std::vector<Family> out;
-    for (const auto& [name, text] : embedded_architecture_files())
-      out.push_back({std::string(name), json::parse(text)});
-    return out;
-  }();
-  return families;
+// The embedded family file `i`, parsed on first use (a scan parses only the files that can
+// describe its class, see builtin_families_naming).
+const Family& builtin_family(size_t i) {
+  static const auto& files = embedded_architecture_files();
+  static std::vector<std::once_flag> once(files.size());
+  static std::vector<Family> parsed(files.size());
+  std::call_once(once[i], [i] {
+    parsed[i] = Family{std::string(files[i].first), json::parse(files[i].second)};
+  });
+  return parsed[i];
+}
+
+std::vector<const Family*> builtin_families() {
+  std::vector<const Family*> out;
+  for (size_t i = 0; i < embedded_architecture_files().size(); ++i)
+    out.push_back(&builtin_family(i));
+  return out;
+}
+
+// The embedded files whose text holds `class_name` as a JSON string: only they can list it
+// under "classes" (the files are ours and spell class names without escapes).
+std::vector<const Family*> builtin_families_naming(const std::string& class_name) {
+  const std::string quoted = "\"" + class_name + "\"";
+  std::vector<const Family*> out;
+  const auto& files = embedded_architecture_files();
+  for (size_t i = 0; i < files.size(); ++i)
+    if (files[i].second.find(quoted) != std::string_view::npos) out.push_back(&builtin_family(i));
+  return out;
 }
 
 // Appends `pattern` with {L} and {E} replaced by the layer and expert numbers.
@@ -504,7 +525,42 @@ Model build_model(const json& spec, const std::string& class_name, const json& c
   if (layers < 0 || layers > 100'000) throw ModelError("num_hidden_layers out of range");
   const std::vector<Value>* layer_types = lists.count("layer_types") ? &lists["layer_types"] : nullptr;
 
+  // Each entry's layer range [first, last) and expert count, evaluated once: they also bound
+  // the number of expected tensors, so the list is allocated once (a regrowth would copy it into
+  // fresh pages).
+  struct Range {
+    bool per_layer = false, per_expert = false;
+    int64_t first = 0, last = 0, experts = 0;
+  };
+  std::vector<Range> ranges;
+  uint64_t bound = 0;
   for (const json& t : spec.at("tensors")) {
+    Range& r = ranges.emplace_back();
+    // A stack this class lacks is never expanded: its sizes may be undefined.
+    if (!model.prefixes.count(t.at("stack").get<std::string>())) continue;
+    r.per_layer = t.contains("layers");
+    if (r.per_layer) {
+      if (t["layers"].is_array()) {
+        r.first = evaluate_number(t["layers"][0].get<std::string>(), scope);
+        r.last = evaluate_number(t["layers"][1].get<std::string>(), scope);
+      } else {
+        r.last = layers;
+      }
+      if (r.first < 0 || r.last - r.first > 100'000) throw ModelError("layer range out of range");
+    }
+    r.per_expert = t.contains("experts");
+    if (r.per_expert) {
+      r.experts = evaluate_number(t["experts"].get<std::string>(), scope);
+      if (r.experts < 0 || r.experts > 100'000) throw ModelError("expert count out of range");
+    }
+    bound += static_cast<uint64_t>(r.per_layer ? std::max<int64_t>(r.last - r.first, 0) : 1) *
+             static_cast<uint64_t>(r.per_expert ? r.experts : 1);
+  }
+  model.expected.reserve(static_cast<size_t>(std::min<uint64_t>(bound, kMaxExpected)));
+
+  size_t entry_index = 0;
+  for (const json& t : spec.at("tensors")) {
+    const Range& range = ranges[entry_index++];
     const std::string stack = t.at("stack").get<std::string>();
     auto prefix_it = model.prefixes.find(stack);
     if (prefix_it == model.prefixes.end()) continue;  // this class has no such stack
@@ -513,24 +569,8 @@ Model build_model(const json& spec, const std::string& class_name, const json& c
     const std::string when = t.value("when", std::string());
     const bool optional = t.value("optional", false);
     const bool linear = t.value("linear", false);
-
-    int64_t first = 0, last = 0;  // layer range [first, last)
-    bool per_layer = t.contains("layers");
-    if (per_layer) {
-      if (t["layers"].is_array()) {
-        first = evaluate_number(t["layers"][0].get<std::string>(), scope);
-        last = evaluate_number(t["layers"][1].get<std::string>(), scope);
-      } else {
-        last = layers;
-      }
-      if (first < 0 || last - first > 100'000) throw ModelError("layer range out of range");
-    }
-    int64_t experts = 0;
-    bool per_expert = t.contains("experts");
-    if (per_expert) {
-      experts = evaluate_number(t["experts"].get<std::string>(), scope);
-      if (experts < 0 || experts > 100'000) throw ModelError("expert count out of range");
-    }
+    const int64_t first = range.first, last = range.last, experts = range.experts;
+    const bool per_layer = range.per_layer, per_expert = range.per_expert;
     // Shapes depend only on sizes, so they are evaluated once per entry.
     std::vector<uint64_t> shape;
     std::string size_names;
@@ -680,7 +720,7 @@ class NameIndex {
  public:
   static constexpr uint32_t kNone = UINT32_MAX;
 
-  explicit NameIndex(const std::vector<ExpectedTensor>& expected) {
+  explicit NameIndex(const std::vector<ExpectedTensor>& expected) : expected_(expected.data()) {
     size_t size = 16;
     while (size < expected.size() * 2) size *= 2;
     mask_ = size - 1;
@@ -690,12 +730,11 @@ class NameIndex {
       uint64_t h = hash(name);
       size_t at = h & mask_;
       while (slots_[at].index != kNone) {
-        if (slots_[at].hash == h && slots_[at].name() == name) break;
+        if (slots_[at].hash == static_cast<uint32_t>(h) && name_at(slots_[at]) == name) break;
         at = (at + 1) & mask_;
       }
       if (slots_[at].index == kNone)
-        slots_[at] = Slot{h, name.data(), static_cast<uint32_t>(name.size()),
-                          static_cast<uint32_t>(i)};
+        slots_[at] = Slot{static_cast<uint32_t>(h), static_cast<uint32_t>(i)};
     }
   }
 
@@ -704,22 +743,24 @@ class NameIndex {
     for (size_t at = h & mask_;; at = (at + 1) & mask_) {
       const Slot& slot = slots_[at];
       if (slot.index == kNone) return kNone;
-      if (slot.hash == h && slot.name() == name) return slot.index;
+      if (slot.hash == static_cast<uint32_t>(h) && name_at(slot) == name) return slot.index;
     }
   }
   bool contains(std::string_view name) const { return find(name) != kNone; }
 
  private:
-  // The name is in the slot (a view of the expected tensor's): a probe touches one cache line.
+  // 32 bits of the hash beside the index: 8 bytes a slot, so the table of the bench's 31k names
+  // (512 KiB) stays in the L2 cache; a name is compared only when those bits agree.
   struct Slot {
-    uint64_t hash = 0;
-    const char* data = nullptr;
-    uint32_t size = 0;
+    uint32_t hash = 0;
     uint32_t index = kNone;
-    std::string_view name() const { return std::string_view(data, size); }
   };
   static uint64_t hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
+  std::string_view name_at(const Slot& s) const { return expected_[s.index].name; }
 
+  // The model's list: its buffer survives the list's move into the diff
+  // (ArchitectureDiff::expected); the list never changes after the index is built.
+  const ExpectedTensor* expected_;
   std::vector<Slot> slots_;
   size_t mask_ = 0;
 };
@@ -1037,8 +1078,9 @@ class ArchitectureModel {
 
 namespace {
 
+// `families`: the family files to search, or nullptr for the builtin ones.
 std::shared_ptr<ArchitectureModel> prepare_model(const json* config, const QuantScheme& scheme,
-                                                 const std::vector<Family>& families,
+                                                 const std::vector<Family>* families,
                                                  bool with_index) {
   auto prepared = std::make_shared<ArchitectureModel>();
   ArchitectureDiff& out = prepared->head;
@@ -1048,9 +1090,15 @@ std::shared_ptr<ArchitectureModel> prepare_model(const json* config, const Quant
     return prepared;
   out.class_name = (*arch)[0].get<std::string>();
   out.status = ArchitectureDiff::Status::kUnknown;
+  std::vector<const Family*> candidates;
+  if (families) {
+    for (const Family& f : *families) candidates.push_back(&f);
+  } else {
+    candidates = builtin_families_naming(out.class_name);
+  }
   const Family* family = nullptr;
-  for (const auto& f : families) {
-    if (f.spec.contains("classes") && f.spec["classes"].contains(out.class_name)) family = &f;
+  for (const Family* f : candidates) {
+    if (f->spec.contains("classes") && f->spec["classes"].contains(out.class_name)) family = f;
   }
   if (!family) {
     out.reason = fmt::format("no family file describes {}", out.class_name);
@@ -1107,7 +1155,7 @@ bool ArchitectureDiff::missing_with(std::string_view segment) const {
 
 std::shared_ptr<ArchitectureModel> model_architecture(const nlohmann::json* config,
                                                       const QuantScheme& scheme) {
-  return prepare_model(config, scheme, builtin_families(), true);
+  return prepare_model(config, scheme, nullptr, true);
 }
 
 ArchitectureDiff diff_against_architecture(const Checkpoint& ck) {
@@ -1126,7 +1174,7 @@ ArchitectureDiff diff_names_against_architecture(const nlohmann::json& config,
   std::vector<std::string_view> views(sorted.begin(), sorted.end());
   QuantScheme scheme = parse_quant_scheme(&config, nullptr);
   ArchitectureDiff out =
-      diff_with(nullptr, &views, &config, *prepare_model(&config, scheme, builtin_families(), true));
+      diff_with(nullptr, &views, &config, *prepare_model(&config, scheme, nullptr, true));
   // The views die with `sorted`; the diff holds copies only.
   return out;
 }
@@ -1136,22 +1184,22 @@ ArchitectureDiff diff_against_architecture(
   std::vector<Family> families;
   for (const auto& [name, text] : family_files) families.push_back({name, json::parse(text)});
   return diff_with(&ck, &ck.tensor_names(), ck.config(),
-                   *prepare_model(ck.config(), ck.scheme(), families, true));
+                   *prepare_model(ck.config(), ck.scheme(), &families, true));
 }
 
 ArchitectureDiff expected_tensors_for_config(const nlohmann::json& config) {
   QuantScheme scheme = parse_quant_scheme(&config, nullptr);
   return diff_with(nullptr, nullptr, &config,
-                   *prepare_model(&config, scheme, builtin_families(), false));
+                   *prepare_model(&config, scheme, nullptr, false));
 }
 
 std::vector<std::pair<std::string, std::vector<std::string>>> architecture_families() {
   std::vector<std::pair<std::string, std::vector<std::string>>> out;
-  for (const auto& f : builtin_families()) {
+  for (const Family* f : builtin_families()) {
     std::vector<std::string> classes;
-    const json classes_spec = f.spec.value("classes", json::object());
+    const json classes_spec = f->spec.value("classes", json::object());
     for (const auto& [name, _] : classes_spec.items()) classes.push_back(name);
-    out.emplace_back(f.spec.value("family", f.file), std::move(classes));
+    out.emplace_back(f->spec.value("family", f->file), std::move(classes));
   }
   return out;
 }

@@ -17,7 +17,8 @@ class StringArena {
   std::string_view add(std::string_view s) {
     if (s.size() > free_) {
       size_t size = std::max(kChunk, s.size());
-      chunks_.push_back(std::make_unique<char[]>(size));
+      // Not value-initialized: a page of the chunk is touched only once a string is written.
+      chunks_.push_back(std::unique_ptr<char[]>(new char[size]));
       next_ = chunks_.back().get();
       free_ = size;
     }
