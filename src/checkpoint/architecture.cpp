@@ -873,10 +873,12 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
   // unexpected. Their shapes are not modeled (incomplete-experts checks their expert count).
   std::set<std::string, std::less<>> fused_experts;  // "....mlp.experts." prefixes
   for (std::string_view name : names) {
-    size_t at = name.rfind(".experts.");
-    if (at == std::string_view::npos) continue;
-    std::string_view rest = name.substr(at + 9);
-    if (rest.find('.') != std::string_view::npos) continue;  // experts.E.x or deeper
+    // "<...>.experts.<param>": the segment before the last is "experts" (experts.E.x is not).
+    size_t last_dot = name.rfind('.');
+    if (last_dot == std::string_view::npos || !name.substr(0, last_dot).ends_with(".experts"))
+      continue;
+    size_t at = last_dot - 8;
+    std::string_view rest = name.substr(last_dot + 1);
     if (rest.starts_with("gate_up_proj") || rest.starts_with("down_proj") ||
         rest.starts_with("up_proj") || rest.starts_with("gate_proj"))
       fused_experts.emplace(apply_layout(std::string(name.substr(0, at + 9)), mapping));

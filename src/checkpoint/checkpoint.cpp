@@ -294,7 +294,7 @@ std::unique_ptr<Checkpoint> Checkpoint::open(std::unique_ptr<FileStore> store,
   });
   ck->problems_.insert(ck->problems_.end(), std::make_move_iterator(scheme_problems.begin()),
                        std::make_move_iterator(scheme_problems.end()));
-  PhaseTimer timer("scheme");
+  PhaseTimer timer("module groups");
   for (const std::string& message : ck->scheme_.invalid)
     ck->problems_.push_back({LoadProblemKind::kInvalidConfig, ck->scheme_.source_file, "", message});
   // Each module's declaration is resolved on its own: chunks of modules on every core.

@@ -57,7 +57,7 @@ ScanReport run_scan(const ScanRequest& request) {
   // checkpoint's tensor table is merged.
   std::shared_ptr<ArchitectureModel> architecture_model;
   OpenOptions checkpoint_options = open_options;
-  if ((engines || reads_architecture(request.rules)) && !architecture_model_disabled_for_bench()) {
+  if (engines || (reads_architecture(request.rules) && !architecture_model_disabled_for_bench())) {
     checkpoint_options.beside_tensor_table = [&architecture_model](const Checkpoint& c) {
       PhaseTimer timer("architecture model");
       architecture_model = model_architecture(c.config(), c.scheme());
