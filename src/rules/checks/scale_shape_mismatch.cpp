@@ -1,6 +1,9 @@
 // A scale's (or packed zero point's) shape disagrees with its weight and the declared block /
 // group size, using ceil grids (FORMATS.md §3.2, §4.3, §10; FAILURES.md F2, F3). The grid comes
 // from the format table (numerics/formats.h). Never infers the block from shapes.
+#include <array>
+#include <span>
+
 #include "io/checked.h"
 #include "numerics/formats.h"
 #include "rules/checks/util.h"
@@ -15,6 +18,41 @@ uint64_t numel(const Shape& s) {
   for (uint64_t d : s) n *= d;
   return n;
 }
+
+// One shape a scale may have: the weight's leading (expert) dims when `leading`, then `tail`
+// (at most four dims: the longest is modelopt's block grid).
+// Compared in place, so the common case (the shape fits) allocates nothing (31k modules in the
+// bench checkpoint).
+struct Allowed {
+  bool leading = true;
+  std::array<uint64_t, 4> tail{};
+  size_t rank = 0;
+
+  static Allowed after_leading(std::initializer_list<uint64_t> dims) { return of(true, dims); }
+  static Allowed exactly(std::initializer_list<uint64_t> dims) { return of(false, dims); }
+
+  bool matches(const Shape& got, std::span<const uint64_t> lead) const {
+    size_t l = leading ? lead.size() : 0;
+    if (got.size() != l + rank) return false;
+    return std::equal(lead.begin(), lead.begin() + static_cast<long>(l), got.begin()) &&
+           std::equal(tail.begin(), tail.begin() + static_cast<long>(rank),
+                      got.begin() + static_cast<long>(l));
+  }
+  Shape shape(std::span<const uint64_t> lead) const {
+    Shape s;
+    if (leading) s.assign(lead.begin(), lead.end());
+    s.insert(s.end(), tail.begin(), tail.begin() + static_cast<long>(rank));
+    return s;
+  }
+
+ private:
+  static Allowed of(bool leading, std::initializer_list<uint64_t> dims) {
+    Allowed a;
+    a.leading = leading;
+    for (uint64_t d : dims) a.tail[a.rank++] = d;
+    return a;
+  }
+};
 
 class ScaleShapeMismatchCheck : public Check {
  public:
@@ -34,7 +72,7 @@ class ScaleShapeMismatchCheck : public Check {
         continue;
       }
       if (ws.size() < 2) continue;
-      Shape leading(ws.begin(), ws.end() - 2);
+      std::span<const uint64_t> leading(ws.data(), ws.size() - 2);
       uint64_t rows = ws[ws.size() - 2];
       uint64_t cols = ws.back();
       auto logical = logical_matrix(*traits, *w->ref->info->dtype, g->bits, rows, cols);
@@ -46,27 +84,27 @@ class ScaleShapeMismatchCheck : public Check {
       }
       uint64_t in = logical->in;
       // `why` is a callable: the explanation is only formatted for a mismatch.
-      auto expect = [&](const char* param, const std::vector<Shape>& allowed, auto why) {
+      auto expect = [&](const char* param, std::initializer_list<Allowed> allowed, auto why) {
         const ModuleParam* p = m.param(param);
         if (!p) return;
         const Shape& got = p->ref->info->shape;
-        for (const Shape& a : allowed) {
-          if (got == a) return;
+        for (const Allowed& a : allowed) {
+          if (a.matches(got, leading)) return;
         }
-        out.add(*p->ref,
-                fmt::format("{} is {} but weight {} ({}) needs {}", param, shape_string(got),
-                            shape_string(ws), why(), shape_string(allowed.front())));
+        out.add(*p->ref, fmt::format("{} is {} but weight {} ({}) needs {}", param,
+                                     shape_string(got), shape_string(ws), why(),
+                                     shape_string(allowed.begin()->shape(leading))));
       };
-      auto with_leading = [&](Shape tail) {
-        Shape s = leading;
-        s.insert(s.end(), tail.begin(), tail.end());
-        return s;
+      auto with_leading = [](std::initializer_list<uint64_t> tail) {
+        return Allowed::after_leading(tail);
       };
+      uint64_t leading_numel = 1;
+      for (uint64_t d : leading) leading_numel *= d;
       auto single_ok = [&](std::string_view param) {
         const ModuleParam* p = m.param(param);
         if (!p) return;
         uint64_t n = numel(p->ref->info->shape);
-        if (n == 1 || (!leading.empty() && n == numel(leading))) return;
+        if (n == 1 || (!leading.empty() && n == leading_numel)) return;
         out.add(*p->ref, fmt::format("{} is {} ({} values) but {} keeps one per tensor", param,
                                      shape_string(p->ref->info->shape), n, traits->name));
       };
@@ -74,18 +112,19 @@ class ScaleShapeMismatchCheck : public Check {
         case ScaleGrid::kBlock: {
           if (!g->block || (!m.param("weight_scale_inv") && !m.param("weight_scale"))) break;
           uint64_t bn = (*g->block)[0], bk = (*g->block)[1];
-          Shape grid = with_leading({ceil_div(rows, bn), ceil_div(in, bk)});
-          Shape modelopt = with_leading({ceil_div(rows, bn), 1, ceil_div(in, bk), 1});
+          Allowed grid = with_leading({ceil_div(rows, bn), ceil_div(in, bk)});
+          Allowed modelopt = with_leading({ceil_div(rows, bn), 1, ceil_div(in, bk), 1});
           auto why = [&] { return fmt::format("block [{}, {}], ceil grid", bn, bk); };
           expect("weight_scale_inv", {grid}, why);
           // modelopt FP8_PB_WO writes a 0-d weight_scale when one block covers the weight
           // (its 64x128 and 128x128 projections in fixtures/producers/mo-fp8-block: the
           // block quantizer's single amax / 448, modelopt 0.47 unified_export_hf.py).
           bool one_block = leading.empty() && rows <= bn && in <= bk;
-          expect("weight_scale",
-                 one_block ? std::vector<Shape>{grid, modelopt, Shape{}}
-                           : std::vector<Shape>{grid, modelopt},
-                 why);
+          if (one_block) {
+            expect("weight_scale", {grid, modelopt, Allowed::exactly({})}, why);
+          } else {
+            expect("weight_scale", {grid, modelopt}, why);
+          }
           break;
         }
         case ScaleGrid::kTensor:
@@ -172,8 +211,8 @@ class ScaleShapeMismatchCheck : public Check {
     auto packed_out = checked_mul(out, static_cast<uint64_t>(g.bits));
     uint64_t zero_words = packed_out ? *packed_out / 32 : 0;
     if (traits.grid == ScaleGrid::kGroupByInput) {
-      expect("scales", {Shape{groups, out}}, why);
-      expect("qzeros", {Shape{groups, zero_words}}, why);
+      expect("scales", {Allowed::exactly({groups, out})}, why);
+      expect("qzeros", {Allowed::exactly({groups, zero_words})}, why);
       return;
     }
     // AWQ GEMV pads the groups of each row to whole int32 words and to the kernel's split
@@ -184,8 +223,8 @@ class ScaleShapeMismatchCheck : public Check {
                                                : 0;
     if (multiplier == 0 || g.group_size == 0) return;
     uint64_t width = ceil_div(ceil_div(in / g.group_size, 8), multiplier) * multiplier;
-    expect("qzeros", {Shape{out, width}}, why);
-    expect("scales", {Shape{out, width * 8}}, why);
+    expect("qzeros", {Allowed::exactly({out, width})}, why);
+    expect("scales", {Allowed::exactly({out, width * 8})}, why);
   }
 
   static void check_gpt_oss(const Module& m, CappedEmitter& out) {
