@@ -11,13 +11,20 @@ class MissingWeightScaleCheck : public Check {
     const Checkpoint& ck = ctx.checkpoint();
     const QuantScheme& scheme = ck.scheme();
     CappedEmitter out(ctx, static_cast<size_t>(ctx.param("max_findings", 25.0)));
+    // Neighbouring modules share their group: its required names are listed once per run of it.
+    const QuantGroup* listed = nullptr;
+    std::vector<std::vector<std::string>> required;
     for (const Module& m : ck.modules().modules()) {
       const ModuleParam* w = m.weight();
       if (!w || !w->ref->info->dtype) continue;
       Dtype d = *w->ref->info->dtype;
       const QuantGroup* g = m.group;
       if (g && weight_dtype_fits(g->format, d) && !is_high_precision_float(d)) {
-        for (const auto& alternatives : required_weight_params(scheme.method, *g)) {
+        if (g != listed) {
+          required = required_weight_params(scheme.method, *g);
+          listed = g;
+        }
+        for (const auto& alternatives : required) {
           bool present = false;
           for (const std::string& name : alternatives) present = present || m.param(name);
           if (present) continue;
