@@ -4,10 +4,13 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "numerics/float_decode.h"
 #include "rules/data_stats.h"
+#include "rules/scale_values.h"
 
 namespace {
 
@@ -64,4 +67,118 @@ TEST_CASE("all-zero detection") {
   CHECK_FALSE(ckd::count_values(ckd::Dtype::kBF16, one).all_zero);
   CHECK_FALSE(ckd::count_values(ckd::Dtype::kU8, std::string("\0\0\x01", 3)).all_zero);
   CHECK(ckd::count_values(ckd::Dtype::kI32, std::string(12, '\0')).all_zero);
+}
+
+// Scale statistics (the scales tier): the fast path for all-positive chunks and the general
+// loop against an element-by-element oracle written from the contract (decode_element, frexp),
+// on every code of F8_E4M3 and on F32 / BF16 values with zeros, negatives, NaN, Inf,
+// subnormals and powers of two at chosen positions, in chunks of several sizes.
+namespace {
+
+ckd::ScaleStats scale_oracle(ckd::Dtype d, const std::string& bytes) {
+  ckd::ScaleStats s;
+  uint64_t size = ckd::dtype_bits(d) / 8;
+  s.count = bytes.size() / size;
+  for (uint64_t i = 0; i < s.count; ++i) {
+    double v = *ckd::decode_element(d, bytes, i);
+    if (i == 0) s.first = v;
+    if (std::isnan(v) || std::isinf(v)) {
+      if (s.nan + s.inf == 0) s.first_non_finite = i;
+      (std::isnan(v) ? s.nan : s.inf)++;
+      continue;
+    }
+    int e = 0;
+    if (v > 0 && std::frexp(v, &e) != 0.5 && s.not_power_of_two++ == 0) {
+      s.first_not_power_of_two = i;
+      s.first_not_power_of_two_value = v;
+    }
+    if (v <= 0) {
+      if (s.zero + s.negative == 0) {
+        s.first_non_positive = i;
+        s.first_non_positive_value = v;
+      }
+      (v == 0 ? s.zero : s.negative)++;
+    }
+    s.min = s.any_finite ? std::min(s.min, v) : v;
+    s.max = s.any_finite ? std::max(s.max, v) : v;
+    s.any_finite = true;
+  }
+  return s;
+}
+
+void check_scale_stats(ckd::Dtype d, const std::string& bytes) {
+  ckd::ScaleStats want = scale_oracle(d, bytes);
+  for (uint64_t chunk : {uint64_t{1}, uint64_t{3}, uint64_t{64}, uint64_t{1} << 20}) {
+    CAPTURE(chunk);
+    ckd::ScaleStats got = ckd::scale_stats_of_bytes(d, bytes, chunk);
+    CHECK(got.count == want.count);
+    CHECK(got.nan == want.nan);
+    CHECK(got.inf == want.inf);
+    CHECK(got.zero == want.zero);
+    CHECK(got.negative == want.negative);
+    CHECK(got.first_non_finite == want.first_non_finite);
+    CHECK(got.first_non_positive == want.first_non_positive);
+    CHECK(std::memcmp(&got.first_non_positive_value, &want.first_non_positive_value, 8) == 0);
+    CHECK(got.any_finite == want.any_finite);
+    CHECK(std::memcmp(&got.min, &want.min, 8) == 0);
+    CHECK(std::memcmp(&got.max, &want.max, 8) == 0);
+    CHECK((std::memcmp(&got.first, &want.first, 8) == 0 ||
+           (std::isnan(got.first) && std::isnan(want.first))));
+    CHECK(got.not_power_of_two == want.not_power_of_two);
+    CHECK(got.first_not_power_of_two == want.first_not_power_of_two);
+    CHECK(got.first_not_power_of_two_value == want.first_not_power_of_two_value);
+  }
+}
+
+template <typename T>
+std::string bytes_of(const std::vector<T>& values) {
+  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+}
+
+}  // namespace
+
+TEST_CASE("scale statistics: fast path and general loop agree with an element-by-element oracle") {
+  // Every E4M3 code, then only the positive finite ones (the fast path), then one bad code in
+  // each position of a positive run.
+  std::string all;
+  for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+  check_scale_stats(ckd::Dtype::kF8_E4M3, all);
+  std::string positive;
+  for (int c = 1; c < 0x7F; ++c) positive.push_back(static_cast<char>(c));
+  check_scale_stats(ckd::Dtype::kF8_E4M3, positive);
+  for (char bad : {'\x00', '\x80', '\x7F', '\xC0'}) {
+    for (size_t at : {size_t{0}, size_t{5}, positive.size() - 1}) {
+      std::string s = positive;
+      s[at] = bad;
+      CAPTURE(at);
+      check_scale_stats(ckd::Dtype::kF8_E4M3, s);
+    }
+  }
+  // F32: normal and subnormal powers of two and not, and each special value in turn.
+  const std::vector<float> base = {0.25f, 3.0f, 1e-40f, std::ldexp(1.0f, -140), 448.0f,
+                                   0.001f, 1.0f, std::ldexp(1.0f, -149), 6e4f, 2.0f};
+  check_scale_stats(ckd::Dtype::kF32, bytes_of(base));
+  for (float special : {0.0f, -0.0f, -2.0f, std::numeric_limits<float>::infinity(),
+                        -std::numeric_limits<float>::infinity(),
+                        std::numeric_limits<float>::quiet_NaN()}) {
+    for (size_t at : {size_t{0}, size_t{4}, base.size() - 1}) {
+      std::vector<float> v = base;
+      v[at] = special;
+      CAPTURE(at);
+      CAPTURE(special);
+      check_scale_stats(ckd::Dtype::kF32, bytes_of(v));
+    }
+  }
+  // BF16: the upper halves of the same floats.
+  std::vector<uint16_t> bf16;
+  for (float f : base) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    bf16.push_back(static_cast<uint16_t>(u >> 16));
+  }
+  check_scale_stats(ckd::Dtype::kBF16, bytes_of(bf16));
+  bf16[3] = 0x8000;  // -0
+  check_scale_stats(ckd::Dtype::kBF16, bytes_of(bf16));
+  // A dtype without a fast path still goes through the general loop.
+  check_scale_stats(ckd::Dtype::kF16, bytes_of(std::vector<uint16_t>{0x3C00, 0x4200, 0x0001}));
 }

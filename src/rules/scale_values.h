@@ -7,8 +7,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "safetensors/dtype.h"
 
 namespace ckd {
 
@@ -47,5 +50,9 @@ class ScaleValueCache {
 };
 
 ScaleStats compute_scale_stats(const TensorRef& ref);
+
+// The statistics of a whole-byte dtype's elements held in `bytes`, added `chunk_elements` at a
+// time, as a scale tensor's are (tests hold it to an element-by-element oracle).
+ScaleStats scale_stats_of_bytes(Dtype dtype, std::string_view bytes, uint64_t chunk_elements);
 
 }  // namespace ckd
