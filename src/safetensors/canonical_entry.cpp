@@ -1,6 +1,7 @@
 #include "safetensors/canonical_entry.h"
 
 #include <atomic>
+#include <span>
 
 #include "io/checked.h"
 #include "safetensors/shard.h"
@@ -79,12 +80,14 @@ size_t parse_canonical_entry(std::string_view text, size_t pos, CanonicalEntry& 
   if (!dtype) return 0;  // the generic path reports the unknown dtype
   out.dtype = *dtype;
   if (!c.literal(R"(,"shape":[)")) return 0;
-  out.shape.clear();
+  // The dims go to the vector in one allocation of their exact count (push_back would
+  // reallocate at the second dim: one more malloc and free per tensor).
+  uint64_t dims[kMaxRank];
+  size_t rank = 0;
   if (!c.literal("]")) {
     while (true) {
-      uint64_t d;
-      if (out.shape.size() == kMaxRank || !c.number(d)) return 0;
-      out.shape.push_back(d);
+      if (rank == kMaxRank || !c.number(dims[rank])) return 0;
+      ++rank;
       if (c.literal("]")) break;
       if (!c.literal(",")) return 0;
     }
@@ -94,7 +97,7 @@ size_t parse_canonical_entry(std::string_view text, size_t pos, CanonicalEntry& 
     return 0;
   // The counts Shard::parse_header checks: an overflow or a partial byte is an issue there.
   uint64_t numel = 1;
-  for (uint64_t d : out.shape) {
+  for (uint64_t d : std::span<const uint64_t>(dims, rank)) {
     auto next = checked_mul(numel, d);
     if (!next) return 0;
     numel = *next;
@@ -102,6 +105,7 @@ size_t parse_canonical_entry(std::string_view text, size_t pos, CanonicalEntry& 
   auto bits = checked_mul(numel, dtype_bits(out.dtype));
   if (!bits || *bits % 8 != 0) return 0;
   out.numel = numel;
+  out.shape.assign(dims, dims + rank);
   return c.pos() - pos;
 }
 
