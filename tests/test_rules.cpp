@@ -10,9 +10,29 @@
 #include <nlohmann/json.hpp>
 
 #include "fixture/fixture.h"
+#include "rules/checks/util.h"
 #include "rules/engine.h"
 #include "scan/scan.h"
 #include "test_util.h"
+
+TEST_CASE("expert keys: the first experts segment followed by a whole index") {
+  auto key = ckd::parse_expert_key("model.layers.0.mlp.experts.12.down_proj.weight");
+  REQUIRE(key);
+  CHECK(key->layer == "model.layers.0.mlp.experts");
+  CHECK(key->expert == 12);
+  CHECK(key->rest == "down_proj.weight");
+  // An "x" before the segment, and an experts segment without an index before the one with.
+  key = ckd::parse_expert_key("model.mixer.experts.gate.experts.3.w");
+  REQUIRE(key);
+  CHECK(key->layer == "model.mixer.experts.gate.experts");
+  CHECK(key->expert == 3);
+  CHECK(key->rest == "w");
+  for (const char* none : {"experts.3.w", "a.experts.3", "a.experts.1234567890.w", "a.xexperts.3.w",
+                           "a.experts.3x.w", "a.experts..w", "a.experts.gate_up_proj", "x", ""}) {
+    CAPTURE(none);
+    CHECK(!ckd::parse_expert_key(none));
+  }
+}
 
 TEST_CASE("a rule's tensor selectors filter its findings") {
   std::string specs = std::string(CKD_SOURCE_DIR) + "/fixtures/specs";

@@ -80,23 +80,40 @@ class IncompleteExpertsCheck : public Check {
                            const Entries& entries, std::optional<uint64_t> declared) {
     // Few distinct suffixes per layer: index them, and give each expert a bitmask of them.
     std::vector<std::string_view> suffixes;
-    std::map<uint64_t, uint64_t> experts;  // expert id -> bitmask of suffix indices
+    // (expert id, bitmask of suffix indices), sorted by id: an expert's names are neighbours,
+    // so most entries extend the last pair.
+    std::vector<std::pair<uint64_t, uint64_t>> experts;
     for (const auto& e : entries) {
       size_t k = std::find(suffixes.begin(), suffixes.end(), e.suffix) - suffixes.begin();
       if (k == suffixes.size()) {
         if (suffixes.size() == 64) continue;  // more kinds than any real layout; ignore the rest
         suffixes.push_back(e.suffix);
       }
-      experts[e.expert] |= uint64_t{1} << k;
+      if (experts.empty() || experts.back().first != e.expert) experts.emplace_back(e.expert, 0);
+      experts.back().second |= uint64_t{1} << k;
     }
-    std::map<std::string_view, size_t> frequency;
+    std::sort(experts.begin(), experts.end());
+    size_t distinct = 0;  // ids that came in more than one run: their masks merged
+    for (size_t i = 0; i < experts.size(); ++i) {
+      if (distinct > 0 && experts[distinct - 1].first == experts[i].first) {
+        experts[distinct - 1].second |= experts[i].second;
+      } else {
+        experts[distinct++] = experts[i];
+      }
+    }
+    experts.resize(distinct);
+    auto has_expert = [&](uint64_t id) {
+      auto it = std::lower_bound(experts.begin(), experts.end(), std::pair<uint64_t, uint64_t>{id, 0});
+      return it != experts.end() && it->first == id;
+    };
+    std::vector<size_t> frequency(suffixes.size(), 0);
     for (size_t k = 0; k < suffixes.size(); ++k) {
-      for (const auto& [id, mask] : experts) frequency[suffixes[k]] += (mask >> k) & 1;
+      for (const auto& [id, mask] : experts) frequency[k] += (mask >> k) & 1;
     }
     if (declared && experts.size() != *declared) {
       std::vector<uint64_t> missing;
       for (uint64_t e = 0; e < *declared && missing.size() < 12; ++e) {
-        if (!experts.count(e)) missing.push_back(e);
+        if (!has_expert(e)) missing.push_back(e);
       }
       out.add(
           anchor,
@@ -110,7 +127,7 @@ class IncompleteExpertsCheck : public Check {
     // Tensors most experts have but some lack.
     for (size_t k = 0; k < suffixes.size(); ++k) {
       std::string_view suffix = suffixes[k];
-      size_t count = frequency[suffix];
+      size_t count = frequency[k];
       if (count * 2 <= experts.size() || count == experts.size()) continue;
       std::vector<uint64_t> lacking;
       for (const auto& [id, mask] : experts) {

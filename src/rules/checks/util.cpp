@@ -27,8 +27,11 @@ std::string percent(uint64_t part, uint64_t whole) {
 
 std::optional<ExpertKey> parse_expert_key(std::string_view name) {
   constexpr std::string_view kExperts = ".experts.";
-  size_t at = name.find(kExperts);
-  while (at != std::string_view::npos) {
+  // Each ".experts." in order, found by its 'x' (rare in tensor names, where a search for the
+  // leading '.' stops at every segment): this runs on every name of the checkpoint.
+  for (size_t x = name.find('x'); x != std::string_view::npos; x = name.find('x', x + 1)) {
+    if (x < 2 || name.compare(x - 2, kExperts.size(), kExperts) != 0) continue;
+    size_t at = x - 2;
     size_t digits_start = at + kExperts.size();
     size_t i = digits_start;
     while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i]))) ++i;
@@ -37,7 +40,6 @@ std::optional<ExpertKey> parse_expert_key(std::string_view name) {
       for (size_t k = digits_start; k < i; ++k) id = id * 10 + static_cast<uint64_t>(name[k] - '0');
       return ExpertKey{name.substr(0, at + kExperts.size() - 1), id, name.substr(i + 1)};
     }
-    at = name.find(kExperts, at + 1);
   }
   return std::nullopt;
 }
