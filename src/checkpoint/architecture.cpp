@@ -877,11 +877,10 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
     size_t last_dot = name.rfind('.');
     if (last_dot == std::string_view::npos || !name.substr(0, last_dot).ends_with(".experts"))
       continue;
-    size_t at = last_dot - 8;
     std::string_view rest = name.substr(last_dot + 1);
     if (rest.starts_with("gate_up_proj") || rest.starts_with("down_proj") ||
         rest.starts_with("up_proj") || rest.starts_with("gate_proj"))
-      fused_experts.emplace(apply_layout(std::string(name.substr(0, at + 9)), mapping));
+      fused_experts.emplace(apply_layout(std::string(name.substr(0, last_dot + 1)), mapping));
   }
   auto under_fused = [&](std::string_view name) {
     size_t at = name.find(".experts.");

@@ -47,10 +47,6 @@ std::string examples(const std::vector<std::string>& names) {
                      names.size() > shown ? fmt::format(", ... ({} in all)", names.size()) : "");
 }
 
-// The ignore entry the engine matches `module` with, or nullptr. Entries with wildcards,
-// regexes or class names keep the checkpoint format's own semantics. Literal entries are
-// indexed so that one module costs a few hash lookups per dotted segment, whatever the length
-// of the list (the 62k-tensor bench has 31k modules and a thousand entries).
 // A module path under an experts segment, without its expert index:
 // "model.layers.3.mlp.experts.17.down_proj" -> head "model.layers.3.mlp.experts.", tail
 // ".down_proj". `has_experts` without a head: an experts segment not followed by an index.
@@ -73,6 +69,10 @@ ExpertIndexSplit split_expert_index(std::string_view path) {
   return out;
 }
 
+// The ignore entry the engine matches `module` with, or nullptr. Entries with wildcards,
+// regexes or class names keep the checkpoint format's own semantics. Literal entries are
+// indexed so that one module costs a few hash lookups per dotted segment, whatever the length
+// of the list (the 62k-tensor bench has 31k modules and a thousand entries).
 class EngineIgnore {
  public:
   EngineIgnore(const QuantScheme& scheme, IgnoreMatch how) : how_(how) {
