@@ -2,7 +2,10 @@
 // matching semantics of each format's ignore lists.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -147,4 +150,42 @@ TEST_CASE("modelopt exclude globs: x* covers x and its children") {
   auto layer = ckd::NamePattern::glob("model.layers.*.mlp.gate");
   CHECK(layer.matches("model.layers.12.mlp.gate", true));
   CHECK_FALSE(layer.matches("model.layers.12.mlp.gate_proj", true));
+}
+
+TEST_CASE("ignore walk: neighbours' shared parents give what the lookup of each module gives") {
+  ckd::QuantScheme scheme;
+  for (const char* e : {"model.layers.0.mlp.gate", "model.layers.1.self_attn", "model.layers.1",
+                        "model.layers.10.mlp.experts.3", "lm_head", "model.visual", "model.vis",
+                        "model.layers.2.mlp.experts.1.up_proj", "model.layers.2.mlp"})
+    scheme.ignore.push_back(ckd::NamePattern::glob(e));
+  scheme.ignore.push_back(ckd::NamePattern::glob("model.layers.*.linear_attn.in_proj_a"));
+  scheme.index_patterns();
+  std::vector<std::string> modules;
+  for (const char* layer : {"0", "1", "10", "11", "2", "3"}) {
+    std::string l = std::string("model.layers.") + layer;
+    for (const char* e : {"0", "1", "10", "2", "3"})
+      for (const char* p : {"down_proj", "gate_proj", "up_proj"})
+        modules.push_back(l + ".mlp.experts." + e + "." + p);
+    modules.push_back(l + ".mlp.gate");
+    modules.push_back(l + ".mlp");
+    modules.push_back(l + ".self_attn.q_proj");
+    modules.push_back(l + ".linear_attn.in_proj_a");
+    modules.push_back(l + ".linear_attn.in_proj_ab");
+  }
+  modules.insert(modules.end(), {"lm_head", "model.visual.blocks.0.attn.qkv", "model.vis",
+                                 "model.visual", "model.visualx.y", "model", "x.y.z"});
+  std::vector<std::vector<std::string>> orders = {modules, modules, modules};
+  std::sort(orders[1].begin(), orders[1].end());
+  std::reverse(orders[2].begin(), orders[2].end());
+  size_t ignored = 0;
+  for (const auto& order : orders) {
+    ckd::QuantScheme::IgnoreWalk walk(scheme);
+    for (const std::string& m : order) {
+      CAPTURE(m);
+      const ckd::NamePattern* want = scheme.ignored_by(m, true);
+      CHECK(walk.ignored_by(m, true) == want);
+      ignored += want != nullptr;
+    }
+  }
+  CHECK(ignored > 30);  // the lists above do ignore (parents and exact names) as well as keep
 }

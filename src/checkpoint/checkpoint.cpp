@@ -302,9 +302,10 @@ std::unique_ptr<Checkpoint> Checkpoint::open(std::unique_ptr<FileStore> store,
   constexpr size_t kChunk = 2048;
   parallel_for((modules.size() + kChunk - 1) / kChunk, options.threads, [&](size_t chunk) {
     size_t end = std::min(modules.size(), (chunk + 1) * kChunk);
+    QuantScheme::IgnoreWalk ignore(ck->scheme_);  // neighbours share their parents' lookups
     for (size_t i = chunk * kChunk; i < end; ++i) {
       Module& m = modules[i];
-      m.ignored = ck->scheme_.ignored_by(m.path, m.linear);
+      m.ignored = ignore.ignored_by(m.path, m.linear);
       m.group = ck->resolve_group(m);
     }
   });

@@ -702,6 +702,45 @@ void QuantScheme::index_patterns() {
   }
 }
 
+const NamePattern* QuantScheme::IgnoreWalk::ignored_by(std::string_view module, bool is_linear) {
+  const QuantScheme& s = scheme_;
+  if (s.literal_ignore_.empty()) {
+    previous_ = {};
+    return s.ignored_by(module, is_linear);  // the wildcards alone: nothing to share
+  }
+  const NamePattern* hit = nullptr;
+  if (auto it = s.literal_ignore_.find(module); it != s.literal_ignore_.end())
+    hit = &s.ignore[it->second];
+  // Parents longer than the common prefix are new; the shorter ones (and one of exactly that
+  // length, when the previous module has it too) are the previous module's.
+  size_t common = 0;
+  while (common < module.size() && common < previous_.size() &&
+         module[common] == previous_[common])
+    ++common;
+  next_.clear();
+  size_t dot = module.rfind('.');
+  for (; dot != std::string_view::npos; dot = dot == 0 ? std::string_view::npos
+                                                        : module.rfind('.', dot - 1)) {
+    bool shared = dot < common || (dot == common && dot < previous_.size() && previous_[dot] == '.');
+    if (shared) break;
+    const NamePattern* parent = nullptr;
+    auto it = s.literal_ignore_.find(module.substr(0, dot));
+    if (it != s.literal_ignore_.end() && s.ignore[it->second].kind == NamePattern::Kind::kGlob)
+      parent = &s.ignore[it->second];
+    next_.emplace_back(dot, parent);
+  }
+  if (dot != std::string_view::npos) {
+    for (const auto& p : parents_)
+      if (p.first <= dot) next_.push_back(p);
+  }
+  std::swap(parents_, next_);
+  previous_ = module;
+  if (hit) return hit;
+  for (const auto& p : parents_)
+    if (p.second) return p.second;
+  return s.wildcard_ignored_by(module, is_linear);
+}
+
 const NamePattern* QuantScheme::ignored_by(std::string_view module, bool is_linear) const {
   if (!literal_ignore_.empty()) {
     std::string_view path = module;
@@ -714,6 +753,11 @@ const NamePattern* QuantScheme::ignored_by(std::string_view module, bool is_line
         return &ignore[it->second];
     }
   }
+  return wildcard_ignored_by(module, is_linear);
+}
+
+const NamePattern* QuantScheme::wildcard_ignored_by(std::string_view module,
+                                                    bool is_linear) const {
   for (size_t i : wildcard_ignore_) {
     // A glob may name a parent module ("model.layers.*.self_attn" covers its projections);
     // a compressed-tensors regex is matched against the module itself, as the library does.

@@ -176,6 +176,22 @@ struct QuantScheme {
   void index_patterns();
   const QuantGroup* group_for(std::string_view module, bool is_linear) const;
   const NamePattern* ignored_by(std::string_view module, bool is_linear) const;
+
+  // ignored_by for modules met one after another (the module table's order): the parents a
+  // module shares with the previous one were looked up for it already. Holds a view of the last
+  // module's path, which must outlive the next call.
+  class IgnoreWalk {
+   public:
+    explicit IgnoreWalk(const QuantScheme& scheme) : scheme_(scheme) {}
+    const NamePattern* ignored_by(std::string_view module, bool is_linear);
+
+   private:
+    const QuantScheme& scheme_;
+    std::string_view previous_;
+    // The previous module's parents, longest first: (length, the literal glob entry naming it).
+    std::vector<std::pair<size_t, const NamePattern*>> parents_, next_;
+  };
+
   // The group of a module that the sparse-24-bitmask sparsity covers, given the group that
   // quantizes it (`quant`, a member of `groups`, or nullptr); nullptr when the sparsity does not
   // cover the module.
@@ -192,6 +208,9 @@ struct QuantScheme {
   };
   std::unordered_map<std::string, size_t, TextHash, std::equal_to<>> literal_ignore_;
   std::vector<size_t> wildcard_ignore_;
+  // The entries with wildcards, regexes or class names that match `module` (ignored_by's last
+  // step).
+  const NamePattern* wildcard_ignored_by(std::string_view module, bool is_linear) const;
   // group_for's tables, by group index (the first matching group wins). Literal targets are
   // looked up by text, so 47k MIXED_PRECISION quantized_layers cost O(1) per module.
   std::unordered_map<std::string, size_t, TextHash, std::equal_to<>> exact_target_;
