@@ -330,11 +330,11 @@ void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
     size_t at = previous;
     if (previous == SIZE_MAX || module != previous_path) {
       uint64_t h = std::hash<std::string_view>{}(module);
-      Slot* slot = &slot_for(module, h);
+      Slot* slot = &slots_[probe(module, h)];
       if (slot->index_plus_one == 0) {
         if ((modules_.size() + 1) * 2 > slots_.size()) {
           grow();
-          slot = &slot_for(module, h);
+          slot = &slots_[probe(module, h)];
         }
         modules_.push_back(Module{module, {}});
         *slot = Slot{static_cast<uint32_t>(h), static_cast<uint32_t>(modules_.size())};
@@ -352,12 +352,12 @@ void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
   }
 }
 
-ModuleTable::Slot& ModuleTable::slot_for(std::string_view path, uint64_t h) {
+size_t ModuleTable::probe(std::string_view path, uint64_t h) const {
   for (size_t at = h & mask_;; at = (at + 1) & mask_) {
-    Slot& slot = slots_[at];
-    if (slot.index_plus_one == 0) return slot;
+    const Slot& slot = slots_[at];
+    if (slot.index_plus_one == 0) return at;
     if (slot.hash == static_cast<uint32_t>(h) && modules_[slot.index_plus_one - 1].path == path)
-      return slot;
+      return at;
   }
 }
 
@@ -376,13 +376,8 @@ void ModuleTable::grow() {
 
 const Module* ModuleTable::find(std::string_view path) const {
   if (slots_.empty()) return nullptr;
-  uint64_t h = std::hash<std::string_view>{}(path);
-  for (size_t at = h & mask_;; at = (at + 1) & mask_) {
-    const Slot& slot = slots_[at];
-    if (slot.index_plus_one == 0) return nullptr;
-    if (slot.hash == static_cast<uint32_t>(h) && modules_[slot.index_plus_one - 1].path == path)
-      return &modules_[slot.index_plus_one - 1];
-  }
+  const Slot& slot = slots_[probe(path, std::hash<std::string_view>{}(path))];
+  return slot.index_plus_one == 0 ? nullptr : &modules_[slot.index_plus_one - 1];
 }
 
 }  // namespace ckd

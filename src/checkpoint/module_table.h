@@ -86,8 +86,8 @@ class ModuleTable {
     uint32_t hash = 0;
     uint32_t index_plus_one = 0;
   };
-  // The slot of `path` (hashed `h`): its module, or the empty slot where it belongs.
-  Slot& slot_for(std::string_view path, uint64_t h);
+  // The position of `path`'s slot (hashed `h`): its module's, or the empty one where it belongs.
+  size_t probe(std::string_view path, uint64_t h) const;
   void grow();
 
   std::vector<Module> modules_;
