@@ -29,12 +29,10 @@ import os
 import shutil
 
 import bitsandbytes as bnb
-import bitsandbytes.functional as F
 import torch
-from bitsandbytes.backends.default.ops import _dequantize_4bit_compute
-from bitsandbytes.backends.utils import _get_4bit_code
 from safetensors.torch import load_file, save_file
 
+from bnb_reference import bnb_config, decode_4bit, decode_8bit
 from compare_source import linear_modules
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -85,44 +83,12 @@ def declare_other_type(state_dict):
     return state_dict
 
 
-def decode_4bit(tensors, module):
-    stats = {k[len(module) + 1:]: v for k, v in tensors.items()
-             if k.startswith(module + ".weight.")}
-    state = F.QuantState.from_dict(stats, device=torch.device("cpu"))
-    absmax = state.absmax
-    if state.nested:
-        absmax = F.dequantize_blockwise(state.absmax, state.state2) + state.offset
-    packed = tensors[module + ".weight"]
-    flat = _dequantize_4bit_compute(packed.reshape(-1), absmax.float(),
-                                    _get_4bit_code(state.quant_type, "cpu"), state.blocksize,
-                                    tuple(state.shape), torch.float32)
-    if state.shape[-1] % state.blocksize == 0:  # see the docstring: the native kernel agrees here
-        state.dtype = torch.float32
-        assert torch.equal(F.dequantize_4bit(packed, state).reshape(flat.shape), flat), module
-    return flat
-
-
-def decode_8bit(tensors, module):
-    return F.int8_vectorwise_dequant(tensors[module + ".weight"], tensors[module + ".SCB"])
-
-
 def errors(decoded, w):
     d = decoded.to(torch.float32).double()
     ref = w.to(torch.float32).double()
     diff = d - ref
     return {"rel_error": float(torch.linalg.vector_norm(diff) / torch.linalg.vector_norm(ref)),
             "max_abs_error": float(diff.abs().max())}
-
-
-def bnb_config(four, quant_type="nf4", double=False):
-    """transformers BitsAndBytesConfig.to_dict() as save_pretrained writes it."""
-    qc = {"quant_method": "bitsandbytes", "_load_in_4bit": four, "_load_in_8bit": not four,
-          "load_in_4bit": four, "load_in_8bit": not four, "bnb_4bit_compute_dtype": "bfloat16",
-          "bnb_4bit_quant_storage": "uint8", "bnb_4bit_quant_type": quant_type,
-          "bnb_4bit_use_double_quant": double, "llm_int8_enable_fp32_cpu_offload": False,
-          "llm_int8_has_fp16_weight": False, "llm_int8_skip_modules": None,
-          "llm_int8_threshold": 6.0}
-    return {**BASE_CONFIG, "quantization_config": qc}
 
 
 def write(variant, tensors, config):
@@ -155,13 +121,13 @@ def main():
             if name == broken:
                 sd = declare_other_type(sd)
             tensors.update({f"{name}.{k}": v for k, v in sd.items()})
-        write(variant, tensors, bnb_config(True, quant_type, double))
+        write(variant, tensors, bnb_config(BASE_CONFIG, True, quant_type, double))
         expected[variant] = {"source": "source", "modules": {
             n: errors(decode_4bit(tensors, n), w) for n, w in MODULES.items()}}
     tensors = {}
     for name, w in MODULES.items():
         tensors.update({f"{name}.{k}": v for k, v in quantize_8bit(w).items()})
-    write("bnb-int8", tensors, bnb_config(False))
+    write("bnb-int8", tensors, bnb_config(BASE_CONFIG, False))
     expected["bnb-int8"] = {"source": "source", "modules": {
         n: errors(decode_8bit(tensors, n), w) for n, w in MODULES.items()}}
     with open(path, "w") as f:

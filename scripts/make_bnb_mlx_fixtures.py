@@ -20,6 +20,7 @@ import shutil
 import mlx.core as mx
 import numpy as np
 
+from bnb_reference import bnb_config
 from compare_source import linear_modules
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -52,16 +53,6 @@ NF4 = np.array([-1.0, -0.6961928009986877, -0.5250730514526367, -0.3949174880981
 FP4 = (np.array([0, 0.0625, 8.0, 12.0, 4.0, 6.0, 2.0, 3.0, -0.0, -0.0625, -8.0, -12.0, -4.0, -6.0,
                  -2.0, -3.0], dtype=np.float32) / np.float32(12.0)).astype(np.float32)
 CODES = {"nf4": NF4, "fp4": FP4}
-
-
-def bnb_config(four, quant_type="nf4", double=False):
-    qc = {"quant_method": "bitsandbytes", "_load_in_4bit": four, "_load_in_8bit": not four,
-          "load_in_4bit": four, "load_in_8bit": not four, "bnb_4bit_compute_dtype": "bfloat16",
-          "bnb_4bit_quant_storage": "uint8", "bnb_4bit_quant_type": quant_type,
-          "bnb_4bit_use_double_quant": double, "llm_int8_enable_fp32_cpu_offload": False,
-          "llm_int8_has_fp16_weight": False, "llm_int8_skip_modules": None,
-          "llm_int8_threshold": 6.0}
-    return {**BASE_CONFIG, "quantization_config": qc}
 
 
 # --- MLX ----------------------------------------------------------------------------------------
@@ -171,7 +162,7 @@ def write_spec(name, description, expect, config, tensors):
 
 
 def write_specs():
-    qc = bnb_config(True)["quantization_config"]
+    qc = bnb_config(BASE_CONFIG, True)["quantization_config"]
     config = {**SPEC_CONFIG, "quantization_config": {**qc, "llm_int8_skip_modules": ["lm_head"]}}
     lm_head = {"name": "lm_head.weight", "dtype": "BF16", "shape": [512, 256], "random": {"seed": 6}}
     healthy = spec_common() + [lm_head]
@@ -201,7 +192,7 @@ def write_specs():
         int8 += [{"name": p + "weight", "dtype": "I8", "shape": [out, inp], "random": {"seed": 4}},
                  {"name": p + "SCB", "dtype": "F32", "shape": [out], "values": [0.061, 0.083, 0.052]},
                  {"name": p + "weight_format", "dtype": "U8", "shape": [], "values": [0]}]
-    qc8 = bnb_config(False)["quantization_config"]
+    qc8 = bnb_config(BASE_CONFIG, False)["quantization_config"]
     write_spec("base-bnb-int8", "Healthy bitsandbytes LLM.int8 (Linear8bitLt state dict: I8 "
                "weight, F32 SCB per row, U8 weight_format 0); lm_head skipped in BF16.", {},
                {**SPEC_CONFIG, "quantization_config": {**qc8, "llm_int8_skip_modules": ["lm_head"]}},

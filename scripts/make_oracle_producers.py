@@ -170,27 +170,14 @@ def run_bnb(variant, src, **bnb_args):
 
 
 def bnb_errors(out):
-    import bitsandbytes.functional as F
-    from bitsandbytes.backends.default.ops import _dequantize_4bit_compute
-    from bitsandbytes.backends.utils import _get_4bit_code
+    from bnb_reference import decode_4bit, decode_8bit
     tensors = real.load_dir(out)
     decoded = {}
     for module in sorted(k[:-len(".SCB")] for k in tensors if k.endswith(".SCB")):
-        decoded[module] = F.int8_vectorwise_dequant(tensors[module + ".weight"],
-                                                    tensors[module + ".SCB"])
+        decoded[module] = decode_8bit(tensors, module)
     for module in sorted(k[:-len(".weight.absmax")] for k in tensors
                          if k.endswith(".weight.absmax")):
-        stats = {k[len(module) + 1:]: v for k, v in tensors.items()
-                 if k.startswith(module + ".weight.")}
-        state = F.QuantState.from_dict(stats, device=torch.device("cpu"))
-        absmax = state.absmax
-        if state.nested:
-            absmax = F.dequantize_blockwise(state.absmax, state.state2) + state.offset
-        # The flat decode of the CUDA kernel; make_bnb_fixtures.py says why not the CPU one.
-        decoded[module] = _dequantize_4bit_compute(
-            tensors[module + ".weight"].reshape(-1), absmax.float(),
-            _get_4bit_code(state.quant_type, "cpu"), state.blocksize, tuple(state.shape),
-            torch.float32)
+        decoded[module] = decode_4bit(tensors, module)
     return decoded
 
 
