@@ -708,9 +708,7 @@ const NamePattern* QuantScheme::IgnoreWalk::ignored_by(std::string_view module, 
     previous_ = {};
     return s.ignored_by(module, is_linear);  // the wildcards alone: nothing to share
   }
-  const NamePattern* hit = nullptr;
-  if (auto it = s.literal_ignore_.find(module); it != s.literal_ignore_.end())
-    hit = &s.ignore[it->second];
+  const NamePattern* hit = s.literal_ignore_entry(module);
   // Parents longer than the common prefix are new; the shorter ones (and one of exactly that
   // length, when the previous module has it too) are the previous module's.
   size_t common = 0;
@@ -723,11 +721,7 @@ const NamePattern* QuantScheme::IgnoreWalk::ignored_by(std::string_view module, 
                                                         : module.rfind('.', dot - 1)) {
     bool shared = dot < common || (dot == common && dot < previous_.size() && previous_[dot] == '.');
     if (shared) break;
-    const NamePattern* parent = nullptr;
-    auto it = s.literal_ignore_.find(module.substr(0, dot));
-    if (it != s.literal_ignore_.end() && s.ignore[it->second].kind == NamePattern::Kind::kGlob)
-      parent = &s.ignore[it->second];
-    next_.emplace_back(dot, parent);
+    next_.emplace_back(dot, s.literal_parent_entry(module.substr(0, dot)));
   }
   if (dot != std::string_view::npos) {
     for (const auto& p : parents_)
@@ -743,17 +737,24 @@ const NamePattern* QuantScheme::IgnoreWalk::ignored_by(std::string_view module, 
 
 const NamePattern* QuantScheme::ignored_by(std::string_view module, bool is_linear) const {
   if (!literal_ignore_.empty()) {
+    if (const NamePattern* exact = literal_ignore_entry(module)) return exact;
     std::string_view path = module;
-    if (auto it = literal_ignore_.find(path); it != literal_ignore_.end())
-      return &ignore[it->second];
     for (size_t dot = path.rfind('.'); dot != std::string_view::npos; dot = path.rfind('.')) {
       path = path.substr(0, dot);
-      auto it = literal_ignore_.find(path);
-      if (it != literal_ignore_.end() && ignore[it->second].kind == NamePattern::Kind::kGlob)
-        return &ignore[it->second];
+      if (const NamePattern* parent = literal_parent_entry(path)) return parent;
     }
   }
   return wildcard_ignored_by(module, is_linear);
+}
+
+const NamePattern* QuantScheme::literal_ignore_entry(std::string_view module) const {
+  auto it = literal_ignore_.find(module);
+  return it == literal_ignore_.end() ? nullptr : &ignore[it->second];
+}
+
+const NamePattern* QuantScheme::literal_parent_entry(std::string_view parent) const {
+  const NamePattern* p = literal_ignore_entry(parent);
+  return p && p->kind == NamePattern::Kind::kGlob ? p : nullptr;
 }
 
 const NamePattern* QuantScheme::wildcard_ignored_by(std::string_view module,

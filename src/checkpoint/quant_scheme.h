@@ -208,6 +208,10 @@ struct QuantScheme {
   };
   std::unordered_map<std::string, size_t, TextHash, std::equal_to<>> literal_ignore_;
   std::vector<size_t> wildcard_ignore_;
+  // The literal entry naming `module` itself, and one naming its parent `parent` (only a glob
+  // covers children: a compressed-tensors regex names the module itself).
+  const NamePattern* literal_ignore_entry(std::string_view module) const;
+  const NamePattern* literal_parent_entry(std::string_view parent) const;
   // The entries with wildcards, regexes or class names that match `module` (ignored_by's last
   // step).
   const NamePattern* wildcard_ignored_by(std::string_view module, bool is_linear) const;
