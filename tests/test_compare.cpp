@@ -282,6 +282,34 @@ TEST_CASE("compare: the AVX2 and portable decoders give the tables' value for ev
   ckd::use_avx2_decode(true);
 }
 
+// GPTQ and AWQ GEMM store [in, out] and are read against the [out, in] source a piece of rows
+// at a time: the tiled gather must give every element of the transposed view, for element
+// sizes with and without a fast path, pieces that start anywhere and end inside a tile.
+TEST_CASE("compare: the transposed source is gathered element for element") {
+  for (uint64_t esz : {1u, 2u, 4u, 8u}) {
+    for (auto [cols, ld] : {std::pair<uint64_t, uint64_t>{37, 300}, {64, 256}, {1, 5}}) {
+      std::vector<unsigned char> block(cols * ld * esz);
+      for (size_t i = 0; i < block.size(); ++i) block[i] = static_cast<unsigned char>(i * 31 + i / 7);
+      for (auto [r, n] : {std::pair<uint64_t, uint64_t>{0, ld}, {3, ld - 3}, {129, 1}, {1, 130}}) {
+        if (r + n > ld) continue;
+        CAPTURE(esz);
+        CAPTURE(cols);
+        CAPTURE(r);
+        CAPTURE(n);
+        std::vector<unsigned char> out(n * cols * esz, 0xEE);
+        ckd::gather_transposed_rows(reinterpret_cast<const char*>(block.data()), ld, cols, r, n,
+                                    esz, reinterpret_cast<char*>(out.data()));
+        bool same = true;
+        for (uint64_t i = 0; i < n; ++i) {
+          for (uint64_t c = 0; c < cols; ++c)
+            same &= std::memcmp(&out[(i * cols + c) * esz], &block[(c * ld + r + i) * esz], esz) == 0;
+        }
+        CHECK(same);
+      }
+    }
+  }
+}
+
 // The sums run 8 lanes at a time and fall back to an element-by-element path for a row that
 // holds a NaN or an Inf; both must give the same sums bit for bit, so a non-finite element
 // changes only what it must (its own exclusion).

@@ -268,3 +268,66 @@ TEST_CASE("gptq/awq compare: a permuted g_idx is read, the contiguous one is the
   CHECK(p.matrix->zero_offset == 1);
   CHECK(p.matrix->row_unit() == 8);
 }
+
+// The vector decoders against an element-by-element reading of the packings written here from
+// their definitions: GPTQ's column bit streams (a 3-bit value straddles two words) and AWQ GEMM's
+// interleaved nibbles (column 8j + AWQ_ORDER[i] in nibble i of word j). Widths that leave a
+// scalar tail after the eight-lane loop, scales and zeros that differ per column and group.
+TEST_CASE("gptq/awq decode: the vector loops give the packing's values, tails included") {
+  struct Case {
+    ckd::ElementCoding coding;
+    int bits;
+    uint64_t rows, cols;
+  };
+  for (const Case& k : {Case{ckd::ElementCoding::kGptqColumnPacked, 4, 64, 21},
+                        Case{ckd::ElementCoding::kGptqColumnPacked, 3, 64, 19},
+                        Case{ckd::ElementCoding::kGptqColumnPacked, 8, 32, 8},
+                        Case{ckd::ElementCoding::kAwqInterleaved, 4, 16, 24}}) {
+    const bool gptq = k.coding == ckd::ElementCoding::kGptqColumnPacked;
+    CAPTURE(gptq);
+    CAPTURE(k.bits);
+    ckd::QuantizedMatrix m;
+    m.coding = k.coding;
+    m.bits = k.bits;
+    m.rows = k.rows;
+    m.cols = k.cols;
+    m.block_rows = 16;  // groups along the input rows
+    m.scale_rows = k.rows / 16;
+    m.scale_cols = k.cols;
+    std::vector<float> scales(m.scale_rows * m.scale_cols), zeros(scales.size());
+    for (size_t j = 0; j < scales.size(); ++j) {
+      scales[j] = 0.01f * static_cast<float>(j % 13 + 1);
+      zeros[j] = static_cast<float>(j % 5) + (gptq ? 1.0f : 0.0f);
+    }
+    const uint64_t words = gptq ? k.rows * k.bits / 32 * k.cols : k.rows * k.cols / 8;
+    std::vector<uint32_t> packed(words);
+    for (size_t i = 0; i < words; ++i) packed[i] = static_cast<uint32_t>(i * 2654435761u + 12345u);
+    std::string codes(words * 4, '\0');
+    std::memcpy(codes.data(), packed.data(), codes.size());
+    std::vector<float> out(k.rows * k.cols);
+    ckd::decode_rows(m, scales, zeros, codes, 0, k.rows, out.data());
+    const uint32_t mask = (1u << k.bits) - 1;
+    constexpr int kAwqOrder[8] = {0, 2, 4, 6, 1, 3, 5, 7};
+    for (uint64_t r = 0; r < k.rows; ++r) {
+      for (uint64_t c = 0; c < k.cols; ++c) {
+        uint32_t q = 0;
+        if (gptq) {  // bit r*bits of column c's stream: words [w][c], [w + 1][c]
+          const uint64_t bit = r * k.bits, w = bit / 32;
+          uint64_t pair = packed[w * k.cols + c];
+          if (w + 1 < k.rows * k.bits / 32) pair |= uint64_t{packed[(w + 1) * k.cols + c]} << 32;
+          q = static_cast<uint32_t>(pair >> (bit % 32)) & mask;
+        } else {
+          const uint32_t word = packed[r * k.cols / 8 + c / 8];
+          int nibble = 0;
+          while (kAwqOrder[nibble] != static_cast<int>(c % 8)) ++nibble;
+          q = (word >> (4 * nibble)) & 0xF;
+        }
+        const uint64_t g = (r / 16) * k.cols + c;
+        const float want = (static_cast<float>(q) - zeros[g]) * scales[g];
+        CAPTURE(r);
+        CAPTURE(c);
+        CHECK(std::memcmp(&out[r * k.cols + c], &want, 4) == 0);
+      }
+    }
+  }
+}

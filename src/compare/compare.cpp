@@ -63,11 +63,7 @@ void for_each_chunk(const Job& job, uint64_t rows_per_chunk, char* codes, char* 
       consume.prepare(chunk_codes, chunk_source);
       code_shard.source().copy_to(code_base + row * row_bytes, n * row_bytes, chunk_codes);
       if (slice.transposed) {
-        for (uint64_t i = 0; i < n; ++i) {
-          for (uint64_t c = 0; c < m.cols; ++c)
-            std::memcpy(chunk_source + (i * m.cols + c) * esz,
-                        block.data() + (c * slice.ld + r + i) * esz, esz);
-        }
+        gather_transposed_rows(block.data(), slice.ld, m.cols, r, n, esz, chunk_source);
       } else {
         src_bytes.copy_to(src_base + (expert_at + r * m.cols) * esz, n * m.cols * esz,
                           chunk_source);
@@ -93,11 +89,15 @@ Sums compare_on_cpu(const Job& job, const std::vector<float>& scales,
   const uint64_t esz = dtype_bits(source_dtype) / 8;
   const uint64_t row_bytes = m.code_bytes_per_row();
   // Read in pieces that stay in the L2 cache between the copy and the sums (at most the chunk,
-  // rounded up to a whole unit of rows).
-  constexpr uint64_t kCachedElements = 1u << 16;
+  // rounded up to a whole unit of rows). A transposed source is gathered from a stretch of each
+  // of its rows per piece (gather_transposed_rows): pieces of at least 128 rows, or a TLB miss
+  // and a cache line would be spent on a few elements.
+  constexpr uint64_t kCachedElements = 1u << 16, kTransposedRows = 128;
   const uint64_t unit = m.row_unit();
-  const uint64_t rows_per_chunk =
-      whole_units(m, std::max<uint64_t>(1, std::min(chunk_elements, kCachedElements) / m.cols));
+  uint64_t piece_rows = std::min(chunk_elements, kCachedElements) / m.cols;
+  if (job.slice.transposed)
+    piece_rows = std::min(chunk_elements / m.cols, std::max(piece_rows, kTransposedRows));
+  const uint64_t rows_per_chunk = whole_units(m, std::max<uint64_t>(1, piece_rows));
   std::vector<char> codes(rows_per_chunk * row_bytes);
   std::vector<char> source(rows_per_chunk * m.cols * esz);
   std::vector<float> decoded(unit * m.cols), reference(m.cols);

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "compare/quantized_matrix.h"
+#include "compare/vector_clones.h"
 
 namespace ckd {
 
@@ -28,6 +29,41 @@ uint64_t grid_row(const QuantizedMatrix& m, uint64_t r) {
   return m.input_groups ? (*m.input_groups)[r] : r / m.block_rows;
 }
 
+// Eight lanes as GCC vector extensions, built for AVX2 and for plain x86-64 (vector_clones.h):
+// the same operations in the same order as one element at a time, so the floats are the same.
+using U32x8 = uint32_t __attribute__((vector_size(32)));
+using I32x8 = int32_t __attribute__((vector_size(32)));
+using F32x8 = float __attribute__((vector_size(32)));
+
+// (q - z) * s of eight codes q < 2^9 (exact as int32 and as float), written to dst.
+#define CKD_DEQUANTIZE8(q, z, s, dst)                                             \
+  do {                                                                             \
+    F32x8 z8, s8;                                                                  \
+    std::memcpy(&z8, (z), sizeof z8);                                              \
+    std::memcpy(&s8, (s), sizeof s8);                                              \
+    F32x8 v = (__builtin_convertvector((I32x8)(q), F32x8) - z8) * s8;              \
+    std::memcpy((dst), &v, sizeof v);                                              \
+  } while (0)
+
+// dst[n] = ((word n >> shift) & mask - z[n]) * s[n] for the n words of a GPTQ word row.
+CKD_VECTOR_CLONES
+void decode_word_column(const unsigned char* words, uint32_t shift, uint32_t mask,
+                        const float* z, const float* s, uint64_t n, float* dst) {
+  uint64_t c = 0;
+  for (; c + 8 <= n; c += 8) {
+    U32x8 w;
+    std::memcpy(&w, words + 4 * c, sizeof w);
+    CKD_DEQUANTIZE8((w >> shift) & mask, z + c, s + c, dst + c);
+  }
+  for (; c < n; ++c)
+    dst[c] = (static_cast<float>((load_word(words + 4 * c) >> shift) & mask) - z[c]) * s[c];
+}
+
+// AWQ GEMM: the eight columns of each word, in the interleaved order below.
+CKD_VECTOR_CLONES
+void decode_awq_words(const unsigned char* row, const float* z, const float* s, uint64_t words,
+                      float* dst);
+
 // GPTQ, [in, out] rows: row k's values sit at bit k*bits down each column's word stream
 // (GPTQModel nn_modules/qlinear/__init__.py pack_block / dequantize_weight, 3-bit values
 // straddling words 10 and 21 of every 32).
@@ -44,10 +80,7 @@ void decode_gptq(const QuantizedMatrix& m, const float* scales, const float* zer
     const float* z = zeros + g * cols;
     float* dst = out + i * cols;
     if (shift + bits <= 32) {
-      for (uint64_t n = 0; n < cols; ++n) {
-        uint32_t q = (load_word(lo + 4 * n) >> shift) & mask;
-        dst[n] = (static_cast<float>(q) - z[n]) * s[n];
-      }
+      decode_word_column(lo, shift, mask, z, s, cols, dst);
     } else {  // the value continues in the next word of the column
       const unsigned char* hi = lo + word_row;
       for (uint64_t n = 0; n < cols; ++n) {
@@ -56,6 +89,17 @@ void decode_gptq(const QuantizedMatrix& m, const float* scales, const float* zer
         dst[n] = (static_cast<float>(q) - z[n]) * s[n];
       }
     }
+  }
+}
+
+void decode_awq_words(const unsigned char* row, const float* z, const float* s, uint64_t words,
+                      float* dst) {
+  const U32x8 shifts = {kAwqShift[0], kAwqShift[1], kAwqShift[2], kAwqShift[3],
+                        kAwqShift[4], kAwqShift[5], kAwqShift[6], kAwqShift[7]};
+  for (uint64_t j = 0; j < words; ++j) {
+    const uint32_t word = load_word(row + 4 * j);
+    const U32x8 broadcast = {word, word, word, word, word, word, word, word};
+    CKD_DEQUANTIZE8((broadcast >> shifts) & 0xF, z + 8 * j, s + 8 * j, dst + 8 * j);
   }
 }
 
@@ -69,13 +113,7 @@ void decode_awq_gemm(const QuantizedMatrix& m, const float* scales, const float*
     const float* s = scales + g * cols;
     const float* z = zeros + g * cols;
     float* dst = out + i * cols;
-    for (uint64_t j = 0; j < cols / 8; ++j) {
-      const uint32_t word = load_word(row + 4 * j);
-      for (uint64_t c = 0; c < 8; ++c) {
-        const uint64_t n = 8 * j + c;
-        dst[n] = (static_cast<float>((word >> kAwqShift[c]) & 0xF) - z[n]) * s[n];
-      }
-    }
+    decode_awq_words(row, z, s, cols / 8, dst);
   }
 }
 

@@ -27,6 +27,11 @@ struct SourceSlice {
   uint64_t ld = 0;  // the source's last dimension, when transposed
 };
 
+// Rows [r, r + n) of the transposed view of `block` ([cols, ld] elements of `esz` bytes, as
+// a transposed slice lies in its shard), row-major into `out` (n x cols elements).
+void gather_transposed_rows(const char* block, uint64_t ld, uint64_t cols, uint64_t r,
+                            uint64_t n, uint64_t esz, char* out);
+
 struct Pairing {
   std::optional<SourceSlice> slice;
   std::string problem;  // why there is none
