@@ -13,12 +13,11 @@
 #include <fmt/format.h>
 
 #include "checkpoint/file_store.h"
+#include "remote/curl_api.h"
 
 namespace ckd {
 
 namespace {
-
-std::once_flag curl_initialized;
 
 constexpr long kMinBytesPerSecond = 512;  // below this for stall_timeout_s: a stalled transfer
 constexpr double kDeadlineBaseSeconds = 60;
@@ -131,7 +130,7 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
 void start_body(Transfer& t) {
   t.body_started = true;
   long status = 0;
-  curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_api().easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &status);
   if (status != 200 && status != 206) {
     t.error_status = true;
     return;
@@ -222,7 +221,7 @@ bool file_readable(const char* path) { return ::access(path, R_OK) == 0; }
 // The bundle every request uses, chosen once per process.
 const std::string& ca_bundle() {
   static const std::string path = [] {
-    curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+    curl_version_info_data* info = curl_api().version_info(CURLVERSION_NOW);
     return choose_ca_bundle(std::getenv("CURL_CA_BUNDLE"), std::getenv("SSL_CERT_FILE"),
                             info ? info->cainfo : nullptr, file_readable);
   }();
@@ -251,26 +250,26 @@ void unlock_share(CURL*, curl_lock_data data, void* user) {
 struct HttpClient::Handle {
   CURL* curl = nullptr;
   ~Handle() {
-    if (curl) curl_easy_cleanup(curl);
+    if (curl) curl_api().easy_cleanup(curl);
   }
 };
 
 HttpClient::HttpClient(HttpSettings settings)
     : settings_(std::move(settings)), shared_(std::make_unique<Shared>()) {
-  std::call_once(curl_initialized, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  shared_->share = curl_share_init();
+  const CurlApi& api = curl_api();
+  shared_->share = api.share_init();
   if (!shared_->share) throw IoError("cannot initialise libcurl");
-  curl_share_setopt(shared_->share, CURLSHOPT_LOCKFUNC, lock_share);
-  curl_share_setopt(shared_->share, CURLSHOPT_UNLOCKFUNC, unlock_share);
-  curl_share_setopt(shared_->share, CURLSHOPT_USERDATA, shared_->locks);
-  curl_share_setopt(shared_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-  curl_share_setopt(shared_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-  curl_share_setopt(shared_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+  api.share_setopt(shared_->share, CURLSHOPT_LOCKFUNC, lock_share);
+  api.share_setopt(shared_->share, CURLSHOPT_UNLOCKFUNC, unlock_share);
+  api.share_setopt(shared_->share, CURLSHOPT_USERDATA, shared_->locks);
+  api.share_setopt(shared_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+  api.share_setopt(shared_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  api.share_setopt(shared_->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 }
 
 HttpClient::~HttpClient() {
   idle_.clear();  // easy handles go before the share they use
-  if (shared_->share) curl_share_cleanup(shared_->share);
+  if (shared_->share) curl_api().share_cleanup(shared_->share);
 }
 
 std::unique_ptr<HttpClient::Handle> HttpClient::acquire() {
@@ -283,7 +282,7 @@ std::unique_ptr<HttpClient::Handle> HttpClient::acquire() {
     }
   }
   auto h = std::make_unique<Handle>();
-  h->curl = curl_easy_init();
+  h->curl = curl_api().easy_init();
   if (!h->curl) throw IoError("cannot initialise libcurl");
   return h;
 }
@@ -297,7 +296,8 @@ HttpResponse HttpClient::attempt(Handle& handle, const std::string& url,
                                  std::optional<ByteRange> range, uint64_t max_body, long timeout_ms,
                                  std::string& error) {
   CURL* c = handle.curl;
-  curl_easy_reset(c);
+  const CurlApi& api = curl_api();
+  api.easy_reset(c);
   Transfer t;
   t.curl = c;
   t.range = range;
@@ -310,52 +310,52 @@ HttpResponse HttpClient::attempt(Handle& handle, const std::string& url,
   std::string range_text;
   if (range) range_text = fmt::format("{}-{}", range->offset, range->offset + range->length - 1);
 
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_SHARE, shared_->share);
+  api.easy_setopt(c, CURLOPT_URL, url.c_str());
+  api.easy_setopt(c, CURLOPT_SHARE, shared_->share);
   if (const std::string& ca = ca_bundle(); !ca.empty())
-    curl_easy_setopt(c, CURLOPT_CAINFO, ca.c_str());
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+    api.easy_setopt(c, CURLOPT_CAINFO, ca.c_str());
+  api.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  api.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+  api.easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+  api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  api.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(settings_.connect_timeout_s * 1000));
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, kMinBytesPerSecond);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, std::max(1L, std::lround(settings_.stall_timeout_s)));
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, std::max(1L, timeout_ms));
-  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
-  curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "ckptdoctor (+https://github.com/ckptdoctor)");
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-  if (range) curl_easy_setopt(c, CURLOPT_RANGE, range_text.c_str());
+  api.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, kMinBytesPerSecond);
+  api.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, std::max(1L, std::lround(settings_.stall_timeout_s)));
+  api.easy_setopt(c, CURLOPT_TIMEOUT_MS, std::max(1L, timeout_ms));
+  api.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  api.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+  api.easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+  api.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+  api.easy_setopt(c, CURLOPT_USERAGENT, "ckptdoctor (+https://github.com/ckptdoctor)");
+  api.easy_setopt(c, CURLOPT_ERRORBUFFER, error_buffer);
+  api.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  api.easy_setopt(c, CURLOPT_HEADERDATA, &t);
+  api.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  api.easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  if (range) api.easy_setopt(c, CURLOPT_RANGE, range_text.c_str());
   // The token goes only to its own host; libcurl drops it on a redirect to another host (the
   // Hub redirects file downloads to a CDN that must not see it).
   if (!settings_.bearer_token.empty() && url_authority(url) == settings_.token_host) {
-    curl_easy_setopt(c, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BEARER));
-    curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, settings_.bearer_token.c_str());
+    api.easy_setopt(c, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BEARER));
+    api.easy_setopt(c, CURLOPT_XOAUTH2_BEARER, settings_.bearer_token.c_str());
   }
 
   requests_.fetch_add(1, std::memory_order_relaxed);
-  CURLcode code = curl_easy_perform(c);
+  CURLcode code = api.easy_perform(c);
   if (!t.refusal.empty()) {
     if (t.refusal_transport) throw TransportError(fmt::format("{}: {}", url, t.refusal));
     throw IoError(t.refusal);
   }
   bool cut_on_purpose = code == CURLE_WRITE_ERROR && (t.complete || t.error_body_cut);
   if (code != CURLE_OK && !cut_on_purpose) {
-    error = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
+    error = error_buffer[0] ? error_buffer : api.easy_strerror(code);
     if (!transient_curl_error(code)) throw TransportError(fmt::format("{}: {}", url, error));
     return {};
   }
   long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+  api.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   t.response.status = status;
   std::string detail = t.error_body.empty()
                            ? std::string()
@@ -459,20 +459,20 @@ double default_deadline_s(uint64_t bytes) {
 }
 
 std::string url_authority(const std::string& url) {
-  CURLU* u = curl_url();
+  CURLU* u = curl_api().url();
   if (!u) return {};
   std::string out;
-  if (curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
+  if (curl_api().url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK) {
     char* host = nullptr;
     char* port = nullptr;
-    if (curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+    if (curl_api().url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_api().url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
       out = lowercase(fmt::format("{}:{}", host, port));
     }
-    curl_free(host);
-    curl_free(port);
+    curl_api().free(host);
+    curl_api().free(port);
   }
-  curl_url_cleanup(u);
+  curl_api().url_cleanup(u);
   return out;
 }
 
