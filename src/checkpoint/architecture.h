@@ -97,8 +97,8 @@ struct ArchitectureDiff {
 ArchitectureDiff diff_against_architecture(const Checkpoint& ck);
 
 // The first half of that diff: the class's expected tensors and their name index, before any
-// tensor is compared. It reads only the configs and the scheme, so a scan builds it on another
-// core while the tensor table is merged (OpenOptions::beside_tensor_table).
+// tensor is compared. It reads only the configs and the scheme, so a scan builds it beside the
+// parse of the shard headers (OpenOptions::beside_shard_headers).
 class ArchitectureModel;
 std::shared_ptr<ArchitectureModel> model_architecture(const nlohmann::json* config,
                                                       const QuantScheme& scheme);

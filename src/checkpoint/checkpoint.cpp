@@ -43,19 +43,20 @@ struct ParsedShard {
 };
 using ParsedShards = std::map<std::string, ParsedShard>;
 
-// `first_job`, when given, is taken by the first free worker before any shard: the index parse
-// shares the pool instead of competing with it for the cores.
+// `first_jobs` are taken by the first free workers before any shard, in order: the index parse
+// and the work that needs only the configs share the pool instead of competing with it for the
+// cores (and, longest first, do not end up alone on one core after the last shard).
 ParsedShards parse_shards(FileStore& store, const std::vector<ResolvedPath>& files,
                           const std::vector<std::string>& names, int threads,
                           ProgressLine& progress,
-                          const std::function<void()>& first_job = nullptr) {
+                          const std::vector<std::function<void()>>& first_jobs = {}) {
   std::vector<ParsedShard> parsed(names.size());
   std::exception_ptr transport_failure;
   std::mutex failure_mutex;
-  size_t offset = first_job ? 1 : 0;
+  const size_t offset = first_jobs.size();
   parallel_for(names.size() + offset, store.open_parallelism(threads), [&](size_t j) {
     if (j < offset) {
-      first_job();
+      first_jobs[j]();
       return;
     }
     size_t i = j - offset;
@@ -169,6 +170,7 @@ std::unique_ptr<Checkpoint> Checkpoint::open(std::unique_ptr<FileStore> store,
     ck->hub_blobs_dir_ = local.hub_blobs_dir();
   }
 
+  std::optional<PhaseTimer> before_shards(std::in_place, "configs + listing");
   ck->load_configs();
   std::optional<std::vector<StoredFile>> listing = files.list_safetensors();
   std::vector<std::string> present;  // listed *.safetensors files
@@ -181,13 +183,25 @@ std::unique_ptr<Checkpoint> Checkpoint::open(std::unique_ptr<FileStore> store,
   // The index parse is the first job of the pool that parses the shards listed up front (see
   // StoredFile::open_early); the others are opened once the index has been read and resolve()
   // has vetted their names.
-  std::function<void()> index_job;
+  std::vector<std::function<void()>> first_jobs;
   if (has_index) {
-    index_job = [&ck, &index_path] {
+    first_jobs.push_back([&ck, &index_path] {
       PhaseTimer timer("index");
       ck->load_index(index_path);
-    };
+    });
   }
+  // The quantization scheme and the caller's work that reads only the configs and the scheme
+  // (the scan's architecture model) need no shard: they run beside the headers.
+  std::vector<LoadProblem> scheme_problems;
+  first_jobs.push_back([&ck, &options, &scheme_problems] {
+    {
+      PhaseTimer timer("quantization scheme");
+      ck->scheme_ = parse_quant_scheme(ck->config(), ck->hf_quant_config());
+      if (ck->scheme_.method == QuantMethod::kNone)
+        load_standalone_quant_config(*ck->store_, ck->scheme_, scheme_problems);
+    }
+    if (options.beside_shard_headers) options.beside_shard_headers(*ck);
+  });
   std::vector<std::string> early;
   std::vector<ResolvedPath> early_paths;
   std::map<std::string, ResolvedPath> resolved;  // each name is resolved once
@@ -204,9 +218,10 @@ std::unique_ptr<Checkpoint> Checkpoint::open(std::unique_ptr<FileStore> store,
   ParsedShards parsed;
   ProgressLine progress(options.progress && !files.is_local(), "read the headers of",
                         early.size(), ProgressLine::Unit::kItems, "shards");
+  before_shards.reset();
   {
     PhaseTimer timer("shard headers + index");
-    parsed = parse_shards(files, early_paths, early, options.threads, progress, index_job);
+    parsed = parse_shards(files, early_paths, early, options.threads, progress, first_jobs);
   }
   if (ck->transport_failure_) std::rethrow_exception(ck->transport_failure_);
   ck->has_index_file_ = has_index && !ck->index_missing_;
@@ -275,23 +290,10 @@ std::unique_ptr<Checkpoint> Checkpoint::open(std::unique_ptr<FileStore> store,
       ck->problems_.push_back({LoadProblemKind::kUnreadableShard, name, "", p.error});
     }
   }
-  // The tensor table is one merge on one core: the scheme, which needs only the configs, and
-  // the caller's work beside it take the other.
-  std::vector<LoadProblem> scheme_problems;
-  parallel_for(2, options.threads, [&](size_t job) {
-    if (job == 0) {
-      PhaseTimer timer("tensor table");
-      ck->build_tensor_table();
-      return;
-    }
-    {
-      PhaseTimer timer("quantization scheme");
-      ck->scheme_ = parse_quant_scheme(ck->config(), ck->hf_quant_config());
-      if (ck->scheme_.method == QuantMethod::kNone)
-        load_standalone_quant_config(*ck->store_, ck->scheme_, scheme_problems);
-    }
-    if (options.beside_tensor_table) options.beside_tensor_table(*ck);
-  });
+  {
+    PhaseTimer timer("tensor table");
+    ck->build_tensor_table(options.threads);
+  }
   ck->problems_.insert(ck->problems_.end(), std::make_move_iterator(scheme_problems.begin()),
                        std::make_move_iterator(scheme_problems.end()));
   PhaseTimer timer("module groups");
@@ -424,7 +426,7 @@ void Checkpoint::load_index(const ResolvedPath& r) {
   }
 }
 
-void Checkpoint::build_tensor_table() {
+void Checkpoint::build_tensor_table(int threads) {
   // Each shard's names are already sorted: merge them (a heap over the shards) into one
   // sorted table. Binary search serves find(); equal neighbours are cross-shard duplicates.
   struct Cursor {
@@ -485,7 +487,7 @@ void Checkpoint::build_tensor_table() {
     cross_duplicates_.emplace_back(std::string(names_.back()), std::move(holders));
   refs_.reserve(ref_storage_.size());
   for (const TensorRef& r : ref_storage_) refs_.push_back(&r);
-  modules_.build(names_, refs_);
+  modules_.build(names_, refs_, threads);
 }
 
 const QuantGroup* Checkpoint::resolve_group(const Module& m) const {

@@ -74,9 +74,9 @@ struct OpenOptions {
   // are read in milliseconds).
   bool progress = false;
   // Work that reads only the configs and the quantization scheme (the scan's architecture
-  // model): it runs on another core while the tensor table is merged (after it, with one
-  // thread). The checkpoint's tensors, modules and problems are not ready yet.
-  std::function<void(const Checkpoint&)> beside_tensor_table;
+  // model): it runs beside the shard headers' parse (after the index, before the shards left
+  // when a core frees up). The checkpoint's index, tensors, modules and problems are not ready.
+  std::function<void(const Checkpoint&)> beside_shard_headers;
 };
 
 class Checkpoint {
@@ -130,7 +130,7 @@ class Checkpoint {
  private:
   void load_configs();
   void load_index(const ResolvedPath& path);
-  void build_tensor_table();
+  void build_tensor_table(int threads);
   const QuantGroup* resolve_group(const Module& m) const;
 
   std::unique_ptr<FileStore> store_;

@@ -1,10 +1,12 @@
 #include "checkpoint/module_table.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <utility>
 
 #include "checkpoint/checkpoint.h"
+#include "io/parallel.h"
 
 namespace ckd {
 
@@ -313,43 +315,76 @@ bool Module::compute_linear() const {
 }
 
 void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
-                        const std::vector<const TensorRef*>& refs) {
+                        const std::vector<const TensorRef*>& refs, int threads) {
+  const size_t n = sorted_names.size();
+  constexpr size_t kChunk = 4096;
+  const size_t chunks = (n + kChunk - 1) / kChunk;
+  // 1. Each name's split into module and parameter, its role and its module's hash depend on
+  // the name alone: chunks of names on every core. Kept as lengths into the name (16 bytes a
+  // name, not two views and a hash).
+  struct Split {
+    uint32_t module_size, param_at;  // param_at == name size: no parameter
+    uint32_t hash;
+    TensorRole role;
+  };
+  std::vector<Split> splits(n);
+  parallel_for(chunks, threads, [&](size_t chunk) {
+    std::string_view previous;
+    uint32_t previous_hash = 0;
+    bool first = true;
+    for (size_t i = chunk * kChunk, end = std::min(n, i + kChunk); i < end; ++i) {
+      const std::string_view name = sorted_names[i];
+      auto [module, param] = split_tensor_name(name);
+      // A module's tensors are neighbours in sorted order nearly always (module.weight,
+      // module.weight_scale_inv): its hash is computed once.
+      if (first || module != previous)
+        previous_hash = static_cast<uint32_t>(std::hash<std::string_view>{}(module));
+      first = false;
+      previous = module;
+      splits[i] = Split{static_cast<uint32_t>(module.size()),
+                        static_cast<uint32_t>(param.empty() ? name.size()
+                                                            : param.data() - name.data()),
+                        previous_hash, role_of_param(param, module)};
+    }
+  });
+  // 2. Grouped by module path, in name order: one pass over the flat index.
   modules_.clear();
-  modules_.reserve(sorted_names.size());
+  modules_.reserve(n);
   // Most checkpoints have about two tensors a module: half a slot per name, grown if needed.
   size_t size = 16;
-  while (size < sorted_names.size()) size *= 2;
+  while (size < n) size *= 2;
   slots_.assign(size, Slot{});
   mask_ = size - 1;
-  // A module's tensors are neighbours in sorted order nearly always (module.weight,
-  // module.weight_scale_inv): the previous module is checked before the hash map.
   size_t previous = SIZE_MAX;
   std::string_view previous_path;
-  for (size_t i = 0; i < sorted_names.size(); ++i) {
-    auto [module, param] = split_tensor_name(sorted_names[i]);
+  for (size_t i = 0; i < n; ++i) {
+    const Split& split = splits[i];
+    const std::string_view name = sorted_names[i];
+    const std::string_view module = name.substr(0, split.module_size);
     size_t at = previous;
     if (previous == SIZE_MAX || module != previous_path) {
-      uint64_t h = std::hash<std::string_view>{}(module);
-      Slot* slot = &slots_[probe(module, h)];
+      Slot* slot = &slots_[probe(module, split.hash)];
       if (slot->index_plus_one == 0) {
         if ((modules_.size() + 1) * 2 > slots_.size()) {
           grow();
-          slot = &slots_[probe(module, h)];
+          slot = &slots_[probe(module, split.hash)];
         }
         modules_.push_back(Module{module, {}});
-        *slot = Slot{static_cast<uint32_t>(h), static_cast<uint32_t>(modules_.size())};
+        *slot = Slot{split.hash, static_cast<uint32_t>(modules_.size())};
       }
       at = slot->index_plus_one - 1;
       previous = at;
       previous_path = module;
     }
-    TensorRole role = role_of_param(param, module);
-    modules_[at].params.push_back(ModuleParam{param, role, refs[i]});
+    modules_[at].params.push_back(ModuleParam{name.substr(split.param_at), split.role, refs[i]});
   }
-  for (size_t i = 0; i < modules_.size(); ++i) {
-    modules_[i].linear = modules_[i].compute_linear();
-    modules_[i].quantized = modules_[i].compute_quantized();
-  }
+  // 3. What each module is, from its own parameters: chunks of modules on every core.
+  parallel_for((modules_.size() + kChunk - 1) / kChunk, threads, [&](size_t chunk) {
+    for (size_t i = chunk * kChunk, end = std::min(modules_.size(), i + kChunk); i < end; ++i) {
+      modules_[i].linear = modules_[i].compute_linear();
+      modules_[i].quantized = modules_[i].compute_quantized();
+    }
+  });
 }
 
 size_t ModuleTable::probe(std::string_view path, uint64_t h) const {

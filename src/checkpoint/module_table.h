@@ -73,8 +73,10 @@ bool is_never_quantized_name(std::string_view module);
 
 class ModuleTable {
  public:
+  // Names are split and modules classified on `threads` cores (0: all); the grouping is one
+  // pass in name order.
   void build(const std::vector<std::string_view>& sorted_names,
-             const std::vector<const TensorRef*>& refs);
+             const std::vector<const TensorRef*>& refs, int threads = 1);
   const std::vector<Module>& modules() const { return modules_; }
   std::vector<Module>& mutable_modules() { return modules_; }
   const Module* find(std::string_view path) const;

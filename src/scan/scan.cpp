@@ -54,11 +54,11 @@ ScanReport run_scan(const ScanRequest& request) {
   }
   const bool engines = !request.engines.empty() && !architecture_model_disabled_for_bench();
   // The architecture model needs only the configs and the scheme: it is built while the
-  // checkpoint's tensor table is merged.
+  // shard headers are parsed.
   std::shared_ptr<ArchitectureModel> architecture_model;
   OpenOptions checkpoint_options = open_options;
   if (engines || (reads_architecture(request.rules) && !architecture_model_disabled_for_bench())) {
-    checkpoint_options.beside_tensor_table = [&architecture_model](const Checkpoint& c) {
+    checkpoint_options.beside_shard_headers = [&architecture_model](const Checkpoint& c) {
       PhaseTimer timer("architecture model");
       architecture_model = model_architecture(c.config(), c.scheme());
     };
