@@ -17,7 +17,7 @@ for _ in range(runs):
         p = subprocess.run([b, "scan", "-q", "--fail-on", "never", "--threads", "1", directory],
                            env=env, capture_output=True, text=True)
         for line in p.stderr.splitlines():
-            m = re.match(r"ckptdoctor: (.+?)\s+[0-9.]+ ms\s+(-?[0-9.]+) ms cpu(?:\s+[-+0-9.]+ MiB heap)?$", line)
+            m = re.match(r"ckptdoctor: (.+?)\s+[0-9.]+ ms\s+(-?[0-9.]+) ms cpu(?:\s+[-+0-9.]+ MiB heap)?(?:\s+at\s+[0-9.]+ ms)?$", line)
             if m:
                 times[k].setdefault(m.group(1), []).append(float(m.group(2)))
 names = sorted({n for t in times for n in t}, key=lambda n: -statistics.median(times[0].get(n, [0])))

@@ -1,6 +1,7 @@
 #include "checkpoint/checkpoint.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <exception>
 #include <functional>
@@ -542,16 +543,42 @@ const nlohmann::json* Checkpoint::config_value(const char* key) const {
   return nullptr;
 }
 
+namespace {
+
+// Bytes per dtype, summed in a slot per dtype and named once at the end: a map lookup with a
+// fresh name string per tensor cost milliseconds on a 60k-tensor checkpoint.
+class DtypeTally {
+ public:
+  void add(Dtype d, uint64_t bytes) {
+    seen_[static_cast<size_t>(d)] = true;
+    bytes_[static_cast<size_t>(d)] += bytes;
+  }
+  DtypeBytes result() const {
+    DtypeBytes out;
+    for (size_t d = 0; d < kDtypeCount; ++d) {
+      if (!seen_[d]) continue;
+      out.bytes[std::string(dtype_name(static_cast<Dtype>(d)))] = bytes_[d];
+      out.total += bytes_[d];
+    }
+    return out;
+  }
+
+ private:
+  std::array<bool, kDtypeCount> seen_{};
+  std::array<uint64_t, kDtypeCount> bytes_{};
+};
+
+}  // namespace
+
 DtypeBytes count_dtype_bytes(const Checkpoint& ck) {
-  DtypeBytes out;
+  DtypeTally tally;
   for (const auto& shard : ck.shards()) {
     for (const TensorInfo& t : shard->tensors()) {
       if (t.duplicate || !t.dtype) continue;
-      out.bytes[std::string(dtype_name(*t.dtype))] += t.nbytes();
-      out.total += t.nbytes();
+      tally.add(*t.dtype, t.nbytes());
     }
   }
-  return out;
+  return tally.result();
 }
 
 void prefetch_tensor_bytes(const std::vector<const TensorRef*>& refs, int threads) {
@@ -579,15 +606,14 @@ void prefetch_tensor_bytes(const std::vector<const TensorRef*>& refs, int thread
 }
 
 DtypeBytes count_target_dtype_bytes(const Checkpoint& ck) {
-  DtypeBytes out;
+  DtypeTally tally;
   for (const Module& m : ck.modules().modules()) {
     if (!m.is_linear() || !m.group) continue;
     const ModuleParam* w = m.weight();
     if (!w->ref->info->dtype) continue;
-    out.bytes[std::string(dtype_name(*w->ref->info->dtype))] += w->ref->info->nbytes();
-    out.total += w->ref->info->nbytes();
+    tally.add(*w->ref->info->dtype, w->ref->info->nbytes());
   }
-  return out;
+  return tally.result();
 }
 
 }  // namespace ckd

@@ -347,7 +347,8 @@ void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
                         previous_hash, role_of_param(param, module)};
     }
   });
-  // 2. Grouped by module path, in name order: one pass over the flat index.
+  // 2. Grouped by module path, in name order: one pass over the flat index. A module's
+  // parameters are then laid out as one run of a single array (no vector per module).
   modules_.clear();
   modules_.reserve(n);
   // Most checkpoints have about two tensors a module: half a slot per name, grown if needed.
@@ -355,12 +356,14 @@ void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
   while (size < n) size *= 2;
   slots_.assign(size, Slot{});
   mask_ = size - 1;
+  std::vector<uint32_t> module_of(n);
+  std::vector<uint32_t> counts;
+  counts.reserve(n);
   size_t previous = SIZE_MAX;
   std::string_view previous_path;
   for (size_t i = 0; i < n; ++i) {
     const Split& split = splits[i];
-    const std::string_view name = sorted_names[i];
-    const std::string_view module = name.substr(0, split.module_size);
+    const std::string_view module = sorted_names[i].substr(0, split.module_size);
     size_t at = previous;
     if (previous == SIZE_MAX || module != previous_path) {
       Slot* slot = &slots_[probe(module, split.hash)];
@@ -370,13 +373,32 @@ void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
           slot = &slots_[probe(module, split.hash)];
         }
         modules_.push_back(Module{module, {}});
+        counts.push_back(0);
         *slot = Slot{split.hash, static_cast<uint32_t>(modules_.size())};
       }
       at = slot->index_plus_one - 1;
       previous = at;
       previous_path = module;
     }
-    modules_[at].params.push_back(ModuleParam{name.substr(split.param_at), split.role, refs[i]});
+    module_of[i] = static_cast<uint32_t>(at);
+    ++counts[at];
+  }
+  // counts become each module's next free position in params_.
+  uint32_t start = 0;
+  for (uint32_t& c : counts) {
+    const uint32_t count = c;
+    c = start;
+    start += count;
+  }
+  params_.resize(n);
+  for (size_t m = 0; m < modules_.size(); ++m) {
+    const uint32_t end = m + 1 < modules_.size() ? counts[m + 1] : static_cast<uint32_t>(n);
+    modules_[m].params = std::span<const ModuleParam>(params_.data() + counts[m], end - counts[m]);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const std::string_view name = sorted_names[i];
+    params_[counts[module_of[i]]++] =
+        ModuleParam{name.substr(splits[i].param_at), splits[i].role, refs[i]};
   }
   // 3. What each module is, from its own parameters: chunks of modules on every core.
   parallel_for((modules_.size() + kChunk - 1) / kChunk, threads, [&](size_t chunk) {

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -43,7 +44,7 @@ struct ModuleParam {
 
 struct Module {
   std::string_view path;  // a view into its tensors' names (the checkpoint's header storage)
-  std::vector<ModuleParam> params;
+  std::span<const ModuleParam> params;  // in name order; stored by the ModuleTable
   bool linear = false;     // is_linear(), computed once by ModuleTable::build
   bool quantized = false;  // is_quantized(), likewise
   // The declared group that quantizes this module: nullptr when the module is ignored,
@@ -73,6 +74,12 @@ bool is_never_quantized_name(std::string_view module);
 
 class ModuleTable {
  public:
+  ModuleTable() = default;
+  ModuleTable(ModuleTable&&) = default;  // the modules' params stay where they are
+  ModuleTable& operator=(ModuleTable&&) = default;
+  ModuleTable(const ModuleTable&) = delete;  // a copy's modules would view the original's
+  ModuleTable& operator=(const ModuleTable&) = delete;
+
   // Names are split and modules classified on `threads` cores (0: all); the grouping is one
   // pass in name order.
   void build(const std::vector<std::string_view>& sorted_names,
@@ -93,6 +100,7 @@ class ModuleTable {
   void grow();
 
   std::vector<Module> modules_;
+  std::vector<ModuleParam> params_;  // every module's, one run each
   std::vector<Slot> slots_;
   size_t mask_ = 0;
 };
