@@ -189,7 +189,7 @@ FixPlan initial_plan(const Checkpoint& ck) {
     std::stable_sort(order.begin(), order.end(),
                      [](const TensorInfo* a, const TensorInfo* b) { return a->begin < b->begin; });
     for (const TensorInfo* t : order)
-      out.tensors.push_back({t->name, *t->dtype, t->shape, t, {}, false});
+      out.tensors.push_back({std::string(t->name), *t->dtype, t->shape, t, {}, false});
     plan.shards.push_back(std::move(out));
   }
   return plan;

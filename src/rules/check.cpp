@@ -56,7 +56,7 @@ void CheckContext::emit_omitted(std::string file, uint64_t count, std::string me
 }
 
 void CheckContext::emit(const TensorRef& ref, std::string message) const {
-  emit(ref.shard->display_name(), ref.info->name, std::move(message));
+  emit(ref.shard->display_name(), std::string(ref.info->name), std::move(message));
 }
 
 double CheckContext::param(const char* key, double fallback) const {

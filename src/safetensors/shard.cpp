@@ -61,14 +61,14 @@ std::optional<uint64_t> tensor_byte_size(Dtype dtype, const std::vector<uint64_t
   return *bits / 8;
 }
 
-void Shard::add_issue(ShardIssueKind kind, std::string tensor, std::string message) {
+void Shard::add_issue(ShardIssueKind kind, std::string_view tensor, std::string message) {
   size_t seen = static_cast<size_t>(std::count_if(
       issues_.begin(), issues_.end(), [&](const ShardIssue& i) { return i.kind == kind; }));
   if (seen >= kMaxIssuesPerKind) {
     ++suppressed_[kind];
     return;
   }
-  issues_.push_back({kind, std::move(tensor), std::move(message)});
+  issues_.push_back({kind, std::string(tensor), std::move(message)});
 }
 
 void Shard::finish_issue_counts() {
@@ -189,7 +189,7 @@ void Shard::parse_header(std::string_view header) {
 
       context = key;  // assign reuses the capacity: no allocation per entry
       TensorInfo t;
-      t.name = key;
+      t.name = names_.add(key);
       // Nearly every entry is the writer's compact form: read it without the generic machinery
       // (it yields no issue, so nothing else below applies to it).
       if (canonical_fast_path_enabled()) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "io/byte_source.h"
+#include "io/string_arena.h"
 #include "safetensors/dtype.h"
 
 namespace ckd {
@@ -51,7 +52,7 @@ struct ShardIssue {
 const char* shard_issue_name(ShardIssueKind kind);
 
 struct TensorInfo {
-  std::string name;
+  std::string_view name;  // in the shard's arena: valid as long as the Shard
   std::optional<Dtype> dtype;  // empty when the dtype string is unknown
   std::vector<uint64_t> shape;
   uint64_t begin = 0;
@@ -97,7 +98,7 @@ class Shard {
 
  private:
   Shard() = default;
-  void add_issue(ShardIssueKind kind, std::string tensor, std::string message);
+  void add_issue(ShardIssueKind kind, std::string_view tensor, std::string message);
   void parse_header(std::string_view header);
   void validate_layout();
   void finish_issue_counts();
@@ -110,6 +111,7 @@ class Shard {
   bool loadable_ = false;
   bool bad_padding_ = false;
   bool only_padding_rejected_ = false;
+  StringArena names_;  // the tensors' names, side by side: no allocation per name
   std::vector<TensorInfo> tensors_;
   std::vector<uint32_t> by_name_;
   std::optional<std::map<std::string, std::string>> metadata_;

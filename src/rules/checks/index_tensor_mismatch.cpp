@@ -73,7 +73,7 @@ class IndexTensorMismatchCheck : public Check {
       }
       for (const TensorInfo& t : shard->tensors()) {
         if (t.duplicate || mapped.count(t.name)) continue;
-        out.add(shard->display_name(), t.name,
+        out.add(shard->display_name(), std::string(t.name),
                 "stored in this shard but missing from the index; loaders that follow the index "
                 "never read it");
       }

@@ -51,7 +51,7 @@ void CappedEmitter::add(std::string file, std::string tensor, std::string messag
 }
 
 void CappedEmitter::add(const TensorRef& ref, std::string message) {
-  add(ref.shard->display_name(), ref.info->name, std::move(message));
+  add(ref.shard->display_name(), std::string(ref.info->name), std::move(message));
 }
 
 void CappedEmitter::finish(const std::string& what) {
