@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 #include "checkpoint/checkpoint.h"
 #include "io/parallel.h"
+#include "io/trace.h"
 
 namespace ckd {
 
@@ -328,6 +330,7 @@ void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
     TensorRole role;
   };
   std::vector<Split> splits(n);
+  std::optional<PhaseTimer> timer(std::in_place, "module split");
   parallel_for(chunks, threads, [&](size_t chunk) {
     std::string_view previous;
     uint32_t previous_hash = 0;
@@ -349,6 +352,7 @@ void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
   });
   // 2. Grouped by module path, in name order: one pass over the flat index. A module's
   // parameters are then laid out as one run of a single array (no vector per module).
+  timer.emplace("module grouping");
   modules_.clear();
   modules_.reserve(n);
   // Most checkpoints have about two tensors a module: half a slot per name, grown if needed.
@@ -401,6 +405,7 @@ void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
         ModuleParam{name.substr(splits[i].param_at), splits[i].role, refs[i]};
   }
   // 3. What each module is, from its own parameters: chunks of modules on every core.
+  timer.emplace("module classify");
   parallel_for((modules_.size() + kChunk - 1) / kChunk, threads, [&](size_t chunk) {
     for (size_t i = chunk * kChunk, end = std::min(modules_.size(), i + kChunk); i < end; ++i) {
       modules_[i].linear = modules_[i].compute_linear();
