@@ -635,10 +635,15 @@ const QuantGroup* QuantScheme::group_for(std::string_view module, bool is_linear
   // The first group in declaration order with a matching target, from the tables that
   // index_patterns built (NamePattern::matches semantics, each kind looked up its own way).
   size_t best = is_linear ? first_linear_group_ : SIZE_MAX;
-  if (auto it = exact_target_.find(module); it != exact_target_.end())
-    best = std::min(best, it->second);
+  // Most schemes target classes ("Linear") only: then nothing here is hashed.
+  if (!exact_target_.empty()) {
+    if (auto it = exact_target_.find(module); it != exact_target_.end())
+      best = std::min(best, it->second);
+  }
   std::string_view parent = module;
-  for (size_t dot = parent.rfind('.'); dot != std::string_view::npos; dot = parent.rfind('.')) {
+  while (!prefix_target_.empty()) {
+    const size_t dot = parent.rfind('.');
+    if (dot == std::string_view::npos) break;
     parent = parent.substr(0, dot);
     if (auto it = prefix_target_.find(parent); it != prefix_target_.end())
       best = std::min(best, it->second);
