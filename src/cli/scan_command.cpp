@@ -14,6 +14,7 @@
 #include "cli/report_output.h"
 #include "cli/rule_settings.h"
 #include "io/progress.h"
+#include "io/trace.h"
 #include "report/json_report.h"
 #include "report/markdown_report.h"
 #include "report/text_report.h"
@@ -188,7 +189,10 @@ int run_scan_command(ScanArgs& a) {
   // Writing a baseline accepts what it records: the run is not a gate.
   const int code = a.write_baseline ? kExitClean : report.failed ? kExitFindings : kExitClean;
   if (a.silent) std::_Exit(code);
-  emit_report(a.output_file, [&](std::ostream& out) { write_scan_report(out, a, report); });
+  {
+    PhaseTimer timer("report");
+    emit_report(a.output_file, [&](std::ostream& out) { write_scan_report(out, a, report); });
+  }
   // Freeing a 60k-tensor checkpoint's tables (report.retained) costs more than the OS
   // reclaiming them at exit.
   std::_Exit(code);
