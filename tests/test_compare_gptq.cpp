@@ -277,12 +277,15 @@ TEST_CASE("gptq/awq decode: the vector loops give the packing's values, tails in
   struct Case {
     ckd::ElementCoding coding;
     int bits;
-    uint64_t rows, cols;
+    uint64_t rows, cols, group;
   };
-  for (const Case& k : {Case{ckd::ElementCoding::kGptqColumnPacked, 4, 64, 21},
-                        Case{ckd::ElementCoding::kGptqColumnPacked, 3, 64, 19},
-                        Case{ckd::ElementCoding::kGptqColumnPacked, 8, 32, 8},
-                        Case{ckd::ElementCoding::kAwqInterleaved, 4, 16, 24}}) {
+  for (const Case& k : {Case{ckd::ElementCoding::kGptqColumnPacked, 4, 64, 21, 16},
+                        Case{ckd::ElementCoding::kGptqColumnPacked, 4, 48, 37, 12},
+                        Case{ckd::ElementCoding::kGptqColumnPacked, 3, 64, 19, 16},
+                        Case{ckd::ElementCoding::kGptqColumnPacked, 8, 32, 8, 16},
+                        Case{ckd::ElementCoding::kGptqColumnPacked, 2, 64, 17, 32},
+                        Case{ckd::ElementCoding::kAwqInterleaved, 4, 16, 24, 16},
+                        Case{ckd::ElementCoding::kAwqInterleaved, 4, 44, 40, 12}}) {
     const bool gptq = k.coding == ckd::ElementCoding::kGptqColumnPacked;
     CAPTURE(gptq);
     CAPTURE(k.bits);
@@ -291,8 +294,8 @@ TEST_CASE("gptq/awq decode: the vector loops give the packing's values, tails in
     m.bits = k.bits;
     m.rows = k.rows;
     m.cols = k.cols;
-    m.block_rows = 16;  // groups along the input rows
-    m.scale_rows = k.rows / 16;
+    m.block_rows = k.group;  // groups along the input rows (12: a group boundary inside a word)
+    m.scale_rows = (k.rows + k.group - 1) / k.group;
     m.scale_cols = k.cols;
     std::vector<float> scales(m.scale_rows * m.scale_cols), zeros(scales.size());
     for (size_t j = 0; j < scales.size(); ++j) {
@@ -322,12 +325,31 @@ TEST_CASE("gptq/awq decode: the vector loops give the packing's values, tails in
           while (kAwqOrder[nibble] != static_cast<int>(c % 8)) ++nibble;
           q = (word >> (4 * nibble)) & 0xF;
         }
-        const uint64_t g = (r / 16) * k.cols + c;
+        const uint64_t g = (r / k.group) * k.cols + c;
         const float want = (static_cast<float>(q) - zeros[g]) * scales[g];
         CAPTURE(r);
         CAPTURE(c);
         CHECK(std::memcmp(&out[r * k.cols + c], &want, 4) == 0);
       }
+    }
+    // The source-oriented blocks compare (16 columns at a time, every row) give the same floats.
+    if (k.bits == 3) {
+      CHECK_FALSE(ckd::decodes_column_blocks(m));  // values straddle words: decoded by rows
+      continue;
+    }
+    REQUIRE(ckd::decodes_column_blocks(m));
+    const uint64_t stride = k.rows + 3;
+    for (uint64_t c0 = 0; c0 < k.cols; c0 += 16) {
+      const uint64_t width = std::min<uint64_t>(16, k.cols - c0);
+      std::vector<float> block(width * stride, -1.0f);
+      ckd::decode_column_block(m, scales, zeros, codes, c0, width, block.data(), stride);
+      bool same = true;
+      for (uint64_t c = 0; c < width; ++c) {
+        for (uint64_t r = 0; r < k.rows; ++r)
+          same &= std::memcmp(&block[c * stride + r], &out[r * k.cols + c0 + c], 4) == 0;
+      }
+      CAPTURE(c0);
+      CHECK(same);
     }
   }
 }

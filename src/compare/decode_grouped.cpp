@@ -138,7 +138,110 @@ void decode_awq_gemv(const QuantizedMatrix& m, const float* scales, const float*
   }
 }
 
+// GPTQ words of one word row (columns c0..c0+width of rows i0..i0+8, 4 bits), each word's
+// eight values as eight consecutive floats of its column's output row.
+CKD_VECTOR_CLONES
+void gptq4_word_row(const unsigned char* words, uint64_t width, const float* z, const float* s,
+                    float* out, uint64_t stride) {
+  const U32x8 shifts = {0, 4, 8, 12, 16, 20, 24, 28};
+  for (uint64_t c = 0; c < width; ++c) {
+    const uint32_t word = load_word(words + 4 * c);
+    const U32x8 broadcast = {word, word, word, word, word, word, word, word};
+    const F32x8 zc = {z[c], z[c], z[c], z[c], z[c], z[c], z[c], z[c]};
+    const F32x8 sc = {s[c], s[c], s[c], s[c], s[c], s[c], s[c], s[c]};
+    const F32x8 v =
+        (__builtin_convertvector((I32x8)((broadcast >> shifts) & 0xF), F32x8) - zc) * sc;
+    std::memcpy(out + c * stride, &v, sizeof v);
+  }
+}
+
+// AWQ GEMM rows r..r+8 of one word column (8 output columns) that share a group: the eight
+// rows' words side by side, so each column's eight values are one vector of its output row.
+CKD_VECTOR_CLONES
+void awq_word_column(const unsigned char* word, uint64_t row_bytes, const float* z,
+                     const float* s, float* out, uint64_t stride) {
+  const U32x8 words = {load_word(word),                 load_word(word + row_bytes),
+                       load_word(word + 2 * row_bytes), load_word(word + 3 * row_bytes),
+                       load_word(word + 4 * row_bytes), load_word(word + 5 * row_bytes),
+                       load_word(word + 6 * row_bytes), load_word(word + 7 * row_bytes)};
+  for (uint64_t c = 0; c < 8; ++c) {
+    const F32x8 zc = {z[c], z[c], z[c], z[c], z[c], z[c], z[c], z[c]};
+    const F32x8 sc = {s[c], s[c], s[c], s[c], s[c], s[c], s[c], s[c]};
+    const F32x8 v =
+        (__builtin_convertvector((I32x8)((words >> kAwqShift[c]) & 0xF), F32x8) - zc) * sc;
+    std::memcpy(out + c * stride, &v, sizeof v);
+  }
+}
+
 }  // namespace
+
+bool decodes_column_blocks(const QuantizedMatrix& m) {
+  if (m.input_groups || m.experts != 1 || m.block_rows == 0) return false;
+  if (m.coding == ElementCoding::kGptqColumnPacked)
+    return (m.bits == 2 || m.bits == 4 || m.bits == 8) && m.rows % (32 / m.bits) == 0;
+  return m.coding == ElementCoding::kAwqInterleaved && m.bits == 4 && m.cols % 8 == 0;
+}
+
+void decode_column_block(const QuantizedMatrix& m, const std::vector<float>& scales,
+                         const std::vector<float>& zeros, std::string_view code_bytes,
+                         uint64_t c0, uint64_t width, float* out, uint64_t stride) {
+  const auto* codes = reinterpret_cast<const unsigned char*>(code_bytes.data());
+  const uint64_t cols = m.cols;
+  if (m.coding == ElementCoding::kAwqInterleaved) {
+    // Word j of row r holds columns 8j..8j+7 (kAwqShift); rows lie a row of words apart.
+    const uint64_t row_bytes = m.code_bytes_per_row();
+    for (uint64_t r = 0; r < m.rows; r += 8) {
+      constexpr uint64_t kAhead = 16;  // rows ahead: too far apart for the hardware prefetcher
+      for (uint64_t k = 0; k < 8 && r + kAhead + k < m.rows; ++k)
+        __builtin_prefetch(codes + (r + kAhead + k) * row_bytes + 4 * (c0 / 8));
+      const bool one_group = r + 8 <= m.rows && r / m.block_rows == (r + 7) / m.block_rows;
+      for (uint64_t c = 0; c < width; c += 8) {
+        const unsigned char* word = codes + r * row_bytes + 4 * ((c0 + c) / 8);
+        if (one_group) {
+          const uint64_t g = (r / m.block_rows) * cols + c0 + c;
+          awq_word_column(word, row_bytes, zeros.data() + g, scales.data() + g,
+                          out + c * stride + r, stride);
+          continue;
+        }
+        for (uint64_t i = r; i < std::min(r + 8, m.rows); ++i) {
+          const uint32_t w = load_word(codes + i * row_bytes + 4 * ((c0 + c) / 8));
+          for (uint64_t k = 0; k < 8; ++k) {
+            const uint64_t g = (i / m.block_rows) * cols + c0 + c + k;
+            out[(c + k) * stride + i] =
+                (static_cast<float>((w >> kAwqShift[k]) & 0xF) - zeros[g]) * scales[g];
+          }
+        }
+      }
+    }
+    return;
+  }
+  // GPTQ: word row w holds rows w*per .. w*per+per-1 of every column, at bits k*bits.
+  const auto bits = static_cast<uint32_t>(m.bits);
+  const uint64_t per = 32 / bits, word_row = 4 * cols;
+  const uint32_t mask = (1u << bits) - 1;
+  for (uint64_t w = 0; w < m.rows / per; ++w) {
+    const uint64_t r0 = w * per;
+    const unsigned char* words = codes + w * word_row + 4 * c0;
+    // Word rows lie a row of the matrix apart: too far for the hardware prefetcher.
+    constexpr uint64_t kAhead = 8;
+    if (w + kAhead < m.rows / per) {
+      for (uint64_t b = 0; b < 4 * width; b += 64) __builtin_prefetch(words + kAhead * word_row + b);
+    }
+    if (per == 8 && r0 / m.block_rows == (r0 + 7) / m.block_rows) {  // one group: eight lanes
+      const uint64_t g = (r0 / m.block_rows) * cols + c0;
+      gptq4_word_row(words, width, zeros.data() + g, scales.data() + g, out + r0, stride);
+      continue;
+    }
+    for (uint64_t c = 0; c < width; ++c) {
+      const uint32_t word = load_word(words + 4 * c);
+      for (uint64_t k = 0; k < per; ++k) {
+        const uint64_t g = ((r0 + k) / m.block_rows) * cols + c0 + c;
+        const uint32_t q = (word >> (k * bits)) & mask;
+        out[c * stride + r0 + k] = (static_cast<float>(q) - zeros[g]) * scales[g];
+      }
+    }
+  }
+}
 
 bool is_unsigned_coding(ElementCoding c) {
   return c == ElementCoding::kGptqColumnPacked || c == ElementCoding::kAwqInterleaved ||

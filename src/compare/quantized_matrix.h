@@ -83,6 +83,15 @@ void use_avx2_decode(bool on);
 void decode_unsigned_rows(const QuantizedMatrix& m, const std::vector<float>& scales,
                           const std::vector<float>& zeros, std::string_view code_bytes,
                           uint64_t first_row, uint64_t rows, float* out);
+// GPTQ (2, 4 or 8 bits) and AWQ GEMM without a g_idx, which store [in, out]: whether
+// decode_column_block serves them (the other transposed codings are decoded by rows).
+bool decodes_column_blocks(const QuantizedMatrix& m);
+// Columns [c0, c0 + width) of such a matrix, every row, in the source's orientation:
+// out[(c - c0) * stride + r] is element (r, c). `code_bytes` holds the whole matrix; c0 and
+// width are multiples of 8 but for the last block's width. The same floats as decode_rows.
+void decode_column_block(const QuantizedMatrix& m, const std::vector<float>& scales,
+                         const std::vector<float>& zeros, std::string_view code_bytes,
+                         uint64_t c0, uint64_t width, float* out, uint64_t stride);
 // Their zero points on the scale grid: the stored values plus zero_offset.
 std::vector<float> unsigned_zero_grid(const QuantizedMatrix& m, std::string_view zero_bytes);
 bool is_unsigned_coding(ElementCoding c);
