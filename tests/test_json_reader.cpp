@@ -78,6 +78,30 @@ TEST_CASE("append_json_string round-trips through the reader") {
   CHECK(read_one_string(json) == original);
 }
 
+TEST_CASE("read_string_view: a view into the text, or the decoded string; the same errors") {
+  std::string scratch;
+  std::string_view text = "[\"plain\", \"esc\\\"aped\", \"caf\xc3\xa9\"]";
+  ckd::JsonReader reader(text);
+  reader.begin_array();
+  REQUIRE(reader.next_element());
+  std::string_view plain = reader.read_string_view(scratch);
+  CHECK(plain == "plain");
+  CHECK(plain.data() == text.data() + 2);  // not copied
+  REQUIRE(reader.next_element());
+  CHECK(reader.read_string_view(scratch) == "esc\"aped");
+  REQUIRE(reader.next_element());
+  std::string_view utf8 = reader.read_string_view(scratch);
+  CHECK(utf8 == "caf\xc3\xa9");
+  CHECK(utf8.data() > text.data());
+  CHECK(utf8.data() < text.data() + text.size());
+  CHECK_FALSE(reader.next_element());
+  for (std::string_view bad : {std::string_view("\"\xc3(\""), std::string_view("\"a\x01\""),
+                               std::string_view("\"open")}) {
+    ckd::JsonReader r(bad);
+    CHECK_THROWS_AS(r.read_string_view(scratch), JsonError);
+  }
+}
+
 TEST_CASE("index parsing: weight_map, total_size, duplicate keys, errors") {
   std::vector<std::string> duplicates;
   auto index = ckd::parse_index_json(
@@ -90,6 +114,22 @@ TEST_CASE("index parsing: weight_map, total_size, duplicate keys, errors") {
   CHECK(*index.total_size == 1234.0);
   REQUIRE(duplicates.size() == 1);
   CHECK(duplicates[0] == "a");
+  // Names are views into the kept text; one that needs unescaping lives in the blob.
+  auto escaped = ckd::parse_index_json(
+      "{\"weight_map\":{\"plain.w\":\"s\",\"tab\\tname\":\"s\",\"caf\\u00e9.w\":\"s\","
+      "\"utf8 \xc3\xa9\":\"s\\u0031\"}}",
+      nullptr);
+  REQUIRE(escaped.size() == 4);
+  CHECK(escaped.tensor(0) == "plain.w");
+  CHECK(escaped.tensor(1) == "tab\tname");
+  CHECK(escaped.tensor(2) == "caf\xc3\xa9.w");  // a JSON unicode escape, decoded
+  CHECK(escaped.tensor(3) == "utf8 \xc3\xa9");
+  CHECK((escaped.entries[0].offset & ckd::IndexFile::kInBlob) == 0);
+  CHECK((escaped.entries[1].offset & ckd::IndexFile::kInBlob) != 0);
+  CHECK((escaped.entries[2].offset & ckd::IndexFile::kInBlob) != 0);
+  CHECK((escaped.entries[3].offset & ckd::IndexFile::kInBlob) == 0);  // UTF-8 is kept as is
+  CHECK(escaped.shard_of(3) == "s1");
+  CHECK(escaped.shard_names.size() == 2);
   CHECK_THROWS_AS(ckd::parse_index_json(R"({"metadata":{}})", nullptr), JsonError);
   CHECK_THROWS_AS(ckd::parse_index_json(R"({"weight_map":{"a":1}})", nullptr), JsonError);
   CHECK_THROWS_AS(ckd::parse_index_json(R"([])", nullptr), JsonError);

@@ -82,38 +82,53 @@ ParsedShards parse_shards(FileStore& store, const std::vector<ResolvedPath>& fil
 
 }  // namespace
 
-IndexFile parse_index_json(std::string_view text, std::vector<std::string>* duplicate_keys) {
+IndexFile parse_index_json(std::string text, std::vector<std::string>* duplicate_keys) {
+  auto owned = std::make_shared<const std::string>(std::move(text));
+  std::string_view view = *owned;
+  return parse_index_json(view, std::move(owned), duplicate_keys);
+}
+
+IndexFile parse_index_json(std::string_view text, std::shared_ptr<const void> owner,
+                           std::vector<std::string>* duplicate_keys) {
   IndexFile index;
+  index.text_owner = std::move(owner);
+  index.text = text;
   JsonReader reader(text, 32);
   reader.begin_object();
   std::string key, tensor, shard;
+  std::string_view name;
   bool saw_map = false;
   while (reader.next_key(key)) {
     if (key == "weight_map") {
       saw_map = true;
       reader.begin_object();
       std::unordered_map<std::string, uint32_t> shard_ids;
-      // Upper bounds (names are part of the text; an entry takes at least 6 bytes of it), so
-      // neither ever regrows: a regrowth copies megabytes into freshly faulted pages. Pages
-      // never written are never touched.
-      index.names_blob.reserve(text.size());
+      // An upper bound (an entry takes at least 6 bytes of the text), so it never regrows: a
+      // regrowth copies megabytes into freshly faulted pages. Pages never written are never
+      // touched.
       index.entries.reserve(text.size() / 6 + 1);
       uint32_t last_shard = 0;
-      while (reader.next_key(tensor)) {
-        reader.read_string(shard);
+      while (reader.next_key_view(name, tensor)) {
+        const std::string_view shard_name = reader.read_string_view(shard);
         // Consecutive entries usually name the same shard: skip the hash lookup then.
-        if (index.shard_names.empty() || shard != index.shard_names[last_shard]) {
-          auto it = shard_ids.find(shard);
+        if (index.shard_names.empty() || shard_name != index.shard_names[last_shard]) {
+          std::string owned(shard_name);
+          auto it = shard_ids.find(owned);
           if (it == shard_ids.end()) {
-            it = shard_ids.emplace(shard, static_cast<uint32_t>(index.shard_names.size())).first;
-            index.shard_names.push_back(shard);
+            it = shard_ids.emplace(owned, static_cast<uint32_t>(index.shard_names.size())).first;
+            index.shard_names.push_back(std::move(owned));
           }
           last_shard = it->second;
         }
-        if (tensor.size() > UINT32_MAX) reader.fail("tensor name longer than 4 GiB");
-        index.entries.push_back(
-            {index.names_blob.size(), static_cast<uint32_t>(tensor.size()), last_shard});
-        index.names_blob += tensor;
+        if (name.size() > UINT32_MAX) reader.fail("tensor name longer than 4 GiB");
+        if (name.data() >= text.data() && name.data() < text.data() + text.size()) {
+          index.entries.push_back({static_cast<uint64_t>(name.data() - text.data()),
+                                   static_cast<uint32_t>(name.size()), last_shard});
+        } else {  // unescaped into the scratch string: kept in the blob
+          index.entries.push_back({index.names_blob.size() | IndexFile::kInBlob,
+                                   static_cast<uint32_t>(name.size()), last_shard});
+          index.names_blob += name;
+        }
       }
       if (duplicate_keys) {
         // Sorting views finds repeated keys without hashing every name a second time.
@@ -403,14 +418,14 @@ void Checkpoint::load_index(const ResolvedPath& r) {
   }
   try {
     // Opened as a byte source: read once (pread locally), parsed in place.
-    auto file = store_->open(r);
+    std::shared_ptr<ByteSource> file = store_->open(r);
     if (file->size() > kMaxIndexBytes) {
       throw IoError(fmt::format("{} bytes is over the {}-byte limit for an index", file->size(),
                                 kMaxIndexBytes));
     }
     std::string_view text = file->read(0, file->size());
     std::vector<std::string> duplicates;
-    index_ = parse_index_json(text, &duplicates);
+    index_ = parse_index_json(text, file, &duplicates);  // the names stay in the file's buffer
     for (const std::string& name : duplicates) {
       problems_.push_back({LoadProblemKind::kDuplicateIndexKey, kIndexFileName, name,
                            "weight_map lists this tensor twice; JSON readers keep only the last"});

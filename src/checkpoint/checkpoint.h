@@ -37,17 +37,21 @@ struct LoadProblem {
   std::string message;
 };
 
-// model.safetensors.index.json. Tensor names live in one arena (62k small strings would each
-// cost an allocation); entries keep the file's order.
+// model.safetensors.index.json. Tensor names are views into the file's text, kept as read
+// (62k small strings would each cost an allocation, and a copy of them 4 MB of fresh pages);
+// the few that need unescaping live in names_blob. Entries keep the file's order.
 inline constexpr const char* kIndexFileName = "model.safetensors.index.json";
 
 struct IndexFile {
   struct Entry {
-    uint64_t offset;  // of the name in names_blob
+    uint64_t offset;  // of the name in text, or in names_blob with kInBlob set
     uint32_t length;
     uint32_t shard;  // index into shard_names
   };
+  static constexpr uint64_t kInBlob = 1ull << 63;
   std::vector<std::string> shard_names;  // distinct, in first-use order
+  std::shared_ptr<const void> text_owner;  // keeps `text` alive
+  std::string_view text;
   std::string names_blob;
   std::vector<Entry> entries;
   std::optional<double> total_size;
@@ -55,7 +59,9 @@ struct IndexFile {
 
   size_t size() const { return entries.size(); }
   std::string_view tensor(size_t i) const {
-    return std::string_view(names_blob).substr(entries[i].offset, entries[i].length);
+    const Entry& e = entries[i];
+    return e.offset & kInBlob ? std::string_view(names_blob).substr(e.offset & ~kInBlob, e.length)
+                              : text.substr(e.offset, e.length);
   }
   const std::string& shard_of(size_t i) const { return shard_names[entries[i].shard]; }
 };
@@ -169,7 +175,10 @@ DtypeBytes count_target_dtype_bytes(const Checkpoint& ck);
 // in parallel: a remote source fetches them in a few requests. Throws what the sources throw.
 void prefetch_tensor_bytes(const std::vector<const TensorRef*>& refs, int threads);
 
-// Parses an index file's text (exposed for the fuzzer). Throws JsonError.
-IndexFile parse_index_json(std::string_view text, std::vector<std::string>* duplicate_keys);
+// Parses an index file's text (exposed for the fuzzer), which it keeps. Throws JsonError.
+IndexFile parse_index_json(std::string text, std::vector<std::string>* duplicate_keys);
+// The same over text that `owner` keeps alive (a byte source's buffer or mapping).
+IndexFile parse_index_json(std::string_view text, std::shared_ptr<const void> owner,
+                           std::vector<std::string>* duplicate_keys);
 
 }  // namespace ckd

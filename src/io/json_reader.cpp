@@ -140,7 +140,7 @@ void JsonReader::begin_array() {
   push_container();
 }
 
-bool JsonReader::next_key(std::string& key) {
+bool JsonReader::before_key() {
   skip_ws();
   if (pos_ >= text_.size()) fail("unexpected end of input inside an object");
   if (text_[pos_] == '}') {
@@ -155,11 +155,51 @@ bool JsonReader::next_key(std::string& key) {
   }
   first_.back() = 0;
   if (pos_ >= text_.size() || text_[pos_] != '"') fail("expected a string key");
-  read_string(key);
+  return true;
+}
+
+void JsonReader::after_key() {
   skip_ws();
   if (pos_ >= text_.size() || text_[pos_] != ':') fail("expected ':' after an object key");
   ++pos_;
+}
+
+bool JsonReader::next_key(std::string& key) {
+  if (!before_key()) return false;
+  read_string(key);
+  after_key();
   return true;
+}
+
+bool JsonReader::next_key_view(std::string_view& key, std::string& scratch) {
+  if (!before_key()) return false;
+  key = read_string_view(scratch);
+  after_key();
+  return true;
+}
+
+std::string_view JsonReader::read_string_view(std::string& scratch) {
+  if (peek() != JsonType::kString) {
+    fail(fmt::format("expected a string, found {}", json_type_name(peek())));
+  }
+  const size_t start = pos_ + 1;
+  size_t i = start;
+  while (true) {
+    i = plain_run_end(i);
+    if (i >= text_.size()) break;
+    const auto c = static_cast<unsigned char>(text_[i]);
+    if (c == '"') {
+      seen_value_ = true;
+      pos_ = i + 1;
+      return text_.substr(start, i - start);
+    }
+    if (c < 0x80) break;  // an escape or a control character
+    const size_t len = utf8_sequence_length(text_, i);
+    if (len == 0) break;
+    i += len;  // valid UTF-8 is kept as it is
+  }
+  read_string(scratch);  // decodes from the start, and reports what is wrong where
+  return scratch;
 }
 
 bool JsonReader::next_element() {
@@ -178,6 +218,27 @@ bool JsonReader::next_element() {
   return true;
 }
 
+size_t JsonReader::plain_run_end(size_t i) const {
+  // 8 bytes per step while no byte is '"', '\\', a control character or non-ASCII.
+  const size_t n = text_.size();
+  while (i + 8 <= n) {
+    uint64_t w;
+    std::memcpy(&w, text_.data() + i, 8);
+    constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+    uint64_t quote = w ^ (kOnes * '"'), backslash = w ^ (kOnes * '\\');
+    uint64_t special =
+        ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) | (w - kOnes * 0x20) | w;
+    if (special & kHigh) break;
+    i += 8;
+  }
+  while (i < n) {
+    unsigned char c = static_cast<unsigned char>(text_[i]);
+    if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
+    ++i;
+  }
+  return i;
+}
+
 void JsonReader::read_string(std::string& out) {
   if (peek() != JsonType::kString) {
     fail(fmt::format("expected a string, found {}", json_type_name(peek())));
@@ -187,24 +248,8 @@ void JsonReader::read_string(std::string& out) {
   size_t i = pos_ + 1;
   const size_t n = text_.size();
   while (true) {
-    // Fast path: copy the run of plain ASCII characters in one go, 8 bytes per step while no
-    // byte is '"', '\\', a control character or non-ASCII.
-    size_t run = i;
-    while (run + 8 <= n) {
-      uint64_t w;
-      std::memcpy(&w, text_.data() + run, 8);
-      constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
-      uint64_t quote = w ^ (kOnes * '"'), backslash = w ^ (kOnes * '\\');
-      uint64_t special =
-          ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) | (w - kOnes * 0x20) | w;
-      if (special & kHigh) break;
-      run += 8;
-    }
-    while (run < n) {
-      unsigned char c = static_cast<unsigned char>(text_[run]);
-      if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
-      ++run;
-    }
+    // Fast path: copy the run of plain ASCII characters in one go.
+    const size_t run = plain_run_end(i);
     out.append(text_.data() + i, run - i);
     i = run;
     if (i >= n) {

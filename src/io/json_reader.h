@@ -40,6 +40,11 @@ class JsonReader {
   // Positions on the next element of the current array; false once its ']' is consumed.
   bool next_element();
   void read_string(std::string& out);
+  // The next string: a view into the text when it holds no escape (nearly always), else its
+  // decoded value in `scratch`. The same validation as read_string.
+  std::string_view read_string_view(std::string& scratch);
+  // next_key with the key as read_string_view gives it.
+  bool next_key_view(std::string_view& key, std::string& scratch);
   // A non-negative integer that fits in 64 bits; fractions, exponents and signs are errors.
   uint64_t read_u64();
   bool read_bool();
@@ -60,6 +65,12 @@ class JsonReader {
 
  private:
   void skip_ws();
+  // Moves past a key's separators: false at the object's end; then positioned on its string.
+  bool before_key();
+  void after_key();
+  // The end of the run of plain characters (no quote, backslash, control or non-ASCII byte)
+  // from i.
+  size_t plain_run_end(size_t i) const;
   void skip_number();
   void expect_literal(std::string_view literal);
   void push_container();

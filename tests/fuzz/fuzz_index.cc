@@ -9,7 +9,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<std::string> duplicates;
   try {
-    auto index = ckd::parse_index_json(std::string_view(reinterpret_cast<const char*>(data), size),
+    auto index = ckd::parse_index_json(std::string(reinterpret_cast<const char*>(data), size),
                                        &duplicates);
     for (size_t i = 0; i < index.size(); ++i) (void)index.tensor(i), (void)index.shard_of(i);
   } catch (const ckd::JsonError&) {
