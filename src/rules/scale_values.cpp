@@ -15,34 +15,49 @@ namespace ckd {
 
 namespace {
 
+// Calls visit(load), where load(i) is element i of `p` as a float, for the common scale
+// dtypes (F32, BF16, F8_E4M3); false, without calling it, for the others.
+template <typename Visit>
+bool with_float_loader(Dtype dtype, const unsigned char* p, Visit&& visit) {
+  switch (dtype) {
+    case Dtype::kF32:
+      visit([p](uint64_t i) {
+        float f;
+        std::memcpy(&f, p + 4 * i, 4);
+        return f;
+      });
+      return true;
+    case Dtype::kBF16:
+      visit([p](uint64_t i) {
+        return decode_bf16(static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8)));
+      });
+      return true;
+    case Dtype::kF8_E4M3: {
+      const std::array<float, 256>& table = f8_e4m3fn_table();  // decode_f8_e4m3fn's values
+      visit([p, &table](uint64_t i) { return table[p[i]]; });
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 // Feeds elements [first, first + n) held in `bytes` to `accumulate`: typed loops for the
-// common scale dtypes, decode_element for the rest.
+// common scale dtypes and E8M0, decode_element for the rest.
 template <typename Accumulate>
 void decode_chunk(Dtype dtype, std::string_view bytes, uint64_t first, uint64_t n,
                   Accumulate&& accumulate) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  switch (dtype) {
-    case Dtype::kU8:  // MX formats: E8M0 exponents
-      for (uint64_t i = 0; i < n; ++i) accumulate(first + i, decode_e8m0(p[i]));
-      break;
-    case Dtype::kF8_E4M3:
-      for (uint64_t i = 0; i < n; ++i) accumulate(first + i, decode_f8_e4m3fn(p[i]));
-      break;
-    case Dtype::kBF16:
-      for (uint64_t i = 0; i < n; ++i)
-        accumulate(first + i,
-                   decode_bf16(static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8))));
-      break;
-    case Dtype::kF32:
-      for (uint64_t i = 0; i < n; ++i) {
-        float f;
-        std::memcpy(&f, p + 4 * i, 4);
-        accumulate(first + i, f);
-      }
-      break;
-    default:
-      for (uint64_t i = 0; i < n; ++i) accumulate(first + i, *decode_element(dtype, bytes, i));
+  if (with_float_loader(dtype, p, [&](auto load) {
+        for (uint64_t i = 0; i < n; ++i) accumulate(first + i, load(i));
+      })) {
+    return;
   }
+  if (dtype == Dtype::kU8) {  // MX formats: E8M0 exponents
+    for (uint64_t i = 0; i < n; ++i) accumulate(first + i, decode_e8m0(p[i]));
+    return;
+  }
+  for (uint64_t i = 0; i < n; ++i) accumulate(first + i, *decode_element(dtype, bytes, i));
 }
 
 // Elements [first, first + n) when every one is finite and positive (nearly every scale
@@ -89,25 +104,10 @@ bool positive_chunk(uint64_t first, uint64_t n, Load load, ScaleStats& s) {
 // positive_chunk for the common scale dtypes; false for the others.
 bool positive_chunk(Dtype dtype, std::string_view bytes, uint64_t first, uint64_t n,
                     ScaleStats& s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  switch (dtype) {
-    case Dtype::kF32:
-      return positive_chunk(first, n, [p](uint64_t i) {
-        float f;
-        std::memcpy(&f, p + 4 * i, 4);
-        return f;
-      }, s);
-    case Dtype::kBF16:
-      return positive_chunk(first, n, [p](uint64_t i) {
-        return decode_bf16(static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8)));
-      }, s);
-    case Dtype::kF8_E4M3: {
-      const std::array<float, 256>& table = f8_e4m3fn_table();
-      return positive_chunk(first, n, [p, &table](uint64_t i) { return table[p[i]]; }, s);
-    }
-    default:
-      return false;
-  }
+  bool positive = false;
+  with_float_loader(dtype, reinterpret_cast<const unsigned char*>(bytes.data()),
+                    [&](auto load) { positive = positive_chunk(first, n, load, s); });
+  return positive;
 }
 
 // Adds elements [first, first + n), held in `bytes`, to `s`.
