@@ -35,15 +35,10 @@ using U32x8 = uint32_t __attribute__((vector_size(32)));
 using I32x8 = int32_t __attribute__((vector_size(32)));
 using F32x8 = float __attribute__((vector_size(32)));
 
-// (q - z) * s of eight codes q < 2^9 (exact as int32 and as float), written to dst.
-#define CKD_DEQUANTIZE8(q, z, s, dst)                                             \
-  do {                                                                             \
-    F32x8 z8, s8;                                                                  \
-    std::memcpy(&z8, (z), sizeof z8);                                              \
-    std::memcpy(&s8, (s), sizeof s8);                                              \
-    F32x8 v = (__builtin_convertvector((I32x8)(q), F32x8) - z8) * s8;              \
-    std::memcpy((dst), &v, sizeof v);                                              \
-  } while (0)
+// (q - z) * s for eight codes q < 2^9 (exact as int32 and as float); z and s are eight floats
+// or one for all lanes (GCC widens a scalar operand). A macro: a function returning a 32-byte
+// vector would have a different ABI in the AVX2 and the plain clones.
+#define CKD_DEQUANTIZE8(q, z, s) ((__builtin_convertvector((I32x8)(q), F32x8) - (z)) * (s))
 
 // dst[n] = ((word n >> shift) & mask - z[n]) * s[n] for the n words of a GPTQ word row.
 CKD_VECTOR_CLONES
@@ -52,8 +47,12 @@ void decode_word_column(const unsigned char* words, uint32_t shift, uint32_t mas
   uint64_t c = 0;
   for (; c + 8 <= n; c += 8) {
     U32x8 w;
+    F32x8 z8, s8;
     std::memcpy(&w, words + 4 * c, sizeof w);
-    CKD_DEQUANTIZE8((w >> shift) & mask, z + c, s + c, dst + c);
+    std::memcpy(&z8, z + c, sizeof z8);
+    std::memcpy(&s8, s + c, sizeof s8);
+    const F32x8 v = CKD_DEQUANTIZE8((w >> shift) & mask, z8, s8);
+    std::memcpy(dst + c, &v, sizeof v);
   }
   for (; c < n; ++c)
     dst[c] = (static_cast<float>((load_word(words + 4 * c) >> shift) & mask) - z[c]) * s[c];
@@ -98,8 +97,11 @@ void decode_awq_words(const unsigned char* row, const float* z, const float* s, 
                         kAwqShift[4], kAwqShift[5], kAwqShift[6], kAwqShift[7]};
   for (uint64_t j = 0; j < words; ++j) {
     const uint32_t word = load_word(row + 4 * j);
-    const U32x8 broadcast = {word, word, word, word, word, word, word, word};
-    CKD_DEQUANTIZE8((broadcast >> shifts) & 0xF, z + 8 * j, s + 8 * j, dst + 8 * j);
+    F32x8 z8, s8;
+    std::memcpy(&z8, z + 8 * j, sizeof z8);
+    std::memcpy(&s8, s + 8 * j, sizeof s8);
+    const F32x8 v = CKD_DEQUANTIZE8((word >> shifts) & 0xF, z8, s8);
+    std::memcpy(dst + 8 * j, &v, sizeof v);
   }
 }
 
@@ -145,12 +147,7 @@ void gptq4_word_row(const unsigned char* words, uint64_t width, const float* z, 
                     float* out, uint64_t stride) {
   const U32x8 shifts = {0, 4, 8, 12, 16, 20, 24, 28};
   for (uint64_t c = 0; c < width; ++c) {
-    const uint32_t word = load_word(words + 4 * c);
-    const U32x8 broadcast = {word, word, word, word, word, word, word, word};
-    const F32x8 zc = {z[c], z[c], z[c], z[c], z[c], z[c], z[c], z[c]};
-    const F32x8 sc = {s[c], s[c], s[c], s[c], s[c], s[c], s[c], s[c]};
-    const F32x8 v =
-        (__builtin_convertvector((I32x8)((broadcast >> shifts) & 0xF), F32x8) - zc) * sc;
+    const F32x8 v = CKD_DEQUANTIZE8((load_word(words + 4 * c) >> shifts) & 0xF, z[c], s[c]);
     std::memcpy(out + c * stride, &v, sizeof v);
   }
 }
@@ -165,10 +162,7 @@ void awq_word_column(const unsigned char* word, uint64_t row_bytes, const float*
                        load_word(word + 4 * row_bytes), load_word(word + 5 * row_bytes),
                        load_word(word + 6 * row_bytes), load_word(word + 7 * row_bytes)};
   for (uint64_t c = 0; c < 8; ++c) {
-    const F32x8 zc = {z[c], z[c], z[c], z[c], z[c], z[c], z[c], z[c]};
-    const F32x8 sc = {s[c], s[c], s[c], s[c], s[c], s[c], s[c], s[c]};
-    const F32x8 v =
-        (__builtin_convertvector((I32x8)((words >> kAwqShift[c]) & 0xF), F32x8) - zc) * sc;
+    const F32x8 v = CKD_DEQUANTIZE8((words >> kAwqShift[c]) & 0xF, z[c], s[c]);
     std::memcpy(out + c * stride, &v, sizeof v);
   }
 }
