@@ -79,12 +79,45 @@ uint64_t whole_units(const QuantizedMatrix& m, uint64_t rows) {
   return (rows + unit - 1) / unit * unit;
 }
 
+// GPTQ and AWQ GEMM store the weight's transpose, [in, out]. Compared in the source's
+// orientation instead: a block of 16 source rows (output channels) is read where it lies, and
+// the codes of the same 16 columns are decoded straight into rows of their own, so neither side
+// is read down a column (gathering the source down its columns took half of the time). The
+// sums run over the source's rows, lanes by input channel: as reproducible as by stored rows,
+// in their own fixed order (independent of the chunk size and the thread count).
+Sums compare_by_column_blocks(const Job& job, const std::vector<float>& scales,
+                              const std::vector<float>& zeros) {
+  const QuantizedMatrix& m = job.matrix;
+  const SourceSlice& slice = job.slice;
+  const TensorInfo& src = *slice.ref->info;
+  const Dtype source_dtype = *src.dtype;
+  const uint64_t esz = dtype_bits(source_dtype) / 8;
+  const uint64_t in = m.rows, out = m.cols;
+  std::string_view codes = m.codes->shard->source().read(
+      m.codes->shard->data_start() + m.codes->info->begin, m.codes->info->nbytes());
+  std::string_view block =
+      slice.ref->shard->source().read(slice.ref->shard->data_start() + src.begin + slice.offset * esz,
+                                      ((out - 1) * slice.ld + in) * esz);
+  constexpr uint64_t kBlock = 16;
+  // Padded rows: 16 rows a power of two apart would share their cache sets.
+  const uint64_t stride = in + 16;
+  std::vector<float> decoded(kBlock * stride), reference(in);
+  Sums sums;
+  for (uint64_t c0 = 0; c0 < out; c0 += kBlock) {
+    const uint64_t width = std::min(kBlock, out - c0);
+    decode_column_block(m, scales, zeros, codes, c0, width, decoded.data(), stride);
+    for (uint64_t c = 0; c < width; ++c) {
+      source_to_float(reinterpret_cast<const unsigned char*>(block.data()) + (c0 + c) * slice.ld * esz,
+                      source_dtype, in, reference.data());
+      sums.add_row(decoded.data() + c * stride, reference.data(), in);
+    }
+  }
+  return sums;
+}
+
 // The CPU reference: decode_rows() and the reproducible float64 sums of ErrorSums, a unit of
 // rows at a time (one row but for GPTQ) so that a row's decoded and source floats are still in
 // the L1 cache when they are summed.
-Sums compare_by_column_blocks(const Job& job, const std::vector<float>& scales,
-                              const std::vector<float>& zeros);
-
 Sums compare_on_cpu(const Job& job, const std::vector<float>& scales,
                     const std::vector<float>& zeros, uint64_t chunk_elements) {
   const QuantizedMatrix& m = job.matrix;
@@ -131,42 +164,6 @@ Sums compare_on_cpu(const Job& job, const std::vector<float>& scales,
     }
   } consumer{m, scales, zeros, decoded, reference, source_dtype, row_bytes, esz, unit, sums};
   for_each_chunk(job, rows_per_chunk, codes.data(), source.data(), consumer);
-  return sums;
-}
-
-// GPTQ and AWQ GEMM store the weight's transpose, [in, out]. Compared in the source's
-// orientation instead: a block of 16 source rows (output channels) is read where it lies, and
-// the codes of the same 16 columns are decoded straight into rows of their own, so neither side
-// is read down a column (gathering the source down its columns took half of the time). The
-// sums run over the source's rows, lanes by input channel: as reproducible as by stored rows,
-// in their own fixed order (independent of the chunk size and the thread count).
-Sums compare_by_column_blocks(const Job& job, const std::vector<float>& scales,
-                              const std::vector<float>& zeros) {
-  const QuantizedMatrix& m = job.matrix;
-  const SourceSlice& slice = job.slice;
-  const TensorInfo& src = *slice.ref->info;
-  const Dtype source_dtype = *src.dtype;
-  const uint64_t esz = dtype_bits(source_dtype) / 8;
-  const uint64_t in = m.rows, out = m.cols;
-  std::string_view codes = m.codes->shard->source().read(
-      m.codes->shard->data_start() + m.codes->info->begin, m.codes->info->nbytes());
-  std::string_view block =
-      slice.ref->shard->source().read(slice.ref->shard->data_start() + src.begin + slice.offset * esz,
-                                      ((out - 1) * slice.ld + in) * esz);
-  constexpr uint64_t kBlock = 16;
-  // Padded rows: 16 rows a power of two apart would share their cache sets.
-  const uint64_t stride = in + 16;
-  std::vector<float> decoded(kBlock * stride), reference(in);
-  Sums sums;
-  for (uint64_t c0 = 0; c0 < out; c0 += kBlock) {
-    const uint64_t width = std::min(kBlock, out - c0);
-    decode_column_block(m, scales, zeros, codes, c0, width, decoded.data(), stride);
-    for (uint64_t c = 0; c < width; ++c) {
-      source_to_float(reinterpret_cast<const unsigned char*>(block.data()) + (c0 + c) * slice.ld * esz,
-                      source_dtype, in, reference.data());
-      sums.add_row(decoded.data() + c * stride, reference.data(), in);
-    }
-  }
   return sums;
 }
 

@@ -28,9 +28,9 @@ class PhaseTimer {
                     .count();
     // "at": when the phase ended, since the program's static initialisation (after the dynamic
     // loader), so gaps between phases show.
-    double at = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                          process_start())
-                    .count();
+    double at =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - kStart)
+            .count();
     std::fprintf(stderr, "ckptdoctor: %-24s %8.1f ms %8.1f ms cpu %+8.2f MiB heap  at %6.1f ms\n",
                  name_, ms, cpu_ms() - cpu_start_,
                  static_cast<double>(heap_bytes() - heap_start_) / (1024.0 * 1024.0), at);
@@ -39,10 +39,6 @@ class PhaseTimer {
   PhaseTimer& operator=(const PhaseTimer&) = delete;
 
  private:
-  static std::chrono::steady_clock::time_point process_start() {
-    static const std::chrono::steady_clock::time_point start = kStart;
-    return start;
-  }
   static inline const std::chrono::steady_clock::time_point kStart =
       std::chrono::steady_clock::now();
   static double cpu_ms() {

@@ -320,7 +320,7 @@ HttpResponse HttpClient::attempt(Handle& handle, const std::string& url,
   api.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   api.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   api.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(settings_.connect_timeout_s * 1000));
+                  static_cast<long>(settings_.connect_timeout_s * 1000));
   api.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, kMinBytesPerSecond);
   api.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, std::max(1L, std::lround(settings_.stall_timeout_s)));
   api.easy_setopt(c, CURLOPT_TIMEOUT_MS, std::max(1L, timeout_ms));
