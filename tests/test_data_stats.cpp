@@ -1,16 +1,20 @@
 // The --deep SWAR counters against the scalar decoders (themselves checked against ml_dtypes):
 // every code of each format, in every position of a word, with odd-length tails.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <cmath>
+#include <fstream>
 #include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "checkpoint/checkpoint.h"
 #include "numerics/float_decode.h"
 #include "rules/data_stats.h"
 #include "rules/scale_values.h"
+#include "test_util.h"
 
 namespace {
 
@@ -181,4 +185,47 @@ TEST_CASE("scale statistics: fast path and general loop agree with an element-by
   check_scale_stats(ckd::Dtype::kBF16, bytes_of(bf16));
   // A dtype without a fast path still goes through the general loop.
   check_scale_stats(ckd::Dtype::kF16, bytes_of(std::vector<uint16_t>{0x3C00, 0x4200, 0x0001}));
+}
+
+TEST_CASE("scale value cache: prefilled, one by one and repeated lookups give each scale's own statistics") {
+  // 40 F32 scales of 3 values each, scale i holding i + 1, i + 2 and -i: every tensor's min, max
+  // and negatives differ, so a lookup that returned another tensor's statistics would show.
+  ckd_test::TempDir tmp;
+  std::string header = "{", data;
+  for (int i = 0; i < 40; ++i) {
+    std::vector<float> v = {float(i + 1), float(i + 2), -float(i)};
+    header += fmt::format("{}\"s{}\":{{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[{},{}]}}",
+                          i ? "," : "", i, data.size(), data.size() + 12);
+    data += bytes_of(v);
+  }
+  header += "}";
+  std::ofstream(tmp.path() + "/model.safetensors", std::ios::binary)
+      << ckd_test::safetensors_bytes(header, data);
+  auto ck = ckd::Checkpoint::open(tmp.path());
+  const auto& refs = ck->tensor_refs();
+  REQUIRE(refs.size() == 40);
+  // Every other scale prefilled, one of them twice; the rest are computed when asked.
+  std::vector<const ckd::TensorRef*> batch;
+  for (size_t i = 0; i < refs.size(); i += 2) batch.push_back(refs[i]);
+  batch.push_back(refs[4]);
+  ckd::ScaleValueCache cache;
+  cache.prefill(batch);
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const ckd::TensorRef* ref : refs) {
+      const ckd::ScaleStats& got = cache.stats(*ref);
+      const ckd::ScaleStats want = ckd::compute_scale_stats(*ref);
+      CAPTURE(ref->info->name);
+      REQUIRE(got.decoded);
+      CHECK(got.min == want.min);
+      CHECK(got.max == want.max);
+      CHECK(got.first == want.first);
+      CHECK(got.negative == want.negative);
+      CHECK(&cache.stats(*ref) == &got);  // the same entry every time
+    }
+  }
+  // A second prefill over scales already known leaves their entries where they are.
+  const ckd::ScaleStats* before = &cache.stats(*refs[1]);
+  cache.prefill({refs[1], refs[2]});
+  CHECK(&cache.stats(*refs[1]) == before);
+  CHECK(cache.stats(*refs[2]).max == ckd::compute_scale_stats(*refs[2]).max);
 }

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <array>
+#include <bit>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 #include <unordered_map>
 
 #include "checkpoint/checkpoint.h"
@@ -216,9 +218,33 @@ ScaleStats scale_stats_of_bytes(Dtype dtype, std::string_view bytes, uint64_t ch
   return s;
 }
 
+namespace {
+
+// Fibonacci hashing of a tensor's address into `bits` bits: TensorInfos are array elements, so
+// their low bits alone would crowd a few slots.
+size_t pointer_slot(const TensorInfo* info, unsigned bits) {
+  return static_cast<size_t>((reinterpret_cast<uintptr_t>(info) * 0x9E3779B97F4A7C15ull) >>
+                             (64 - bits));
+}
+
+}  // namespace
+
+const ScaleStats* ScaleValueCache::Batch::find(const TensorInfo* info) const {
+  if (keys.empty()) return nullptr;
+  const size_t mask = keys.size() - 1;
+  const auto bits = static_cast<unsigned>(std::countr_zero(keys.size()));
+  for (size_t slot = pointer_slot(info, bits);; slot = (slot + 1) & mask) {
+    if (keys[slot] == info) return &stats[values[slot]];
+    if (keys[slot] == nullptr) return nullptr;
+  }
+}
+
 void ScaleValueCache::prefill(const std::vector<const TensorRef*>& refs) {
-  auto block = std::make_unique<std::deque<ScaleStats>>(refs.size());
-  std::deque<ScaleStats>& computed = *block;
+  if (refs.size() >= std::numeric_limits<uint32_t>::max() / 2)
+    throw std::length_error("more scale tensors than a prefill indexes");
+  auto batch = std::make_unique<Batch>();
+  batch->stats.resize(refs.size());
+  std::deque<ScaleStats>& computed = batch->stats;
   // A shard's scales lie side by side (the reference writer orders tensors by dtype, then name),
   // so in a local file runs of neighbours are read with one pread of at most kRunBytes each
   // instead of one per scale: a few dozen system calls for 30k scales. A remote source reads
@@ -284,13 +310,38 @@ void ScaleValueCache::prefill(const std::vector<const TensorRef*>& refs) {
     }
     first = last;
   }
+  // At most half the slots full: a lookup probes one or two slots. The first of two refs to
+  // the same tensor is kept (their statistics are the same).
+  unsigned bits = 4;
+  while ((size_t{1} << bits) < 2 * refs.size()) ++bits;
+  batch->keys.assign(size_t{1} << bits, nullptr);
+  batch->values.resize(batch->keys.size());
+  const size_t mask = batch->keys.size() - 1;
+  for (size_t i = 0; i < refs.size(); ++i) {
+    const TensorInfo* info = refs[i]->info;
+    size_t slot = pointer_slot(info, bits);
+    while (batch->keys[slot] != nullptr && batch->keys[slot] != info) slot = (slot + 1) & mask;
+    if (batch->keys[slot] != nullptr) continue;
+    batch->keys[slot] = info;
+    batch->values[slot] = static_cast<uint32_t>(i);
+  }
   std::lock_guard lock(mutex_);
-  cache_.reserve(cache_.size() + refs.size());
-  for (size_t i = 0; i < refs.size(); ++i) cache_.emplace(refs[i]->info, &computed[i]);
-  blocks_.push_back(std::move(block));
+  if (batch_) {  // a second prefill: its statistics join the one-by-one cache
+    for (size_t i = 0; i < refs.size(); ++i) {
+      if (batch_->find(refs[i]->info) || cache_.count(refs[i]->info)) continue;
+      singles_.push_back(std::move(computed[i]));
+      cache_.emplace(refs[i]->info, &singles_.back());
+    }
+    return;
+  }
+  batch_ = std::move(batch);
+  prefilled_.store(batch_.get(), std::memory_order_release);
 }
 
 const ScaleStats& ScaleValueCache::stats(const TensorRef& ref) {
+  if (const Batch* batch = prefilled_.load(std::memory_order_acquire)) {
+    if (const ScaleStats* s = batch->find(ref.info)) return *s;
+  }
   {
     std::lock_guard lock(mutex_);
     auto it = cache_.find(ref.info);
