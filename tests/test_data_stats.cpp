@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <fstream>
 #include <cstring>
@@ -13,6 +15,7 @@
 #include "checkpoint/checkpoint.h"
 #include "numerics/float_decode.h"
 #include "rules/data_stats.h"
+#include "rules/engine.h"
 #include "rules/scale_values.h"
 #include "test_util.h"
 
@@ -183,6 +186,52 @@ TEST_CASE("scale statistics: fast path and general loop agree with an element-by
   check_scale_stats(ckd::Dtype::kBF16, bytes_of(bf16));
   bf16[3] = 0x8000;  // -0
   check_scale_stats(ckd::Dtype::kBF16, bytes_of(bf16));
+  // Runs long enough for the eight-lane summary, with tails of every length: powers of two
+  // only, then a value that is not, and each special value, at positions inside the vector body
+  // and in the tail; patterns from the smallest subnormal up to the greatest finite value.
+  const std::vector<float> wide = {std::ldexp(1.0f, -149), 3.4028235e38f, 1e-40f, 0.5f, 7.0f,
+                                   1.0f,  2.5e-3f, std::ldexp(1.0f, -130), 65504.0f, 1.5f};
+  for (size_t length : {size_t{8}, size_t{9}, size_t{15}, size_t{16}, size_t{37}, size_t{64}}) {
+    std::vector<float> pow2(length), mixed(length);
+    std::vector<uint16_t> pow2_bf16(length), mixed_bf16(length);
+    std::string pow2_e4m3(length, '\0'), mixed_e4m3(length, '\0');
+    for (size_t i = 0; i < length; ++i) {
+      pow2[i] = std::ldexp(1.0f, static_cast<int>(i % 40) - 20);
+      mixed[i] = wide[(i * 7) % wide.size()];
+      pow2_bf16[i] = static_cast<uint16_t>(std::bit_cast<uint32_t>(pow2[i]) >> 16);
+      mixed_bf16[i] = static_cast<uint16_t>(0x0001 + (i * 0x1F3) % 0x7F7F);
+      pow2_e4m3[i] = static_cast<char>(i % 2 ? 0x08 * (1 + i % 15) : 1 << (i % 3));
+      mixed_e4m3[i] = static_cast<char>(1 + (i * 11) % 0x7E);
+    }
+    CAPTURE(length);
+    check_scale_stats(ckd::Dtype::kF32, bytes_of(pow2));
+    check_scale_stats(ckd::Dtype::kBF16, bytes_of(pow2_bf16));
+    check_scale_stats(ckd::Dtype::kF8_E4M3, pow2_e4m3);
+    check_scale_stats(ckd::Dtype::kF32, bytes_of(mixed));
+    check_scale_stats(ckd::Dtype::kBF16, bytes_of(mixed_bf16));
+    check_scale_stats(ckd::Dtype::kF8_E4M3, mixed_e4m3);
+    for (size_t at : {size_t{0}, size_t{3}, length / 2, length - 1}) {
+      CAPTURE(at);
+      std::vector<float> one_off = pow2;
+      one_off[at] = 3.0f;
+      check_scale_stats(ckd::Dtype::kF32, bytes_of(one_off));
+      for (float special : {0.0f, -0.0f, -2.0f, std::numeric_limits<float>::infinity(),
+                            std::numeric_limits<float>::quiet_NaN()}) {
+        CAPTURE(special);
+        std::vector<float> v = mixed;
+        v[at] = special;
+        check_scale_stats(ckd::Dtype::kF32, bytes_of(v));
+        std::vector<uint16_t> h = mixed_bf16;
+        h[at] = static_cast<uint16_t>(std::bit_cast<uint32_t>(special) >> 16);
+        check_scale_stats(ckd::Dtype::kBF16, bytes_of(h));
+      }
+      for (char code : {'\x00', '\x80', '\x7F', '\xFF', '\xC0'}) {
+        std::string e = mixed_e4m3;
+        e[at] = code;
+        check_scale_stats(ckd::Dtype::kF8_E4M3, e);
+      }
+    }
+  }
   // A dtype without a fast path still goes through the general loop.
   check_scale_stats(ckd::Dtype::kF16, bytes_of(std::vector<uint16_t>{0x3C00, 0x4200, 0x0001}));
 }
@@ -228,4 +277,51 @@ TEST_CASE("scale value cache: prefilled, one by one and repeated lookups give ea
   cache.prefill({refs[1], refs[2]});
   CHECK(&cache.stats(*refs[1]) == before);
   CHECK(cache.stats(*refs[2]).max == ckd::compute_scale_stats(*refs[2]).max);
+}
+
+TEST_CASE("scale statistics decoded while the checkpoint opens: the header tier's findings") {
+  // run_scan decodes the scales on a thread of their own while the tensor table is built;
+  // run_rules alone decodes them in the header tier. Bad values in a scale of each shard that
+  // holds scales: both must report every one, the same way.
+  ckd_test::TempDir tmp;
+  ckd::fixture::BenchShape shape;
+  shape.layers = 4;
+  shape.experts = 8;
+  shape.shards = 3;  // the first two hold scales
+  ckd::fixture::write_bench_checkpoint(tmp.path(), shape);
+  {
+    auto ck = ckd::Checkpoint::open(tmp.path());
+    int corrupted = 0;
+    std::vector<const ckd::Shard*> shards;
+    for (const ckd::TensorRef* ref : ck->tensor_refs()) {
+      // One scale in each shard.
+      if (!ref->info->name.ends_with("weight_scale_inv") ||
+          std::find(shards.begin(), shards.end(), ref->shard) != shards.end())
+        continue;
+      shards.push_back(ref->shard);
+      REQUIRE(ref->info->dtype == ckd::Dtype::kBF16);
+      const uint16_t bad[2] = {corrupted ? uint16_t{0xBF80} : uint16_t{0x7FC0}, 0};  // -1 / NaN, 0
+      std::fstream f(tmp.path() + "/" + ref->shard->display_name(),
+                     std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(static_cast<std::streamoff>(ref->shard->data_start() + ref->info->begin + 4));
+      f.write(reinterpret_cast<const char*>(bad), sizeof(bad));
+      ++corrupted;
+    }
+    REQUIRE(corrupted == 2);
+  }
+  const ckd::ScanReport scanned = ckd_test::scan_all_rules(tmp.path());
+  static const ckd::RuleSet rules = ckd::RuleSet::builtin();
+  auto ck = ckd::Checkpoint::open(tmp.path());
+  const std::vector<ckd::Finding> in_tier =
+      ckd::run_rules(ckd::select_rules(rules, {}, {}), *ck, nullptr, ckd::ScanOptions{});
+  auto lines = [](const std::vector<ckd::Finding>& findings, const std::string& only) {
+    std::vector<std::string> out;
+    for (const ckd::Finding& f : findings) {
+      if (only.empty() || f.name == only) out.push_back(f.name + " " + f.tensor + ": " + f.message);
+    }
+    return out;
+  };
+  CHECK(lines(scanned.findings, "non-finite-scale").size() == 1);
+  CHECK(lines(scanned.findings, "non-positive-scale").size() == 2);
+  CHECK(lines(scanned.findings, "") == lines(in_tier, ""));
 }

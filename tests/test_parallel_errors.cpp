@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -51,6 +52,44 @@ std::string write_shard(const std::string& dir, uint64_t elements) {
 }
 
 }  // namespace
+
+TEST_CASE("SideThread: runs its work once, beside the caller or in finish(), and rethrows there") {
+  for (bool concurrent : {true, false}) {
+    CAPTURE(concurrent);
+    std::atomic<int> runs{0};
+    std::thread::id ran_on;
+    {
+      ckd::SideThread side(
+          [&] {
+            ran_on = std::this_thread::get_id();
+            ++runs;
+          },
+          concurrent);
+      side.finish();
+      CHECK(runs == 1);
+      CHECK((ran_on == std::this_thread::get_id()) == !concurrent);
+      side.finish();  // waits for nothing and runs nothing again
+    }
+    CHECK(runs == 1);
+    ckd::SideThread failing([] { throw std::runtime_error("side failed"); }, concurrent);
+    CHECK_THROWS_WITH(failing.finish(), "side failed");
+    CHECK_NOTHROW(failing.finish());  // rethrown once
+  }
+  // An exception in the caller before finish(): the destructor waits for the work, which must
+  // not outlive what it reads.
+  std::atomic<bool> done{false};
+  try {
+    ckd::SideThread side(
+        [&] {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          done = true;
+        },
+        true);
+    throw std::runtime_error("caller failed");
+  } catch (const std::runtime_error&) {
+    CHECK(done);
+  }
+}
 
 TEST_CASE("--deep on a shard that shrinks after opening: an IoError naming it, every thread count") {
   constexpr uint64_t kElements = 24ull << 20;  // 48 MiB: three work items

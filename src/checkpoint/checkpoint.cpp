@@ -306,27 +306,35 @@ std::unique_ptr<Checkpoint> Checkpoint::open(std::unique_ptr<FileStore> store,
       ck->problems_.push_back({LoadProblemKind::kUnreadableShard, name, "", p.error});
     }
   }
+  std::function<void()> side_work;
+  if (options.beside_tensor_table) side_work = [&] { options.beside_tensor_table(*ck); };
+  SideThread beside(std::move(side_work), worker_count(options.threads) > 1);
   {
     PhaseTimer timer("tensor table");
     ck->build_tensor_table(options.threads);
   }
   ck->problems_.insert(ck->problems_.end(), std::make_move_iterator(scheme_problems.begin()),
                        std::make_move_iterator(scheme_problems.end()));
-  PhaseTimer timer("module groups");
-  for (const std::string& message : ck->scheme_.invalid)
-    ck->problems_.push_back({LoadProblemKind::kInvalidConfig, ck->scheme_.source_file, "", message});
-  // Each module's declaration is resolved on its own: chunks of modules on every core.
-  std::vector<Module>& modules = ck->modules_.mutable_modules();
-  constexpr size_t kChunk = 2048;
-  parallel_for((modules.size() + kChunk - 1) / kChunk, options.threads, [&](size_t chunk) {
-    size_t end = std::min(modules.size(), (chunk + 1) * kChunk);
-    QuantScheme::IgnoreWalk ignore(ck->scheme_);  // neighbours share their parents' lookups
-    for (size_t i = chunk * kChunk; i < end; ++i) {
-      Module& m = modules[i];
-      m.ignored = ignore.ignored_by(m.path, m.linear);
-      m.group = ck->resolve_group(m);
+  {
+    PhaseTimer timer("module groups");
+    for (const std::string& message : ck->scheme_.invalid) {
+      ck->problems_.push_back(
+          {LoadProblemKind::kInvalidConfig, ck->scheme_.source_file, "", message});
     }
-  });
+    // Each module's declaration is resolved on its own: chunks of modules on every core.
+    std::vector<Module>& modules = ck->modules_.mutable_modules();
+    constexpr size_t kChunk = 2048;
+    parallel_for((modules.size() + kChunk - 1) / kChunk, options.threads, [&](size_t chunk) {
+      size_t end = std::min(modules.size(), (chunk + 1) * kChunk);
+      QuantScheme::IgnoreWalk ignore(ck->scheme_);  // neighbours share their parents' lookups
+      for (size_t i = chunk * kChunk; i < end; ++i) {
+        Module& m = modules[i];
+        m.ignored = ignore.ignored_by(m.path, m.linear);
+        m.group = ck->resolve_group(m);
+      }
+    });
+  }
+  beside.finish();
   return ck;
 }
 

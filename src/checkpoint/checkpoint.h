@@ -83,6 +83,11 @@ struct OpenOptions {
   // model): it runs beside the shard headers' parse (after the index, before the shards left
   // when a core frees up). The checkpoint's index, tensors, modules and problems are not ready.
   std::function<void(const Checkpoint&)> beside_shard_headers;
+  // Work that reads only the shards' own tensor tables and bytes (the scan's scale statistics):
+  // it runs on a thread of its own while the tensor table and the module groups are built,
+  // whose merge and grouping leave the other cores idle (after them with one thread). Only
+  // shards() is ready; open() returns when it has finished, and rethrows what it threw.
+  std::function<void(const Checkpoint&)> beside_tensor_table;
 };
 
 class Checkpoint {

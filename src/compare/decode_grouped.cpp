@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "compare/quantized_matrix.h"
-#include "compare/vector_clones.h"
+#include "numerics/vector_clones.h"
 
 namespace ckd {
 

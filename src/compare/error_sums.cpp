@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "compare/vector_clones.h"
+#include "numerics/vector_clones.h"
 #include "numerics/float_decode.h"
 
 namespace ckd {

@@ -8,7 +8,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "numerics/bnb_codes.h"
-#include "compare/vector_clones.h"
+#include "numerics/vector_clones.h"
 #include "numerics/float_decode.h"
 
 namespace ckd {

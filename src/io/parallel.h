@@ -6,9 +6,11 @@
 #include <atomic>
 #include <cstddef>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace ckd {
@@ -50,5 +52,49 @@ void parallel_for(size_t count, int threads, Body&& body) {
   for (auto& t : pool) t.join();
   if (first_error) std::rethrow_exception(first_error);
 }
+
+// `work` on a thread of its own while the caller goes on, or in finish() when `concurrent` is
+// false (one thread) or no thread can be had. finish() waits for it and rethrows what it threw;
+// the destructor waits too, so an exception in the caller never leaves it running on state that
+// is being freed.
+class SideThread {
+ public:
+  SideThread(std::function<void()> work, bool concurrent) : work_(std::move(work)) {
+    if (!work_ || !concurrent) return;
+    try {
+      thread_ = std::thread([this] { run(); });
+    } catch (const std::system_error&) {
+      // finish() runs it on the caller's thread.
+    }
+  }
+  ~SideThread() {
+    if (thread_.joinable()) thread_.join();
+  }
+  SideThread(const SideThread&) = delete;
+  SideThread& operator=(const SideThread&) = delete;
+
+  void finish() {
+    if (thread_.joinable()) {
+      thread_.join();
+    } else if (work_ && !ran_) {
+      run();
+    }
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+  }
+
+ private:
+  void run() {
+    ran_ = true;
+    try {
+      work_();
+    } catch (...) {
+      error_ = std::current_exception();
+    }
+  }
+  std::function<void()> work_;
+  std::thread thread_;
+  bool ran_ = false;
+  std::exception_ptr error_;
+};
 
 }  // namespace ckd

@@ -20,7 +20,7 @@ class PhaseTimer {
   explicit PhaseTimer(const char* name)
       : name_(name),
         start_(std::chrono::steady_clock::now()),
-        cpu_start_(cpu_ms()),
+        cpu_start_(enabled() ? cpu_ms() : 0),  // a system call: only when tracing
         heap_start_(heap_bytes()) {}
   ~PhaseTimer() {
     if (!enabled()) return;

@@ -13,19 +13,7 @@ bool architecture_model_disabled_for_bench() {
 }
 
 void ScanState::prefill_scale_stats() {
-  std::vector<const TensorRef*> scale_refs, fetched;
-  for (const Module& m : checkpoint.modules().modules()) {
-    for (const ModuleParam& p : m.params) {
-      if (is_scale_role(p.role)) scale_refs.push_back(p.ref);
-      // Zero points and group indices are read by the scales tier too (zero-point-convention,
-      // invalid-group-index); they are as small as the scales.
-      if (is_scale_role(p.role) || p.role == TensorRole::kZeroPoint || p.role == TensorRole::kGIdx)
-        fetched.push_back(p.ref);
-    }
-  }
-  // One batch of range requests per remote shard instead of a round trip per scale.
-  prefetch_tensor_bytes(fetched, options.threads);
-  scales.prefill(scale_refs);
+  ckd::prefill_scale_stats(checkpoint.shards(), *scales, options.threads);
 }
 
 const ArchitectureDiff& ScanState::architecture_diff() {

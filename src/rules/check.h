@@ -33,7 +33,9 @@ struct ScanState {
   const Checkpoint& checkpoint;
   const Checkpoint* source = nullptr;  // --source, headers only
   ScanOptions options;
-  ScaleValueCache scales;
+  // Every scale tensor's statistics: decoded while the checkpoint opened (OpenedWork), or by
+  // prefill_scale_stats() in the header tier.
+  std::shared_ptr<ScaleValueCache> scales = std::make_shared<ScaleValueCache>();
   std::vector<Finding> findings;
   std::mutex findings_mutex;
   std::once_flag data_once;
@@ -57,7 +59,7 @@ struct ScanState {
   const ArchitectureDiff& architecture_diff();
 
   // Decodes every scale tensor's statistics, before the scale rules run (one job of the
-  // header tier's pool).
+  // header tier's pool, when the scan did not decode them while the checkpoint opened).
   void prefill_scale_stats();
 
   // The --deep data pass, run once on first use.
@@ -77,7 +79,7 @@ class CheckContext {
   const Checkpoint* source() const { return state_.source; }
   const ScanOptions& options() const { return state_.options; }
   const Rule& rule() const { return rule_; }
-  const ScaleStats& scale_stats(const TensorRef& ref) const { return state_.scales.stats(ref); }
+  const ScaleStats& scale_stats(const TensorRef& ref) const { return state_.scales->stats(ref); }
   const DataScanSummary& data_stats() const { return state_.data_stats(); }
   // Only with a source (check source() first).
   const SourceDiff& source_diff() const { return state_.source_diff(); }

@@ -118,9 +118,11 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
                                const Checkpoint* source, const ScanOptions& options,
                                std::shared_ptr<const ArchitectureDiff>* architecture,
                                const std::vector<SideJob>& side_jobs,
-                               std::shared_ptr<ArchitectureModel> architecture_model) {
+                               OpenedWork opened) {
   ScanState state(checkpoint, source, options);
-  state.architecture_model = std::move(architecture_model);
+  state.architecture_model = std::move(opened.architecture_model);
+  const bool prefilled = opened.scales != nullptr;
+  if (prefilled) state.scales = std::move(opened.scales);
   std::vector<std::string> errors;
   std::mutex errors_mutex;
   bool any_scale_rule =
@@ -131,10 +133,12 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
     // Jobs: the rules of this tier; during the header tier also the scale-byte decoding the
     // next tier needs (it reads only scale bytes, so it overlaps with the header checks).
     std::vector<std::function<void()>> jobs;
-    if (std::string_view(tier) == "header" && any_scale_rule) {
-      jobs.push_back([&state, &errors, &errors_mutex] {
+    if (std::string_view(tier) == "header" && any_scale_rule &&
+        (!prefilled || opened.scales_error)) {
+      jobs.push_back([&state, &errors, &errors_mutex, &opened, prefilled] {
         try {
-          state.prefill_scale_stats();
+          if (opened.scales_error) std::rethrow_exception(opened.scales_error);
+          if (!prefilled) state.prefill_scale_stats();
         } catch (const std::exception& e) {
           std::lock_guard lock(errors_mutex);
           errors.insert(errors.begin(), fmt::format("reading scale tensors: {}", e.what()));

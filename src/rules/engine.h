@@ -2,6 +2,7 @@
 // --deep) all tensor data.
 #pragma once
 
+#include <exception>
 #include <functional>
 #include <memory>
 #include <string>
@@ -42,11 +43,19 @@ struct SideJob {
   const char* name;
   std::function<void()> run;
 };
+// What a scan computed while its checkpoint opened, for the rules.
+struct OpenedWork {
+  // model_architecture's model of the checkpoint; the architecture diff spends it.
+  std::shared_ptr<ArchitectureModel> architecture_model;
+  // Every scale tensor's statistics (prefill_scale_stats); null: the header tier decodes them.
+  std::shared_ptr<ScaleValueCache> scales;
+  std::exception_ptr scales_error;  // what decoding them threw
+};
 std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Checkpoint& checkpoint,
                                const Checkpoint* source, const ScanOptions& options,
                                std::shared_ptr<const ArchitectureDiff>* architecture = nullptr,
                                const std::vector<SideJob>& side_jobs = {},
-                               std::shared_ptr<ArchitectureModel> architecture_model = nullptr);
+                               OpenedWork opened = {});
 
 // The closest known name to `word` (for "did you mean"), or empty.
 std::string closest_name(const std::string& word, const std::vector<std::string>& names);

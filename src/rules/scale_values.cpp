@@ -11,7 +11,9 @@
 
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/file_store.h"
+#include "io/trace.h"
 #include "numerics/float_decode.h"
+#include "numerics/vector_clones.h"
 
 namespace ckd {
 
@@ -62,36 +64,137 @@ void decode_chunk(Dtype dtype, std::string_view bytes, uint64_t first, uint64_t 
   for (uint64_t i = 0; i < n; ++i) accumulate(first + i, *decode_element(dtype, bytes, i));
 }
 
-// Elements [first, first + n) when every one is finite and positive (nearly every scale
-// tensor): min, max and the powers of two by bit tests on the float, no call per element.
-// Returns false and leaves `s` untouched otherwise; the general loop then takes the chunk, so
-// the first-index fields stay exact. Agrees with that loop: a positive finite float is a power
-// of two when its mantissa is zero (normal) or has one bit set (subnormal), as frexp says.
-template <typename Load>
-bool positive_chunk(uint64_t first, uint64_t n, Load load, ScaleStats& s) {
-  if (n == 0) return true;
-  float lo = std::numeric_limits<float>::infinity(), hi = 0;
-  uint64_t not_pow2 = 0, first_not_pow2 = 0;
-  for (uint64_t i = 0; i < n; ++i) {
-    float f = load(i);
-    uint32_t u;
-    std::memcpy(&u, &f, 4);
-    uint32_t exponent = (u >> 23) & 0xFF, mantissa = u & 0x7FFFFF;
-    // Negative (or -0), +0, Inf, NaN: the general loop records where.
-    if ((u >> 31) != 0 || exponent == 0xFF || (u & 0x7FFFFFFF) == 0) return false;
-    lo = std::min(lo, f);
-    hi = std::max(hi, f);
-    bool pow2 = exponent != 0 ? mantissa == 0 : (mantissa & (mantissa - 1)) == 0;
-    if (!pow2 && not_pow2++ == 0) first_not_pow2 = i;
-  }
-  if (first == 0) s.first = load(0);
-  if (not_pow2 != 0) {
-    if (s.not_power_of_two == 0) {
-      s.first_not_power_of_two = first + first_not_pow2;
-      s.first_not_power_of_two_value = load(first_not_pow2);
+// The common scale dtypes read as unsigned bit patterns. A positive finite value's pattern lies
+// in [1, max_finite], and among those patterns order is value order: min and max are integer
+// min and max, and a whole chunk is summarised in eight-lane vectors without decoding it.
+struct ScaleBits {
+  unsigned bytes;       // element size
+  uint32_t max_finite;  // pattern of the greatest finite value
+  uint32_t mantissa;    // mantissa mask; a positive pattern above it has a nonzero exponent
+};
+constexpr ScaleBits kF32Bits{4, 0x7F7FFFFF, 0x7FFFFF};
+constexpr ScaleBits kBF16Bits{2, 0x7F7F, 0x7F};
+constexpr ScaleBits kE4M3Bits{1, 0x7E, 0x7};  // 0x7F is NaN in E4M3FN
+
+struct PositiveSummary {
+  bool all_positive_finite = true;
+  uint32_t lo = 0, hi = 0;  // patterns of the least and the greatest element
+  uint64_t not_pow2 = 0;
+};
+
+// A positive finite float is a power of two when its mantissa is zero (normal) or has one bit
+// set (subnormal), as frexp says; the same holds of each dtype's own fields.
+constexpr bool is_pow2_bits(const ScaleBits& f, uint32_t u) {
+  const uint32_t m = u & f.mantissa;
+  return u > f.mantissa ? m == 0 : (m & (m - 1)) == 0;
+}
+
+template <const ScaleBits& kFormat>
+uint32_t bits_at(const unsigned char* p, uint64_t i) {
+  uint32_t u = 0;
+  std::memcpy(&u, p + kFormat.bytes * i, kFormat.bytes);  // little-endian, as the file is
+  return u;
+}
+
+template <const ScaleBits& kFormat>
+[[gnu::always_inline]] inline PositiveSummary summarize_positive(const unsigned char* p,
+                                                                 uint64_t n) {
+  using U32x8 = uint32_t __attribute__((vector_size(32)));
+  using U16x8 = uint16_t __attribute__((vector_size(16)));
+  using U8x8 = uint8_t __attribute__((vector_size(8)));
+  constexpr uint32_t kMax = kFormat.max_finite, kMantissa = kFormat.mantissa;
+  U32x8 bad{}, lo = U32x8{} + kMax, hi{};
+  uint64_t i = 0, not_pow2 = 0;
+  while (i + 8 <= n) {
+    // Lane counters of at most 2^24 vectors each, then added up: no lane wraps.
+    const uint64_t stop = i + std::min<uint64_t>((n - i) / 8, uint64_t{1} << 24) * 8;
+    U32x8 odd{};
+    for (; i < stop; i += 8) {
+      U32x8 u;
+      if constexpr (kFormat.bytes == 4) {
+        std::memcpy(&u, p + 4 * i, 32);
+      } else if constexpr (kFormat.bytes == 2) {
+        U16x8 h;
+        std::memcpy(&h, p + 2 * i, 16);
+        u = __builtin_convertvector(h, U32x8);
+      } else {
+        U8x8 b;
+        std::memcpy(&b, p + i, 8);
+        u = __builtin_convertvector(b, U32x8);
+      }
+      bad |= (U32x8)(u - 1 >= kMax);  // 0, negatives (sign set), Inf, NaN
+      lo = u < lo ? u : lo;
+      hi = u > hi ? u : hi;
+      const U32x8 m = u & kMantissa;
+      odd -= (U32x8)((u > kMantissa ? m == 0 : (m & (m - 1)) == 0) == 0);  // -(-1) when not
     }
-    s.not_power_of_two += not_pow2;
+    for (int k = 0; k < 8; ++k) not_pow2 += odd[k];
   }
+  PositiveSummary r;
+  r.lo = kMax;
+  for (int k = 0; k < 8; ++k) {
+    r.all_positive_finite = r.all_positive_finite && bad[k] == 0;
+    r.lo = std::min(r.lo, lo[k]);
+    r.hi = std::max(r.hi, hi[k]);
+  }
+  for (; i < n; ++i) {
+    const uint32_t u = bits_at<kFormat>(p, i);
+    r.all_positive_finite = r.all_positive_finite && u - 1 < kMax;
+    r.lo = std::min(r.lo, u);
+    r.hi = std::max(r.hi, u);
+    not_pow2 += !is_pow2_bits(kFormat, u);
+  }
+  r.not_pow2 = not_pow2;
+  return r;
+}
+
+CKD_VECTOR_CLONES
+PositiveSummary summarize_positive_f32(const unsigned char* p, uint64_t n) {
+  return summarize_positive<kF32Bits>(p, n);
+}
+
+CKD_VECTOR_CLONES
+PositiveSummary summarize_positive_bf16(const unsigned char* p, uint64_t n) {
+  return summarize_positive<kBF16Bits>(p, n);
+}
+
+CKD_VECTOR_CLONES
+PositiveSummary summarize_positive_e4m3(const unsigned char* p, uint64_t n) {
+  return summarize_positive<kE4M3Bits>(p, n);
+}
+
+// Element value of a pattern, as with_float_loader's loads decode it.
+template <const ScaleBits& kFormat>
+float float_of_bits(uint32_t u) {
+  if constexpr (kFormat.bytes == 4) {
+    return std::bit_cast<float>(u);
+  } else if constexpr (kFormat.bytes == 2) {
+    return decode_bf16(static_cast<uint16_t>(u));
+  } else {
+    return f8_e4m3fn_table()[u & 0xFF];
+  }
+}
+
+// Elements [first, first + n) held at `p` when every one is finite and positive (nearly every
+// scale tensor). Returns false and leaves `s` untouched otherwise; the general loop then takes
+// the chunk, so the first-index fields stay exact.
+template <const ScaleBits& kFormat>
+bool add_positive(const unsigned char* p, uint64_t first, uint64_t n, ScaleStats& s,
+                  PositiveSummary (*summarize)(const unsigned char*, uint64_t)) {
+  if (n == 0) return true;
+  const PositiveSummary r = summarize(p, n);
+  if (!r.all_positive_finite) return false;
+  if (first == 0) s.first = float_of_bits<kFormat>(bits_at<kFormat>(p, 0));
+  if (r.not_pow2 != 0) {
+    if (s.not_power_of_two == 0) {
+      uint64_t k = 0;
+      while (is_pow2_bits(kFormat, bits_at<kFormat>(p, k))) ++k;
+      s.first_not_power_of_two = first + k;
+      s.first_not_power_of_two_value = float_of_bits<kFormat>(bits_at<kFormat>(p, k));
+    }
+    s.not_power_of_two += r.not_pow2;
+  }
+  const float lo = float_of_bits<kFormat>(r.lo), hi = float_of_bits<kFormat>(r.hi);
   if (!s.any_finite) {
     s.min = lo;
     s.max = hi;
@@ -103,13 +206,20 @@ bool positive_chunk(uint64_t first, uint64_t n, Load load, ScaleStats& s) {
   return true;
 }
 
-// positive_chunk for the common scale dtypes; false for the others.
+// add_positive for the common scale dtypes; false for the others.
 bool positive_chunk(Dtype dtype, std::string_view bytes, uint64_t first, uint64_t n,
                     ScaleStats& s) {
-  bool positive = false;
-  with_float_loader(dtype, reinterpret_cast<const unsigned char*>(bytes.data()),
-                    [&](auto load) { positive = positive_chunk(first, n, load, s); });
-  return positive;
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  switch (dtype) {
+    case Dtype::kF32:
+      return add_positive<kF32Bits>(p, first, n, s, summarize_positive_f32);
+    case Dtype::kBF16:
+      return add_positive<kBF16Bits>(p, first, n, s, summarize_positive_bf16);
+    case Dtype::kF8_E4M3:
+      return add_positive<kE4M3Bits>(p, first, n, s, summarize_positive_e4m3);
+    default:
+      return false;
+  }
 }
 
 // Adds elements [first, first + n), held in `bytes`, to `s`.
@@ -336,6 +446,32 @@ void ScaleValueCache::prefill(const std::vector<const TensorRef*>& refs) {
   }
   batch_ = std::move(batch);
   prefilled_.store(batch_.get(), std::memory_order_release);
+}
+
+void prefill_scale_stats(const std::vector<std::unique_ptr<Shard>>& shards,
+                         ScaleValueCache& cache, int threads) {
+  PhaseTimer timer("scale statistics");
+  std::vector<TensorRef> scales, others;  // others: zero points and group indices
+  for (const auto& shard : shards) {
+    for (const TensorInfo& t : shard->tensors()) {
+      if (t.duplicate) continue;  // the tensor table keeps the first of a shard's duplicates
+      auto [module, param] = split_tensor_name(t.name);
+      const TensorRole role = role_of_param(param, module);
+      if (is_scale_role(role)) {
+        scales.push_back({shard.get(), &t});
+      } else if (role == TensorRole::kZeroPoint || role == TensorRole::kGIdx) {
+        others.push_back({shard.get(), &t});
+      }
+    }
+  }
+  std::vector<const TensorRef*> scale_refs, fetched;
+  scale_refs.reserve(scales.size());
+  fetched.reserve(scales.size() + others.size());
+  for (const TensorRef& r : scales) scale_refs.push_back(&r);
+  fetched = scale_refs;
+  for (const TensorRef& r : others) fetched.push_back(&r);
+  prefetch_tensor_bytes(fetched, threads);
+  cache.prefill(scale_refs);
 }
 
 const ScaleStats& ScaleValueCache::stats(const TensorRef& ref) {

@@ -16,6 +16,7 @@
 
 namespace ckd {
 
+class Shard;
 struct TensorRef;
 struct TensorInfo;
 
@@ -60,6 +61,14 @@ class ScaleValueCache {
 };
 
 ScaleStats compute_scale_stats(const TensorRef& ref);
+
+// Decodes the statistics of every scale tensor of `shards` into `cache`. The scales are found by
+// name (split_tensor_name, role_of_param) in each shard's own table, as the module table finds
+// them: no module table is needed, so a scan runs this while the tensor table is built. Zero
+// points and group indices, which the scales tier reads too, are announced to the byte sources
+// with the scales: one batch of range requests per remote shard instead of a round trip each.
+void prefill_scale_stats(const std::vector<std::unique_ptr<Shard>>& shards,
+                         ScaleValueCache& cache, int threads);
 
 // The statistics of a whole-byte dtype's elements held in `bytes`, added `chunk_elements` at a
 // time, as a scale tensor's are (tests hold it to an element-by-element oracle).

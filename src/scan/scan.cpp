@@ -1,5 +1,6 @@
 #include "scan/scan.h"
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 
@@ -55,12 +56,26 @@ ScanReport run_scan(const ScanRequest& request) {
   const bool engines = !request.engines.empty() && !architecture_model_disabled_for_bench();
   // The architecture model needs only the configs and the scheme: it is built while the
   // shard headers are parsed.
-  std::shared_ptr<ArchitectureModel> architecture_model;
+  OpenedWork opened;
   OpenOptions checkpoint_options = open_options;
   if (engines || (reads_architecture(request.rules) && !architecture_model_disabled_for_bench())) {
-    checkpoint_options.beside_shard_headers = [&architecture_model](const Checkpoint& c) {
+    checkpoint_options.beside_shard_headers = [&opened](const Checkpoint& c) {
       PhaseTimer timer("architecture model");
-      architecture_model = model_architecture(c.config(), c.scheme());
+      opened.architecture_model = model_architecture(c.config(), c.scheme());
+    };
+  }
+  // The scale statistics need only the shards' tables and bytes: they are decoded while the
+  // tensor table is built, whose serial merge leaves a core free.
+  if (std::any_of(request.rules.begin(), request.rules.end(),
+                  [](const Rule* r) { return r->tier == "scales"; })) {
+    opened.scales = std::make_shared<ScaleValueCache>();
+    checkpoint_options.beside_tensor_table = [&opened, threads = open_options.threads](
+                                                 const Checkpoint& c) {
+      try {
+        prefill_scale_stats(c.shards(), *opened.scales, threads);
+      } catch (...) {
+        opened.scales_error = std::current_exception();  // reported as the header tier did
+      }
     };
   }
   auto ck = Checkpoint::open(std::move(store), checkpoint_options);
@@ -87,8 +102,7 @@ ScanReport run_scan(const ScanRequest& request) {
                          }});
   }
   report.findings = run_rules(request.rules, *ck, source.get(), request.options,
-                              engines ? &architecture : nullptr, side_jobs,
-                              std::move(architecture_model));
+                              engines ? &architecture : nullptr, side_jobs, std::move(opened));
   // Verdicts read the findings and the engines' facts, once per scan.
   if (engines) {
     PhaseTimer timer("engine verdicts");

@@ -1,5 +1,6 @@
-// The hot loops of compare (decode, source conversion, error sums) have AVX2 versions on
-// x86-64, picked at run time by the CPU, while the build targets generic x86-64 (SSE2):
+// The hot loops of compare (decode, source conversion, error sums) and of the scale statistics
+// have AVX2 versions on x86-64, picked at run time by the CPU, while the build targets generic
+// x86-64 (SSE2):
 // CKD_VECTOR_CLONES builds a function twice (function multiversioning, an ifunc) for loops
 // the compiler vectorizes from vector extensions; CKD_AVX2 marks a function written with AVX2
 // intrinsics, called only when cpu_has_avx2(). No target here enables FMA, so every version
