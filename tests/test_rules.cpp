@@ -85,6 +85,25 @@ TEST_CASE("rule files are validated") {
       bad(R"({"code": "CKD792", "name": "Bad_Name", "check": "shard-set", "severity": "error", )" +
           docs + "}"),
       doctest::Contains("bad name"), std::runtime_error);
+  // Codes are CKD[1-8][0-9]{2}, names [a-z0-9]+(-[a-z0-9]+)*, checked character by character.
+  for (const char* code : {"CKD901", "CKD001", "CKD79", "CKD7911", "CKD7a1", "ckd791", " CKD791"}) {
+    CAPTURE(code);
+    CHECK_THROWS_WITH_AS(bad(std::string(R"({"code": ")") + code +
+                             R"(", "name": "x", "check": "shard-set", "severity": "error", )" +
+                             docs + "}"),
+                         doctest::Contains("bad code"), std::runtime_error);
+  }
+  for (const char* name : {"-x", "x-", "a--b", "a_b", "A", "a b", "a.b"}) {
+    CAPTURE(name);
+    CHECK_THROWS_WITH_AS(bad(std::string(R"({"code": "CKD795", "name": ")") + name +
+                             R"(", "check": "shard-set", "severity": "error", )" + docs + "}"),
+                         doctest::Contains("bad name"), std::runtime_error);
+  }
+  for (const char* name : {"x", "a-b", "a1-2b-c3", "7"}) {
+    CAPTURE(name);
+    CHECK_NOTHROW(bad(std::string(R"({"code": "CKD795", "name": ")") + name +
+                      R"(", "check": "shard-set", "severity": "error", )" + docs + "}"));
+  }
   CHECK_THROWS_WITH_AS(
       bad(R"({"code": "CKD793", "name": "x", "check": "shard-set", "severity": "fatal", )" + docs +
           "}"),

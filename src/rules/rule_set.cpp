@@ -2,7 +2,6 @@
 
 #include <utility>
 
-#include <regex>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -94,6 +93,24 @@ RuleSet RuleSet::builtin() {
 
 namespace {
 
+// CKD[1-8][0-9]{2}: the family digit, then the rule's number.
+bool is_rule_code(std::string_view code) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  return code.size() == 6 && code.starts_with("CKD") && code[3] >= '1' && code[3] <= '8' &&
+         digit(code[4]) && digit(code[5]);
+}
+
+// [a-z0-9]+(-[a-z0-9]+)*: lower-case words joined by single hyphens.
+bool is_kebab_name(std::string_view name) {
+  if (name.empty() || name.front() == '-' || name.back() == '-') return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    if (c == '-' ? name[i - 1] == '-' : !((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+      return false;
+  }
+  return true;
+}
+
 std::string required_string(const nlohmann::json& j, const char* key, const std::string& where) {
   if (!j.contains(key) || !j[key].is_string() || j[key].get<std::string>().empty()) {
     throw std::runtime_error(fmt::format("{}: missing string \"{}\"", where, key));
@@ -130,17 +147,15 @@ void RuleSet::add_json(std::string_view text, const std::string& origin) {
   if (!doc.contains("rules") || !doc["rules"].is_array()) {
     throw std::runtime_error(fmt::format("{}: expected {{\"rules\": [...]}}", origin));
   }
-  static const std::regex kCode("CKD[1-8][0-9]{2}");
-  static const std::regex kName("[a-z0-9]+(-[a-z0-9]+)*");
   for (const auto& j : doc["rules"]) {
     Rule r;
     std::string where = fmt::format("{}: rule {}", origin, j.value("name", std::string("?")));
     r.code = required_string(j, "code", where);
     r.name = required_string(j, "name", where);
     r.check = required_string(j, "check", where);
-    if (!std::regex_match(r.code, kCode))
+    if (!is_rule_code(r.code))
       throw std::runtime_error(fmt::format("{}: bad code \"{}\"", where, r.code));
-    if (!std::regex_match(r.name, kName))
+    if (!is_kebab_name(r.name))
       throw std::runtime_error(fmt::format("{}: bad name", where));
     if (find(r.code) || find(r.name)) {
       throw std::runtime_error(
