@@ -127,9 +127,15 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
   std::mutex errors_mutex;
   bool any_scale_rule =
       std::any_of(rules.begin(), rules.end(), [](const Rule* r) { return r->tier == "scales"; });
+  // Scales decoded while the checkpoint opened need nothing of the header tier: the scale
+  // rules join its pool (after its own rules), so their jobs fill its tail instead of waiting at
+  // a barrier of their own.
+  const bool scales_ready = prefilled && !opened.scales_error;
   for (const char* tier : {"header", "scales", "data"}) {
     if (std::string_view(tier) == "data" && !options.deep) continue;
-    PhaseTimer timer(tier);
+    if (std::string_view(tier) == "scales" && scales_ready) continue;  // ran with the header's
+    const bool with_scales = std::string_view(tier) == "header" && scales_ready;
+    PhaseTimer timer(with_scales ? "header + scales" : tier);
     // Jobs: the rules of this tier; during the header tier also the scale-byte decoding the
     // next tier needs (it reads only scale bytes, so it overlaps with the header checks).
     std::vector<std::function<void()>> jobs;
@@ -166,12 +172,14 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
         });
       }
     }
+    // The tier's rules, then the scale rules joining it, then the architecture rules.
+    auto rank = [](const Rule* r) { return r->family == "architecture" ? 2 : r->tier == "scales"; };
     std::vector<const Rule*> ordered(rules.begin(), rules.end());
-    std::stable_partition(ordered.begin(), ordered.end(),
-                          [](const Rule* r) { return r->family != "architecture"; });
+    std::stable_sort(ordered.begin(), ordered.end(),
+                     [&](const Rule* a, const Rule* b) { return rank(a) < rank(b); });
     for (const Rule* rule : ordered) {
-      if (rule->tier != tier || !reason_not_run(*rule, options, source != nullptr).empty())
-        continue;
+      const bool in_tier = rule->tier == tier || (with_scales && rule->tier == "scales");
+      if (!in_tier || !reason_not_run(*rule, options, source != nullptr).empty()) continue;
       jobs.push_back([&state, &errors, &errors_mutex, rule] {
         try {
           PhaseTimer check_timer(rule->name.c_str());

@@ -101,6 +101,8 @@ ScanReport run_scan(const ScanRequest& request) {
                            ignore_reasons = engine_ignore_reasons(request.engines, *ck);
                          }});
   }
+  // Kept here too: freeing 30k scales' statistics is the caller's choice (retain_tables).
+  std::shared_ptr<ScaleValueCache> scales = opened.scales;
   report.findings = run_rules(request.rules, *ck, source.get(), request.options,
                               engines ? &architecture : nullptr, side_jobs, std::move(opened));
   // Verdicts read the findings and the engines' facts, once per scan.
@@ -137,9 +139,10 @@ ScanReport run_scan(const ScanRequest& request) {
     struct Tables {
       std::unique_ptr<Checkpoint> checkpoint, source;
       std::shared_ptr<const ArchitectureDiff> architecture;
+      std::shared_ptr<ScaleValueCache> scales;
     };
     report.retained = std::make_shared<Tables>(
-        Tables{std::move(ck), std::move(source), std::move(architecture)});
+        Tables{std::move(ck), std::move(source), std::move(architecture), std::move(scales)});
   }
   return report;
 }
