@@ -1,6 +1,7 @@
 #include "safetensors/canonical_entry.h"
 
 #include <atomic>
+#include <cstring>
 #include <span>
 
 #include "io/checked.h"
@@ -17,9 +18,14 @@ class Cursor {
   Cursor(std::string_view text, size_t pos) : text_(text), pos_(pos) {}
   size_t pos() const { return pos_; }
 
-  bool literal(std::string_view s) {
-    if (text_.substr(pos_, s.size()) != s) return false;
-    pos_ += s.size();
+  // An equality test of a literal's constant length: expanded inline, no memcmp call.
+  template <size_t N>
+  bool literal(const char (&s)[N]) {
+    constexpr size_t size = N - 1;
+    if (pos_ > text_.size() || text_.size() - pos_ < size ||
+        std::memcmp(text_.data() + pos_, s, size) != 0)
+      return false;
+    pos_ += size;
     return true;
   }
   bool peek(char c) const { return pos_ < text_.size() && text_[pos_] == c; }

@@ -416,17 +416,17 @@ void Shard::validate_layout() {
                             previous->name, previous->begin, previous->end));
       layout_ok = false;
     }
-    if (t.shape_valid && t.dtype) {
-      uint64_t need = *tensor_byte_size(*t.dtype, t.shape);
-      if (t.nbytes() != need) {
-        add_issue(ShardIssueKind::kInvalidOffsets, t.name,
-                  fmt::format("data_offsets span {} bytes but shape {} of {} needs {}", t.nbytes(),
-                              format_shape(t.shape), dtype_name(*t.dtype), need));
-        layout_ok = false;
-      }
+    // A valid shape's element count times the dtype's bits neither overflowed nor left a
+    // partial byte (parse_header): the byte size follows from numel, without the dims.
+    std::optional<uint64_t> need;
+    if (t.shape_valid && t.dtype) need = t.numel * dtype_bits(*t.dtype) / 8;
+    if (need && t.nbytes() != *need) {
+      add_issue(ShardIssueKind::kInvalidOffsets, t.name,
+                fmt::format("data_offsets span {} bytes but shape {} of {} needs {}", t.nbytes(),
+                            format_shape(t.shape), dtype_name(*t.dtype), *need));
+      layout_ok = false;
     }
-    t.readable = layout_ok && t.shape_valid && t.dtype.has_value() && t.end <= data_len &&
-                 t.nbytes() == *tensor_byte_size(*t.dtype, t.shape);
+    t.readable = layout_ok && need && t.end <= data_len && t.nbytes() == *need;
     if (t.end > covered) {
       covered = t.end;
       previous = &t;
