@@ -108,10 +108,30 @@ static_assert([] {
   return true;
 }(), "kParamLengths has a bit per length below 64");
 
+// The rows of each length (at most kPerLength of them), so a probe compares only names of its
+// own length, and their first and last characters before the rest.
+constexpr size_t kPerLength = 6;
+struct LengthBucket {
+  uint8_t count = 0;
+  std::array<uint8_t, kPerLength> rows{};
+};
+constexpr std::array<LengthBucket, 64> kParamsByLength = [] {
+  std::array<LengthBucket, 64> buckets{};
+  for (size_t i = 0; i < kParams.size(); ++i) {
+    LengthBucket& b = buckets[kParams[i].name.size()];
+    if (b.count == kPerLength) throw "kPerLength is too small for kParams";  // compile error
+    b.rows[b.count++] = static_cast<uint8_t>(i);
+  }
+  return buckets;
+}();
+
 const ParamRole* find_param(std::string_view name) {
   if (name.size() >= 64 || !((kParamLengths >> name.size()) & 1)) return nullptr;
-  for (const auto& p : kParams)
-    if (p.name.size() == name.size() && p.name == name) return &p;
+  const LengthBucket& bucket = kParamsByLength[name.size()];
+  for (size_t k = 0; k < bucket.count; ++k) {
+    const ParamRole& p = kParams[bucket.rows[k]];
+    if (p.name.front() == name.front() && p.name.back() == name.back() && p.name == name) return &p;
+  }
   return nullptr;
 }
 
