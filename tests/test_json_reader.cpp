@@ -102,6 +102,42 @@ TEST_CASE("read_string_view: a view into the text, or the decoded string; the sa
   }
 }
 
+TEST_CASE("strings: every special byte at every position of the 16- and 8-byte scans") {
+  // plain_run_end skips 16 bytes, then 8, then one at a time: a quote, an escape, a control
+  // character or a non-ASCII byte must be seen wherever it falls, at any string length.
+  std::string scratch;
+  for (size_t length = 0; length < 40; ++length) {
+    for (size_t at = 0; at < length; ++at) {
+      CAPTURE(length);
+      CAPTURE(at);
+      std::string body(length, 'a');
+      // An escaped quote: decoded, same length.
+      std::string escaped = body;
+      escaped.replace(at, 1, "\\\"");
+      std::string want = body;
+      want[at] = '"';
+      std::string text = "\"" + escaped + "\"";
+      ckd::JsonReader r(text);
+      CHECK(r.read_string_view(scratch) == want);
+      CHECK(r.offset() == text.size());
+      // A quote ends the string there.
+      std::string cut = "\"" + body.substr(0, at) + "\"" + body.substr(at);
+      ckd::JsonReader c(cut);
+      CHECK(c.read_string_view(scratch) == body.substr(0, at));
+      // A control character is an error; two-byte UTF-8 is kept as it is.
+      std::string control = "\"" + body + "\"";
+      control[1 + at] = '\x01';
+      ckd::JsonReader k(control);
+      CHECK_THROWS_AS(k.read_string_view(scratch), JsonError);
+      std::string utf8 = body;
+      utf8.replace(at, 1, "\xc3\xa9");
+      std::string quoted = "\"" + utf8 + "\"";
+      ckd::JsonReader u(quoted);
+      CHECK(u.read_string_view(scratch) == utf8);
+    }
+  }
+}
+
 TEST_CASE("index parsing: weight_map, total_size, duplicate keys, errors") {
   std::vector<std::string> duplicates;
   auto index = ckd::parse_index_json(

@@ -2,6 +2,10 @@
 
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <fmt/format.h>
 
 namespace ckd {
@@ -219,8 +223,23 @@ bool JsonReader::next_element() {
 }
 
 size_t JsonReader::plain_run_end(size_t i) const {
-  // 8 bytes per step while no byte is '"', '\\', a control character or non-ASCII.
   const size_t n = text_.size();
+#if defined(__SSE2__)
+  // 16 bytes per step (SSE2 is in every x86-64), the first special byte found by its bit: as
+  // signed bytes, control characters and non-ASCII are exactly those below 0x20.
+  const __m128i quotes = _mm_set1_epi8('"'), backslashes = _mm_set1_epi8('\\');
+  const __m128i spaces = _mm_set1_epi8(0x20);
+  while (i + 16 <= n) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text_.data() + i));
+    const __m128i special = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, quotes), _mm_cmpeq_epi8(v, backslashes)),
+        _mm_cmplt_epi8(v, spaces));
+    if (const int mask = _mm_movemask_epi8(special))
+      return i + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    i += 16;
+  }
+#endif
+  // 8 bytes per step while no byte is '"', '\\', a control character or non-ASCII.
   while (i + 8 <= n) {
     uint64_t w;
     std::memcpy(&w, text_.data() + i, 8);
