@@ -40,6 +40,15 @@ TEST_CASE("the fast path reads the compact entry and fills what the generic path
   CHECK(fast(R"({"dtype":"I32","shape":[],"data_offsets":[0,4]})") > 0);
   CHECK(fast(R"({"dtype":"U8","shape":[0],"data_offsets":[7,7]})") > 0);
   CHECK(fast(R"({"dtype":"F4","shape":[2],"data_offsets":[0,1]})") > 0);
+  // Offsets at the edges of 64 bits: 19 digits, the largest 20-digit value, one past it.
+  REQUIRE(parse_canonical_entry(
+              R"({"dtype":"U8","shape":[0],"data_offsets":[1234567890123456789,18446744073709551615]})",
+              0, out) > 0);
+  CHECK(out.begin == 1234567890123456789u);
+  CHECK(out.end == 18446744073709551615u);
+  CHECK(fast(R"({"dtype":"U8","shape":[0],"data_offsets":[0,99999999999999999999]})") == 0);
+  CHECK(fast(R"({"dtype":"U8","shape":[0],"data_offsets":[0,100000000000000000000]})") == 0);
+  CHECK(fast(R"({"dtype":"U8","shape":[0],"data_offsets":[0,18446744073709551620]})") == 0);
 }
 
 TEST_CASE("the fast path declines every entry that is not canonical or not issue-free") {

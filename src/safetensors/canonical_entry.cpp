@@ -1,5 +1,6 @@
 #include "safetensors/canonical_entry.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <span>
@@ -31,19 +32,25 @@ class Cursor {
   bool peek(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
 
   // A JSON integer as JsonReader::read_u64 accepts it, followed by ',' or ']' (so a fraction,
-  // exponent or anything else after the digits declines). No sign, no leading zero, no overflow.
+  // exponent or anything else after the digits declines). No sign, no leading zero, no overflow:
+  // 19 digits always fit in 64 bits, so only a 20th is checked.
   bool number(uint64_t& value) {
+    const char* p = text_.data();
     const size_t n = text_.size();
-    if (pos_ >= n || text_[pos_] < '0' || text_[pos_] > '9') return false;
-    if (text_[pos_] == '0' && pos_ + 1 < n && text_[pos_ + 1] >= '0' && text_[pos_ + 1] <= '9')
-      return false;
-    value = 0;
-    while (pos_ < n && text_[pos_] >= '0' && text_[pos_] <= '9') {
-      auto digit = static_cast<uint64_t>(text_[pos_] - '0');
-      if (value > (UINT64_MAX - digit) / 10) return false;
-      value = value * 10 + digit;
-      ++pos_;
+    size_t i = pos_;
+    auto digit_at = [p, n](size_t at) { return at < n && p[at] >= '0' && p[at] <= '9'; };
+    if (!digit_at(i) || (p[i] == '0' && digit_at(i + 1))) return false;
+    const size_t stop = std::min(n, i + 19);
+    uint64_t v = 0;
+    for (; i < stop && p[i] >= '0' && p[i] <= '9'; ++i)
+      v = v * 10 + static_cast<uint64_t>(p[i] - '0');
+    if (digit_at(i)) {
+      const auto d = static_cast<uint64_t>(p[i++] - '0');
+      if (v > (UINT64_MAX - d) / 10 || digit_at(i)) return false;
+      v = v * 10 + d;
     }
+    pos_ = i;
+    value = v;
     return peek(',') || peek(']');
   }
 
@@ -82,9 +89,12 @@ size_t parse_canonical_entry(std::string_view text, size_t pos, CanonicalEntry& 
   Cursor c(text, pos);
   std::string_view name;
   if (!c.literal(R"({"dtype":")") || !c.dtype_name(name)) return 0;
-  auto dtype = parse_dtype(name);
-  if (!dtype) return 0;  // the generic path reports the unknown dtype
-  out.dtype = *dtype;
+  // Writers group a header's entries by dtype: the previous entry's is tried first.
+  if (name != dtype_name(out.dtype)) {
+    auto dtype = parse_dtype(name);
+    if (!dtype) return 0;  // the generic path reports the unknown dtype
+    out.dtype = *dtype;
+  }
   if (!c.literal(R"(,"shape":[)")) return 0;
   // The dims go to the vector in one allocation of their exact count (push_back would
   // reallocate at the second dim: one more malloc and free per tensor).

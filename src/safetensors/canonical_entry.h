@@ -18,7 +18,7 @@
 namespace ckd {
 
 struct CanonicalEntry {
-  Dtype dtype;
+  Dtype dtype = Dtype::kBool;  // also the guess for the next entry's (writers group by dtype)
   std::vector<uint64_t> shape;
   uint64_t begin = 0, end = 0;
   uint64_t numel = 1;

@@ -40,8 +40,11 @@ constexpr std::array<DtypeRow, kDtypeCount> kDtypes = {{
 }  // namespace
 
 std::optional<Dtype> parse_dtype(std::string_view name) {
+  // Every tensor of every header: the length and first character rule out most rows before a
+  // comparison call.
   for (const auto& row : kDtypes) {
-    if (row.name == name) return row.dtype;
+    if (row.name.size() == name.size() && row.name.front() == name.front() && row.name == name)
+      return row.dtype;
   }
   return std::nullopt;
 }
