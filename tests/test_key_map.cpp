@@ -78,3 +78,19 @@ TEST_CASE("fused experts' sidecars split off their fused weight (issue 10 item 1
   CHECK(split("model.layers.0.mlp.experts.router_scale").second.empty());
   CHECK(ckd::role_of_param("scale", "model.layers.0.attn") == TensorRole::kOther);
 }
+
+TEST_CASE("never-quantized modules: a router or embed_tokens segment anywhere, whole segments only") {
+  for (const char* yes : {"model.router", "model.layers.3.mlp.router.experts", "router.x",
+                          "model.embed_tokens", "model.embed_tokens.inner", "lm_head",
+                          "model.layers.0.mlp.gate", "model.norm", "model.layers.1.input_layernorm",
+                          "transformer.wte", "x.ln_f"}) {
+    CAPTURE(yes);
+    CHECK(ckd::is_never_quantized_name(yes));
+  }
+  for (const char* no : {"model.routers.x", "model.xrouter.proj", "model.router_proj.x",
+                         "model.my_embed_tokens_x.linear", "model.layers.0.mlp.experts.3.down_proj",
+                         "model.layers.0.self_attn.q_proj", "", ".", "a..b"}) {
+    CAPTURE(no);
+    CHECK_FALSE(ckd::is_never_quantized_name(no));
+  }
+}

@@ -273,7 +273,17 @@ bool is_never_quantized_name(std::string_view module) {
   if (last.find("norm") != std::string_view::npos || last.find("embed") != std::string_view::npos)
     return true;
   if (last == "wte" || last == "wpe" || last.rfind("ln_", 0) == 0) return true;
-  return contains_segment(module, "router") || contains_segment(module, "embed_tokens");
+  // A "router" or "embed_tokens" segment anywhere: one pass over the bytes, a segment compared
+  // only at those two lengths (every module of a checkpoint asks, 30k of them in a large one).
+  for (size_t start = 0, i = 0; i <= module.size(); ++i) {
+    if (i < module.size() && module[i] != '.') continue;
+    const std::string_view segment = module.substr(start, i - start);
+    if ((segment.size() == 6 && segment == "router") ||
+        (segment.size() == 12 && segment == "embed_tokens"))
+      return true;
+    start = i + 1;
+  }
+  return false;
 }
 
 const ModuleParam* Module::param(std::string_view name) const {
