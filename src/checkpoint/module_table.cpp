@@ -168,6 +168,23 @@ constexpr std::array<ParamRole, 9> kFusedSidecars = {{
     {"scale", TensorRole::kWeightScale},
 }};
 
+// How every scale-role parameter name ends: a tensor name ending otherwise is no scale, whatever
+// split_tensor_name and role_of_param make of it (role_of_param's fallback "scales" included).
+constexpr std::array<std::string_view, 6> kScaleEndings = {"scale",  "scales", "scale_inv",
+                                                           "scale_2", "absmax", "SCB"};
+constexpr bool has_scale_ending(std::string_view name) {
+  for (std::string_view ending : kScaleEndings)
+    if (name.ends_with(ending)) return true;
+  return false;
+}
+static_assert([] {
+  for (const auto& p : kParams)
+    if (is_scale_role(p.role) && !has_scale_ending(p.name)) return false;
+  for (const auto& p : kFusedSidecars)
+    if (is_scale_role(p.role) && !has_scale_ending(p.name)) return false;
+  return has_scale_ending("scales");
+}(), "a scale parameter's name ends otherwise: extend kScaleEndings");
+
 std::string_view last_segment(std::string_view path) {
   size_t dot = path.rfind('.');
   return dot == std::string_view::npos ? path : path.substr(dot + 1);
@@ -205,9 +222,8 @@ const char* tensor_role_name(TensorRole role) {
   return "?";
 }
 
-bool is_scale_role(TensorRole role) {
-  return role == TensorRole::kWeightScale || role == TensorRole::kGlobalScale ||
-         role == TensorRole::kInputScale || role == TensorRole::kKvScale;
+bool may_name_scale(std::string_view tensor_name) {
+  return has_scale_ending(tensor_name);
 }
 
 std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view name) {

@@ -33,7 +33,14 @@ enum class TensorRole {
 };
 
 const char* tensor_role_name(TensorRole role);
-bool is_scale_role(TensorRole role);
+constexpr bool is_scale_role(TensorRole role) {
+  return role == TensorRole::kWeightScale || role == TensorRole::kGlobalScale ||
+         role == TensorRole::kInputScale || role == TensorRole::kKvScale;
+}
+// False only when no reading of `tensor_name` gives a scale role: every scale parameter's name
+// ends in "scale", "scales", "scale_inv", "scale_2", "absmax" or "SCB" (checked against the
+// tables at compile time).
+bool may_name_scale(std::string_view tensor_name);
 
 struct ModuleParam {
   std::string_view

@@ -453,8 +453,12 @@ void prefill_scale_stats(const std::vector<std::unique_ptr<Shard>>& shards,
   PhaseTimer timer("scale statistics");
   std::vector<TensorRef> scales, others;  // others: zero points and group indices
   for (const auto& shard : shards) {
+    // A local file needs only its scales (it has nothing to prefetch): names that cannot be a
+    // scale's are passed over without being split.
+    const bool local = shard->source().file_descriptor() >= 0;
     for (const TensorInfo& t : shard->tensors()) {
       if (t.duplicate) continue;  // the tensor table keeps the first of a shard's duplicates
+      if (local && !may_name_scale(t.name)) continue;
       auto [module, param] = split_tensor_name(t.name);
       const TensorRole role = role_of_param(param, module);
       if (is_scale_role(role)) {
