@@ -1,6 +1,7 @@
 #include "checkpoint/architecture.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <deque>
 #include <limits>
@@ -338,10 +339,16 @@ void append_expanded(std::string& out, const std::string& pattern, std::optional
     size_t brace = pattern.find('{', at);
     if (brace == std::string::npos) break;
     out.append(pattern, at, brace - at);
+    // 62k expected names for a large MoE: the numbers are written in place, no temporary string.
+    auto append_number = [&out](int64_t n) {
+      char digits[24];
+      out.append(digits, static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, n).ptr -
+                                             digits));
+    };
     if (pattern.compare(brace, 3, "{L}") == 0 && layer) {
-      out += std::to_string(*layer);
+      append_number(*layer);
     } else if (pattern.compare(brace, 3, "{E}") == 0 && expert) {
-      out += std::to_string(*expert);
+      append_number(*expert);
     } else {
       out.append(pattern, brace, 3);
     }
