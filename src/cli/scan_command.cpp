@@ -15,6 +15,7 @@
 #include "cli/rule_settings.h"
 #include "engines/engine_profile.h"
 #include "io/parallel.h"
+#include "io/thread_heap.h"
 #include "io/progress.h"
 #include "io/trace.h"
 #include "report/json_report.h"
@@ -158,6 +159,9 @@ int run_batch_scan(ScanArgs& a) {
 }
 
 int run_scan_command(ScanArgs& a) {
+  // A scan lasts milliseconds and ends with _Exit: its heaps grow in a few large steps and
+  // keep what is freed (fix and compare, which run long over large data, keep glibc's defaults).
+  keep_heap_for_short_process();
   if (a.locations.empty() && a.from_file.empty())
     throw CLI::ValidationError("DIR", "give a checkpoint (or several, or --from-file LIST)");
   if (a.locations.size() != 1 || !a.from_file.empty() || !a.skip_done.empty() ||

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "io/thread_heap.h"
+
 namespace ckd {
 
 // `requested` threads, or one per hardware thread when it is 0 or less.
@@ -44,7 +46,12 @@ void parallel_for(size_t count, int threads, Body&& body) {
   std::vector<std::thread> pool;
   pool.reserve(helpers);
   try {
-    for (size_t t = 0; t < helpers; ++t) pool.emplace_back(work);
+    for (size_t t = 0; t < helpers; ++t) {
+      pool.emplace_back([&work] {
+        reserve_thread_heap();
+        work();
+      });
+    }
   } catch (const std::system_error&) {
     // No more threads to be had: the ones started (and this one) do all the work.
   }
@@ -62,7 +69,10 @@ class SideThread {
   SideThread(std::function<void()> work, bool concurrent) : work_(std::move(work)) {
     if (!work_ || !concurrent) return;
     try {
-      thread_ = std::thread([this] { run(); });
+      thread_ = std::thread([this] {
+        reserve_thread_heap();
+        run();
+      });
     } catch (const std::system_error&) {
       // finish() runs it on the caller's thread.
     }
