@@ -10,6 +10,7 @@
 
 namespace ckd {
 
+#if defined(__GLIBC__)
 namespace {
 
 // Room reserved per thread heap, in blocks below the mmap threshold (a larger block would get a
@@ -22,11 +23,12 @@ constexpr int kBlocks = 3;
 std::atomic<bool> keeping{false};
 
 }  // namespace
+#endif
 
 void keep_heap_for_short_process() {
 #if defined(__GLIBC__)
-  // Above the reservation: blocks up to it come from the heaps (glibc's default moves its mmap
-  // threshold as blocks are freed, up to 32 MiB).
+  // Above a reservation block, so blocks of that size come from the heaps (glibc's default
+  // threshold starts at 128 KiB and moves up as mapped blocks are freed).
   mallopt(M_MMAP_THRESHOLD, static_cast<int>(kBlock * 2));
   mallopt(M_TRIM_THRESHOLD, static_cast<int>(kBlock * 16));
   // The main thread's heap grows by brk: in steps of a block.
