@@ -121,16 +121,21 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
                                OpenedWork opened) {
   ScanState state(checkpoint, source, options);
   state.architecture_model = std::move(opened.architecture_model);
-  const bool prefilled = opened.scales != nullptr;
-  if (prefilled) state.scales = std::move(opened.scales);
+  // Scales decoded while the checkpoint opened need nothing of the header tier: the scale
+  // rules join its pool (after its own rules), so their jobs fill its tail instead of waiting at
+  // a barrier of their own.
+  const bool scales_ready = opened.scales && !opened.scales_error;
+  if (scales_ready) state.scales = std::move(opened.scales);
   std::vector<std::string> errors;
   std::mutex errors_mutex;
   bool any_scale_rule =
       std::any_of(rules.begin(), rules.end(), [](const Rule* r) { return r->tier == "scales"; });
-  // Scales decoded while the checkpoint opened need nothing of the header tier: the scale
-  // rules join its pool (after its own rules), so their jobs fill its tail instead of waiting at
-  // a barrier of their own.
-  const bool scales_ready = prefilled && !opened.scales_error;
+  // Each tier's rules, then the scale rules joining the header tier, then the architecture
+  // rules (they wait for the architecture diff).
+  auto rank = [](const Rule* r) { return r->family == "architecture" ? 2 : r->tier == "scales"; };
+  std::vector<const Rule*> ordered(rules.begin(), rules.end());
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [&](const Rule* a, const Rule* b) { return rank(a) < rank(b); });
   for (const char* tier : {"header", "scales", "data"}) {
     if (std::string_view(tier) == "data" && !options.deep) continue;
     if (std::string_view(tier) == "scales" && scales_ready) continue;  // ran with the header's
@@ -139,12 +144,12 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
     // Jobs: the rules of this tier; during the header tier also the scale-byte decoding the
     // next tier needs (it reads only scale bytes, so it overlaps with the header checks).
     std::vector<std::function<void()>> jobs;
-    if (std::string_view(tier) == "header" && any_scale_rule &&
-        (!prefilled || opened.scales_error)) {
-      jobs.push_back([&state, &errors, &errors_mutex, &opened, prefilled] {
+    if (std::string_view(tier) == "header" && any_scale_rule && !scales_ready) {
+      jobs.push_back([&state, &errors, &errors_mutex, &opened] {
         try {
+          // What the early decode threw fails the scan as this decode would have.
           if (opened.scales_error) std::rethrow_exception(opened.scales_error);
-          if (!prefilled) state.prefill_scale_stats();
+          state.prefill_scale_stats();
         } catch (const std::exception& e) {
           std::lock_guard lock(errors_mutex);
           errors.insert(errors.begin(), fmt::format("reading scale tensors: {}", e.what()));
@@ -172,11 +177,6 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
         });
       }
     }
-    // The tier's rules, then the scale rules joining it, then the architecture rules.
-    auto rank = [](const Rule* r) { return r->family == "architecture" ? 2 : r->tier == "scales"; };
-    std::vector<const Rule*> ordered(rules.begin(), rules.end());
-    std::stable_sort(ordered.begin(), ordered.end(),
-                     [&](const Rule* a, const Rule* b) { return rank(a) < rank(b); });
     for (const Rule* rule : ordered) {
       const bool in_tier = rule->tier == tier || (with_scales && rule->tier == "scales");
       if (!in_tier || !reason_not_run(*rule, options, source != nullptr).empty()) continue;

@@ -19,28 +19,66 @@ namespace ckd {
 
 namespace {
 
+// The common scale dtypes read as unsigned bit patterns. A positive finite value's pattern lies
+// in [1, max_finite], and among those patterns order is value order: min and max are integer
+// min and max, and a whole chunk is summarised in eight-lane vectors without decoding it.
+struct ScaleBits {
+  unsigned bytes;       // element size
+  uint32_t max_finite;  // pattern of the greatest finite value
+  uint32_t mantissa;    // mantissa mask; a positive pattern above it has a nonzero exponent
+};
+constexpr ScaleBits kF32Bits{4, 0x7F7FFFFF, 0x7FFFFF};
+constexpr ScaleBits kBF16Bits{2, 0x7F7F, 0x7F};
+constexpr ScaleBits kE4M3Bits{1, 0x7E, 0x7};  // 0x7F is NaN in E4M3FN
+
+// A positive finite float is a power of two when its mantissa is zero (normal) or has one bit
+// set (subnormal), as frexp says; the same holds of each dtype's own fields.
+constexpr bool is_pow2_bits(const ScaleBits& f, uint32_t u) {
+  const uint32_t m = u & f.mantissa;
+  return u > f.mantissa ? m == 0 : (m & (m - 1)) == 0;
+}
+
+template <const ScaleBits& kFormat>
+uint32_t bits_at(const unsigned char* p, uint64_t i) {
+  uint32_t u = 0;
+  std::memcpy(&u, p + kFormat.bytes * i, kFormat.bytes);  // little-endian, as the file is
+  return u;
+}
+
+// Element value of a pattern: the one decoding of these dtypes here, for the general loop
+// (with_float_loader) and the vector summary alike.
+template <const ScaleBits& kFormat>
+float float_of_bits(uint32_t u) {
+  if constexpr (kFormat.bytes == 4) {
+    return std::bit_cast<float>(u);
+  } else if constexpr (kFormat.bytes == 2) {
+    return decode_bf16(static_cast<uint16_t>(u));
+  } else {
+    static const std::array<float, 256>& table = f8_e4m3fn_table();  // decode_f8_e4m3fn's
+    return table[u & 0xFF];
+  }
+}
+
+// Element i of `p` as a float.
+template <const ScaleBits& kFormat>
+auto element_loader(const unsigned char* p) {
+  return [p](uint64_t i) { return float_of_bits<kFormat>(bits_at<kFormat>(p, i)); };
+}
+
 // Calls visit(load), where load(i) is element i of `p` as a float, for the common scale
 // dtypes (F32, BF16, F8_E4M3); false, without calling it, for the others.
 template <typename Visit>
 bool with_float_loader(Dtype dtype, const unsigned char* p, Visit&& visit) {
   switch (dtype) {
     case Dtype::kF32:
-      visit([p](uint64_t i) {
-        float f;
-        std::memcpy(&f, p + 4 * i, 4);
-        return f;
-      });
+      visit(element_loader<kF32Bits>(p));
       return true;
     case Dtype::kBF16:
-      visit([p](uint64_t i) {
-        return decode_bf16(static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8)));
-      });
+      visit(element_loader<kBF16Bits>(p));
       return true;
-    case Dtype::kF8_E4M3: {
-      const std::array<float, 256>& table = f8_e4m3fn_table();  // decode_f8_e4m3fn's values
-      visit([p, &table](uint64_t i) { return table[p[i]]; });
+    case Dtype::kF8_E4M3:
+      visit(element_loader<kE4M3Bits>(p));
       return true;
-    }
     default:
       return false;
   }
@@ -64,37 +102,11 @@ void decode_chunk(Dtype dtype, std::string_view bytes, uint64_t first, uint64_t 
   for (uint64_t i = 0; i < n; ++i) accumulate(first + i, *decode_element(dtype, bytes, i));
 }
 
-// The common scale dtypes read as unsigned bit patterns. A positive finite value's pattern lies
-// in [1, max_finite], and among those patterns order is value order: min and max are integer
-// min and max, and a whole chunk is summarised in eight-lane vectors without decoding it.
-struct ScaleBits {
-  unsigned bytes;       // element size
-  uint32_t max_finite;  // pattern of the greatest finite value
-  uint32_t mantissa;    // mantissa mask; a positive pattern above it has a nonzero exponent
-};
-constexpr ScaleBits kF32Bits{4, 0x7F7FFFFF, 0x7FFFFF};
-constexpr ScaleBits kBF16Bits{2, 0x7F7F, 0x7F};
-constexpr ScaleBits kE4M3Bits{1, 0x7E, 0x7};  // 0x7F is NaN in E4M3FN
-
 struct PositiveSummary {
   bool all_positive_finite = true;
   uint32_t lo = 0, hi = 0;  // patterns of the least and the greatest element
   uint64_t not_pow2 = 0;
 };
-
-// A positive finite float is a power of two when its mantissa is zero (normal) or has one bit
-// set (subnormal), as frexp says; the same holds of each dtype's own fields.
-constexpr bool is_pow2_bits(const ScaleBits& f, uint32_t u) {
-  const uint32_t m = u & f.mantissa;
-  return u > f.mantissa ? m == 0 : (m & (m - 1)) == 0;
-}
-
-template <const ScaleBits& kFormat>
-uint32_t bits_at(const unsigned char* p, uint64_t i) {
-  uint32_t u = 0;
-  std::memcpy(&u, p + kFormat.bytes * i, kFormat.bytes);  // little-endian, as the file is
-  return u;
-}
 
 template <const ScaleBits& kFormat>
 [[gnu::always_inline]] inline PositiveSummary summarize_positive(const unsigned char* p,
@@ -163,18 +175,6 @@ PositiveSummary summarize_positive_e4m3(const unsigned char* p, uint64_t n) {
   return summarize_positive<kE4M3Bits>(p, n);
 }
 
-// Element value of a pattern, as with_float_loader's loads decode it.
-template <const ScaleBits& kFormat>
-float float_of_bits(uint32_t u) {
-  if constexpr (kFormat.bytes == 4) {
-    return std::bit_cast<float>(u);
-  } else if constexpr (kFormat.bytes == 2) {
-    return decode_bf16(static_cast<uint16_t>(u));
-  } else {
-    return f8_e4m3fn_table()[u & 0xFF];
-  }
-}
-
 // Elements [first, first + n) held at `p` when every one is finite and positive (nearly every
 // scale tensor). Returns false and leaves `s` untouched otherwise; the general loop then takes
 // the chunk, so the first-index fields stay exact.
@@ -184,13 +184,14 @@ bool add_positive(const unsigned char* p, uint64_t first, uint64_t n, ScaleStats
   if (n == 0) return true;
   const PositiveSummary r = summarize(p, n);
   if (!r.all_positive_finite) return false;
-  if (first == 0) s.first = float_of_bits<kFormat>(bits_at<kFormat>(p, 0));
+  const auto load = element_loader<kFormat>(p);
+  if (first == 0) s.first = load(0);
   if (r.not_pow2 != 0) {
     if (s.not_power_of_two == 0) {
       uint64_t k = 0;
       while (is_pow2_bits(kFormat, bits_at<kFormat>(p, k))) ++k;
       s.first_not_power_of_two = first + k;
-      s.first_not_power_of_two_value = float_of_bits<kFormat>(bits_at<kFormat>(p, k));
+      s.first_not_power_of_two_value = load(k);
     }
     s.not_power_of_two += r.not_pow2;
   }
@@ -469,10 +470,9 @@ void prefill_scale_stats(const std::vector<std::unique_ptr<Shard>>& shards,
     }
   }
   std::vector<const TensorRef*> scale_refs, fetched;
-  scale_refs.reserve(scales.size());
-  fetched.reserve(scales.size() + others.size());
   for (const TensorRef& r : scales) scale_refs.push_back(&r);
-  fetched = scale_refs;
+  fetched.reserve(scales.size() + others.size());
+  fetched.assign(scale_refs.begin(), scale_refs.end());
   for (const TensorRef& r : others) fetched.push_back(&r);
   prefetch_tensor_bytes(fetched, threads);
   cache.prefill(scale_refs);
