@@ -3,6 +3,9 @@
 // the generic JSON path, on valid headers and on every single-byte variant of one.
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -128,4 +131,62 @@ TEST_CASE("fast and generic paths agree on every single-byte variant of a header
     }
   }
   CHECK(variants > 10000);
+}
+
+TEST_CASE("numbers of every length read the same eight bytes at a time as byte by byte") {
+  // The fast path reads up to 16 digits a word at a time where 16 bytes remain after the
+  // number's start, and byte by byte otherwise: padding after the entry moves each number
+  // across that line. Expected values come from decimal arithmetic on the digit string.
+  std::mt19937_64 rng(7);
+  auto value_of = [](const std::string& digits) -> std::optional<uint64_t> {
+    uint64_t v = 0;
+    for (char c : digits) {
+      if (__builtin_mul_overflow(v, 10u, &v) ||
+          __builtin_add_overflow(v, static_cast<uint64_t>(c - '0'), &v))
+        return std::nullopt;
+    }
+    return v;
+  };
+  size_t checked = 0;
+  for (size_t length = 1; length <= 21; ++length) {
+    std::vector<std::string> numbers = {std::string(length, '9'), "1" + std::string(length - 1, '0')};
+    for (int i = 0; i < 20; ++i) {
+      std::string d(1, static_cast<char>('1' + rng() % 9));
+      while (d.size() < length) d += static_cast<char>('0' + rng() % 10);
+      numbers.push_back(d);
+    }
+    if (length == 20) numbers.push_back("18446744073709551615");
+    for (const std::string& number : numbers) {
+      for (size_t padding : {0, 3, 9, 16, 40}) {
+        const std::string pad(padding, ' ');
+        const std::optional<uint64_t> want = value_of(number);
+        CAPTURE(number);
+        CAPTURE(padding);
+        CanonicalEntry out;
+        const std::string end = R"({"dtype":"U8","shape":[0],"data_offsets":[0,)" + number + "]}";
+        const size_t n = parse_canonical_entry(end + pad, 0, out);
+        CHECK((n > 0) == want.has_value());
+        if (want) CHECK(out.end == *want);
+        const std::string dim = R"({"dtype":"U8","shape":[)" + number +
+                                R"(,0],"data_offsets":[0,0]})";
+        CHECK((parse_canonical_entry(dim + pad, 0, out) > 0) == want.has_value());
+        if (want) CHECK(out.shape == std::vector<uint64_t>{*want, 0});
+        // What follows the digits decides: any other byte declines the entry (":" and "/" are the
+        // bytes either side of the digits).
+        for (const char* after : {"x", ".5", "e1", " ", ":", "/"}) {
+          CHECK(parse_canonical_entry(R"({"dtype":"U8","shape":[0],"data_offsets":[0,)" +
+                                          number + after + "]}" + pad,
+                                      0, out) == 0);
+        }
+        // A leading zero declines, at every length past one digit.
+        if (length > 1) {
+          CHECK(parse_canonical_entry(R"({"dtype":"U8","shape":[0],"data_offsets":[0,0)" +
+                                          number.substr(1) + "]}" + pad,
+                                      0, out) == 0);
+        }
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked > 2000);
 }

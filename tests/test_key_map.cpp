@@ -83,13 +83,17 @@ TEST_CASE("never-quantized modules: a router or embed_tokens segment anywhere, w
   for (const char* yes : {"model.router", "model.layers.3.mlp.router.experts", "router.x",
                           "model.embed_tokens", "model.embed_tokens.inner", "lm_head",
                           "model.layers.0.mlp.gate", "model.norm", "model.layers.1.input_layernorm",
-                          "transformer.wte", "x.ln_f"}) {
+                          "transformer.wte", "x.ln_f", "model.shared_expert_gate", "a.wpe",
+                          "model.layers.2.post_attention_layernorm", "m.word_embeddings",
+                          "router", "embed_tokens.a.b", "a.b.c.router"}) {
     CAPTURE(yes);
     CHECK(ckd::is_never_quantized_name(yes));
   }
   for (const char* no : {"model.routers.x", "model.xrouter.proj", "model.router_proj.x",
                          "model.my_embed_tokens_x.linear", "model.layers.0.mlp.experts.3.down_proj",
-                         "model.layers.0.self_attn.q_proj", "", ".", "a..b"}) {
+                         "model.layers.0.self_attn.q_proj", "", ".", "a..b", "model.nor.m",
+                         "model.gates", "model.lm_heads", "model.wtex", "model.xln_f",
+                         "model.emb.ed", "model.layers.0.mlp.gate.proj"}) {
     CAPTURE(no);
     CHECK_FALSE(ckd::is_never_quantized_name(no));
   }

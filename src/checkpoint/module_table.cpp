@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -185,11 +186,6 @@ static_assert([] {
   return has_scale_ending("scales");
 }(), "a scale parameter's name ends otherwise: extend kScaleEndings");
 
-std::string_view last_segment(std::string_view path) {
-  size_t dot = path.rfind('.');
-  return dot == std::string_view::npos ? path : path.substr(dot + 1);
-}
-
 }  // namespace
 
 const char* tensor_role_name(TensorRole role) {
@@ -282,24 +278,39 @@ TensorRole role_of_param(std::string_view param, std::string_view module) {
   return TensorRole::kOther;
 }
 
-bool is_never_quantized_name(std::string_view module) {
-  std::string_view last = last_segment(module);
-  if (last == "lm_head" || last == "gate" || last == "router" || last == "shared_expert_gate")
-    return true;
-  if (last.find("norm") != std::string_view::npos || last.find("embed") != std::string_view::npos)
-    return true;
-  if (last == "wte" || last == "wpe" || last.rfind("ln_", 0) == 0) return true;
-  // A "router" or "embed_tokens" segment anywhere: one pass over the bytes, a segment compared
-  // only at those two lengths (every module of a checkpoint asks, 30k of them in a large one).
-  for (size_t start = 0, i = 0; i <= module.size(); ++i) {
-    if (i < module.size() && module[i] != '.') continue;
-    const std::string_view segment = module.substr(start, i - start);
-    if ((segment.size() == 6 && segment == "router") ||
-        (segment.size() == 12 && segment == "embed_tokens"))
-      return true;
-    start = i + 1;
-  }
+namespace {
+
+// Whether `text` holds `word`: a loop over the few bytes of a segment, the word compared inline
+// (string_view::find calls memchr and memcmp, dearer than the search on 10 bytes).
+template <size_t N>
+bool segment_contains(std::string_view text, const char (&word)[N]) {
+  constexpr size_t n = N - 1;
+  for (size_t i = 0; i + n <= text.size(); ++i)
+    if (text[i] == word[0] && std::memcmp(text.data() + i, word, n) == 0) return true;
   return false;
+}
+
+bool is_never_quantized_last(std::string_view last) {
+  return last == "lm_head" || last == "gate" || last == "router" ||
+         last == "shared_expert_gate" || segment_contains(last, "norm") ||
+         segment_contains(last, "embed") || last == "wte" || last == "wpe" ||
+         last.starts_with("ln_");
+}
+
+}  // namespace
+
+bool is_never_quantized_name(std::string_view module) {
+  // Segment by segment: a "router" or "embed_tokens" segment anywhere, the last one by its name
+  // (every module of a checkpoint asks, 30k of them in a large one).
+  const char* at = module.data();
+  const char* const end = at + module.size();
+  while (true) {
+    const auto* dot = static_cast<const char*>(std::memchr(at, '.', static_cast<size_t>(end - at)));
+    const std::string_view segment(at, static_cast<size_t>((dot ? dot : end) - at));
+    if (!dot) return is_never_quantized_last(segment);
+    if (segment == "router" || segment == "embed_tokens") return true;
+    at = dot + 1;
+  }
 }
 
 const ModuleParam* Module::param(std::string_view name) const {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstring>
 #include <span>
 
@@ -13,6 +14,38 @@ namespace ckd {
 namespace {
 
 std::atomic<bool> fast_path_enabled{true};
+
+constexpr uint64_t kPowersOf10[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+                                     100000000};
+
+uint64_t load_word(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, 8);
+  if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+  return w;  // the first byte in the low bits
+}
+
+// How many of the word's bytes, from the first, are ASCII digits (0 to 8). After the xor a
+// digit byte is 0..9; adding 0x76 to its low seven bits sets the top bit from 10 up, and a byte
+// of 0x80 or more has it already (the masked add cannot carry into the next byte).
+unsigned leading_digits(uint64_t word) {
+  const uint64_t t = word ^ 0x3030303030303030u;
+  const uint64_t non_digit = (((t & 0x7F7F7F7F7F7F7F7Fu) + 0x7676767676767676u) | t) &
+                             0x8080808080808080u;
+  return non_digit == 0 ? 8 : static_cast<unsigned>(std::countr_zero(non_digit)) / 8;
+}
+
+// The value of the word's first k (1 to 8) bytes, all digits: shifted up so that they are the
+// last k of eight (the others read as leading zeros), then pairs, quads and the eight combined
+// by three multiplications (simdjson's parse_eight_digits_unrolled). A byte after the digits
+// may borrow in the subtraction, but only into later bytes, which the shift drops.
+uint64_t digits_value(uint64_t word, unsigned k) {
+  uint64_t v = (word - 0x3030303030303030u) << (8 * (8 - k));
+  v = v * 10 + (v >> 8);
+  return ((v & 0x000000FF000000FFu) * (100 + (1000000ull << 32)) +
+          ((v >> 16) & 0x000000FF000000FFu) * (1 + (10000ull << 32))) >>
+         32;
+}
 
 class Cursor {
  public:
@@ -32,14 +65,40 @@ class Cursor {
   bool peek(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
 
   // A JSON integer as JsonReader::read_u64 accepts it, followed by ',' or ']' (so a fraction,
-  // exponent or anything else after the digits declines). No sign, no leading zero, no overflow:
-  // 19 digits always fit in 64 bits, so only a 20th is checked.
+  // exponent or anything else after the digits declines). No sign, no leading zero, no overflow.
+  // Up to 16 digits are read eight bytes at a time where 16 bytes remain; the rest, and numbers
+  // of 17 digits or more, go through the byte loop.
   bool number(uint64_t& value) {
+    const char* p = text_.data();
+    const size_t n = text_.size();
+    if (pos_ <= n && n - pos_ >= 16) {
+      const uint64_t first = load_word(p + pos_);
+      const unsigned k = leading_digits(first);
+      if (k == 0 || (p[pos_] == '0' && k > 1)) return false;
+      if (k < 8) {
+        value = digits_value(first, k);
+        pos_ += k;
+        return peek(',') || peek(']');
+      }
+      const uint64_t second = load_word(p + pos_ + 8);
+      const unsigned k2 = leading_digits(second);
+      if (k2 < 8) {
+        value = digits_value(first, 8);
+        if (k2 > 0) value = value * kPowersOf10[k2] + digits_value(second, k2);
+        pos_ += 8 + k2;
+        return peek(',') || peek(']');
+      }
+    }
+    return number_bytewise(value);
+  }
+
+  bool number_bytewise(uint64_t& value) {
     const char* p = text_.data();
     const size_t n = text_.size();
     size_t i = pos_;
     auto digit_at = [p, n](size_t at) { return at < n && p[at] >= '0' && p[at] <= '9'; };
     if (!digit_at(i) || (p[i] == '0' && digit_at(i + 1))) return false;
+    // 19 digits always fit in 64 bits, so only a 20th is checked.
     const size_t stop = std::min(n, i + 19);
     uint64_t v = 0;
     for (; i < stop && p[i] >= '0' && p[i] <= '9'; ++i)

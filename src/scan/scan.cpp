@@ -89,13 +89,15 @@ ScanReport run_scan(const ScanRequest& request) {
   report.scheme = describe_scheme(ck->scheme());
   report.files = ck->shards().size();
   report.tensors = ck->tensor_names().size();
-  report.checkpoint_dtypes = count_dtype_bytes(*ck);
-  report.tensor_bytes = report.checkpoint_dtypes.total;
-  report.target_dtypes = count_target_dtype_bytes(*ck);
   std::shared_ptr<const ArchitectureDiff> architecture;
-  // The engines' readings of the ignore list need no findings: they run beside the header rules.
+  // The dtype histograms and the engines' readings of the ignore list need no findings: they
+  // run beside the header rules.
   std::vector<EngineIgnoreReasons> ignore_reasons;
   std::vector<SideJob> side_jobs;
+  side_jobs.push_back({"dtype histograms", [&] {
+                         report.checkpoint_dtypes = count_dtype_bytes(*ck);
+                         report.target_dtypes = count_target_dtype_bytes(*ck);
+                       }});
   if (engines) {
     side_jobs.push_back({"engine ignore lists", [&] {
                            ignore_reasons = engine_ignore_reasons(request.engines, *ck);
@@ -105,6 +107,7 @@ ScanReport run_scan(const ScanRequest& request) {
   std::shared_ptr<ScaleValueCache> scales = opened.scales;
   report.findings = run_rules(request.rules, *ck, source.get(), request.options,
                               engines ? &architecture : nullptr, side_jobs, std::move(opened));
+  report.tensor_bytes = report.checkpoint_dtypes.total;
   // Verdicts read the findings and the engines' facts, once per scan.
   if (engines) {
     PhaseTimer timer("engine verdicts");
