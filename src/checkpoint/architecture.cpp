@@ -18,6 +18,7 @@
 #include "checkpoint/checkpoint.h"
 #include "io/checked.h"
 #include "io/string_arena.h"
+#include "io/text_hash.h"
 #include "numerics/formats.h"
 
 namespace ckd {
@@ -762,7 +763,7 @@ class NameIndex {
     uint32_t hash = 0;
     uint32_t index = kNone;
   };
-  static uint64_t hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
+  static uint64_t hash(std::string_view s) { return hash_text(s); }
   std::string_view name_at(const Slot& s) const { return expected_[s.index].name; }
 
   // The model's list: its buffer survives the list's move into the diff

@@ -9,6 +9,7 @@
 
 #include "checkpoint/checkpoint.h"
 #include "io/parallel.h"
+#include "io/text_hash.h"
 #include "io/trace.h"
 
 namespace ckd {
@@ -398,7 +399,7 @@ void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
       // A module's tensors are neighbours in sorted order nearly always (module.weight,
       // module.weight_scale_inv): its hash is computed once.
       if (first || module != previous)
-        previous_hash = static_cast<uint32_t>(std::hash<std::string_view>{}(module));
+        previous_hash = static_cast<uint32_t>(hash_text(module));
       first = false;
       previous = module;
       splits[i] = Split{static_cast<uint32_t>(module.size()),
@@ -486,7 +487,7 @@ void ModuleTable::grow() {
   mask_ = slots_.size() - 1;
   for (const Slot& s : old) {
     if (s.index_plus_one == 0) continue;
-    uint64_t h = std::hash<std::string_view>{}(modules_[s.index_plus_one - 1].path);
+    uint64_t h = hash_text(modules_[s.index_plus_one - 1].path);
     size_t at = h & mask_;
     while (slots_[at].index_plus_one != 0) at = (at + 1) & mask_;
     slots_[at] = s;
@@ -495,7 +496,7 @@ void ModuleTable::grow() {
 
 const Module* ModuleTable::find(std::string_view path) const {
   if (slots_.empty()) return nullptr;
-  const Slot& slot = slots_[probe(path, std::hash<std::string_view>{}(path))];
+  const Slot& slot = slots_[probe(path, hash_text(path))];
   return slot.index_plus_one == 0 ? nullptr : &modules_[slot.index_plus_one - 1];
 }
 

@@ -14,6 +14,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "io/text_hash.h"
+
 namespace re2 {
 class RE2;
 }
@@ -204,7 +206,7 @@ struct QuantScheme {
   // string_view (heterogeneous lookup), so probing a module's parents allocates nothing.
   struct TextHash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    size_t operator()(std::string_view s) const { return hash_text(s); }
   };
   std::unordered_map<std::string, size_t, TextHash, std::equal_to<>> literal_ignore_;
   std::vector<size_t> wildcard_ignore_;

@@ -11,6 +11,7 @@
 #include "checkpoint/architecture.h"
 #include "checkpoint/checkpoint.h"
 #include "checkpoint/module_table.h"
+#include "io/text_hash.h"
 #include "report/text_style.h"
 #include "safetensors/dtype.h"
 
@@ -168,7 +169,7 @@ class EngineIgnore {
   // Looked up by string_view: probing a module's segments allocates nothing.
   struct TextHash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    size_t operator()(std::string_view s) const { return hash_text(s); }
   };
   template <class V>
   using TextMap = std::unordered_map<std::string, V, TextHash, std::equal_to<>>;
