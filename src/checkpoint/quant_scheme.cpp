@@ -3,8 +3,10 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <bit>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 
 #include <fmt/format.h>
 #include <re2/re2.h>
@@ -707,6 +709,27 @@ void QuantScheme::index_patterns() {
   }
 }
 
+namespace {
+
+// The length of the longest common prefix of `a` and `b`, eight bytes a step (sorted module
+// paths share most of theirs: 40 bytes compared one by one cost more than the lookups).
+size_t common_prefix_length(std::string_view a, std::string_view b) {
+  const size_t n = std::min(a.size(), b.size());
+  size_t i = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    for (; i + 8 <= n; i += 8) {
+      uint64_t x, y;
+      std::memcpy(&x, a.data() + i, 8);
+      std::memcpy(&y, b.data() + i, 8);
+      if (x != y) return i + static_cast<size_t>(std::countr_zero(x ^ y)) / 8;
+    }
+  }
+  while (i < n && a[i] == b[i]) ++i;
+  return i;
+}
+
+}  // namespace
+
 const NamePattern* QuantScheme::IgnoreWalk::ignored_by(std::string_view module, bool is_linear) {
   const QuantScheme& s = scheme_;
   if (s.literal_ignore_.empty()) {
@@ -716,10 +739,7 @@ const NamePattern* QuantScheme::IgnoreWalk::ignored_by(std::string_view module, 
   const NamePattern* hit = s.literal_ignore_entry(module);
   // Parents longer than the common prefix are new; the shorter ones (and one of exactly that
   // length, when the previous module has it too) are the previous module's.
-  size_t common = 0;
-  while (common < module.size() && common < previous_.size() &&
-         module[common] == previous_[common])
-    ++common;
+  const size_t common = common_prefix_length(module, previous_);
   next_.clear();
   size_t dot = module.rfind('.');
   for (; dot != std::string_view::npos; dot = dot == 0 ? std::string_view::npos
