@@ -98,3 +98,17 @@ TEST_CASE("never-quantized modules: a router or embed_tokens segment anywhere, w
     CHECK_FALSE(ckd::is_never_quantized_name(no));
   }
 }
+
+TEST_CASE("may_name_scale: every scale parameter's name passes, weights and others do not") {
+  for (const char* yes : {"x.weight_scale", "x.weight_scale_inv", "x.weight_scale_2", "x.scales",
+                          "x.weight.absmax", "x.SCB", "x.input_scale", "x.k_scale",
+                          "model.layers.0.mlp.experts.gate_up_proj_scale", "scale"}) {
+    CAPTURE(yes);
+    CHECK(ckd::may_name_scale(yes));
+  }
+  for (const char* no : {"x.weight", "x.bias", "x.qweight", "x.g_idx", "x.qzeros", "", "x.scalex",
+                         "x.weight_packed", "x.scale_3", "x.absmaxx", "x.SCBs"}) {
+    CAPTURE(no);
+    CHECK_FALSE(ckd::may_name_scale(no));
+  }
+}

@@ -179,6 +179,12 @@ constexpr bool has_scale_ending(std::string_view name) {
     if (name.ends_with(ending)) return true;
   return false;
 }
+// The bytes a scale ending ends with.
+constexpr std::array<bool, 256> kScaleLastBytes = [] {
+  std::array<bool, 256> last{};
+  for (std::string_view ending : kScaleEndings) last[static_cast<unsigned char>(ending.back())] = true;
+  return last;
+}();
 static_assert([] {
   for (const auto& p : kParams)
     if (is_scale_role(p.role) && !has_scale_ending(p.name)) return false;
@@ -220,7 +226,10 @@ const char* tensor_role_name(TensorRole role) {
 }
 
 bool may_name_scale(std::string_view tensor_name) {
-  return has_scale_ending(tensor_name);
+  // The last byte rules out most names (weights, biases) before any ending is compared.
+  return !tensor_name.empty() &&
+         kScaleLastBytes[static_cast<unsigned char>(tensor_name.back())] &&
+         has_scale_ending(tensor_name);
 }
 
 std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view name) {
