@@ -332,38 +332,57 @@ std::vector<const Family*> builtin_families_naming(const std::string& class_name
   return out;
 }
 
-// Appends `pattern` with {L} and {E} replaced by the layer and expert numbers.
-void append_expanded(std::string& out, const std::string& pattern, std::optional<int64_t> layer,
-                     std::optional<int64_t> expert) {
-  size_t at = 0;
-  while (at < pattern.size()) {
-    size_t brace = pattern.find('{', at);
-    if (brace == std::string::npos) break;
-    out.append(pattern, at, brace - at);
-    // 62k expected names for a large MoE: the numbers are written in place, no temporary string.
-    auto append_number = [&out](int64_t n) {
-      char digits[24];
-      out.append(digits, static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, n).ptr -
-                                             digits));
-    };
-    if (pattern.compare(brace, 3, "{L}") == 0 && layer) {
-      append_number(*layer);
-    } else if (pattern.compare(brace, 3, "{E}") == 0 && expert) {
-      append_number(*expert);
-    } else {
-      out.append(pattern, brace, 3);
+// A name pattern split once at its {L} and {E} placeholders: one tensor entry of a large MoE is
+// expanded thousands of times (62k expected names), each a few appends and a number written in
+// place. A placeholder without its number, and any other brace with the two bytes after it, stay
+// as they are.
+class NameTemplate {
+ public:
+  explicit NameTemplate(std::string_view pattern) {
+    std::string text;
+    size_t at = 0;
+    while (at < pattern.size()) {
+      size_t brace = pattern.find('{', at);
+      if (brace == std::string_view::npos) break;
+      text.append(pattern.substr(at, brace - at));
+      std::string_view token = pattern.substr(brace, 3);
+      if (token == "{L}" || token == "{E}") {
+        pieces_.push_back({std::move(text), token[1]});
+        text.clear();
+      } else {
+        text.append(token);
+      }
+      at = brace + 3;
     }
-    at = brace + 3;
+    if (at < pattern.size()) text.append(pattern.substr(at));
+    tail_ = std::move(text);
   }
-  if (at < pattern.size()) out.append(pattern, at, std::string::npos);
-}
 
-std::string expand_name(const std::string& pattern, std::optional<int64_t> layer,
-                        std::optional<int64_t> expert) {
-  std::string out;
-  append_expanded(out, pattern, layer, expert);
-  return out;
-}
+  void append_to(std::string& out, std::optional<int64_t> layer,
+                 std::optional<int64_t> expert) const {
+    for (const Piece& p : pieces_) {
+      out.append(p.text_before);
+      const std::optional<int64_t>& number = p.placeholder == 'L' ? layer : expert;
+      if (number) {
+        char digits[24];
+        out.append(digits, static_cast<size_t>(
+                               std::to_chars(digits, digits + sizeof digits, *number).ptr - digits));
+      } else {
+        out.append(p.placeholder == 'L' ? "{L}" : "{E}");
+      }
+    }
+    out.append(tail_);
+  }
+
+ private:
+  struct Piece {
+    std::string text_before;
+    char placeholder;  // 'L' or 'E'
+  };
+  std::vector<Piece> pieces_;
+  std::string tail_;
+};
+
 
 }  // namespace
 
@@ -594,24 +613,27 @@ Model build_model(const json& spec, const std::string& class_name, const json& c
     model.last_segments.insert(pattern.substr(pattern.rfind('.') + 1));
     const ExpectedEntry* entry =
         &model.storage->entries.emplace_back(ExpectedEntry{stack, std::move(shape), size_names});
-    std::vector<std::pair<std::string, std::vector<std::string>>> alts;  // quantized_as
+    std::vector<NameTemplate> alts;  // quantized_as
     for (const json& a : t.value("quantized_as", json::array()))
-      alts.emplace_back(a.at("name").get<std::string>(), std::vector<std::string>{});
+      alts.emplace_back(a.at("name").get<std::string>());
+    const NameTemplate name_template(pattern);
 
     std::string name;  // reused: its capacity serves every layer and expert
     auto add = [&](std::optional<int64_t> L, std::optional<int64_t> E) {
       if (model.expected.size() >= kMaxExpected) throw ModelError("too many expected tensors");
       name.assign(prefix);
-      append_expanded(name, pattern, L, E);
+      name_template.append_to(name, L, E);
       ExpectedTensor e;
       e.name = model.storage->names.add(name);
       e.stack = entry->stack;
       e.optional = optional;
       e.linear = linear;
       e.entry = entry;
-      for (const auto& alt : alts)
-        model.alternative_names.emplace(prefix + expand_name(alt.first, L, E),
-                                        model.expected.size());
+      for (const NameTemplate& alt : alts) {
+        name.assign(prefix);
+        alt.append_to(name, L, E);
+        model.alternative_names.emplace(name, model.expected.size());
+      }
       model.expected.push_back(e);
     };
     auto selected = [&]() { return when.empty() || evaluate_number(when, scope) != 0; };
