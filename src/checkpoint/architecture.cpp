@@ -816,11 +816,27 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
   const bool by_last_segment =
       std::none_of(model.last_segments.begin(), model.last_segments.end(),
                    [](const std::string& s) { return s.find('{') != std::string::npos; });
+  // Names come sorted, so a handful of last segments alternate (weight, weight_scale_inv, ...):
+  // the last two answers are kept, and the set is searched only for a segment new to them.
+  std::string_view recent_segment[2];  // both "" at first, with the set's answer for ""
+  const bool empty_known = model.last_segments.count(std::string_view()) > 0;
+  bool recent_known[2] = {empty_known, empty_known};
   for (size_t n = 0; n < names.size(); ++n) {
     std::string_view name = names[n];
     if (name.ends_with("_packed")) name.remove_suffix(7);
-    bool known_last = model.last_segments.find(name.substr(name.rfind('.') + 1)) !=
-                      model.last_segments.end();
+    const std::string_view segment = name.substr(name.rfind('.') + 1);
+    bool known_last;
+    if (segment == recent_segment[0]) {
+      known_last = recent_known[0];
+    } else if (segment == recent_segment[1]) {
+      known_last = recent_known[1];
+    } else {
+      known_last = model.last_segments.find(segment) != model.last_segments.end();
+      recent_segment[1] = recent_segment[0];
+      recent_known[1] = recent_known[0];
+      recent_segment[0] = segment;
+      recent_known[0] = known_last;
+    }
     if (by_last_segment && !known_last) continue;
     uint32_t hit = by_name.find(name);
     if (hit != kNone) {
