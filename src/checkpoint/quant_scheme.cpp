@@ -3,16 +3,15 @@
 #include <fnmatch.h>
 
 #include <algorithm>
-#include <bit>
 #include <cctype>
 #include <cmath>
-#include <cstring>
 
 #include <fmt/format.h>
 #include <re2/re2.h>
 #include <nlohmann/json.hpp>
 
 #include "checkpoint/scheme_readers.h"
+#include "io/text_prefix.h"
 
 namespace ckd {
 
@@ -708,27 +707,6 @@ void QuantScheme::index_patterns() {
     }
   }
 }
-
-namespace {
-
-// The length of the longest common prefix of `a` and `b`, eight bytes a step (sorted module
-// paths share most of theirs: 40 bytes compared one by one cost more than the lookups).
-size_t common_prefix_length(std::string_view a, std::string_view b) {
-  const size_t n = std::min(a.size(), b.size());
-  size_t i = 0;
-  if constexpr (std::endian::native == std::endian::little) {
-    for (; i + 8 <= n; i += 8) {
-      uint64_t x, y;
-      std::memcpy(&x, a.data() + i, 8);
-      std::memcpy(&y, b.data() + i, 8);
-      if (x != y) return i + static_cast<size_t>(std::countr_zero(x ^ y)) / 8;
-    }
-  }
-  while (i < n && a[i] == b[i]) ++i;
-  return i;
-}
-
-}  // namespace
 
 const NamePattern* QuantScheme::IgnoreWalk::ignored_by(std::string_view module, bool is_linear) {
   const QuantScheme& s = scheme_;

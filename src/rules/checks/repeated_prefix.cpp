@@ -25,34 +25,13 @@ class RepeatedPrefixCheck : public Check {
       const TensorRef* example = nullptr;
     };
     std::map<std::string, Hit> hits;
+    RepeatedSegmentWalk walk(std::move(wrappers));  // the names are sorted
     for (size_t n = 0; n < ck.tensor_names().size(); ++n) {
-      std::string_view name = ck.tensor_names()[n];
-      // Walk adjacent segment pairs without splitting the name into a vector.
-      std::string_view rest = name;
-      std::string_view previous;
-      bool have_previous = false;
-      while (!rest.empty()) {
-        size_t dot = rest.find('.');
-        std::string_view segment = rest.substr(0, dot);
-        rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
-        if (have_previous && segment == previous &&
-            std::find(wrappers.begin(), wrappers.end(), segment) != wrappers.end()) {
-          size_t run = 2;
-          std::string_view tail = rest;
-          while (!tail.empty() && tail.substr(0, tail.find('.')) == segment) {
-            ++run;
-            size_t next_dot = tail.find('.');
-            tail =
-                next_dot == std::string_view::npos ? std::string_view() : tail.substr(next_dot + 1);
-          }
-          Hit& h = hits[std::string(segment)];
-          if (h.count++ == 0) h.example = ck.tensor_refs()[n];
-          h.repeats = std::max(h.repeats, run);
-          break;
-        }
-        previous = segment;
-        have_previous = true;
-      }
+      const RepeatedSegmentWalk::Hit found = walk.next(ck.tensor_names()[n]);
+      if (found.run == 0) continue;
+      Hit& h = hits[std::string(found.segment)];
+      if (h.count++ == 0) h.example = ck.tensor_refs()[n];
+      h.repeats = std::max(h.repeats, found.run);
     }
     for (const auto& [segment, hit] : hits) {
       std::string extra;

@@ -1,7 +1,9 @@
 #include "rules/checks/util.h"
 
+#include <algorithm>
 #include <cctype>
 
+#include "io/text_prefix.h"
 #include "numerics/formats.h"
 
 namespace ckd {
@@ -23,6 +25,62 @@ std::string shape_string(const std::vector<uint64_t>& shape) {
 std::string percent(uint64_t part, uint64_t whole) {
   if (whole == 0) return "0%";
   return fmt::format("{:.1f}%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
+}
+
+RepeatedSegmentWalk::Hit RepeatedSegmentWalk::next(std::string_view name) {
+  const size_t common = common_prefix_length(name, name_);
+  name_ = name;
+  // The previous name's hit, when its segment and the dot after it are shared: the same pair
+  // is this name's first (the run after it is counted again).
+  if (hit_end_ != 0 && hit_end_ < common)
+    return run_at(name.substr(hit_start_, hit_end_ - hit_start_), hit_end_);
+  // Otherwise the segments shared whole (with their dot) need no second look.
+  size_t shared = 0;
+  while (shared + 1 < starts_.size() && starts_[shared + 1] <= common) ++shared;
+  return walk_from(shared, shared < starts_.size() ? starts_[shared] : 0);
+}
+
+RepeatedSegmentWalk::Hit RepeatedSegmentWalk::walk_from(size_t index, size_t at) {
+  hit_end_ = 0;
+  std::string_view previous;
+  const bool from_start = index == 0;
+  if (!from_start) previous = name_.substr(starts_[index - 1], at - 1 - starts_[index - 1]);
+  starts_.resize(index);
+  bool have_previous = !from_start;
+  at = from_start ? 0 : at;
+  while (at < name_.size()) {
+    starts_.push_back(at);
+    const size_t dot = name_.find('.', at);
+    const size_t end = dot == std::string_view::npos ? name_.size() : dot;
+    const std::string_view segment = name_.substr(at, end - at);
+    if (have_previous && segment == previous && is_wrapper(segment)) {
+      hit_start_ = at;
+      hit_end_ = end;
+      return run_at(segment, end);
+    }
+    previous = segment;
+    have_previous = true;
+    if (dot == std::string_view::npos) break;
+    at = dot + 1;
+  }
+  return {};
+}
+
+// The run of `segment` whose second occurrence ends at `end`: the segments after it that repeat
+// it too.
+RepeatedSegmentWalk::Hit RepeatedSegmentWalk::run_at(std::string_view segment, size_t end) const {
+  size_t run = 2;
+  std::string_view tail = end < name_.size() ? name_.substr(end + 1) : std::string_view();
+  while (!tail.empty() && tail.substr(0, tail.find('.')) == segment) {
+    ++run;
+    const size_t next_dot = tail.find('.');
+    tail = next_dot == std::string_view::npos ? std::string_view() : tail.substr(next_dot + 1);
+  }
+  return {segment, run};
+}
+
+bool RepeatedSegmentWalk::is_wrapper(std::string_view segment) const {
+  return std::find(wrappers_.begin(), wrappers_.end(), segment) != wrappers_.end();
 }
 
 std::optional<ExpertKey> parse_expert_key(std::string_view name) {

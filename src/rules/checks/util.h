@@ -27,6 +27,31 @@ struct ExpertKey {
 };
 std::optional<ExpertKey> parse_expert_key(std::string_view name);
 
+// The first wrapper segment a name writes twice in a row ("model.language_model.language_model.
+// layers.0...") and how many times in a row. Given names in sorted order the walk resumes where a
+// name departs from the one before it (a 60k-tensor checkpoint's names differ in their last
+// segments or two), with the answers a walk of each name from its start gives, in any order.
+class RepeatedSegmentWalk {
+ public:
+  explicit RepeatedSegmentWalk(std::vector<std::string> wrappers) : wrappers_(std::move(wrappers)) {}
+  struct Hit {
+    std::string_view segment;  // a view into the name
+    size_t run = 0;            // how many times in a row (2 or more); 0: no repeated wrapper
+  };
+  // `name` must stay valid until the next call (the walk keeps a view of it).
+  Hit next(std::string_view name);
+
+ private:
+  Hit walk_from(size_t index, size_t at);
+  Hit run_at(std::string_view segment, size_t end) const;
+  bool is_wrapper(std::string_view segment) const;
+
+  std::vector<std::string> wrappers_;
+  std::string_view name_;      // the name walked last
+  std::vector<size_t> starts_;  // its segments' offsets, as far as its walk went
+  size_t hit_start_ = 0, hit_end_ = 0;  // its hit's second segment; hit_end_ == 0: no hit
+};
+
 // Emits up to `limit` findings, then one that counts the rest.
 class CappedEmitter {
  public:
