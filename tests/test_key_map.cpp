@@ -1,7 +1,12 @@
 // Key normalization and the prefix-change diagnosis behind --source.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "checkpoint/key_map.h"
+#include "checkpoint/checkpoint.h"
 #include "checkpoint/module_table.h"
 
 TEST_CASE("normalize_key folds quantization suffixes and expert layouts") {
@@ -111,4 +116,56 @@ TEST_CASE("may_name_scale: every scale parameter's name passes, weights and othe
     CAPTURE(no);
     CHECK_FALSE(ckd::may_name_scale(no));
   }
+}
+
+TEST_CASE("Module::param with the table's name lengths finds what it finds without them") {
+  // Names of one module each: plain, Quark legacy, Devstral activation scale, fused sidecars,
+  // and a bare tensor of 72 bytes (a module of its own, with an empty parameter name).
+  const std::string long_param(70, 'p');
+  std::vector<std::string> names = {
+      "a.weight", "a.weight_scale", "a.input_scale",
+      "b.weight", "b.weight_quantizer.scale", "b.input_quantizer.scale",
+      "b.output_quantizer.zero_point",
+      "c.weight", "c.activation_scale",
+      "d.experts.gate_up_proj", "d.experts.gate_up_proj_scale", "d.experts.gate_up_proj_scale_2",
+      "e.weight", "e." + long_param};
+  std::sort(names.begin(), names.end());
+  std::vector<ckd::TensorInfo> infos(names.size());
+  std::vector<ckd::TensorRef> refs(names.size());
+  std::vector<std::string_view> views;
+  std::vector<const ckd::TensorRef*> ref_ptrs;
+  for (size_t i = 0; i < names.size(); ++i) {
+    infos[i].name = names[i];
+    infos[i].dtype = ckd::Dtype::kBF16;
+    infos[i].shape = {4, 4};
+    refs[i].info = &infos[i];
+    views.push_back(names[i]);
+    ref_ptrs.push_back(&refs[i]);
+  }
+  ckd::ModuleTable table;
+  table.build(views, ref_ptrs);
+  const std::vector<std::string> asked = {
+      "weight", "weight_scale", "input_scale", "weight_zero_point", "output_zero_point",
+      "weight_global_scale", "weight_scale_2", "scale", "scale_2", "activation_scale",
+      "output_scale", "weight_quantizer.scale", long_param, long_param + "q", "", "q"};
+  size_t found = 0;
+  for (const ckd::Module& m : table.modules()) {
+    CHECK(m.param_lengths == ckd::param_name_lengths(m.params));
+    ckd::Module all_lengths = m;  // every bit set: no length rules a name out
+    all_lengths.param_lengths = ~uint64_t{0};
+    for (const std::string& name : asked) {
+      CAPTURE(m.path);
+      CAPTURE(name);
+      const ckd::ModuleParam* want = all_lengths.param(name);
+      CHECK(m.param(name) == want);
+      found += want != nullptr;
+    }
+  }
+  // Every kind of answer occurs: legacy (b), activation (c), fused (d), the bare tensor (e...).
+  CHECK(table.find("b")->param("weight_scale") != nullptr);
+  CHECK(table.find("b")->param("output_zero_point") != nullptr);
+  CHECK(table.find("c")->param("input_scale") != nullptr);
+  CHECK(table.find("d.experts.gate_up_proj")->param("weight_scale_2") != nullptr);
+  CHECK(table.find("e." + long_param)->param("") != nullptr);
+  CHECK(found >= 12);
 }

@@ -96,6 +96,13 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kQuarkLeg
     {"output_scale", "output_quantizer.scale"},
     {"output_zero_point", "output_quantizer.zero_point"},
 }};
+// The lengths of the legacy names, as Module::param_lengths has them.
+constexpr uint64_t kQuarkLegacyLengths = [] {
+  uint64_t mask = 0;
+  for (const auto& [current, legacy] : kQuarkLegacyNames)
+    mask |= uint64_t{1} << std::min<size_t>(legacy.size(), 63);
+  return mask;
+}();
 
 // kParams by name. Every tensor name of a scan is split (several times: the module table, the
 // architecture diff, the rules): most probes are rejected by their length alone.
@@ -324,31 +331,47 @@ bool is_never_quantized_name(std::string_view module) {
 }
 
 const ModuleParam* Module::param(std::string_view name) const {
-  for (const auto& p : params) {
-    if (p.name == name) return &p;
-  }
-  for (const auto& [current, legacy] : kQuarkLegacyNames) {
-    if (current != name) continue;
+  // Rules ask each of 30k modules for names it mostly lacks: a length no parameter has rules a
+  // name out without a comparison.
+  auto may_have = [this](std::string_view n) {
+    return (param_lengths >> std::min<size_t>(n.size(), 63)) & 1;
+  };
+  if (may_have(name)) {
     for (const auto& p : params) {
-      if (p.name == legacy) return &p;
+      if (p.name == name) return &p;
+    }
+  }
+  if (param_lengths & kQuarkLegacyLengths) {
+    for (const auto& [current, legacy] : kQuarkLegacyNames) {
+      if (current != name) continue;
+      for (const auto& p : params) {
+        if (p.name == legacy) return &p;
+      }
     }
   }
   // The Devstral-style activation scale is the input scale under another name.
-  if (name == "input_scale") {
+  constexpr std::string_view kActivationScale = "activation_scale";
+  if (name == "input_scale" && may_have(kActivationScale)) {
     for (const auto& p : params) {
-      if (p.name == "activation_scale") return &p;
+      if (p.name == kActivationScale) return &p;
     }
   }
   // A fused experts sidecar is the per-module name less "weight_" (gate_up_proj_scale is the
   // fused weight's weight_scale), so every check asking for weight_scale finds it.
   constexpr std::string_view kWeightPrefix = "weight_";
-  if (name.starts_with(kWeightPrefix)) {
+  if (name.starts_with(kWeightPrefix) && may_have(name.substr(kWeightPrefix.size()))) {
     std::string_view fused = name.substr(kWeightPrefix.size());
     for (const auto& p : params) {
       if (p.name == fused && p.role != TensorRole::kOther) return &p;
     }
   }
   return nullptr;
+}
+
+uint64_t param_name_lengths(std::span<const ModuleParam> params) {
+  uint64_t lengths = 0;
+  for (const auto& p : params) lengths |= uint64_t{1} << std::min<size_t>(p.name.size(), 63);
+  return lengths;
 }
 
 const ModuleParam* Module::first_with_role(TensorRole role) const {
@@ -475,6 +498,7 @@ void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
   timer.emplace("module classify");
   parallel_for((modules_.size() + kChunk - 1) / kChunk, threads, [&](size_t chunk) {
     for (size_t i = chunk * kChunk, end = std::min(modules_.size(), i + kChunk); i < end; ++i) {
+      modules_[i].param_lengths = param_name_lengths(modules_[i].params);
       modules_[i].linear = modules_[i].compute_linear();
       modules_[i].quantized = modules_[i].compute_quantized();
     }

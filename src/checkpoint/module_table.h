@@ -54,6 +54,10 @@ struct Module {
   std::span<const ModuleParam> params;  // in name order; stored by the ModuleTable
   bool linear = false;     // is_linear(), computed once by ModuleTable::build
   bool quantized = false;  // is_quantized(), likewise
+  // A bit per length of the parameters' names (bit 63: 63 or more), set by ModuleTable::build:
+  // param() skips a name, or an alternative name, of a length no parameter has. All bits set
+  // (every length possible) until then.
+  uint64_t param_lengths = ~uint64_t{0};
   // The declared group that quantizes this module: nullptr when the module is ignored,
   // outside every target, or the method is unknown. Set by Checkpoint::open.
   const QuantGroup* group = nullptr;
@@ -72,6 +76,9 @@ struct Module {
   bool compute_quantized() const;
   bool compute_linear() const;
 };
+
+// Module::param_lengths of these parameters.
+uint64_t param_name_lengths(std::span<const ModuleParam> params);
 
 // Splits a tensor name into (module path, parameter name): views into `name`.
 std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view name);
