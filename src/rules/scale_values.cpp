@@ -378,10 +378,16 @@ void ScaleValueCache::prefill(const std::vector<const TensorRef*>& refs) {
   {
     std::unordered_map<const Shard*, size_t> group_of;
     std::vector<std::vector<size_t>> groups;
+    const Shard* last_shard = nullptr;  // neighbours share a shard: one lookup per run of them
+    size_t last_group = 0;
     for (size_t i : local) {
-      auto [it, added] = group_of.emplace(refs[i]->shard, groups.size());
-      if (added) groups.emplace_back();
-      groups[it->second].push_back(i);
+      if (refs[i]->shard != last_shard || groups.empty()) {
+        auto [it, added] = group_of.try_emplace(refs[i]->shard, groups.size());
+        if (added) groups.emplace_back();
+        last_shard = refs[i]->shard;
+        last_group = it->second;
+      }
+      groups[last_group].push_back(i);
     }
     local.clear();
     auto by_offset = [&](size_t a, size_t b) { return offset(a) < offset(b); };
