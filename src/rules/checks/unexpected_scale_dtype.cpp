@@ -34,13 +34,17 @@ class UnexpectedScaleDtypeCheck : public Check {
       WeightFormat format = WeightFormat::kUnknown;
       TensorRole role = TensorRole::kOther;
     };
-    std::map<std::string, std::map<Dtype, Seen>> by_param;
+    // Looked up by view: 30k scales of a few names, no string built per scale.
+    std::map<std::string, std::map<Dtype, Seen>, std::less<>> by_param;
     for (const Module& m : ck.modules().modules()) {
       const QuantGroup* g = m.group;
       if (!g) continue;
       for (const ModuleParam& p : m.params) {
         if (!checked_role(g->format, p.role) || !p.ref->info->dtype) continue;
-        Seen& s = by_param[std::string(p.name)][*p.ref->info->dtype];
+        auto at = by_param.find(p.name);
+        if (at == by_param.end())
+          at = by_param.emplace(std::string(p.name), std::map<Dtype, Seen>{}).first;
+        Seen& s = at->second[*p.ref->info->dtype];
         if (s.count++ == 0) s.example = p.ref, s.format = g->format, s.role = p.role;
       }
     }
