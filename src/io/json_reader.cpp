@@ -35,10 +35,6 @@ const char* json_type_name(JsonType type) {
 
 namespace {
 
-inline bool is_ws(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 // Length of the UTF-8 sequence starting at s[i] if valid, else 0.
 size_t utf8_sequence_length(std::string_view s, size_t i) {
   auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
@@ -89,10 +85,6 @@ void append_utf8(std::string& out, uint32_t cp) {
 
 void JsonReader::fail(const std::string& message) const {
   throw JsonError(pos_, message);
-}
-
-void JsonReader::skip_ws() {
-  while (pos_ < text_.size() && is_ws(text_[pos_])) ++pos_;
 }
 
 JsonType JsonReader::peek() {

@@ -64,7 +64,12 @@ class JsonReader {
   [[noreturn]] void fail(const std::string& message) const;
 
  private:
-  void skip_ws();
+  // Inline: called before every token, and writers' headers have no whitespace to skip.
+  void skip_ws() {
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
+                                   text_[pos_] == '\n' || text_[pos_] == '\r'))
+      ++pos_;
+  }
   // Moves past a key's separators: false at the object's end; then positioned on its string.
   bool before_key();
   void after_key();
