@@ -28,7 +28,8 @@ TEST_CASE("expert keys: the first experts segment followed by a whole index") {
   CHECK(key->expert == 3);
   CHECK(key->rest == "w");
   for (const char* none : {"experts.3.w", "a.experts.3", "a.experts.1234567890.w", "a.xexperts.3.w",
-                           "a.experts.3x.w", "a.experts..w", "a.experts.gate_up_proj", "x", ""}) {
+                           "a.experts.3x.w", "a.experts..w", "a.experts.gate_up_proj", "x", "",
+                           "a.expert", ".experts", "a.experts.", "a.experts.7", "xx.experts"}) {
     CAPTURE(none);
     CHECK(!ckd::parse_expert_key(none));
   }

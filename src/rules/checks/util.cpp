@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 
 #include "io/text_prefix.h"
 #include "numerics/formats.h"
@@ -88,11 +89,14 @@ std::optional<ExpertKey> parse_expert_key(std::string_view name) {
   // Each ".experts." in order, found by its 'x' (rare in tensor names, where a search for the
   // leading '.' stops at every segment): this runs on every name of the checkpoint.
   for (size_t x = name.find('x'); x != std::string_view::npos; x = name.find('x', x + 1)) {
-    if (x < 2 || name.compare(x - 2, kExperts.size(), kExperts) != 0) continue;
+    // An equality test of constant length: compared inline, no memcmp call.
+    if (x < 2 || name.size() - (x - 2) < kExperts.size() ||
+        std::memcmp(name.data() + x - 2, kExperts.data(), kExperts.size()) != 0)
+      continue;
     size_t at = x - 2;
     size_t digits_start = at + kExperts.size();
     size_t i = digits_start;
-    while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i]))) ++i;
+    while (i < name.size() && name[i] >= '0' && name[i] <= '9') ++i;
     if (i > digits_start && i - digits_start <= 9 && i < name.size() && name[i] == '.') {
       uint64_t id = 0;
       for (size_t k = digits_start; k < i; ++k) id = id * 10 + static_cast<uint64_t>(name[k] - '0');
