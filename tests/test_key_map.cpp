@@ -169,3 +169,13 @@ TEST_CASE("Module::param with the table's name lengths finds what it finds witho
   CHECK(table.find("e." + long_param)->param("") != nullptr);
   CHECK(found >= 12);
 }
+
+TEST_CASE("find_experts_segment: the first \".experts.\", as string_view::find finds it") {
+  for (const char* name :
+       {"model.layers.0.mlp.experts.12.down_proj", "x.experts.", ".experts.", "experts.1",
+        "a.xexperts.1", "a.experts", "a.experts.experts.3", "max.experts.x", "", "xx", ".ex",
+        "model.mixer.experts.gate.experts.3.w", "a.expertsx.b.experts.c"}) {
+    CAPTURE(name);
+    CHECK(ckd::find_experts_segment(name) == std::string_view(name).find(".experts."));
+  }
+}

@@ -368,6 +368,17 @@ const ModuleParam* Module::param(std::string_view name) const {
   return nullptr;
 }
 
+size_t find_experts_segment(std::string_view name) {
+  constexpr std::string_view kExperts = ".experts.";
+  for (size_t x = name.find('x'); x != std::string_view::npos; x = name.find('x', x + 1)) {
+    // An equality test of constant length: compared inline, no memcmp call.
+    if (x >= 2 && name.size() - (x - 2) >= kExperts.size() &&
+        std::memcmp(name.data() + x - 2, kExperts.data(), kExperts.size()) == 0)
+      return x - 2;
+  }
+  return std::string_view::npos;
+}
+
 uint64_t param_name_lengths(std::span<const ModuleParam> params) {
   uint64_t lengths = 0;
   for (const auto& p : params) lengths |= uint64_t{1} << std::min<size_t>(p.name.size(), 63);

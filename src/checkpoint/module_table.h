@@ -77,6 +77,10 @@ struct Module {
   bool compute_linear() const;
 };
 
+// The offset of the first ".experts." in `name`, or npos. Found by its 'x', rare in tensor names
+// (a search for the leading '.' stops at every segment): it runs on every name and module.
+size_t find_experts_segment(std::string_view name);
+
 // Module::param_lengths of these parameters.
 uint64_t param_name_lengths(std::span<const ModuleParam> params);
 

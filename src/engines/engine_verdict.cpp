@@ -59,7 +59,7 @@ struct ExpertIndexSplit {
 
 ExpertIndexSplit split_expert_index(std::string_view path) {
   ExpertIndexSplit out;
-  size_t at = path.find(".experts.");
+  size_t at = find_experts_segment(path);
   if (at == std::string_view::npos) return out;
   out.has_experts = true;
   size_t digits = at + 9, end = digits;

@@ -1,8 +1,6 @@
 #include "rules/checks/util.h"
 
 #include <algorithm>
-#include <cctype>
-#include <cstring>
 
 #include "io/text_prefix.h"
 #include "numerics/formats.h"
@@ -85,23 +83,19 @@ bool RepeatedSegmentWalk::is_wrapper(std::string_view segment) const {
 }
 
 std::optional<ExpertKey> parse_expert_key(std::string_view name) {
-  constexpr std::string_view kExperts = ".experts.";
-  // Each ".experts." in order, found by its 'x' (rare in tensor names, where a search for the
-  // leading '.' stops at every segment): this runs on every name of the checkpoint.
-  for (size_t x = name.find('x'); x != std::string_view::npos; x = name.find('x', x + 1)) {
-    // An equality test of constant length: compared inline, no memcmp call.
-    if (x < 2 || name.size() - (x - 2) < kExperts.size() ||
-        std::memcmp(name.data() + x - 2, kExperts.data(), kExperts.size()) != 0)
-      continue;
-    size_t at = x - 2;
-    size_t digits_start = at + kExperts.size();
+  constexpr size_t kExpertsSize = std::string_view(".experts.").size();
+  // Each ".experts." in order: the first one followed by a whole index.
+  for (size_t at = find_experts_segment(name); at != std::string_view::npos;) {
+    size_t digits_start = at + kExpertsSize;
     size_t i = digits_start;
     while (i < name.size() && name[i] >= '0' && name[i] <= '9') ++i;
     if (i > digits_start && i - digits_start <= 9 && i < name.size() && name[i] == '.') {
       uint64_t id = 0;
       for (size_t k = digits_start; k < i; ++k) id = id * 10 + static_cast<uint64_t>(name[k] - '0');
-      return ExpertKey{name.substr(0, at + kExperts.size() - 1), id, name.substr(i + 1)};
+      return ExpertKey{name.substr(0, at + kExpertsSize - 1), id, name.substr(i + 1)};
     }
+    const size_t next = find_experts_segment(name.substr(at + 1));
+    at = next == std::string_view::npos ? next : at + 1 + next;
   }
   return std::nullopt;
 }
