@@ -821,10 +821,13 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
   std::string_view recent_segment[2];  // both "" at first, with the set's answer for ""
   const bool empty_known = model.last_segments.count(std::string_view()) > 0;
   bool recent_known[2] = {empty_known, empty_known};
+  // Each name's last dot, found once for the three passes below (npos: none).
+  std::vector<size_t> last_dots(names.size());
   for (size_t n = 0; n < names.size(); ++n) {
     std::string_view name = names[n];
+    last_dots[n] = name.rfind('.');  // the same with "_packed" taken off: it holds no dot
     if (name.ends_with("_packed")) name.remove_suffix(7);
-    const std::string_view segment = name.substr(name.rfind('.') + 1);
+    const std::string_view segment = name.substr(last_dots[n] + 1);
     bool known_last;
     if (segment == recent_segment[0]) {
       known_last = recent_known[0];
@@ -918,9 +921,10 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
   // experts.down_proj): their layer's per-expert tensors are not missing, and they are not
   // unexpected. Their shapes are not modeled (incomplete-experts checks their expert count).
   std::set<std::string, std::less<>> fused_experts;  // "....mlp.experts." prefixes
-  for (std::string_view name : names) {
+  for (size_t n = 0; n < names.size(); ++n) {
+    const std::string_view name = names[n];
     // "<...>.experts.<param>": the segment before the last is "experts" (experts.E.x is not).
-    size_t last_dot = name.rfind('.');
+    const size_t last_dot = last_dots[n];
     if (last_dot == std::string_view::npos || !name.substr(0, last_dot).ends_with(".experts"))
       continue;
     std::string_view rest = name.substr(last_dot + 1);
@@ -1035,12 +1039,12 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
 
     if (direct[n] != kNone) {
       check_shape(direct[n], original.size() != expected[direct[n]].name.size());
-      last_direct_module = original.substr(0, original.rfind('.'));
+      last_direct_module = original.substr(0, last_dots[n]);
       continue;
     }
     // The commonest name that is not expected itself: a scale or other sidecar right after its
     // module's weight (names are sorted).
-    if (size_t dot = original.rfind('.');
+    if (size_t dot = last_dots[n];
         dot != std::string_view::npos && !last_direct_module.empty() &&
         original.substr(0, dot) == last_direct_module &&
         is_sidecar_param(original.substr(dot + 1), last_direct_module))
