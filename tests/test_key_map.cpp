@@ -179,3 +179,22 @@ TEST_CASE("find_experts_segment: the first \".experts.\", as string_view::find f
     CHECK(ckd::find_experts_segment(name) == std::string_view(name).find(".experts."));
   }
 }
+
+TEST_CASE("split_tensor_name at the edges: dots first, last, doubled, none") {
+  auto split = [](std::string_view name) {
+    auto [module, param] = ckd::split_tensor_name(name);
+    return std::pair{std::string(module), std::string(param)};
+  };
+  using P = std::pair<std::string, std::string>;
+  CHECK(split("weight") == P{"weight", ""});
+  CHECK(split("") == P{"", ""});
+  CHECK(split(".weight") == P{"", "weight"});
+  CHECK(split("a.") == P{"a.", ""});
+  CHECK(split("a..weight") == P{"a.", "weight"});
+  CHECK(split(".weight_quantizer.scale") == P{"", "weight_quantizer.scale"});
+  CHECK(split("x.weight_quantizer.scale") == P{"x", "weight_quantizer.scale"});
+  CHECK(split("weight_quantizer.scale") == P{"weight_quantizer.scale", ""});  // "scale" alone: no
+  CHECK(split("model.layers.0.q_proj.weight_scale_inv") ==
+        P{"model.layers.0.q_proj", "weight_scale_inv"});
+  CHECK(split("x.weight.absmax") == P{"x", "weight.absmax"});
+}

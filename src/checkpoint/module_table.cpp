@@ -200,6 +200,18 @@ static_assert([] {
   return has_scale_ending("scales");
 }(), "a scale parameter's name ends otherwise: extend kScaleEndings");
 
+// The last '.' of text[0, end), or npos: memrchr (16 bytes a step) where glibc has it, for the
+// split of every tensor name (string_view::rfind tests a byte at a time).
+size_t last_dot(std::string_view text, size_t end) {
+#if defined(__GLIBC__)
+  const void* at = memrchr(text.data(), '.', end);
+  return at ? static_cast<size_t>(static_cast<const char*>(at) - text.data())
+            : std::string_view::npos;
+#else
+  return end == 0 ? std::string_view::npos : text.rfind('.', end - 1);
+#endif
+}
+
 }  // namespace
 
 const char* tensor_role_name(TensorRole role) {
@@ -240,13 +252,13 @@ bool may_name_scale(std::string_view tensor_name) {
 }
 
 std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view name) {
-  size_t dot = name.rfind('.');
+  size_t dot = last_dot(name, name.size());
   if (dot == std::string_view::npos) return {name, std::string_view()};
   std::string_view last = name.substr(dot + 1);
   if (dot > 0) {
     // Two-segment parameters: "x.weight_quantizer.scale" (older Quark exports), bitsandbytes'
     // "x.weight.absmax" (its 4-bit state, named "weight." + QuantState.as_dict(packed=True) keys).
-    size_t before = name.rfind('.', dot - 1);
+    size_t before = last_dot(name, dot);
     if (before != std::string_view::npos && find_param(name.substr(before + 1)))
       return {name.substr(0, before), name.substr(before + 1)};
     // bitsandbytes' packed quant state: "x.weight.quant_state.bitsandbytes__nf4".
