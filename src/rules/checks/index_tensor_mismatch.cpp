@@ -31,10 +31,18 @@ class IndexTensorMismatchCheck : public Check {
       const Shard* shard = shards[k];
       if (!shard || !shard->header_ok()) continue;  // reported by the shard's own rules
       bool found;
-      if (tensor >= last[k]) {
-        const std::vector<uint32_t>& order = shard->by_name();
-        const std::vector<TensorInfo>& tensors = shard->tensors();
-        size_t& c = cursor[k];
+      const std::vector<uint32_t>& order = shard->by_name();
+      const std::vector<TensorInfo>& tensors = shard->tensors();
+      size_t& c = cursor[k];
+      // The commonest case, one comparison: the name after the cursor's (the cursor rests on
+      // the previous entry's name) is the entry's. The cursor's name is never less than
+      // last[k], so that entry ascends, and the merge below would have stopped there too.
+      if (c + 1 < order.size() && tensors[order[c + 1]].name == tensor &&
+          tensors[order[c]].name != tensor) {
+        found = true;
+        ++c;
+        last[k] = tensor;
+      } else if (tensor >= last[k]) {
         while (c < order.size() && tensors[order[c]].name < tensor) ++c;
         found = c < order.size() && tensors[order[c]].name == tensor;
         last[k] = tensor;
