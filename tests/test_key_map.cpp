@@ -198,3 +198,22 @@ TEST_CASE("split_tensor_name at the edges: dots first, last, doubled, none") {
         P{"model.layers.0.q_proj", "weight_scale_inv"});
   CHECK(split("x.weight.absmax") == P{"x", "weight.absmax"});
 }
+
+TEST_CASE("split_tensor_name_with_role gives split_tensor_name and role_of_param of its parts") {
+  for (const char* name :
+       {"model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.q_proj.weight_scale",
+        "x.weight_scale_inv", "x.weight_scale_2", "x.input_scale", "x.k_scale", "x.qweight",
+        "x.qzeros", "x.scales", "x.g_idx", "x.weight_packed", "x.weight_shape",
+        "x.weight_quantizer.scale", "x.weight.absmax", "x.weight.quant_map",
+        "x.weight.quant_state.bitsandbytes__nf4", "model.layers.0.mlp.experts.gate_up_proj",
+        "model.layers.0.mlp.experts.gate_up_proj_scale", "model.layers.0.mlp.experts.down_proj_bias",
+        "model.layers.0.mlp.experts.gate_up_proj_blocks", "x.biases", "x.bias", "lm_head.weight",
+        "weight", "", ".", "a..b", "x.SCB", "x.weight_format", "x.activation_scale"}) {
+    CAPTURE(name);
+    const auto both = ckd::split_tensor_name_with_role(name);
+    const auto [module, param] = ckd::split_tensor_name(name);
+    CHECK(both.module == module);
+    CHECK(both.param == param);
+    CHECK(both.role == ckd::role_of_param(param, module));
+  }
+}

@@ -251,7 +251,16 @@ bool may_name_scale(std::string_view tensor_name) {
          has_scale_ending(tensor_name);
 }
 
-std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view name) {
+namespace {
+
+// split_tensor_name, and the table row its parameter was found in (nullptr when it was not
+// looked up there): role_of_param need not search for it again.
+struct NameSplit {
+  std::string_view module, param;
+  const ParamRole* row = nullptr;
+};
+
+NameSplit split_name(std::string_view name) {
   size_t dot = last_dot(name, name.size());
   if (dot == std::string_view::npos) return {name, std::string_view()};
   std::string_view last = name.substr(dot + 1);
@@ -259,8 +268,10 @@ std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view
     // Two-segment parameters: "x.weight_quantizer.scale" (older Quark exports), bitsandbytes'
     // "x.weight.absmax" (its 4-bit state, named "weight." + QuantState.as_dict(packed=True) keys).
     size_t before = last_dot(name, dot);
-    if (before != std::string_view::npos && find_param(name.substr(before + 1)))
-      return {name.substr(0, before), name.substr(before + 1)};
+    if (before != std::string_view::npos) {
+      if (const ParamRole* row = find_param(name.substr(before + 1)))
+        return {name.substr(0, before), name.substr(before + 1), row};
+    }
     // bitsandbytes' packed quant state: "x.weight.quant_state.bitsandbytes__nf4".
     constexpr std::string_view kStateOwner = ".weight.quant_state";
     constexpr std::string_view kStateType = kBnbQuantStatePrefix.substr(kStateOwner.size());
@@ -271,7 +282,7 @@ std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view
       return {name.substr(0, module_end), name.substr(module_end + 1)};
     }
   }
-  if (find_param(last)) return {name.substr(0, dot), last};
+  if (const ParamRole* row = find_param(last)) return {name.substr(0, dot), last, row};
   // Fused experts: experts.gate_up_proj_scale -> module experts.gate_up_proj, parameter
   // "scale" (only under an experts segment, only for a *_proj stem).
   if (contains_segment(name.substr(0, dot), "experts")) {
@@ -291,6 +302,19 @@ std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view
     }
   }
   return {name, std::string_view()};
+}
+
+}  // namespace
+
+std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view name) {
+  const NameSplit split = split_name(name);
+  return {split.module, split.param};
+}
+
+SplitTensorName split_tensor_name_with_role(std::string_view name) {
+  const NameSplit split = split_name(name);
+  return {split.module, split.param,
+          split.row ? split.row->role : role_of_param(split.param, split.module)};
 }
 
 TensorRole role_of_param(std::string_view param, std::string_view module) {
@@ -450,7 +474,7 @@ void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
     bool first = true;
     for (size_t i = chunk * kChunk, end = std::min(n, i + kChunk); i < end; ++i) {
       const std::string_view name = sorted_names[i];
-      auto [module, param] = split_tensor_name(name);
+      const auto [module, param, role] = split_tensor_name_with_role(name);
       // A module's tensors are neighbours in sorted order nearly always (module.weight,
       // module.weight_scale_inv): its hash is computed once.
       if (first || module != previous)
@@ -460,7 +484,7 @@ void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
       splits[i] = Split{static_cast<uint32_t>(module.size()),
                         static_cast<uint32_t>(param.empty() ? name.size()
                                                             : param.data() - name.data()),
-                        previous_hash, role_of_param(param, module)};
+                        previous_hash, role};
     }
   });
   // 2. Grouped by module path, in name order: one pass over the flat index. A module's

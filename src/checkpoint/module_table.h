@@ -87,6 +87,13 @@ uint64_t param_name_lengths(std::span<const ModuleParam> params);
 // Splits a tensor name into (module path, parameter name): views into `name`.
 std::pair<std::string_view, std::string_view> split_tensor_name(std::string_view name);
 TensorRole role_of_param(std::string_view param, std::string_view module);
+// Both at once (the parameter is looked up in the table once): what the module table and the
+// scale prefill ask of every name.
+struct SplitTensorName {
+  std::string_view module, param;
+  TensorRole role;
+};
+SplitTensorName split_tensor_name_with_role(std::string_view name);
 // Routers, embeddings, norms and lm_head: modules the formats leave in high precision.
 bool is_never_quantized_name(std::string_view module);
 

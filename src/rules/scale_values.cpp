@@ -466,8 +466,7 @@ void prefill_scale_stats(const std::vector<std::unique_ptr<Shard>>& shards,
     for (const TensorInfo& t : shard->tensors()) {
       if (t.duplicate) continue;  // the tensor table keeps the first of a shard's duplicates
       if (local && !may_name_scale(t.name)) continue;
-      auto [module, param] = split_tensor_name(t.name);
-      const TensorRole role = role_of_param(param, module);
+      const TensorRole role = split_tensor_name_with_role(t.name).role;
       if (is_scale_role(role)) {
         scales.push_back({shard.get(), &t});
       } else if (role == TensorRole::kZeroPoint || role == TensorRole::kGIdx) {
