@@ -149,8 +149,12 @@ TEST_CASE("Module::param with the table's name lengths finds what it finds witho
       "weight_global_scale", "weight_scale_2", "scale", "scale_2", "activation_scale",
       "output_scale", "weight_quantizer.scale", long_param, long_param + "q", "", "q"};
   size_t found = 0;
+  size_t without_weight = 0;
   for (const ckd::Module& m : table.modules()) {
     CHECK(m.param_lengths == ckd::param_name_lengths(m.params));
+    CHECK(m.weight_index != ckd::Module::kWeightUnknown);
+    CHECK(m.weight() == m.find_weight());  // the cached answer is the search's
+    without_weight += m.weight() == nullptr;
     ckd::Module all_lengths = m;  // every bit set: no length rules a name out
     all_lengths.param_lengths = ~uint64_t{0};
     for (const std::string& name : asked) {
@@ -168,6 +172,8 @@ TEST_CASE("Module::param with the table's name lengths finds what it finds witho
   CHECK(table.find("d.experts.gate_up_proj")->param("weight_scale_2") != nullptr);
   CHECK(table.find("e." + long_param)->param("") != nullptr);
   CHECK(found >= 12);
+  CHECK(without_weight == 1);  // the bare tensor "e.ppp..."
+  CHECK(table.find("d.experts.gate_up_proj")->weight() != nullptr);  // a fused weight, param ""
 }
 
 TEST_CASE("find_experts_segment: the first \".experts.\", as string_view::find finds it") {

@@ -428,7 +428,7 @@ const ModuleParam* Module::first_with_role(TensorRole role) const {
   return nullptr;
 }
 
-const ModuleParam* Module::weight() const {
+const ModuleParam* Module::find_weight() const {
   if (auto* p = first_with_role(TensorRole::kPackedWeight)) return p;
   return first_with_role(TensorRole::kWeight);
 }
@@ -546,6 +546,9 @@ void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
   parallel_for((modules_.size() + kChunk - 1) / kChunk, threads, [&](size_t chunk) {
     for (size_t i = chunk * kChunk, end = std::min(modules_.size(), i + kChunk); i < end; ++i) {
       modules_[i].param_lengths = param_name_lengths(modules_[i].params);
+      const ModuleParam* w = modules_[i].find_weight();
+      modules_[i].weight_index = w ? static_cast<uint32_t>(w - modules_[i].params.data())
+                                   : Module::kNoWeight;
       modules_[i].linear = modules_[i].compute_linear();
       modules_[i].quantized = modules_[i].compute_quantized();
     }

@@ -58,6 +58,10 @@ struct Module {
   // param() skips a name, or an alternative name, of a length no parameter has. All bits set
   // (every length possible) until then.
   uint64_t param_lengths = ~uint64_t{0};
+  // weight()'s answer as an index into params, set by ModuleTable::build (most rules ask it of
+  // every module): kWeightUnknown until then, kNoWeight for none.
+  static constexpr uint32_t kWeightUnknown = UINT32_MAX, kNoWeight = UINT32_MAX - 1;
+  uint32_t weight_index = kWeightUnknown;
   // The declared group that quantizes this module: nullptr when the module is ignored,
   // outside every target, or the method is unknown. Set by Checkpoint::open.
   const QuantGroup* group = nullptr;
@@ -66,7 +70,12 @@ struct Module {
   const ModuleParam* param(std::string_view name) const;
   const ModuleParam* first_with_role(TensorRole role) const;
   // The weight, packed or not.
-  const ModuleParam* weight() const;
+  const ModuleParam* weight() const {
+    if (weight_index < params.size()) return &params[weight_index];
+    return weight_index == kNoWeight ? nullptr : find_weight();
+  }
+  // The weight by its parameters' roles (what weight() caches).
+  const ModuleParam* find_weight() const;
   bool has_role(TensorRole role) const { return first_with_role(role) != nullptr; }
   // True when a weight is stored low-precision or any weight scale is present.
   bool is_quantized() const { return quantized; }
