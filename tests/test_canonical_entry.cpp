@@ -149,7 +149,8 @@ TEST_CASE("numbers of every length read the same eight bytes at a time as byte b
   };
   size_t checked = 0;
   for (size_t length = 1; length <= 21; ++length) {
-    std::vector<std::string> numbers = {std::string(length, '9'), "1" + std::string(length - 1, '0')};
+    std::vector<std::string> numbers = {std::string(length, '9'),
+                                        "1" + std::string(length - 1, '0')};
     for (int i = 0; i < 20; ++i) {
       std::string d(1, static_cast<char>('1' + rng() % 9));
       while (d.size() < length) d += static_cast<char>('0' + rng() % 10);
@@ -167,16 +168,16 @@ TEST_CASE("numbers of every length read the same eight bytes at a time as byte b
         const size_t n = parse_canonical_entry(end + pad, 0, out);
         CHECK((n > 0) == want.has_value());
         if (want) CHECK(out.end == *want);
-        const std::string dim = R"({"dtype":"U8","shape":[)" + number +
-                                R"(,0],"data_offsets":[0,0]})";
+        const std::string dim =
+            R"({"dtype":"U8","shape":[)" + number + R"(,0],"data_offsets":[0,0]})";
         CHECK((parse_canonical_entry(dim + pad, 0, out) > 0) == want.has_value());
         if (want) CHECK(out.shape == std::vector<uint64_t>{*want, 0});
         // What follows the digits decides: any other byte declines the entry (":" and "/" are the
         // bytes either side of the digits).
         for (const char* after : {"x", ".5", "e1", " ", ":", "/"}) {
-          CHECK(parse_canonical_entry(R"({"dtype":"U8","shape":[0],"data_offsets":[0,)" +
-                                          number + after + "]}" + pad,
-                                      0, out) == 0);
+          CHECK(parse_canonical_entry(
+                    R"({"dtype":"U8","shape":[0],"data_offsets":[0,)" + number + after + "]}" + pad,
+                    0, out) == 0);
         }
         // A leading zero declines, at every length past one digit.
         if (length > 1) {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "checkpoint/key_map.h"
 #include "checkpoint/checkpoint.h"
+#include "checkpoint/key_map.h"
 #include "checkpoint/module_table.h"
 
 TEST_CASE("normalize_key folds quantization suffixes and expert layouts") {
@@ -85,12 +85,12 @@ TEST_CASE("fused experts' sidecars split off their fused weight (issue 10 item 1
 }
 
 TEST_CASE("never-quantized modules: a router or embed_tokens segment anywhere, whole segments only") {
-  for (const char* yes : {"model.router", "model.layers.3.mlp.router.experts", "router.x",
-                          "model.embed_tokens", "model.embed_tokens.inner", "lm_head",
-                          "model.layers.0.mlp.gate", "model.norm", "model.layers.1.input_layernorm",
-                          "transformer.wte", "x.ln_f", "model.shared_expert_gate", "a.wpe",
-                          "model.layers.2.post_attention_layernorm", "m.word_embeddings",
-                          "router", "embed_tokens.a.b", "a.b.c.router"}) {
+  for (const char* yes :
+       {"model.router", "model.layers.3.mlp.router.experts", "router.x", "model.embed_tokens",
+        "model.embed_tokens.inner", "lm_head", "model.layers.0.mlp.gate", "model.norm",
+        "model.layers.1.input_layernorm", "transformer.wte", "x.ln_f", "model.shared_expert_gate",
+        "a.wpe", "model.layers.2.post_attention_layernorm", "m.word_embeddings", "router",
+        "embed_tokens.a.b", "a.b.c.router"}) {
     CAPTURE(yes);
     CHECK(ckd::is_never_quantized_name(yes));
   }
@@ -122,13 +122,20 @@ TEST_CASE("Module::param with the table's name lengths finds what it finds witho
   // Names of one module each: plain, Quark legacy, Devstral activation scale, fused sidecars,
   // and a bare tensor of 72 bytes (a module of its own, with an empty parameter name).
   const std::string long_param(70, 'p');
-  std::vector<std::string> names = {
-      "a.weight", "a.weight_scale", "a.input_scale",
-      "b.weight", "b.weight_quantizer.scale", "b.input_quantizer.scale",
-      "b.output_quantizer.zero_point",
-      "c.weight", "c.activation_scale",
-      "d.experts.gate_up_proj", "d.experts.gate_up_proj_scale", "d.experts.gate_up_proj_scale_2",
-      "e.weight", "e." + long_param};
+  std::vector<std::string> names = {"a.weight",
+                                    "a.weight_scale",
+                                    "a.input_scale",
+                                    "b.weight",
+                                    "b.weight_quantizer.scale",
+                                    "b.input_quantizer.scale",
+                                    "b.output_quantizer.zero_point",
+                                    "c.weight",
+                                    "c.activation_scale",
+                                    "d.experts.gate_up_proj",
+                                    "d.experts.gate_up_proj_scale",
+                                    "d.experts.gate_up_proj_scale_2",
+                                    "e.weight",
+                                    "e." + long_param};
   std::sort(names.begin(), names.end());
   std::vector<ckd::TensorInfo> infos(names.size());
   std::vector<ckd::TensorRef> refs(names.size());
@@ -144,10 +151,22 @@ TEST_CASE("Module::param with the table's name lengths finds what it finds witho
   }
   ckd::ModuleTable table;
   table.build(views, ref_ptrs);
-  const std::vector<std::string> asked = {
-      "weight", "weight_scale", "input_scale", "weight_zero_point", "output_zero_point",
-      "weight_global_scale", "weight_scale_2", "scale", "scale_2", "activation_scale",
-      "output_scale", "weight_quantizer.scale", long_param, long_param + "q", "", "q"};
+  const std::vector<std::string> asked = {"weight",
+                                          "weight_scale",
+                                          "input_scale",
+                                          "weight_zero_point",
+                                          "output_zero_point",
+                                          "weight_global_scale",
+                                          "weight_scale_2",
+                                          "scale",
+                                          "scale_2",
+                                          "activation_scale",
+                                          "output_scale",
+                                          "weight_quantizer.scale",
+                                          long_param,
+                                          long_param + "q",
+                                          "",
+                                          "q"};
   size_t found = 0;
   size_t without_weight = 0;
   for (const ckd::Module& m : table.modules()) {
@@ -172,7 +191,7 @@ TEST_CASE("Module::param with the table's name lengths finds what it finds witho
   CHECK(table.find("d.experts.gate_up_proj")->param("weight_scale_2") != nullptr);
   CHECK(table.find("e." + long_param)->param("") != nullptr);
   CHECK(found >= 12);
-  CHECK(without_weight == 1);  // the bare tensor "e.ppp..."
+  CHECK(without_weight == 1);                                        // the bare tensor "e.ppp..."
   CHECK(table.find("d.experts.gate_up_proj")->weight() != nullptr);  // a fused weight, param ""
 }
 
@@ -206,15 +225,36 @@ TEST_CASE("split_tensor_name at the edges: dots first, last, doubled, none") {
 }
 
 TEST_CASE("split_tensor_name_with_role gives split_tensor_name and role_of_param of its parts") {
-  for (const char* name :
-       {"model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.q_proj.weight_scale",
-        "x.weight_scale_inv", "x.weight_scale_2", "x.input_scale", "x.k_scale", "x.qweight",
-        "x.qzeros", "x.scales", "x.g_idx", "x.weight_packed", "x.weight_shape",
-        "x.weight_quantizer.scale", "x.weight.absmax", "x.weight.quant_map",
-        "x.weight.quant_state.bitsandbytes__nf4", "model.layers.0.mlp.experts.gate_up_proj",
-        "model.layers.0.mlp.experts.gate_up_proj_scale", "model.layers.0.mlp.experts.down_proj_bias",
-        "model.layers.0.mlp.experts.gate_up_proj_blocks", "x.biases", "x.bias", "lm_head.weight",
-        "weight", "", ".", "a..b", "x.SCB", "x.weight_format", "x.activation_scale"}) {
+  for (const char* name : {"model.layers.0.self_attn.q_proj.weight",
+                           "model.layers.0.self_attn.q_proj.weight_scale",
+                           "x.weight_scale_inv",
+                           "x.weight_scale_2",
+                           "x.input_scale",
+                           "x.k_scale",
+                           "x.qweight",
+                           "x.qzeros",
+                           "x.scales",
+                           "x.g_idx",
+                           "x.weight_packed",
+                           "x.weight_shape",
+                           "x.weight_quantizer.scale",
+                           "x.weight.absmax",
+                           "x.weight.quant_map",
+                           "x.weight.quant_state.bitsandbytes__nf4",
+                           "model.layers.0.mlp.experts.gate_up_proj",
+                           "model.layers.0.mlp.experts.gate_up_proj_scale",
+                           "model.layers.0.mlp.experts.down_proj_bias",
+                           "model.layers.0.mlp.experts.gate_up_proj_blocks",
+                           "x.biases",
+                           "x.bias",
+                           "lm_head.weight",
+                           "weight",
+                           "",
+                           ".",
+                           "a..b",
+                           "x.SCB",
+                           "x.weight_format",
+                           "x.activation_scale"}) {
     CAPTURE(name);
     const auto both = ckd::split_tensor_name_with_role(name);
     const auto [module, param] = ckd::split_tensor_name(name);

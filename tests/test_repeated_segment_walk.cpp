@@ -43,10 +43,19 @@ ckd::RepeatedSegmentWalk::Hit reference(std::string_view name) {
 
 TEST_CASE("repeated-segment walk: resumed walks agree with a walk of each name from its start") {
   std::mt19937 rng(11);
-  const std::vector<std::string> pool = {"model", "language_model", "layers", "0", "1", "mlp",
-                                         "x", "visual", "", "weight", "xx", "mode"};
-  std::vector<std::string> names = {"", ".", "x.x", "x.x.", "x.x.x", "x.x.xx", "x.xx", "a..b",
-                                    "model.model.model.layers.0", "model.model.layers",
+  const std::vector<std::string> pool = {
+      "model", "language_model", "layers", "0",      "1",  "mlp",
+      "x",     "visual",         "",       "weight", "xx", "mode"};
+  std::vector<std::string> names = {"",
+                                    ".",
+                                    "x.x",
+                                    "x.x.",
+                                    "x.x.x",
+                                    "x.x.xx",
+                                    "x.xx",
+                                    "a..b",
+                                    "model.model.model.layers.0",
+                                    "model.model.layers",
                                     "model.language_model.language_model.layers.0.mlp.weight"};
   for (int i = 0; i < 4000; ++i) {
     std::string name;

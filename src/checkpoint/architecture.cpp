@@ -365,8 +365,9 @@ class NameTemplate {
       const std::optional<int64_t>& number = p.placeholder == 'L' ? layer : expert;
       if (number) {
         char digits[24];
-        out.append(digits, static_cast<size_t>(
-                               std::to_chars(digits, digits + sizeof digits, *number).ptr - digits));
+        out.append(digits,
+                   static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, *number).ptr -
+                                       digits));
       } else {
         out.append(p.placeholder == 'L' ? "{L}" : "{E}");
       }
@@ -382,7 +383,6 @@ class NameTemplate {
   std::vector<Piece> pieces_;
   std::string tail_;
 };
-
 
 }  // namespace
 
@@ -1044,10 +1044,9 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
     }
     // The commonest name that is not expected itself: a scale or other sidecar right after its
     // module's weight (names are sorted).
-    if (size_t dot = last_dots[n];
-        dot != std::string_view::npos && !last_direct_module.empty() &&
-        original.substr(0, dot) == last_direct_module &&
-        is_sidecar_param(original.substr(dot + 1), last_direct_module))
+    if (size_t dot = last_dots[n]; dot != std::string_view::npos && !last_direct_module.empty() &&
+                                   original.substr(0, dot) == last_direct_module &&
+                                   is_sidecar_param(original.substr(dot + 1), last_direct_module))
       continue;
     // apply_layout changes only names under one of the mapping's prefixes: the others (nearly
     // all, in a checkpoint with the expected layout) skip the copy.

@@ -189,7 +189,8 @@ constexpr bool has_scale_ending(std::string_view name) {
 // The bytes a scale ending ends with.
 constexpr std::array<bool, 256> kScaleLastBytes = [] {
   std::array<bool, 256> last{};
-  for (std::string_view ending : kScaleEndings) last[static_cast<unsigned char>(ending.back())] = true;
+  for (std::string_view ending : kScaleEndings)
+    last[static_cast<unsigned char>(ending.back())] = true;
   return last;
 }();
 static_assert([] {
@@ -203,12 +204,13 @@ static_assert([] {
 // The last '.' of text[0, end), or npos: memrchr (16 bytes a step) where glibc has it, for the
 // split of every tensor name (string_view::rfind tests a byte at a time).
 size_t last_dot(std::string_view text, size_t end) {
+  if (end == 0) return std::string_view::npos;  // (a default view's data is null)
 #if defined(__GLIBC__)
   const void* at = memrchr(text.data(), '.', end);
   return at ? static_cast<size_t>(static_cast<const char*>(at) - text.data())
             : std::string_view::npos;
 #else
-  return end == 0 ? std::string_view::npos : text.rfind('.', end - 1);
+  return text.rfind('.', end - 1);
 #endif
 }
 
@@ -246,8 +248,7 @@ const char* tensor_role_name(TensorRole role) {
 
 bool may_name_scale(std::string_view tensor_name) {
   // The last byte rules out most names (weights, biases) before any ending is compared.
-  return !tensor_name.empty() &&
-         kScaleLastBytes[static_cast<unsigned char>(tensor_name.back())] &&
+  return !tensor_name.empty() && kScaleLastBytes[static_cast<unsigned char>(tensor_name.back())] &&
          has_scale_ending(tensor_name);
 }
 
@@ -344,10 +345,9 @@ bool segment_contains(std::string_view text, const char (&word)[N]) {
 }
 
 bool is_never_quantized_last(std::string_view last) {
-  return last == "lm_head" || last == "gate" || last == "router" ||
-         last == "shared_expert_gate" || segment_contains(last, "norm") ||
-         segment_contains(last, "embed") || last == "wte" || last == "wpe" ||
-         last.starts_with("ln_");
+  return last == "lm_head" || last == "gate" || last == "router" || last == "shared_expert_gate" ||
+         segment_contains(last, "norm") || segment_contains(last, "embed") || last == "wte" ||
+         last == "wpe" || last.starts_with("ln_");
 }
 
 }  // namespace
@@ -355,6 +355,7 @@ bool is_never_quantized_last(std::string_view last) {
 bool is_never_quantized_name(std::string_view module) {
   // Segment by segment: a "router" or "embed_tokens" segment anywhere, the last one by its name
   // (every module of a checkpoint asks, 30k of them in a large one).
+  if (module.empty()) return false;  // (a default view's data is null: no memchr on it)
   const char* at = module.data();
   const char* const end = at + module.size();
   while (true) {
@@ -477,14 +478,13 @@ void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
       const auto [module, param, role] = split_tensor_name_with_role(name);
       // A module's tensors are neighbours in sorted order nearly always (module.weight,
       // module.weight_scale_inv): its hash is computed once.
-      if (first || module != previous)
-        previous_hash = static_cast<uint32_t>(hash_text(module));
+      if (first || module != previous) previous_hash = static_cast<uint32_t>(hash_text(module));
       first = false;
       previous = module;
-      splits[i] = Split{static_cast<uint32_t>(module.size()),
-                        static_cast<uint32_t>(param.empty() ? name.size()
-                                                            : param.data() - name.data()),
-                        previous_hash, role};
+      splits[i] =
+          Split{static_cast<uint32_t>(module.size()),
+                static_cast<uint32_t>(param.empty() ? name.size() : param.data() - name.data()),
+                previous_hash, role};
     }
   });
   // 2. Grouped by module path, in name order: one pass over the flat index. A module's
@@ -547,8 +547,8 @@ void ModuleTable::build(const std::vector<std::string_view>& sorted_names,
     for (size_t i = chunk * kChunk, end = std::min(modules_.size(), i + kChunk); i < end; ++i) {
       modules_[i].param_lengths = param_name_lengths(modules_[i].params);
       const ModuleParam* w = modules_[i].find_weight();
-      modules_[i].weight_index = w ? static_cast<uint32_t>(w - modules_[i].params.data())
-                                   : Module::kNoWeight;
+      modules_[i].weight_index =
+          w ? static_cast<uint32_t>(w - modules_[i].params.data()) : Module::kNoWeight;
       modules_[i].linear = modules_[i].compute_linear();
       modules_[i].quantized = modules_[i].compute_quantized();
     }

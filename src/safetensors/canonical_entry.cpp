@@ -15,8 +15,7 @@ namespace {
 
 std::atomic<bool> fast_path_enabled{true};
 
-constexpr uint64_t kPowersOf10[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
-                                     100000000};
+constexpr uint64_t kPowersOf10[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
 
 uint64_t load_word(const char* p) {
   uint64_t w;
@@ -30,8 +29,8 @@ uint64_t load_word(const char* p) {
 // of 0x80 or more has it already (the masked add cannot carry into the next byte).
 unsigned leading_digits(uint64_t word) {
   const uint64_t t = word ^ 0x3030303030303030u;
-  const uint64_t non_digit = (((t & 0x7F7F7F7F7F7F7F7Fu) + 0x7676767676767676u) | t) &
-                             0x8080808080808080u;
+  const uint64_t non_digit =
+      (((t & 0x7F7F7F7F7F7F7F7Fu) + 0x7676767676767676u) | t) & 0x8080808080808080u;
   return non_digit == 0 ? 8 : static_cast<unsigned>(std::countr_zero(non_digit)) / 8;
 }
 

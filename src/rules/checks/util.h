@@ -33,7 +33,8 @@ std::optional<ExpertKey> parse_expert_key(std::string_view name);
 // segments or two), with the answers a walk of each name from its start gives, in any order.
 class RepeatedSegmentWalk {
  public:
-  explicit RepeatedSegmentWalk(std::vector<std::string> wrappers) : wrappers_(std::move(wrappers)) {}
+  explicit RepeatedSegmentWalk(std::vector<std::string> wrappers)
+      : wrappers_(std::move(wrappers)) {}
   struct Hit {
     std::string_view segment;  // a view into the name
     size_t run = 0;            // how many times in a row (2 or more); 0: no repeated wrapper
@@ -47,8 +48,8 @@ class RepeatedSegmentWalk {
   bool is_wrapper(std::string_view segment) const;
 
   std::vector<std::string> wrappers_;
-  std::string_view name_;      // the name walked last
-  std::vector<size_t> starts_;  // its segments' offsets, as far as its walk went
+  std::string_view name_;               // the name walked last
+  std::vector<size_t> starts_;          // its segments' offsets, as far as its walk went
   size_t hit_start_ = 0, hit_end_ = 0;  // its hit's second segment; hit_end_ == 0: no hit
 };
 
