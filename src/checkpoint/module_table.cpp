@@ -96,11 +96,14 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 6> kQuarkLeg
     {"output_scale", "output_quantizer.scale"},
     {"output_zero_point", "output_quantizer.zero_point"},
 }};
+// Module::param_lengths' bit for a name of `size` bytes (bit 63: 63 or more).
+constexpr uint64_t name_length_bit(size_t size) {
+  return uint64_t{1} << std::min<size_t>(size, 63);
+}
 // The lengths of the legacy names, as Module::param_lengths has them.
 constexpr uint64_t kQuarkLegacyLengths = [] {
   uint64_t mask = 0;
-  for (const auto& [current, legacy] : kQuarkLegacyNames)
-    mask |= uint64_t{1} << std::min<size_t>(legacy.size(), 63);
+  for (const auto& [current, legacy] : kQuarkLegacyNames) mask |= name_length_bit(legacy.size());
   return mask;
 }();
 
@@ -334,10 +337,11 @@ TensorRole role_of_param(std::string_view param, std::string_view module) {
 
 namespace {
 
-// Whether `text` holds `word`: a loop over the few bytes of a segment, the word compared inline
-// (string_view::find calls memchr and memcmp, dearer than the search on 10 bytes).
+// Whether `text` holds `word` anywhere (contains_segment wants a whole segment): a loop over the
+// few bytes of a segment, the word compared inline (string_view::find calls memchr and memcmp,
+// dearer than the search on 10 bytes).
 template <size_t N>
-bool segment_contains(std::string_view text, const char (&word)[N]) {
+bool contains_text(std::string_view text, const char (&word)[N]) {
   constexpr size_t n = N - 1;
   for (size_t i = 0; i + n <= text.size(); ++i)
     if (text[i] == word[0] && std::memcmp(text.data() + i, word, n) == 0) return true;
@@ -346,7 +350,7 @@ bool segment_contains(std::string_view text, const char (&word)[N]) {
 
 bool is_never_quantized_last(std::string_view last) {
   return last == "lm_head" || last == "gate" || last == "router" || last == "shared_expert_gate" ||
-         segment_contains(last, "norm") || segment_contains(last, "embed") || last == "wte" ||
+         contains_text(last, "norm") || contains_text(last, "embed") || last == "wte" ||
          last == "wpe" || last.starts_with("ln_");
 }
 
@@ -371,7 +375,7 @@ const ModuleParam* Module::param(std::string_view name) const {
   // Rules ask each of 30k modules for names it mostly lacks: a length no parameter has rules a
   // name out without a comparison.
   auto may_have = [this](std::string_view n) {
-    return (param_lengths >> std::min<size_t>(n.size(), 63)) & 1;
+    return (param_lengths & name_length_bit(n.size())) != 0;
   };
   if (may_have(name)) {
     for (const auto& p : params) {
@@ -418,7 +422,7 @@ size_t find_experts_segment(std::string_view name) {
 
 uint64_t param_name_lengths(std::span<const ModuleParam> params) {
   uint64_t lengths = 0;
-  for (const auto& p : params) lengths |= uint64_t{1} << std::min<size_t>(p.name.size(), 63);
+  for (const auto& p : params) lengths |= name_length_bit(p.name.size());
   return lengths;
 }
 

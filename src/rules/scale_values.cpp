@@ -381,7 +381,7 @@ void ScaleValueCache::prefill(const std::vector<const TensorRef*>& refs) {
     const Shard* last_shard = nullptr;  // neighbours share a shard: one lookup per run of them
     size_t last_group = 0;
     for (size_t i : local) {
-      if (refs[i]->shard != last_shard || groups.empty()) {
+      if (refs[i]->shard != last_shard) {  // a ref's shard is never null
         auto [it, added] = group_of.try_emplace(refs[i]->shard, groups.size());
         if (added) groups.emplace_back();
         last_shard = refs[i]->shard;

@@ -41,12 +41,11 @@ RepeatedSegmentWalk::Hit RepeatedSegmentWalk::next(std::string_view name) {
 
 RepeatedSegmentWalk::Hit RepeatedSegmentWalk::walk_from(size_t index, size_t at) {
   hit_end_ = 0;
+  // The segment before `at` (none at the start) is the first of the pair compared next.
+  bool have_previous = index > 0;
   std::string_view previous;
-  const bool from_start = index == 0;
-  if (!from_start) previous = name_.substr(starts_[index - 1], at - 1 - starts_[index - 1]);
+  if (have_previous) previous = name_.substr(starts_[index - 1], at - 1 - starts_[index - 1]);
   starts_.resize(index);
-  bool have_previous = !from_start;
-  at = from_start ? 0 : at;
   while (at < name_.size()) {
     starts_.push_back(at);
     const size_t dot = name_.find('.', at);
