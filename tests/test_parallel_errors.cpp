@@ -3,6 +3,7 @@
 // naming the file instead of std::terminate (an exception escaping a std::thread) or SIGBUS.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include "checkpoint/checkpoint.h"
 #include "io/parallel.h"
 #include "rules/data_stats.h"
+#include "rules/scale_values.h"
 #include "test_util.h"
 
 TEST_CASE("parallel_for: every index once when no body throws") {
@@ -114,5 +116,105 @@ TEST_CASE("--deep on a shard that shrinks after opening: an IoError naming it, e
         CHECK(std::string(e.what()).find("model.safetensors") != std::string::npos);
       }
     }
+  }
+}
+
+TEST_CASE("beside_tensor_table: may outlive open(); finish_beside_work waits for it and rethrows") {
+  ckd_test::TempDir tmp;
+  ckd_test::write_small_bench(tmp.path());
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    std::atomic<int> runs{0};
+    std::atomic<size_t> shards_seen{0};
+    ckd::OpenOptions options;
+    options.threads = threads;
+    options.beside_tensor_table = [&](const ckd::Checkpoint& c) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      shards_seen = c.shards().size();  // still alive: open() returned, the checkpoint did not go
+      ++runs;
+    };
+    auto ck = ckd::Checkpoint::open(tmp.path(), options);
+    ck->finish_beside_work();
+    CHECK(runs == 1);
+    CHECK(shards_seen == ck->shards().size());
+    ck->finish_beside_work();  // nothing left to wait for
+    CHECK(runs == 1);
+
+    // Not waited for: the checkpoint's destructor joins it before the shards it reads go.
+    options.beside_tensor_table = [&](const ckd::Checkpoint& c) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      shards_seen = c.shards().size() + 100;
+      ++runs;
+    };
+    ckd::Checkpoint::open(tmp.path(), options).reset();
+    CHECK(runs == (threads > 1 ? 2 : 1));  // with one thread it runs only when waited for
+
+    options.beside_tensor_table = [](const ckd::Checkpoint&) {
+      throw std::runtime_error("scale bytes unreadable");
+    };
+    auto failing = ckd::Checkpoint::open(tmp.path(), options);
+    CHECK_THROWS_WITH(failing->finish_beside_work(), "scale bytes unreadable");
+    CHECK_NOTHROW(failing->finish_beside_work());  // rethrown once
+  }
+}
+
+TEST_CASE("run_rules: a scale decode still running when the rules start; its failure fails them") {
+  ckd_test::TempDir tmp;
+  ckd_test::write_small_bench(tmp.path());
+  {
+    // One scale made NaN, so the scale rules have a finding to agree on.
+    auto ck = ckd::Checkpoint::open(tmp.path());
+    const ckd::Shard* shard = nullptr;
+    const ckd::TensorInfo* scale = nullptr;
+    for (const auto& s : ck->shards()) {
+      for (const ckd::TensorInfo& t : s->tensors()) {
+        if (!scale && t.name.ends_with("weight_scale_inv") && t.dtype == ckd::Dtype::kBF16) {
+          shard = s.get();
+          scale = &t;
+        }
+      }
+    }
+    REQUIRE(scale);
+    std::fstream f(tmp.path() + "/" + shard->display_name(),
+                   std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(shard->data_start() + scale->begin));
+    f.write("\xc0\x7f", 2);  // BF16 quiet NaN, little-endian
+  }
+  const ckd::RuleSet rules = ckd::RuleSet::builtin();
+  const auto selected = ckd::select_rules(rules, {}, {});
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    ckd::ScanOptions scan_options;
+    scan_options.threads = threads;
+    auto ck = ckd::Checkpoint::open(tmp.path());
+    const std::vector<ckd::Finding> plain = ckd::run_rules(selected, *ck, nullptr, scan_options);
+
+    // The decode finishes only when the first scale rule waits for it: the findings are the
+    // ones of a scan that decoded the scales in its own header tier.
+    ckd::OpenedWork opened;
+    auto scales = std::make_shared<ckd::ScaleValueCache>();
+    opened.scales = scales;
+    std::atomic<int> waits{0};
+    opened.finish_scales = [&waits, &ck, scales, threads] {
+      ++waits;
+      ckd::prefill_scale_stats(ck->shards(), *scales, threads);
+    };
+    const std::vector<ckd::Finding> early =
+        ckd::run_rules(selected, *ck, nullptr, scan_options, nullptr, {}, std::move(opened));
+    CHECK(waits == 1);
+    CHECK(std::any_of(plain.begin(), plain.end(),
+                      [](const ckd::Finding& f) { return f.name == "non-finite-scale"; }));
+    REQUIRE(early.size() == plain.size());
+    for (size_t i = 0; i < early.size(); ++i) {
+      CHECK(early[i].code == plain[i].code);
+      CHECK(early[i].message == plain[i].message);
+    }
+
+    ckd::OpenedWork failed;
+    failed.scales = std::make_shared<ckd::ScaleValueCache>();
+    failed.finish_scales = [] { throw std::runtime_error("connection reset"); };
+    CHECK_THROWS_WITH(
+        ckd::run_rules(selected, *ck, nullptr, scan_options, nullptr, {}, std::move(failed)),
+        "reading scale tensors: connection reset");
   }
 }

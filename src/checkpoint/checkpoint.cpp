@@ -306,9 +306,11 @@ std::unique_ptr<Checkpoint> Checkpoint::open(std::unique_ptr<FileStore> store,
       ck->problems_.push_back({LoadProblemKind::kUnreadableShard, name, "", p.error});
     }
   }
-  std::function<void()> side_work;
-  if (options.beside_tensor_table) side_work = [&] { options.beside_tensor_table(*ck); };
-  SideThread beside(std::move(side_work), worker_count(options.threads) > 1);
+  if (options.beside_tensor_table) {
+    ck->beside_work_ = std::make_unique<SideThread>(
+        [c = ck.get(), work = options.beside_tensor_table] { work(*c); },
+        worker_count(options.threads) > 1);
+  }
   {
     PhaseTimer timer("tensor table");
     ck->build_tensor_table(options.threads);
@@ -334,8 +336,13 @@ std::unique_ptr<Checkpoint> Checkpoint::open(std::unique_ptr<FileStore> store,
       }
     });
   }
-  beside.finish();
   return ck;
+}
+
+Checkpoint::~Checkpoint() = default;
+
+void Checkpoint::finish_beside_work() {
+  if (beside_work_) beside_work_->finish();
 }
 
 void Checkpoint::load_configs() {

@@ -73,6 +73,7 @@ struct TensorRef {
 };
 
 class Checkpoint;
+class SideThread;
 
 struct OpenOptions {
   int threads = 0;  // 0: hardware concurrency
@@ -84,9 +85,11 @@ struct OpenOptions {
   // when a core frees up). The checkpoint's index, tensors, modules and problems are not ready.
   std::function<void(const Checkpoint&)> beside_shard_headers;
   // Work that reads only the shards' own tensor tables and bytes (the scan's scale statistics):
-  // it runs on a thread of its own while the tensor table and the module groups are built,
-  // whose merge and grouping leave the other cores idle (after them with one thread). Only
-  // shards() is ready; open() returns when it has finished, and rethrows what it threw.
+  // it starts on a thread of its own once the shards are parsed, beside the tensor table and
+  // the module groups, whose merge and grouping leave the other cores idle, and it may still be
+  // running when open() returns (with one thread it runs in finish_beside_work()). Only
+  // shards() is ready to it. Checkpoint::finish_beside_work() waits for it and rethrows what it
+  // threw; the checkpoint's destructor waits too.
   std::function<void(const Checkpoint&)> beside_tensor_table;
 };
 
@@ -98,6 +101,12 @@ class Checkpoint {
   // fetched; everything wrong with the files themselves becomes a LoadProblem or ShardIssue.
   static std::unique_ptr<Checkpoint> open(std::unique_ptr<FileStore> store,
                                           const OpenOptions& options = {});
+  ~Checkpoint();
+
+  // Waits for OpenOptions::beside_tensor_table's work (runs it here with one thread) and
+  // rethrows what it threw; at once when there is none or it has been waited for. One caller
+  // at a time.
+  void finish_beside_work();
 
   // The directory as given, or the URL of a remote checkpoint.
   const std::string& dir() const { return dir_; }
@@ -164,6 +173,9 @@ class Checkpoint {
   std::vector<std::pair<std::string, std::vector<const Shard*>>> cross_duplicates_;
   QuantScheme scheme_;
   ModuleTable modules_;
+  // OpenOptions::beside_tensor_table's work. Last: destroyed first, so its thread is joined
+  // before the shards it reads are freed.
+  std::unique_ptr<SideThread> beside_work_;
 };
 
 // Bytes per dtype name, for the report's histograms and the false-quantization rule.

@@ -123,11 +123,25 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
   state.architecture_model = std::move(opened.architecture_model);
   // Scales decoded while the checkpoint opened need nothing of the header tier: the scale
   // rules join its pool (after its own rules), so their jobs fill its tail instead of waiting at
-  // a barrier of their own.
-  const bool scales_ready = opened.scales && !opened.scales_error;
-  if (scales_ready) state.scales = std::move(opened.scales);
+  // a barrier of their own, and the first of them waits for the decode to finish.
+  const bool scales_ready = opened.scales != nullptr;
+  if (scales_ready) state.scales = opened.scales;
   std::vector<std::string> errors;
   std::mutex errors_mutex;
+  std::once_flag scales_once;
+  bool scales_failed = false;
+  auto await_scales = [&] {
+    std::call_once(scales_once, [&] {
+      try {
+        if (opened.finish_scales) opened.finish_scales();
+      } catch (const std::exception& e) {
+        std::lock_guard lock(errors_mutex);
+        errors.insert(errors.begin(), fmt::format("reading scale tensors: {}", e.what()));
+        scales_failed = true;
+      }
+    });
+    return !scales_failed;
+  };
   bool any_scale_rule =
       std::any_of(rules.begin(), rules.end(), [](const Rule* r) { return r->tier == "scales"; });
   // Each tier's rules, then the scale rules joining the header tier, then the architecture
@@ -147,8 +161,6 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
     if (std::string_view(tier) == "header" && any_scale_rule && !scales_ready) {
       jobs.push_back([&state, &errors, &errors_mutex, &opened] {
         try {
-          // What the early decode threw fails the scan as this decode would have.
-          if (opened.scales_error) std::rethrow_exception(opened.scales_error);
           state.prefill_scale_stats();
         } catch (const std::exception& e) {
           std::lock_guard lock(errors_mutex);
@@ -180,7 +192,9 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
     for (const Rule* rule : ordered) {
       const bool in_tier = rule->tier == tier || (with_scales && rule->tier == "scales");
       if (!in_tier || !reason_not_run(*rule, options, source != nullptr).empty()) continue;
-      jobs.push_back([&state, &errors, &errors_mutex, rule] {
+      const bool awaits_scales = with_scales && rule->tier == "scales";
+      jobs.push_back([&state, &errors, &errors_mutex, &await_scales, awaits_scales, rule] {
+        if (awaits_scales && !await_scales()) return;  // the decode's error fails the scan
         try {
           PhaseTimer check_timer(rule->name.c_str());
           make_check(rule->check)->run(CheckContext(state, *rule));
@@ -191,6 +205,7 @@ std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Chec
       });
     }
     parallel_for(jobs.size(), options.threads, [&](size_t i) { jobs[i](); });
+    if (with_scales) await_scales();  // its error fails the scan even when no scale rule ran
     if (!errors.empty()) break;  // a later tier would only fail the same way, more slowly
   }
   if (!errors.empty()) throw std::runtime_error(errors.front());

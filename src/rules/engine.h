@@ -47,9 +47,12 @@ struct SideJob {
 struct OpenedWork {
   // model_architecture's model of the checkpoint; the architecture diff spends it.
   std::shared_ptr<ArchitectureModel> architecture_model;
-  // Every scale tensor's statistics (prefill_scale_stats); null: the header tier decodes them.
+  // Every scale tensor's statistics (prefill_scale_stats), decoded beside the checkpoint's
+  // open and perhaps not finished yet; null: the header tier decodes them.
   std::shared_ptr<ScaleValueCache> scales;
-  std::exception_ptr scales_error;  // what decoding them threw
+  // Waits for that decode and rethrows what it threw: the scale rules call it (once) before
+  // they read `scales`, so the header rules need not wait for it.
+  std::function<void()> finish_scales;
 };
 std::vector<Finding> run_rules(const std::vector<const Rule*>& rules, const Checkpoint& checkpoint,
                                const Checkpoint* source, const ScanOptions& options,

@@ -69,16 +69,14 @@ ScanReport run_scan(const ScanRequest& request) {
   if (std::any_of(request.rules.begin(), request.rules.end(),
                   [](const Rule* r) { return r->tier == "scales"; })) {
     opened.scales = std::make_shared<ScaleValueCache>();
-    checkpoint_options.beside_tensor_table = [&opened, threads = open_options.threads](
-                                                 const Checkpoint& c) {
-      try {
-        prefill_scale_stats(c.shards(), *opened.scales, threads);
-      } catch (...) {
-        opened.scales_error = std::current_exception();  // reported as the header tier did
-      }
+    checkpoint_options.beside_tensor_table = [scales = opened.scales,
+                                              threads = open_options.threads](const Checkpoint& c) {
+      prefill_scale_stats(c.shards(), *scales, threads);
     };
   }
   auto ck = Checkpoint::open(std::move(store), checkpoint_options);
+  // The decode may outlast the open: the scale rules wait for it (run_rules).
+  if (opened.scales) opened.finish_scales = [c = ck.get()] { c->finish_beside_work(); };
   std::unique_ptr<Checkpoint> source;
   if (!request.source_dir.empty())
     source = Checkpoint::open(open_store(request.source_dir, request.http), open_options);
