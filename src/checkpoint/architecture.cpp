@@ -976,10 +976,10 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
           for (uint64_t d : want) elements = checked_mul(elements, d).value_or(0);
           if (elements > 0 && t.shape[0] == elements / 2 + elements % 2) return;
         }
-        out.shapes.push_back({std::string(original), t.shape, want, e.size_names(), true});
+        out.shapes.push_back({std::string(original), t.shape.vector(), want, e.size_names(), true});
         return;
       }
-      out.shapes.push_back({std::string(original), t.shape, want, e.size_names(), false});
+      out.shapes.push_back({std::string(original), t.shape.vector(), want, e.size_names(), false});
     };
 
     // GPTQ / AWQ store a linear's weight as `qweight`, int32 codes packed along the input (GPTQ,
@@ -1002,7 +1002,7 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
                               : std::nullopt;
       if (logical && logical->out == want[0] && (logical->in == 0 || logical->in == want[1]))
         return;
-      out.shapes.push_back({std::string(original), t.shape, want, e.size_names(), true});
+      out.shapes.push_back({std::string(original), t.shape.vector(), want, e.size_names(), true});
     };
     if (direct[n] == kNone && original.ends_with(".qweight")) {
       std::string weight = mapping.empty() ? std::string(original)
@@ -1030,8 +1030,8 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
         const std::vector<uint64_t>& want = e.shape();
         if (ref && ref->info && want.size() == 2 &&
             ref->info->shape != std::vector<uint64_t>{want[0], want[1] / 2})
-          out.shapes.push_back({std::string(original), ref->info->shape, want, e.size_names(),
-                                true});
+          out.shapes.push_back(
+              {std::string(original), ref->info->shape.vector(), want, e.size_names(), true});
         last_direct_module = original.substr(0, original.rfind('.'));
         continue;
       }

@@ -33,9 +33,9 @@ std::string_view ref_bytes(const TensorRef& ref) {
   return ref.shard->tensor_bytes(*ref.info);
 }
 
-std::string fit_scale_grid(QuantizedMatrix& m, const std::vector<uint64_t>& scale_shape,
+std::string fit_scale_grid(QuantizedMatrix& m, const Shape& scale_shape,
                            uint64_t declared_block_rows, uint64_t declared_block_cols) {
-  std::vector<uint64_t> axes = scale_shape;
+  std::vector<uint64_t> axes = scale_shape.vector();
   if (axes.size() == 4 && axes[1] == 1 && axes[3] == 1) axes = {axes[0], axes[2]};  // modelopt
   uint64_t grid_rows = 1, grid_cols = 1;
   if (axes.size() == 1) {

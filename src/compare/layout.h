@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "compare/quantized_matrix.h"
+#include "safetensors/shape.h"
 
 namespace ckd {
 
@@ -45,7 +46,7 @@ Layout describe_dense(const Module& module, const QuantGroup& group);
 // [rows] / [rows, 1] per row, [a, b] blocks, modelopt's [a, 1, b, 1]. Block sizes come from the
 // declaration when it gives them and agrees with the shape. Returns a problem, or "" when m's
 // scale_rows/cols and block_rows/cols are set.
-std::string fit_scale_grid(QuantizedMatrix& m, const std::vector<uint64_t>& scale_shape,
+std::string fit_scale_grid(QuantizedMatrix& m, const Shape& scale_shape,
                            uint64_t declared_block_rows, uint64_t declared_block_cols);
 
 // Reads a g_idx (I32 [in], each value in [0, groups)) into m.input_groups; leaves it null when

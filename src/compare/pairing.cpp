@@ -16,7 +16,7 @@ bool is_float_source(const TensorInfo& t) {
   return t.dtype == Dtype::kBF16 || t.dtype == Dtype::kF16 || t.dtype == Dtype::kF32;
 }
 
-std::string shape_text(const std::vector<uint64_t>& shape) {
+std::string shape_text(std::span<const uint64_t> shape) {
   return fmt::format("[{}]", fmt::join(shape, ", "));
 }
 

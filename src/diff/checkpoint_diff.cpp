@@ -154,7 +154,7 @@ void diff_tensors(const Checkpoint& a, const Checkpoint& b, CheckpointDiff& out)
       return;
     }
     out.changed.push_back({std::string(a_name), std::string(b_name), dtype_text(x), dtype_text(y),
-                           x.shape, y.shape});
+                           x.shape.vector(), y.shape.vector()});
   };
   // Both tables are sorted: one merge pass finds the common names.
   std::vector<size_t> only_a, only_b;
@@ -219,7 +219,7 @@ void diff_tensors(const Checkpoint& a, const Checkpoint& b, CheckpointDiff& out)
           const TensorInfo& ai = *ar[x]->info;
           const TensorInfo& bi = *br[y]->info;
           out.changed.push_back({std::string(an[x]), std::string(bn[y]), dtype_text(ai),
-                                 dtype_text(bi), ai.shape, bi.shape});
+                                 dtype_text(bi), ai.shape.vector(), bi.shape.vector()});
           reported = true;
         }
       }

@@ -26,7 +26,7 @@ class FixError : public std::runtime_error {
 struct OutputTensor {
   std::string name;
   Dtype dtype;
-  std::vector<uint64_t> shape;
+  Shape shape;
   const TensorInfo* source = nullptr;  // null for an invented tensor
   std::string bytes;                   // an invented tensor's bytes
   bool dropped = false;

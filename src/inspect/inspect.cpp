@@ -254,7 +254,7 @@ InspectReport inspect_checkpoint(const Checkpoint& ck, const InspectOptions& opt
       TensorRow row;
       row.name = std::string(names[i]);
       row.dtype = t.dtype ? std::string(dtype_name(*t.dtype)) : "?";
-      row.shape = t.shape;
+      row.shape = t.shape.vector();
       row.bytes = t.nbytes();
       auto u = unpacked.find(&t);
       row.parameters = u != unpacked.end() ? u->second.parameters : hub_parameter_count(t);

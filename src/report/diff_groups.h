@@ -3,6 +3,7 @@
 
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,7 @@
 
 namespace ckd::diff_detail {
 
-std::string shape_text(const std::vector<uint64_t>& shape);
+std::string shape_text(std::span<const uint64_t> shape);
 // Compact JSON of a config value, cut to a readable width; "(absent)" for null.
 std::string value_text(const nlohmann::json& v);
 // "BF16 [o, i] -> U8 [o, i/2]"

@@ -22,7 +22,7 @@ std::string human_count(uint64_t n) {
 
 namespace {
 
-std::string shape_text(const std::vector<uint64_t>& shape) {
+std::string shape_text(std::span<const uint64_t> shape) {
   return fmt::format("[{}]", fmt::join(shape, ", "));
 }
 

@@ -14,12 +14,13 @@
 #include <vector>
 
 #include "safetensors/dtype.h"
+#include "safetensors/shape.h"
 
 namespace ckd {
 
 struct CanonicalEntry {
   Dtype dtype = Dtype::kBool;  // also the guess for the next entry's (writers group by dtype)
-  std::vector<uint64_t> shape;
+  Shape shape;
   uint64_t begin = 0, end = 0;
   uint64_t numel = 1;
 };

@@ -15,7 +15,7 @@ namespace {
 
 constexpr size_t kMaxIssuesPerKind = 20;
 
-std::string format_shape(const std::vector<uint64_t>& shape) {
+std::string format_shape(std::span<const uint64_t> shape) {
   return fmt::format("[{}]", fmt::join(shape, ", "));
 }
 
@@ -49,7 +49,7 @@ std::optional<std::string> describe_lfs_pointer(std::string_view head) {
 
 }  // namespace
 
-std::optional<uint64_t> tensor_byte_size(Dtype dtype, const std::vector<uint64_t>& shape) {
+std::optional<uint64_t> tensor_byte_size(Dtype dtype, std::span<const uint64_t> shape) {
   uint64_t numel = 1;
   for (uint64_t d : shape) {
     auto next = checked_mul(numel, d);

@@ -38,7 +38,7 @@ Convention convention_for(const Checkpoint& ck, const std::string& param, QuantM
     const ModuleParam* p = m.param(param);
     if (!p || !p->ref->info->dtype || p->ref->info->numel != 1) continue;
     Dtype d = *p->ref->info->dtype;
-    if (d == Dtype::kF32 || d == Dtype::kBF16) return {d, p->ref->info->shape};
+    if (d == Dtype::kF32 || d == Dtype::kBF16) return {d, p->ref->info->shape.vector()};
   }
   if (method == QuantMethod::kModelOpt) return {Dtype::kF32, {}};
   return {Dtype::kF32, {1}};

@@ -96,7 +96,7 @@ class MissingQuantStateCheck : public Check {
     if (suffix != s.quant_type)
       wrong.push_back(
           fmt::format("its name says {} but its quant_type is {}", suffix, s.quant_type));
-    const std::vector<uint64_t>& ws = w.ref->info->shape;
+    const Shape& ws = w.ref->info->shape;
     uint64_t bytes_needed = s.numel / 2 + s.numel % 2;
     if (ws.size() != 2 || ws[0] != bytes_needed || ws[1] != 1) {
       wrong.push_back(fmt::format("shape {} ({} values) needs the weight as [{}, 1] but it is {}",

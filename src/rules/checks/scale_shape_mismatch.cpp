@@ -11,9 +11,9 @@
 namespace ckd {
 namespace {
 
-using Shape = std::vector<uint64_t>;
+using Dims = std::vector<uint64_t>;  // a shape built here
 
-uint64_t numel(const Shape& s) {
+uint64_t numel(std::span<const uint64_t> s) {
   uint64_t n = 1;
   for (uint64_t d : s) n *= d;
   return n;
@@ -38,8 +38,8 @@ struct Allowed {
            std::equal(tail.begin(), tail.begin() + static_cast<long>(rank),
                       got.begin() + static_cast<long>(l));
   }
-  Shape shape(std::span<const uint64_t> lead) const {
-    Shape s;
+  Dims shape(std::span<const uint64_t> lead) const {
+    Dims s;
     if (leading) s.assign(lead.begin(), lead.end());
     s.insert(s.end(), tail.begin(), tail.begin() + static_cast<long>(rank));
     return s;
@@ -238,7 +238,7 @@ class ScaleShapeMismatchCheck : public Check {
       return;
     }
     if (!scales) return;
-    Shape expected(b.begin(), b.end() - 1);
+    Dims expected(b.begin(), b.end() - 1);
     if (scales->ref->info->shape != expected) {
       out.add(*scales->ref,
               fmt::format("scales are {} but blocks {} need {} (one E8M0 exponent per 32 values)",

@@ -17,7 +17,7 @@ std::string with_commas(uint64_t n) {
   return out;
 }
 
-std::string shape_string(const std::vector<uint64_t>& shape) {
+std::string shape_string(std::span<const uint64_t> shape) {
   return fmt::format("[{}]", fmt::join(shape, ", "));
 }
 

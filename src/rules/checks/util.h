@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,7 +16,7 @@ namespace ckd {
 
 // 12345678 -> "12,345,678"
 std::string with_commas(uint64_t n);
-std::string shape_string(const std::vector<uint64_t>& shape);
+std::string shape_string(std::span<const uint64_t> shape);
 std::string percent(uint64_t part, uint64_t whole);
 
 // "model.layers.3.mlp.experts.17.down_proj.weight" -> {"model.layers.3.mlp.experts", 17,
