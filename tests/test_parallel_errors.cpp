@@ -218,3 +218,41 @@ TEST_CASE("run_rules: a scale decode still running when the rules start; its fai
         "reading scale tensors: connection reset");
   }
 }
+
+TEST_CASE("a scale tensor whose bytes cannot be read fails the scan with the reason") {
+  ckd_test::TempDir tmp;
+  ckd_test::write_small_bench(tmp.path());
+  const ckd::RuleSet rules = ckd::RuleSet::builtin();
+  const auto selected = ckd::select_rules(rules, {}, {});
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    ckd::ScanOptions scan_options;
+    scan_options.threads = threads;
+    auto ck = ckd::Checkpoint::open(tmp.path());
+    CHECK_NOTHROW(ckd::run_rules(selected, *ck, nullptr, scan_options));  // control
+    // The shard holding the scale that ends last loses that scale's bytes after the open.
+    const ckd::Shard* shard = nullptr;
+    const ckd::TensorInfo* last = nullptr;
+    for (const auto& s : ck->shards()) {
+      for (const ckd::TensorInfo& t : s->tensors()) {
+        if (t.name.ends_with("weight_scale_inv") && (!last || t.end > last->end)) {
+          shard = s.get();
+          last = &t;
+        }
+      }
+    }
+    REQUIRE(last);
+    const std::string path = tmp.path() + "/" + shard->display_name();
+    const auto size = std::filesystem::file_size(path);
+    REQUIRE(::truncate(path.c_str(), static_cast<off_t>(shard->data_start() + last->begin)) == 0);
+    try {
+      ckd::run_rules(selected, *ck, nullptr, scan_options);
+      FAIL("a scale that cannot be read passed");
+    } catch (const std::exception& e) {
+      const std::string message = e.what();
+      CHECK(message.starts_with("reading scale tensors: "));
+      CHECK(message.find(shard->display_name()) != std::string::npos);
+    }
+    std::filesystem::resize_file(path, size);  // the next round starts from an intact file
+  }
+}

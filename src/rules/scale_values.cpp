@@ -261,15 +261,11 @@ void add_chunk(Dtype dtype, std::string_view bytes, uint64_t first, uint64_t n, 
 ScaleStats scale_stats(const TensorRef& ref, const std::string_view* preloaded) {
   ScaleStats s;
   const TensorInfo& t = *ref.info;
-  if (!t.readable || !t.dtype) {
-    s.error = "byte range invalid";
-    return s;
-  }
+  if (!t.readable || !t.dtype) return s;  // a byte range the container rules report
   Dtype dtype = *t.dtype;
   if (dtype == Dtype::kF4 || dtype == Dtype::kF6_E2M3 || dtype == Dtype::kF6_E3M2 ||
       dtype == Dtype::kC64) {
-    s.error = "dtype has no per-element scale encoding";
-    return s;
+    return s;  // no per-element scale encoding: unexpected-scale-dtype reports it
   }
   s.count = t.numel;
   // The bytes come by copy_to (pread for a local file, the prefetched ranges for a remote one)
@@ -285,19 +281,14 @@ ScaleStats scale_stats(const TensorRef& ref, const std::string_view* preloaded) 
     s.decoded = true;
     return s;
   }
-  try {
-    for (uint64_t first = 0; first < t.numel; first += chunk_elements) {
-      const uint64_t n = std::min(chunk_elements, t.numel - first);
-      buffer.resize(static_cast<size_t>(n * element_bytes));
-      ref.shard->source().copy_to(base + first * element_bytes, n * element_bytes, buffer.data());
-      add_chunk(dtype, buffer, first, n, s);
-    }
-  } catch (const TransportError&) {
-    throw;  // the scan cannot vouch for anything: exit 2, not a silently skipped scale
-  } catch (const std::exception& e) {
-    ScaleStats failed;
-    failed.error = e.what();
-    return failed;
+  // A read that fails (a shard cut short since it was opened, a transport error) throws: the
+  // scan cannot vouch for the scale, so it fails with the reason (exit 2), as a --deep read does,
+  // instead of passing over a scale it never saw.
+  for (uint64_t first = 0; first < t.numel; first += chunk_elements) {
+    const uint64_t n = std::min(chunk_elements, t.numel - first);
+    buffer.resize(static_cast<size_t>(n * element_bytes));
+    ref.shard->source().copy_to(base + first * element_bytes, n * element_bytes, buffer.data());
+    add_chunk(dtype, buffer, first, n, s);
   }
   s.decoded = true;
   return s;
@@ -413,7 +404,7 @@ void ScaleValueCache::prefill(const std::vector<const TensorRef*>& refs) {
       buffer.resize(static_cast<size_t>(end - begin));
       shard->source().copy_to(begin, end - begin, buffer.data());
     } catch (const std::exception&) {
-      read = false;  // each scale of the run is read (and its error recorded) on its own
+      read = false;  // each scale of the run is read on its own: the unreadable one throws
     }
     for (size_t k = first; k < last; ++k) {
       size_t i = local[k];

@@ -21,8 +21,10 @@ struct TensorRef;
 struct TensorInfo;
 
 struct ScaleStats {
-  bool decoded = false;  // false: not readable or not a numeric dtype
-  std::string error;     // why it could not be decoded
+  // false: its byte range or dtype is invalid (the container and dtype rules report those);
+  // bytes that cannot be read fail the scan instead (scale_stats throws).
+  bool decoded = false;
+  bool any_finite = false;
   uint64_t count = 0;
   uint64_t nan = 0, inf = 0, zero = 0, negative = 0;
   uint64_t first_non_finite = 0, first_non_positive = 0;  // element indices
@@ -32,7 +34,6 @@ struct ScaleStats {
   // Finite positive values that are not a power of two (scale-format-mismatch: UE8M0 scales).
   uint64_t not_power_of_two = 0, first_not_power_of_two = 0;
   double first_not_power_of_two_value = 0;
-  bool any_finite = false;
 };
 
 class ScaleValueCache {
