@@ -191,3 +191,32 @@ TEST_CASE("numbers of every length read the same eight bytes at a time as byte b
   }
   CHECK(checked > 2000);
 }
+
+TEST_CASE("a JSON error inside an entry names that entry, an escaped name unescaped") {
+  struct Case {
+    std::string header;
+    std::string tensor;  // the issue's tensor
+    std::string where;   // in the message
+  };
+  const std::vector<Case> cases = {
+      // The second entry's shape is cut short: the error lies inside "b".
+      {R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"b":{"dtype":"U8","shape":[1,}})",
+       "b", R"((in entry "b"))"},
+      // An escaped name, read by the generic path, named as it reads.
+      {R"({"a\u002eb":{"dtype":"U8","shape":[1],"data_offsets":[0,1],}})", "a.b",
+       R"((in entry "a.b"))"},
+      // Inside __metadata__: no tensor, the entry named.
+      {R"({"__metadata__":{"format":"pt",},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}})",
+       "", R"((in entry "__metadata__"))"},
+      // Between entries: the last entry read is named (the error follows it).
+      {R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]} "b":1})", "a", R"((in entry "a"))"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.header);
+    auto shard = ckd_test::parse_both_ways(ckd_test::safetensors_bytes(c.header, "x"));
+    CHECK_FALSE(shard->header_ok());
+    REQUIRE(shard->issues().size() == 1);
+    CHECK(shard->issues()[0].tensor == c.tensor);
+    CHECK(shard->issues()[0].message.find(c.where) != std::string::npos);
+  }
+}

@@ -131,7 +131,9 @@ std::unique_ptr<Shard> Shard::parse(std::unique_ptr<ByteSource> source, std::str
 
 void Shard::parse_header(std::string_view header) {
   JsonReader reader(header, kMaxHeaderDepth);
-  std::string context;  // names the tensor being read, for JSON errors inside it
+  // Names the tensor being read, for JSON errors inside it: a view of its name in the arena
+  // (or of a literal), so naming costs no copy per entry.
+  std::string_view context;
   try {
     if (reader.peek() != JsonType::kObject) {
       reader.fail(fmt::format("header is a JSON {}, not an object", json_type_name(reader.peek())));
@@ -147,11 +149,12 @@ void Shard::parse_header(std::string_view header) {
     // A compact entry is 80-130 bytes; reserving for the shortest costs address space, not
     // memory (pages never written are never touched), and spares the copies of a regrowth.
     tensors_.reserve(header.size() / 64);
-    std::string key, field, text;
+    std::string key, field, text;  // key: an escaped name, unescaped
+    std::string_view entry_name;
     CanonicalEntry entry;
     bool metadata_seen = false;
-    while (reader.next_key(key)) {
-      if (key == "__metadata__") {
+    while (reader.next_key_view(entry_name, key)) {
+      if (entry_name == "__metadata__") {
         context = "__metadata__";
         if (metadata_seen)
           add_issue(ShardIssueKind::kInvalidHeader, "", "__metadata__ appears twice");
@@ -187,9 +190,9 @@ void Shard::parse_header(std::string_view header) {
         continue;
       }
 
-      context = key;  // assign reuses the capacity: no allocation per entry
       TensorInfo t;
-      t.name = names_.add(key);
+      t.name = names_.add(entry_name);  // the one copy of a name: the header's bytes are released
+      context = t.name;
       // Nearly every entry is the writer's compact form: read it without the generic machinery
       // (it yields no issue, so nothing else below applies to it).
       if (canonical_fast_path_enabled()) {
@@ -205,6 +208,7 @@ void Shard::parse_header(std::string_view header) {
           continue;
         }
       }
+      key.assign(t.name);  // the generic path's issues name it
       if (reader.peek() != JsonType::kObject) {
         add_issue(ShardIssueKind::kInvalidHeader, key,
                   fmt::format("entry is a {}, not an object with dtype, shape and data_offsets",
@@ -310,7 +314,7 @@ void Shard::parse_header(std::string_view header) {
       if (!has_offsets) continue;  // no byte range: nothing more can be checked
       tensors_.push_back(std::move(t));
     }
-    context.clear();
+    context = {};
     // Trailing bytes must be JSON whitespace; the writer pads with spaces (0x20) only.
     size_t end = reader.offset();
     std::string_view tail = header.substr(end);
