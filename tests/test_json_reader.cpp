@@ -170,3 +170,62 @@ TEST_CASE("index parsing: weight_map, total_size, duplicate keys, errors") {
   CHECK_THROWS_AS(ckd::parse_index_json(R"({"weight_map":{"a":1}})", nullptr), JsonError);
   CHECK_THROWS_AS(ckd::parse_index_json(R"([])", nullptr), JsonError);
 }
+
+namespace {
+
+// An object of string members read member by member, `fast` trying next_plain_string_member
+// first: "key=value;" per member, then "end", or "error at OFFSET: MESSAGE".
+std::string read_members(const std::string& text, bool fast) {
+  JsonReader r(text, 8);
+  std::string out, key_scratch, value_scratch;
+  try {
+    r.begin_object();
+    while (true) {
+      std::string_view key, value;
+      if (!fast || !r.next_plain_string_member(key, value)) {
+        if (!r.next_key_view(key, key_scratch)) break;
+        value = r.read_string_view(value_scratch);
+      }
+      out += std::string(key) + "=" + std::string(value) + ";";
+    }
+    r.expect_end();
+    out += "end";
+  } catch (const JsonError& e) {
+    out += "error at " + std::to_string(e.offset()) + ": " + e.what();
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("next_plain_string_member: the generic reading's members and errors, byte by byte") {
+  const std::vector<std::string> texts = {
+      R"({"a.weight": "model-00001.safetensors", "b": "model-00002.safetensors"})",
+      "{\n  \"a\" :\t\"x\" ,\r\n  \"b\":\"y\"\n}",
+      R"({"esc\u002eaped": "s", "plain": "t\"u"})",
+      "{\"caf\xc3\xa9\": \"s\", \"n\": 1}",
+      R"({})",
+      R"({"a": "x",})",
+      R"({"a" "x"})",
+  };
+  for (const std::string& text : texts) {
+    CAPTURE(text);
+    CHECK(read_members(text, true) == read_members(text, false));
+  }
+  // Every single-byte change of a weight map: the same members, or the same error at the same
+  // offset, whichever reader is asked first.
+  const std::string base =
+      "{\"model.layers.0.mlp.down_proj.weight\": \"model-00001.safetensors\","
+      " \"lm_head.weight\":\"m2\"}";
+  CHECK(read_members(base, true).ends_with(";end"));
+  const std::string specials = std::string("\"\\:,{}[] \t\n\x01\x7f\xc3\xff", 16) + "a0";
+  for (size_t i = 0; i < base.size(); ++i) {
+    for (char c : specials) {
+      std::string text = base;
+      text[i] = c;
+      CAPTURE(i);
+      CAPTURE(text);
+      CHECK(read_members(text, true) == read_members(text, false));
+    }
+  }
+}

@@ -108,8 +108,13 @@ IndexFile parse_index_json(std::string_view text, std::shared_ptr<const void> ow
       // touched.
       index.entries.reserve(text.size() / 6 + 1);
       uint32_t last_shard = 0;
-      while (reader.next_key_view(name, tensor)) {
-        const std::string_view shard_name = reader.read_string_view(shard);
+      while (true) {
+        // Nearly every entry is `"name": "shard"` with plain strings: read in one pass.
+        std::string_view shard_name;
+        if (!reader.next_plain_string_member(name, shard_name)) {
+          if (!reader.next_key_view(name, tensor)) break;
+          shard_name = reader.read_string_view(shard);
+        }
         // Consecutive entries usually name the same shard: skip the hash lookup then.
         if (index.shard_names.empty() || shard_name != index.shard_names[last_shard]) {
           std::string owned(shard_name);

@@ -45,6 +45,11 @@ class JsonReader {
   std::string_view read_string_view(std::string& scratch);
   // next_key with the key as read_string_view gives it.
   bool next_key_view(std::string_view& key, std::string& scratch);
+  // The next member when it is `"key": "value"` with both strings plain (no escape, control or
+  // non-ASCII byte): an index's weight_map entry, read in one pass. Otherwise (another shape,
+  // the object's end, anything malformed) it consumes nothing and returns false: the generic
+  // calls then read the member, or report what is wrong where.
+  bool next_plain_string_member(std::string_view& key, std::string_view& value);
   // A non-negative integer that fits in 64 bits; fractions, exponents and signs are errors.
   uint64_t read_u64();
   bool read_bool();
