@@ -992,7 +992,7 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
       const ExpectedTensor& e = expected[idx];
       const TensorInfo& t = *ref->info;
       const std::vector<uint64_t>& want = e.shape();
-      const Module* mod = ck->modules().find(original.substr(0, original.rfind('.')));
+      const Module* mod = ck->modules().find(original.substr(0, last_dots[n]));
       const WeightFormatTraits* traits =
           mod && mod->group ? format_traits(mod->group->format) : nullptr;
       int bits = mod && mod->group ? logical_bits(config, mod->group) : 0;
@@ -1011,7 +1011,7 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
       uint32_t hit = by_name.find(weight);
       if (hit != kNone) {
         check_qweight(hit);
-        last_direct_module = original.substr(0, original.rfind('.'));
+        last_direct_module = original.substr(0, last_dots[n]);
         continue;
       }
     }
@@ -1032,7 +1032,7 @@ void diff_model(const std::vector<std::string_view>& names, const Checkpoint* ck
             ref->info->shape != std::vector<uint64_t>{want[0], want[1] / 2})
           out.shapes.push_back(
               {std::string(original), ref->info->shape.vector(), want, e.size_names(), true});
-        last_direct_module = original.substr(0, original.rfind('.'));
+        last_direct_module = original.substr(0, last_dots[n]);
         continue;
       }
     }

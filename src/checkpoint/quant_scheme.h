@@ -203,11 +203,7 @@ struct QuantScheme {
  private:
   // Patterns without wildcards, by text: a module or one of its parents is looked up directly.
   // Indices into `ignore` (not pointers: the scheme is copied and moved). Looked up by
-  // string_view (heterogeneous lookup), so probing a module's parents allocates nothing.
-  struct TextHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return hash_text(s); }
-  };
+  // string_view (TextHash), so probing a module's parents allocates nothing.
   std::unordered_map<std::string, size_t, TextHash, std::equal_to<>> literal_ignore_;
   std::vector<size_t> wildcard_ignore_;
   // The literal entry naming `module` itself, and one naming its parent `parent` (only a glob

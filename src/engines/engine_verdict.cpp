@@ -166,11 +166,7 @@ class EngineIgnore {
     return nullptr;
   }
 
-  // Looked up by string_view: probing a module's segments allocates nothing.
-  struct TextHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return hash_text(s); }
-  };
+  // Looked up by string_view (TextHash): probing a module's segments allocates nothing.
   template <class V>
   using TextMap = std::unordered_map<std::string, V, TextHash, std::equal_to<>>;
 

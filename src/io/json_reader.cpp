@@ -176,23 +176,18 @@ bool JsonReader::next_key_view(std::string_view& key, std::string& scratch) {
 
 bool JsonReader::next_plain_string_member(std::string_view& key, std::string_view& value) {
   const size_t n = text_.size();
-  auto skip = [&](size_t i) {
-    while (i < n && (text_[i] == ' ' || text_[i] == '\t' || text_[i] == '\n' || text_[i] == '\r'))
-      ++i;
-    return i;
-  };
   if (first_.empty()) return false;  // not inside a container
-  size_t i = skip(pos_);
+  size_t i = ws_end(pos_);
   if (!first_.back()) {
     if (i >= n || text_[i] != ',') return false;
-    i = skip(i + 1);
+    i = ws_end(i + 1);
   }
   if (i >= n || text_[i] != '"') return false;
   const size_t key_end = plain_run_end(i + 1);
   if (key_end >= n || text_[key_end] != '"') return false;
-  size_t j = skip(key_end + 1);
+  size_t j = ws_end(key_end + 1);
   if (j >= n || text_[j] != ':') return false;
-  j = skip(j + 1);
+  j = ws_end(j + 1);
   if (j >= n || text_[j] != '"') return false;
   const size_t value_end = plain_run_end(j + 1);
   if (value_end >= n || text_[value_end] != '"') return false;

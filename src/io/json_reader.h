@@ -70,10 +70,13 @@ class JsonReader {
 
  private:
   // Inline: called before every token, and writers' headers have no whitespace to skip.
-  void skip_ws() {
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
-                                   text_[pos_] == '\n' || text_[pos_] == '\r'))
-      ++pos_;
+  void skip_ws() { pos_ = ws_end(pos_); }
+  // The first offset from i that is not JSON whitespace.
+  size_t ws_end(size_t i) const {
+    while (i < text_.size() &&
+           (text_[i] == ' ' || text_[i] == '\t' || text_[i] == '\n' || text_[i] == '\r'))
+      ++i;
+    return i;
   }
   // Moves past a key's separators: false at the object's end; then positioned on its string.
   bool before_key();

@@ -5,6 +5,7 @@
 // Not for anything stored or compared across processes: the value may change between versions.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -66,5 +67,12 @@ inline uint64_t hash_text(std::string_view text) {
   }
   return fold(kSeed1 ^ text.size(), fold(a ^ kSeed1, b ^ h) ^ kSeed2);
 }
+
+// hash_text for unordered containers keyed by std::string and probed by string_view
+// (heterogeneous lookup, with std::equal_to<>): a probe allocates nothing.
+struct TextHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return hash_text(s); }
+};
 
 }  // namespace ckd
