@@ -399,19 +399,11 @@ void ScaleValueCache::prefill(const std::vector<const TensorRef*>& refs) {
       end = std::max(end, stop);
       ++last;
     }
-    bool read = true;
-    try {
-      buffer.resize(static_cast<size_t>(end - begin));
-      shard->source().copy_to(begin, end - begin, buffer.data());
-    } catch (const std::exception&) {
-      read = false;  // each scale of the run is read on its own: the unreadable one throws
-    }
+    // A run that cannot be read fails the scan, as one scale would (scale_stats).
+    buffer.resize(static_cast<size_t>(end - begin));
+    shard->source().copy_to(begin, end - begin, buffer.data());
     for (size_t k = first; k < last; ++k) {
       size_t i = local[k];
-      if (!read) {
-        computed[i] = scale_stats(*refs[i], nullptr);
-        continue;
-      }
       std::string_view bytes = std::string_view(buffer).substr(
           static_cast<size_t>(offset(i) - begin), static_cast<size_t>(refs[i]->info->nbytes()));
       computed[i] = scale_stats(*refs[i], &bytes);
