@@ -158,34 +158,52 @@ TEST_CASE("beside_tensor_table: may outlive open(); finish_beside_work waits for
   }
 }
 
+namespace {
+
+// Every built-in rule, selected once for the tests below.
+const std::vector<const ckd::Rule*>& all_rules() {
+  static const ckd::RuleSet rules = ckd::RuleSet::builtin();
+  static const std::vector<const ckd::Rule*> selected = ckd::select_rules(rules, {}, {});
+  return selected;
+}
+
+ckd::ScanOptions with_threads(int threads) {
+  ckd::ScanOptions options;
+  options.threads = threads;
+  return options;
+}
+
+// The block scales (weight_scale_inv) of a checkpoint, shard by shard in header order.
+std::vector<ckd::TensorRef> block_scales(const ckd::Checkpoint& ck) {
+  std::vector<ckd::TensorRef> out;
+  for (const auto& s : ck.shards()) {
+    for (const ckd::TensorInfo& t : s->tensors())
+      if (t.name.ends_with("weight_scale_inv")) out.push_back({s.get(), &t});
+  }
+  return out;
+}
+
+}  // namespace
+
 TEST_CASE("run_rules: a scale decode still running when the rules start; its failure fails them") {
   ckd_test::TempDir tmp;
   ckd_test::write_small_bench(tmp.path());
   {
     // One scale made NaN, so the scale rules have a finding to agree on.
     auto ck = ckd::Checkpoint::open(tmp.path());
-    const ckd::Shard* shard = nullptr;
-    const ckd::TensorInfo* scale = nullptr;
-    for (const auto& s : ck->shards()) {
-      for (const ckd::TensorInfo& t : s->tensors()) {
-        if (!scale && t.name.ends_with("weight_scale_inv") && t.dtype == ckd::Dtype::kBF16) {
-          shard = s.get();
-          scale = &t;
-        }
-      }
-    }
-    REQUIRE(scale);
-    std::fstream f(tmp.path() + "/" + shard->display_name(),
+    const std::vector<ckd::TensorRef> scales = block_scales(*ck);
+    REQUIRE(!scales.empty());
+    const ckd::TensorRef scale = scales.front();
+    REQUIRE(scale.info->dtype == ckd::Dtype::kBF16);
+    std::fstream f(tmp.path() + "/" + scale.shard->display_name(),
                    std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(shard->data_start() + scale->begin));
+    f.seekp(static_cast<std::streamoff>(scale.shard->data_start() + scale.info->begin));
     f.write("\xc0\x7f", 2);  // BF16 quiet NaN, little-endian
   }
-  const ckd::RuleSet rules = ckd::RuleSet::builtin();
-  const auto selected = ckd::select_rules(rules, {}, {});
+  const auto& selected = all_rules();
   for (int threads : {1, 2}) {
     CAPTURE(threads);
-    ckd::ScanOptions scan_options;
-    scan_options.threads = threads;
+    const ckd::ScanOptions scan_options = with_threads(threads);
     auto ck = ckd::Checkpoint::open(tmp.path());
     const std::vector<ckd::Finding> plain = ckd::run_rules(selected, *ck, nullptr, scan_options);
 
@@ -222,26 +240,20 @@ TEST_CASE("run_rules: a scale decode still running when the rules start; its fai
 TEST_CASE("a scale tensor whose bytes cannot be read fails the scan with the reason") {
   ckd_test::TempDir tmp;
   ckd_test::write_small_bench(tmp.path());
-  const ckd::RuleSet rules = ckd::RuleSet::builtin();
-  const auto selected = ckd::select_rules(rules, {}, {});
+  const auto& selected = all_rules();
   for (int threads : {1, 2}) {
     CAPTURE(threads);
-    ckd::ScanOptions scan_options;
-    scan_options.threads = threads;
+    const ckd::ScanOptions scan_options = with_threads(threads);
     auto ck = ckd::Checkpoint::open(tmp.path());
     CHECK_NOTHROW(ckd::run_rules(selected, *ck, nullptr, scan_options));  // control
     // The shard holding the scale that ends last loses that scale's bytes after the open.
-    const ckd::Shard* shard = nullptr;
-    const ckd::TensorInfo* last = nullptr;
-    for (const auto& s : ck->shards()) {
-      for (const ckd::TensorInfo& t : s->tensors()) {
-        if (t.name.ends_with("weight_scale_inv") && (!last || t.end > last->end)) {
-          shard = s.get();
-          last = &t;
-        }
-      }
-    }
-    REQUIRE(last);
+    const std::vector<ckd::TensorRef> scales = block_scales(*ck);
+    REQUIRE(!scales.empty());
+    const auto last_ending = std::max_element(
+        scales.begin(), scales.end(),
+        [](const ckd::TensorRef& a, const ckd::TensorRef& b) { return a.info->end < b.info->end; });
+    const ckd::Shard* shard = last_ending->shard;
+    const ckd::TensorInfo* last = last_ending->info;
     const std::string path = tmp.path() + "/" + shard->display_name();
     const auto size = std::filesystem::file_size(path);
     REQUIRE(::truncate(path.c_str(), static_cast<off_t>(shard->data_start() + last->begin)) == 0);
